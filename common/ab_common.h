@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* ab_common.h - small shared pieces of agebench userspace (libabcommon). */
+#ifndef AB_COMMON_H
+#define AB_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define AB_EXIT_OK 0
+#define AB_EXIT_FAIL 1
+#define AB_EXIT_USAGE 2
+#define AB_EXIT_SKIP 77
+
+/* Monotonic time in ns. */
+static inline uint64_t ab_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Print "agebench: <msg>" to stderr. */
+void ab_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "agebench: <msg>" to stderr and exit(code). */
+_Noreturn void ab_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Write @len bytes to @path atomically: to "<path>.tmp.<pid>", fsync, rename.
+ * On failure nothing is left behind; returns 0 or -errno.
+ */
+int ab_write_atomic(const char *path, const void *buf, size_t len);
+/* Temp name used by ab_write_atomic() for @path (static buffer per thread). */
+const char *ab_tmp_path(const char *path);
+/* mkdir -p; returns 0 or -errno. */
+int ab_mkdir_p(const char *path);
+/* Read a whole (small) file into a malloc'd NUL-terminated buffer, or NULL. */
+char *ab_read_file(const char *path, size_t *len);
+
+/*
+ * Log-bucket latency histogram: 64 power-of-two buckets each split into 16
+ * linear sub-buckets (relative error < 6.25%), plus exact min/max/count/sum.
+ * Recording is wait-free for a single writer; merge per-thread histograms.
+ */
+#define AB_HIST_SUB 16
+#define AB_HIST_BUCKETS (64 * AB_HIST_SUB)
+struct ab_hist {
+	uint64_t count, sum, min, max;
+	uint64_t b[AB_HIST_BUCKETS];
+};
+void ab_hist_init(struct ab_hist *h);
+void ab_hist_record(struct ab_hist *h, uint64_t v);
+void ab_hist_merge(struct ab_hist *dst, const struct ab_hist *src);
+/* Value at quantile q in [0,1] (upper edge of the bucket, clamped to max). */
+uint64_t ab_hist_quantile(const struct ab_hist *h, double q);
+
+/*
+ * CPU placement with hwloc. ab_topo_init() loads the topology once.
+ * Role 0 is the aging walker, roles 1..n the vCPU threads; each role gets a
+ * distinct processing unit (PU) while there are enough, then they wrap.
+ */
+int ab_topo_init(void);
+int ab_topo_nr_pus(void);	/* processing units we may run on */
+int ab_topo_nr_cores(void);
+/* One-line topology summary, e.g. "1 package, 2 cores, 2 PUs (Intel ...)". */
+const char *ab_topo_summary(void);
+void ab_pin_enable(bool on);	/* default on; --no-pin turns it off */
+bool ab_pin_enabled(void);
+/* Pin the calling thread for @role; returns the PU index or -1 (not pinned). */
+int ab_pin_self(int role);
+/* Placement description "walker:PU0 vcpu0:PU1 ..." for @nroles roles. */
+void ab_pin_describe(int nroles, char *buf, size_t len);
+
+/*
+ * Hardware counters through libperf. ab_perf_available() probes once;
+ * when perf_event_open is refused or unsupported the reason is given and
+ * callers must omit counters (never report zeros).
+ */
+bool ab_perf_available(const char **reason);
+struct ab_perf;	/* per-thread counting session: instructions + cycles */
+struct ab_perf *ab_perf_start(void);	/* NULL if unavailable */
+/* Stop and read; returns 0 and fills @instr/@cycles, or -1. Frees @p. */
+int ab_perf_stop(struct ab_perf *p, uint64_t *instr, uint64_t *cycles);
+
+/* Kernel release (uname -r). */
+const char *ab_kernel_release(void);
+
+#endif /* AB_COMMON_H */

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What `agebench run` tells the backends when they register benchmarks. */
+#ifndef AB_BENCH_CONFIG_H
+#define AB_BENCH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ab_bench_config {
+	bool quick;		/* --quick: the small grid, < 3 min on 2 cores */
+	int reps;		/* --reps N (0 = backend default) */
+	int max_vcpus;		/* 0 = as many as processing units */
+	bool pin;		/* hwloc pinning (--no-pin clears it) */
+	const char *driver;	/* kvm backend: --driver, NULL = auto */
+	const char *mode;	/* kvm backend: --mode, NULL = all available */
+};
+
+/*
+ * Register the backend's benchmarks through ab_shim.h and add its context
+ * keys (ab_add_context: backend, driver, ...). Return 0, or -1 with a
+ * reason in @err (e.g. "/dev/kvm: No such file or directory").
+ */
+int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errlen);
+int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen);
+
+#endif
