@@ -263,9 +263,11 @@ static void free_batch_cb(struct rcu_head *head)
 
 	AB_TSAN_ACQUIRE(b);
 	AB_TSAN_ACQUIRE(&ab_rcu_tsan_sync); /* all readers that could see the tables */
+	struct ab_model *m = b->m;
 	for (uint32_t i = 0; i < b->n; i++)
-		pool_put(b->m, b->slot[i]);
+		pool_put(m, b->slot[i]);
 	free(b);
+	AB_TSAN_RELEASE(&m->pool); /* rcu_barrier() in destroy waits for us */
 }
 
 static uint64_t *upper_alloc(void)
@@ -370,6 +372,7 @@ void ab_model_destroy(struct ab_model *m)
 	if (!m)
 		return;
 	rcu_barrier(); /* pending free_batch callbacks reference the pool */
+	AB_TSAN_ACQUIRE(&m->pool);
 	free(m->pend);
 	if (m->root)
 		free_upper(m->root, AB_PT_LEVELS, m->leaf_level);

@@ -187,7 +187,7 @@ static void bench_model(ab_state *st, void *argp)
 		rate_aging = (double)(acc1 - acc0) / ((double)(w1 - w0) * 1e-9);
 		rate_base = (double)(c1 - c0) / ((double)(b1 - b0) * 1e-9);
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < nv; i++)
 		pthread_join(vt[i], NULL);
 	if (rate)

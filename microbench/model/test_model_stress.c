@@ -173,7 +173,7 @@ static int run_one(enum ab_pgsize ps, enum ab_walker w, double seconds)
 		young_total += res.young;
 		left_young += res.left_young;
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(vt[i], NULL);
 		pthread_join(it[i], NULL);
