@@ -817,14 +817,25 @@ static inline __attribute__((always_inline)) void walk(struct ab_model *m, uint6
 		uint64_t next = (gfn & ~(m->tab_span - 1)) + m->tab_span;
 		uint64_t stop = next < end ? next : end;
 		unsigned i = idx(gfn, L), ie = i + (unsigned)((stop - gfn) / m->span);
-		uint64_t rel = page_of(m, gfn) - first_page;
-		for (; i < ie; i++, rel++) {
-			if (mask && !((mask[rel >> 6] >> (rel & 63)) & 1))
-				continue;
-			scanned++;
+		uint64_t *pe = t + i, *pend = t + ie;
+		const uint64_t rel0 = page_of(m, gfn) - first_page - i; /* rel of t[0] */
+		if (!mask)
+			scanned += ie - i;
+		/* Same shape as scan(): only young entries pay for more. */
+		for (; pe < pend; pe++) {
+			uint64_t rel = rel0 + (uint64_t)(pe - t);
+			if (mask) {
+				if (!((mask[rel >> 6] >> (rel & 63)) & 1))
+					continue;
+				scanned++;
+			}
+			uint64_t e = LOAD_RLX(pe);
 			if (slow)
-				SLOW_WORK(LOAD_RLX(&t[i]), slow_acc);
-			if (age_one(m, &t[i], gfn_of(m, first_page + rel), op, res)) {
+				SLOW_WORK(e, slow_acc);
+			if ((e & (AB_SPTE_PRESENT | AB_SPTE_ACCESSED)) !=
+			    (AB_SPTE_PRESENT | AB_SPTE_ACCESSED))
+				continue;
+			if (age_one(m, pe, gfn_of(m, first_page + rel), op, res)) {
 				young++;
 				if (young_out)
 					young_out[rel >> 6] |= 1ull << (rel & 63);
