@@ -280,10 +280,10 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 	vcpus[nvc++] = maxv;
 
 	static const int64_t pages_quick[] = {16384};
-	static const int64_t pages_full[] = {4096, 65536, 262144};
+	static const int64_t pages_full[] = {4096, 262144};
 	static const int64_t inval_rates[] = {0, 1000};
 	const int64_t *pg = cfg->quick ? pages_quick : pages_full;
-	int npg = cfg->quick ? 1 : 3;
+	int npg = cfg->quick ? 1 : 2;
 	int reps = cfg->reps > 0 ? cfg->reps : (cfg->quick ? 3 : 5);
 	/* Fixed work per benchmark instead of a minimum time: Google Benchmark's
 	 * iteration estimate re-runs the whole setup (table, threads, baseline
@@ -343,7 +343,7 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 			ma->ps = p ? AB_PG_2M : AB_PG_4K;
 			ma->pin = cfg->pin;
 			ma->lock = lock;
-			ma->min_window_ns = cfg->quick ? 50000000ull : 100000000ull;
+			ma->min_window_ns = 50000000ull;
 			snprintf(buf, sizeof(buf), "model/%s/%s", ab_walker_name(w),
 				 p ? "2M" : "4K");
 			/* One family per range size (iterations are per family). */
