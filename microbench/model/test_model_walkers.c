@@ -310,6 +310,9 @@ static void bad_input(void)
 	p.pgsize = 3;
 	CHECK(!ab_model_create(&p) && errno == EINVAL, "bad page size rejected");
 	p.pgsize = AB_PG_4K;
+	p.mmu_lock = 7;
+	CHECK(!ab_model_create(&p) && errno == EINVAL, "bad lock kind rejected");
+	p.mmu_lock = AB_LOCK_QUEUED;
 	struct ab_model *m = ab_model_create(&p);
 	struct ab_age_res r = {0};
 	CHECK(m != NULL, "create");
@@ -347,6 +350,11 @@ int main(void)
 		bitmap_mask(ps);
 		declines(ps);
 	}
+	/* The glibc rwlock alternative behaves the same. */
+	g_lock = AB_LOCK_PTHREAD;
+	walker_exact(AB_PG_4K, AB_W_LOCKED);
+	walker_exact(AB_PG_4K, AB_W_READ_LOCKED);
+	g_lock = AB_LOCK_QUEUED;
 	bad_input();
 	det();
 	ab_model_thread_unregister();
