@@ -74,10 +74,12 @@ static int diff_range(const uint64_t *young, const uint64_t *expect, uint64_t a,
 	return 0;
 }
 
+static enum ab_lock_kind g_lock = AB_LOCK_QUEUED;
+
 static struct ab_model *mk(enum ab_pgsize ps, uint64_t base)
 {
 	struct ab_model_params p = {
-	    .pgsize = ps, .npages = NPAGES, .base_gfn = base, .oracle = true};
+	    .pgsize = ps, .npages = NPAGES, .base_gfn = base, .oracle = true, .mmu_lock = g_lock};
 	struct ab_model *m = ab_model_create(&p);
 	if (!m) {
 		perror("ab_model_create");
