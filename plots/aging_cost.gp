@@ -1,0 +1,14 @@
+# Aging cost per page vs vCPU threads, one line per mode (mean +- stddev).
+# Data blocks: vcpus  mean_ns_per_page  stddev
+load gpdir.'/common.gp'
+set title "Aging cost per page vs vCPUs\n".subtitle
+set xlabel 'vCPU threads'
+set ylabel 'aging cost (ns per page, lower is better)'
+set logscale x 2
+set xrange [xmin:xmax]
+set yrange [0:*]
+set key top left
+plotcmd = "plot for [i=1:nmodes] data index (i-1) using 1:2:3 with yerrorlines \
+     lw 2 dt mode_dt(word(modes,i)) pt mode_pt(word(modes,i)) ps 1.3 lc rgb mode_color(word(modes,i)) \
+     title word(modes,i)"
+eval render

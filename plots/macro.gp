@@ -1,0 +1,27 @@
+# Macro benchmark: reclaim CPU time and refaults per mode (bars, +- stddev).
+# Data: one line per mode: mode  cpu_mean  cpu_sd  refaults_mean  refaults_sd
+# Extra variables: cpu_label, ref_label (metric names with units).
+load gpdir.'/common.gp'
+set style fill solid 0.85 border rgb '#333333'
+set boxwidth 0.6
+set xrange [0.4:nmodes+0.6]
+set yrange [0:*]
+set xtics () 
+do for [i=1:nmodes] { set xtics add (word(modes,i) i) }
+set key off
+set grid noxtics ytics
+plot_macro = "set multiplot layout 1,2 title 'Reclaim under memory pressure, per mode\\n'.subtitle; \
+  set title 'reclaim CPU (lower is better)'; set ylabel cpu_label; \
+  plot for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):2 with boxes lc rgb mode_color(word(modes,i)), \
+       for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):2:3 with yerrorbars lc rgb '#333333' pt 0; \
+  set title 'refaults (lower is better)'; set ylabel ref_label; \
+  plot for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):4 with boxes lc rgb mode_color(word(modes,i)), \
+       for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):4:5 with yerrorbars lc rgb '#333333' pt 0; \
+  unset multiplot"
+set terminal pngcairo size 1100,560 font 'DejaVu Sans,12' noenhanced
+set output out_png
+eval plot_macro
+set terminal svg size 1100,560 font 'DejaVu Sans,12' noenhanced
+set output out_svg
+eval plot_macro
+unset output
