@@ -539,7 +539,7 @@ char *ab_cmp_json(const struct ab_cmp *c)
 	json_object_set_new(root, "changed", json_integer((json_int_t)c->nchanged));
 	json_object_set_new(root, "few_reps", json_boolean(c->few_reps));
 	json_object_set_new(root, "regression", json_boolean(c->nworse > 0));
-	s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(root);
 	return s;
 }

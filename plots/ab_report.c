@@ -1269,6 +1269,20 @@ static void figures_section(struct sb *b, const struct figs *f, bool disabled)
 
 /* ---- main ---- */
 
+/* Plain text for mail: no blanks at line ends. */
+static void strip_trailing_blanks(struct sb *b)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < b->len; i++) {
+		if (b->s[i] == '\n')
+			while (o > 0 && b->s[o - 1] == ' ')
+				o--;
+		b->s[o++] = b->s[i];
+	}
+	b->len = o;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: agebench report [--no-figures] DIR\n"
@@ -1407,6 +1421,7 @@ int ab_report_main(int argc, char **argv)
 		int e;
 
 		snprintf(rp, sizeof(rp), "%s/report.txt", dir);
+		strip_trailing_blanks(&b);
 		e = ab_write_atomic(rp, b.s, b.len);
 		if (e) {
 			fprintf(stderr, "agebench report: %s: %s\n", rp, strerror(-e));

@@ -7,11 +7,12 @@
  *
  * usage: ab_synth OUT.json [--reps N] [--shift PCT] [--perm K] [--unit U]
  *                 [--drop NAME] [--only-locked] [--macro] [--backend B]
- *                 [--vcpus LIST] [--no-cdf] [--ctr-unit NAME=UNIT]
+ *                 [--vcpus LIST] [--no-cdf] [--ctr-unit NAME=UNIT] [--no-decl]
  *   --shift PCT  make every metric PCT% worse (lower-is-better metrics
  *                times (1+PCT/100), higher-is-better ones divided by it)
  *   --perm K     rotate the noise pattern by K (same values, other order)
  *   --macro      write a macro.json-style file (macro/<mode>/... names)
+ *   --no-decl    no agebench.counters (counters of unknown unit/direction)
  */
 #include <jansson.h>
 #include <math.h>
@@ -59,7 +60,7 @@ static const double m_p50[] = { 2100, 1500, 1300, 1280, 1250 };
 
 int main(int argc, char **argv)
 {
-	int reps = 9, perm = 0, macro = 0, only_locked = 0, no_cdf = 0;
+	int reps = 9, perm = 0, macro = 0, only_locked = 0, no_cdf = 0, no_decl = 0;
 	double shift = 0;
 	const char *out = NULL, *unit = "ns", *drop = NULL, *backend = "model";
 	const char *ctr_override = NULL;
@@ -92,6 +93,8 @@ int main(int argc, char **argv)
 			only_locked = 1;
 		else if (!strcmp(argv[i], "--no-cdf"))
 			no_cdf = 1;
+		else if (!strcmp(argv[i], "--no-decl"))
+			no_decl = 1;
 		else if (argv[i][0] != '-' && !out)
 			out = argv[i];
 		else {
@@ -245,7 +248,10 @@ int main(int argc, char **argv)
 	json_array_append_new(cmd, json_string("results/synthetic run"));
 	json_object_set_new(ab, "version", json_string("0.1.0-synthetic"));
 	json_object_set_new(ab, "command", cmd);
-	json_object_set_new(ab, "counters", cd);
+	if (no_decl)
+		json_decref(cd);
+	else
+		json_object_set_new(ab, "counters", cd);
 	json_object_set_new(ab, "cdf", cdf);
 	json_object_set_new(root, "agebench", ab);
 	if (json_dump_file(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER)) {
