@@ -55,8 +55,8 @@ char ab_verdict_mark(enum ab_verdict v)
 
 static const char *verdict_name(enum ab_verdict v)
 {
-	static const char *const n[] = { "same", "worse", "better", "changed", "too_few_reps",
-					 "missing" };
+	static const char *const n[] = {"same",	   "worse",	   "better",
+					"changed", "too_few_reps", "missing"};
 	return n[v];
 }
 
@@ -88,7 +88,9 @@ static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
 	memset(row, 0, sizeof(*row));
 	row->metric = m->name;
 	row->unit = m->unit;
-	row->better = (mn && mn->declared) ? mn->better : (mb && mb->declared) ? mb->better : m->better;
+	row->better = (mn && mn->declared)   ? mn->better
+		      : (mb && mb->declared) ? mb->better
+					     : m->better;
 	if (mn && !mn->declared && mb && mb->declared)
 		row->unit = mb->unit;
 	row->p = NAN;
@@ -110,8 +112,8 @@ static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
 	}
 	row->p = ab_mann_whitney(mb->v, mb->n, mn->v, mn->n, NULL, &row->exact);
 	/* Effect size: % change of the mean; a zero baseline counts as any change. */
-	double eff = isnan(row->change_pct) ? (row->new.mean != 0 ? INFINITY : 0)
-					    : fabs(row->change_pct);
+	double eff =
+	    isnan(row->change_pct) ? (row->new.mean != 0 ? INFINITY : 0) : fabs(row->change_pct);
 
 	row->significant = row->p < o->alpha && eff >= o->min_effect;
 	if (!row->significant) {
@@ -136,15 +138,16 @@ static bool units_clash(const struct ab_metric *a, const struct ab_metric *b)
 
 static int cmp_bench(const struct ab_bench_res *bb, const struct ab_bench_res *bn,
 		     const struct ab_results *rb, const struct ab_results *rn,
-		     const struct ab_cmp_opts *o, struct ab_cmp *c, struct ab_cmp_bench *out, char *err,
-		     size_t errlen)
+		     const struct ab_cmp_opts *o, struct ab_cmp *c, struct ab_cmp_bench *out,
+		     char *err, size_t errlen)
 {
 	size_t cap = bb->nm + bn->nm, k = 0;
 
 	if (strcmp(bb->time_unit, bn->time_unit)) {
-		seterr(err, errlen,
-		       "benchmark \"%s\": time_unit differs (%s in %s, %s in %s); refusing to compare",
-		       bn->name, bb->time_unit, rb->path, bn->time_unit, rn->path);
+		seterr(
+		    err, errlen,
+		    "benchmark \"%s\": time_unit differs (%s in %s, %s in %s); refusing to compare",
+		    bn->name, bb->time_unit, rb->path, bn->time_unit, rn->path);
 		return -1;
 	}
 	out->name = xstrdup(bn->name);
@@ -158,7 +161,8 @@ static int cmp_bench(const struct ab_bench_res *bb, const struct ab_bench_res *b
 
 		if (mn && units_clash(mb, mn)) {
 			seterr(err, errlen,
-			       "benchmark \"%s\": counter %s has unit \"%s\" in %s but \"%s\" in %s; refusing to compare",
+			       "benchmark \"%s\": counter %s has unit \"%s\" in %s but \"%s\" in "
+			       "%s; refusing to compare",
 			       bn->name, mb->name, mb->unit, rb->path, mn->unit, rn->path);
 			return -1;
 		}
@@ -288,7 +292,7 @@ static size_t geomeans(const struct ab_cmp *c, struct gm **out)
 			if (k == n) {
 				if (n == cap)
 					g = realloc(g, (cap *= 2) * sizeof(*g));
-				g[n++] = (struct gm){ r->metric, 0, 0 };
+				g[n++] = (struct gm){r->metric, 0, 0};
 			}
 			g[k].logsum += log(r->new.mean / r->base.mean);
 			g[k].n++;
@@ -401,8 +405,9 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 	}
 	ni = 0;
 	if (c->few_reps)
-		fprintf(f, "WARNING: fewer than %d repetitions on a side for some benchmarks: no\n"
-			   "         significance verdict for them (rerun with --reps 9 or more)\n",
+		fprintf(f,
+			"WARNING: fewer than %d repetitions on a side for some benchmarks: no\n"
+			"         significance verdict for them (rerun with --reps 9 or more)\n",
 			AB_CMP_MIN_REPS);
 
 	for (size_t i = 0; i < c->nb; i++) {
@@ -426,16 +431,20 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 			const struct ab_cmp_row *r = &b->rows[j];
 			char vb[32], vn[32], sb[16], sn[16], ch[24], p[16];
 
-			ab_fmt_num(vb, sizeof(vb), 10, r->v == AB_V_MISSING && !r->base.n ? NAN : r->base.mean);
-			ab_fmt_num(vn, sizeof(vn), 10, r->v == AB_V_MISSING && !r->new.n ? NAN : r->new.mean);
+			ab_fmt_num(vb, sizeof(vb), 10,
+				   r->v == AB_V_MISSING && !r->base.n ? NAN : r->base.mean);
+			ab_fmt_num(vn, sizeof(vn), 10,
+				   r->v == AB_V_MISSING && !r->new.n ? NAN : r->new.mean);
 			fmt_sd(sb, sizeof(sb), &r->base);
 			fmt_sd(sn, sizeof(sn), &r->new);
 			if (isnan(r->change_pct))
 				snprintf(ch, sizeof(ch), "%8s ", "-");
 			else if (fabs(r->change_pct) < 1e5)
-				snprintf(ch, sizeof(ch), "%+7.2f%%%c", r->change_pct, ab_verdict_mark(r->v));
+				snprintf(ch, sizeof(ch), "%+7.2f%%%c", r->change_pct,
+					 ab_verdict_mark(r->v));
 			else
-				snprintf(ch, sizeof(ch), "%+7.0e%%%c", r->change_pct, ab_verdict_mark(r->v));
+				snprintf(ch, sizeof(ch), "%+7.0e%%%c", r->change_pct,
+					 ab_verdict_mark(r->v));
 			if (isnan(r->change_pct) && r->v != AB_V_MISSING && r->v != AB_V_SAME)
 				ch[8] = ab_verdict_mark(r->v);
 			fmt_p(p, sizeof(p), r);
@@ -468,8 +477,7 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 	}
 	free(g);
 	fprintf(f, "\nsummary: %zu benchmarks compared: %zu worse, %zu better, %zu changed%s\n",
-		c->nb, c->nworse, c->nbetter, c->nchanged,
-		c->nworse ? " -> REGRESSION" : "");
+		c->nb, c->nworse, c->nbetter, c->nchanged, c->nworse ? " -> REGRESSION" : "");
 }
 
 /* ---- JSON ---- */
@@ -508,13 +516,13 @@ char *ab_cmp_json(const struct ab_cmp *c)
 			const struct ab_cmp_row *r = &b->rows[j];
 
 			json_array_append_new(
-				rows, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:b,s:s}", "metric",
-						r->metric, "unit", r->unit, "better",
-						ab_dir_name(r->better), "base", jsummary(&r->base),
-						"new", jsummary(&r->new), "change_pct",
-						jnum(r->change_pct), "p", jnum(r->p), "exact_p",
-						r->exact, "significant", r->significant, "verdict",
-						verdict_name(r->v)));
+			    rows,
+			    json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:b,s:s}", "metric",
+				      r->metric, "unit", r->unit, "better", ab_dir_name(r->better),
+				      "base", jsummary(&r->base), "new", jsummary(&r->new),
+				      "change_pct", jnum(r->change_pct), "p", jnum(r->p), "exact_p",
+				      r->exact, "significant", r->significant, "verdict",
+				      verdict_name(r->v)));
 		}
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:o}", "name", b->name,
 						     "base_name", b->base_name, "base_reps",
@@ -548,16 +556,15 @@ char *ab_cmp_json(const struct ab_cmp *c)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: agebench compare [options] BASE.json NEW.json\n"
-		"       agebench compare [options] --modes RESULTS.json\n"
-		"Compare Google Benchmark JSON results (all repetitions) with the two-sided\n"
-		"Mann-Whitney U test; --modes compares each mode of one run with 'locked'.\n"
-		"  --alpha P           significance level (default 0.05)\n"
-		"  --min-effect PCT    minimum |%% change| to count (default 2)\n"
-		"  --format text|json  output format (default text)\n"
-		"  --baseline-mode M   baseline for --modes (default locked)\n"
-		"exit: 0 no significant regression, 1 regression, 2 bad input\n");
+	fprintf(f, "usage: agebench compare [options] BASE.json NEW.json\n"
+		   "       agebench compare [options] --modes RESULTS.json\n"
+		   "Compare Google Benchmark JSON results (all repetitions) with the two-sided\n"
+		   "Mann-Whitney U test; --modes compares each mode of one run with 'locked'.\n"
+		   "  --alpha P           significance level (default 0.05)\n"
+		   "  --min-effect PCT    minimum |%% change| to count (default 2)\n"
+		   "  --format text|json  output format (default text)\n"
+		   "  --baseline-mode M   baseline for --modes (default locked)\n"
+		   "exit: 0 no significant regression, 1 regression, 2 bad input\n");
 }
 
 static int parse_double(const char *s, double *out)
@@ -571,18 +578,18 @@ static int parse_double(const char *s, double *out)
 int ab_compare_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "alpha", required_argument, NULL, 'a' },
-		{ "min-effect", required_argument, NULL, 'e' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "modes", no_argument, NULL, 'm' },
-		{ "baseline-mode", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"alpha", required_argument, NULL, 'a'},
+	    {"min-effect", required_argument, NULL, 'e'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"modes", no_argument, NULL, 'm'},
+	    {"baseline-mode", required_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ab_cmp_opts o = AB_CMP_OPTS_DEFAULT;
 	const char *base_mode = "locked";
 	bool modes = false, json = false;
-	struct ab_results rb = { 0 }, rn = { 0 };
+	struct ab_results rb = {0}, rn = {0};
 	struct ab_cmp c;
 	char err[1024];
 	int opt, rc;
@@ -593,14 +600,17 @@ int ab_compare_main(int argc, char **argv)
 		switch (opt) {
 		case 'a':
 			if (parse_double(optarg, &o.alpha) || o.alpha <= 0 || o.alpha >= 1) {
-				fprintf(stderr, "agebench compare: --alpha must be in (0, 1), got '%s'\n",
+				fprintf(stderr,
+					"agebench compare: --alpha must be in (0, 1), got '%s'\n",
 					optarg);
 				return 2;
 			}
 			break;
 		case 'e':
 			if (parse_double(optarg, &o.min_effect) || o.min_effect < 0) {
-				fprintf(stderr, "agebench compare: --min-effect must be a percentage >= 0, got '%s'\n",
+				fprintf(stderr,
+					"agebench compare: --min-effect must be a percentage >= 0, "
+					"got '%s'\n",
 					optarg);
 				return 2;
 			}
@@ -609,8 +619,10 @@ int ab_compare_main(int argc, char **argv)
 			if (!strcmp(optarg, "json"))
 				json = true;
 			else if (strcmp(optarg, "text")) {
-				fprintf(stderr, "agebench compare: --format must be text or json, got '%s'\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "agebench compare: --format must be text or json, got '%s'\n",
+				    optarg);
 				return 2;
 			}
 			break;
@@ -656,11 +668,12 @@ int ab_compare_main(int argc, char **argv)
 	for (size_t i = 0; i < c.n_only_base; i++)
 		fprintf(stderr, "agebench compare: only in %s: %s\n", rb.path, c.only_base[i]);
 	for (size_t i = 0; i < c.n_only_new; i++)
-		fprintf(stderr, "agebench compare: only in %s: %s\n", modes ? "(no baseline mode)" : rn.path,
-			c.only_new[i]);
+		fprintf(stderr, "agebench compare: only in %s: %s\n",
+			modes ? "(no baseline mode)" : rn.path, c.only_new[i]);
 	if (c.few_reps)
-		fprintf(stderr, "agebench compare: warning: fewer than %d repetitions on a side: "
-				"no significance verdict for those benchmarks\n",
+		fprintf(stderr,
+			"agebench compare: warning: fewer than %d repetitions on a side: "
+			"no significance verdict for those benchmarks\n",
 			AB_CMP_MIN_REPS);
 	if (!c.nb) {
 		fprintf(stderr, "agebench compare: no benchmark to compare (%s)\n",

@@ -49,15 +49,28 @@ const char *ab_dir_name(enum ab_dir d)
 
 /* Keys of a Google Benchmark row that are not user counters. */
 static const char *const reserved_keys[] = {
-	"name",	      "family_index", "per_family_instance_index",
-	"run_name",   "run_type",     "repetitions",
-	"repetition_index",	      "threads",
-	"iterations", "real_time",    "cpu_time",
-	"time_unit",  "label",	      "error_occurred",
-	"error_message",	      "aggregate_name",
-	"aggregate_unit",	      "big_o",
-	"rms",	      "skipped",      "skip_message",
-	NULL,
+    "name",
+    "family_index",
+    "per_family_instance_index",
+    "run_name",
+    "run_type",
+    "repetitions",
+    "repetition_index",
+    "threads",
+    "iterations",
+    "real_time",
+    "cpu_time",
+    "time_unit",
+    "label",
+    "error_occurred",
+    "error_message",
+    "aggregate_name",
+    "aggregate_unit",
+    "big_o",
+    "rms",
+    "skipped",
+    "skip_message",
+    NULL,
 };
 
 static bool reserved(const char *k)
@@ -153,7 +166,9 @@ static int counter_meta(const struct ab_results *r, const char *name, struct ab_
 		enum ab_dir dir = AB_DIR_NONE;
 
 		if (!json_is_object(d) || (u && !json_is_string(u)) || (b && !json_is_string(b))) {
-			seterr(err, errlen, "%s: agebench.counters.%s must be {\"unit\": string, \"better\": string}",
+			seterr(err, errlen,
+			       "%s: agebench.counters.%s must be {\"unit\": string, \"better\": "
+			       "string}",
 			       r->path, name);
 			return -1;
 		}
@@ -166,7 +181,8 @@ static int counter_meta(const struct ab_results *r, const char *name, struct ab_
 				dir = AB_DIR_HIGHER;
 			else if (strcmp(s, "none")) {
 				seterr(err, errlen,
-				       "%s: agebench.counters.%s.better is \"%s\" (want lower, higher or none)",
+				       "%s: agebench.counters.%s.better is \"%s\" (want lower, "
+				       "higher or none)",
 				       r->path, name, s);
 				return -1;
 			}
@@ -203,13 +219,14 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 	json_t *rows;
 
 	if (!json_is_object(r->root)) {
-		seterr(err, errlen, "%s: not a JSON object (want Google Benchmark JSON output)", r->path);
+		seterr(err, errlen, "%s: not a JSON object (want Google Benchmark JSON output)",
+		       r->path);
 		return -1;
 	}
 	rows = json_object_get(r->root, "benchmarks");
 	if (!json_is_array(rows)) {
-		seterr(err, errlen, "%s: no \"benchmarks\" array (want Google Benchmark JSON output)",
-		       r->path);
+		seterr(err, errlen,
+		       "%s: no \"benchmarks\" array (want Google Benchmark JSON output)", r->path);
 		return -1;
 	}
 	for (size_t i = 0; i < json_array_size(rows); i++) {
@@ -220,7 +237,8 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 		char *k;
 
 		if (!json_is_object(row) || !json_is_string(nm = json_object_get(row, "name"))) {
-			seterr(err, errlen, "%s: benchmarks[%zu] is not an object with a string \"name\"",
+			seterr(err, errlen,
+			       "%s: benchmarks[%zu] is not an object with a string \"name\"",
 			       r->path, i);
 			return -1;
 		}
@@ -236,15 +254,18 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 		}
 		if (num(json_object_get(row, "real_time"), &rt) ||
 		    num(json_object_get(row, "cpu_time"), &ct)) {
-			seterr(err, errlen, "%s: benchmark \"%s\": real_time/cpu_time missing or not a finite number",
+			seterr(err, errlen,
+			       "%s: benchmark \"%s\": real_time/cpu_time missing or not a finite "
+			       "number",
 			       r->path, name);
 			return -1;
 		}
 		tu = json_object_get(row, "time_unit");
 		if (tu) {
 			if (!json_is_string(tu)) {
-				seterr(err, errlen, "%s: benchmark \"%s\": time_unit is not a string",
-				       r->path, name);
+				seterr(err, errlen,
+				       "%s: benchmark \"%s\": time_unit is not a string", r->path,
+				       name);
 				return -1;
 			}
 			unit = json_string_value(tu);
@@ -256,7 +277,8 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 		b = get_bench(r, k, unit);
 		free(k);
 		if (strcmp(b->time_unit, unit)) {
-			seterr(err, errlen, "%s: benchmark \"%s\": repetitions disagree on time_unit (%s vs %s)",
+			seterr(err, errlen,
+			       "%s: benchmark \"%s\": repetitions disagree on time_unit (%s vs %s)",
 			       r->path, b->name, b->time_unit, unit);
 			return -1;
 		}
@@ -281,7 +303,8 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 			if (reserved(ck) || !json_is_number(cv))
 				continue;
 			if (num(cv, &v)) {
-				seterr(err, errlen, "%s: benchmark \"%s\": counter %s is not finite", r->path,
+				seterr(err, errlen,
+				       "%s: benchmark \"%s\": counter %s is not finite", r->path,
 				       name, ck);
 				return -1;
 			}
@@ -294,7 +317,8 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 	return 0;
 }
 
-static int finish_load(struct ab_results *r, json_t *root, const char *label, char *err, size_t errlen)
+static int finish_load(struct ab_results *r, json_t *root, const char *label, char *err,
+		       size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
 	r->path = xstrdup(label);
@@ -317,8 +341,8 @@ int ab_results_load(const char *path, struct ab_results *r, char *err, size_t er
 		if (je.line < 0)
 			seterr(err, errlen, "%s: %s", path, je.text);
 		else
-			seterr(err, errlen, "%s:%d:%d: malformed JSON: %s", path, je.line, je.column,
-			       je.text);
+			seterr(err, errlen, "%s:%d:%d: malformed JSON: %s", path, je.line,
+			       je.column, je.text);
 		return -1;
 	}
 	return finish_load(r, root, path, err, errlen);
@@ -333,7 +357,8 @@ int ab_results_load_buffer(const char *buf, size_t len, const char *label, struc
 	memset(r, 0, sizeof(*r));
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		seterr(err, errlen, "%s:%d:%d: malformed JSON: %s", label, je.line, je.column, je.text);
+		seterr(err, errlen, "%s:%d:%d: malformed JSON: %s", label, je.line, je.column,
+		       je.text);
 		return -1;
 	}
 	return finish_load(r, root, label, err, errlen);
@@ -388,7 +413,9 @@ static bool shell_safe(const char *s)
 	if (!*s)
 		return false;
 	for (; *s; s++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *s))
+		if (!strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%",
+			*s))
 			return false;
 	return true;
 }

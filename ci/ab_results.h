@@ -18,29 +18,29 @@
 enum ab_dir { AB_DIR_NONE = 0, AB_DIR_LOWER, AB_DIR_HIGHER };
 
 struct ab_metric {
-	char *name;		/* "real_time", "cpu_time" or a counter name */
-	char *unit;		/* time_unit for times; declared unit or "" */
-	enum ab_dir better;	/* AB_DIR_LOWER: lower is better */
-	bool declared;		/* unit/direction known (times, builtins, agebench.counters) */
-	double *v;		/* one value per repetition */
+	char *name;	    /* "real_time", "cpu_time" or a counter name */
+	char *unit;	    /* time_unit for times; declared unit or "" */
+	enum ab_dir better; /* AB_DIR_LOWER: lower is better */
+	bool declared;	    /* unit/direction known (times, builtins, agebench.counters) */
+	double *v;	    /* one value per repetition */
 	size_t n, cap;
 };
 
 struct ab_bench_res {
-	char *name;		/* run name without "/repeats:N" */
+	char *name; /* run name without "/repeats:N" */
 	char *time_unit;
-	size_t nreps;		/* iteration rows */
+	size_t nreps; /* iteration rows */
 	struct ab_metric *m;
 	size_t nm, capm;
 };
 
 struct ab_results {
-	char *path;		/* label used in messages */
-	json_t *root;		/* whole document (context, agebench, ...) */
+	char *path;   /* label used in messages */
+	json_t *root; /* whole document (context, agebench, ...) */
 	struct ab_bench_res *b;
 	size_t nb, capb;
-	size_t skipped_errors;	/* rows with error_occurred */
-	size_t aggregates;	/* aggregate rows ignored (we use the raw repetitions) */
+	size_t skipped_errors; /* rows with error_occurred */
+	size_t aggregates;     /* aggregate rows ignored (we use the raw repetitions) */
 };
 
 /*
@@ -60,7 +60,7 @@ const char *ab_results_context(const struct ab_results *r, const char *key);
 /* agebench.command joined with spaces, shell-quoted where needed (malloc'd), or NULL. */
 char *ab_results_command(const struct ab_results *r);
 
-const char *ab_dir_name(enum ab_dir d);	/* "lower", "higher", "none" */
+const char *ab_dir_name(enum ab_dir d); /* "lower", "higher", "none" */
 
 /*
  * Benchmark-name helpers for agebench names "<backend>/<mode>/<page>/k:v/...".

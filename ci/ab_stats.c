@@ -43,8 +43,8 @@ double ab_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, d
 {
 	size_t n = nx + ny;
 	struct obs *o;
-	long *r2;	/* doubled midranks (integers) */
-	long w2 = 0;	/* doubled rank sum of x */
+	long *r2;    /* doubled midranks (integers) */
+	long w2 = 0; /* doubled rank sum of x */
 	double tie = 0, p;
 
 	if (u)
@@ -58,9 +58,9 @@ double ab_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, d
 	if (!o || !r2)
 		abort();
 	for (size_t i = 0; i < nx; i++)
-		o[i] = (struct obs){ x[i], 1 };
+		o[i] = (struct obs){x[i], 1};
 	for (size_t i = 0; i < ny; i++)
-		o[nx + i] = (struct obs){ y[i], 0 };
+		o[nx + i] = (struct obs){y[i], 0};
 	qsort(o, n, sizeof(*o), cmp_obs);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
@@ -84,7 +84,7 @@ double ab_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, d
 		long smax = (long)n * (long)(n + 1);
 		size_t stride = (size_t)smax + 1;
 		double *ways = calloc((nx + 1) * stride, sizeof(double));
-		long e2 = (long)nx * (long)(n + 1);	/* doubled mean rank sum */
+		long e2 = (long)nx * (long)(n + 1); /* doubled mean rank sum */
 		long dev = labs(w2 - e2);
 		double hit = 0, total = 0;
 

@@ -9,8 +9,8 @@
 struct ab_summary {
 	size_t n;
 	double mean;
-	double sd;	/* sample standard deviation (n - 1) */
-	double sd_pct;	/* sd as % of |mean| (0 when mean is 0) */
+	double sd;     /* sample standard deviation (n - 1) */
+	double sd_pct; /* sd as % of |mean| (0 when mean is 0) */
 };
 
 void ab_summarize(const double *v, size_t n, struct ab_summary *s);

@@ -23,11 +23,11 @@
 #define AB_PLOTS_DIR "plots"
 #endif
 
-#define WIDTH 80
+#define WIDTH	 80
 #define MAXMODES 8
 
 /* Modes in column order; the colour of each is fixed in plots/common.gp. */
-static const char *const known_modes[] = { "locked", "read_locked", "fast_only", "bitmap", "scan" };
+static const char *const known_modes[] = {"locked", "read_locked", "fast_only", "bitmap", "scan"};
 #define NKNOWN 5
 
 /* ---- growable text buffer ---- */
@@ -266,11 +266,13 @@ static void machine_section(struct sb *b, const struct ab_results *r, const stru
 	uname(&u);
 	ctx_line(b, "host", host);
 	{
-		json_t *nc = json_object_get(ctx, "num_cpus"), *mhz = json_object_get(ctx, "mhz_per_cpu");
+		json_t *nc = json_object_get(ctx, "num_cpus"),
+		       *mhz = json_object_get(ctx, "mhz_per_cpu");
 
 		snprintf(buf, sizeof(buf), "%s; %lld CPUs at %lld MHz (run context)%s", cpu,
 			 (long long)json_integer_value(nc), (long long)json_integer_value(mhz),
-			 host && strcmp(host, u.nodename) ? "; CPU model read on the report host" : "");
+			 host && strcmp(host, u.nodename) ? "; CPU model read on the report host"
+							  : "");
 		ctx_line(b, "CPU", buf);
 	}
 	ctx_line(b, "topology", ab_results_context(r, "hwloc_topology"));
@@ -281,7 +283,8 @@ static void machine_section(struct sb *b, const struct ab_results *r, const stru
 		if (mem)
 			snprintf(buf, sizeof(buf), "%s (run context)", mem);
 		else if (g > 0)
-			snprintf(buf, sizeof(buf), "%.1f GiB (MemTotal, /proc/meminfo when the report was written)",
+			snprintf(buf, sizeof(buf),
+				 "%.1f GiB (MemTotal, /proc/meminfo when the report was written)",
 				 g);
 		else
 			snprintf(buf, sizeof(buf), "unknown");
@@ -300,9 +303,9 @@ static void machine_section(struct sb *b, const struct ab_results *r, const stru
 			long long sh = json_integer_value(json_object_get(c, "num_sharing"));
 
 			if (len < sizeof(buf) - 100)
-				len += snprintf(buf + len, sizeof(buf) - len, "%sL%lld %s %lld KiB%s",
-						len ? ", " : "", lvl, t ? t : "?", sz / 1024,
-						sh > 1 ? " (shared)" : "");
+				len += snprintf(buf + len, sizeof(buf) - len,
+						"%sL%lld %s %lld KiB%s", len ? ", " : "", lvl,
+						t ? t : "?", sz / 1024, sh > 1 ? " (shared)" : "");
 		}
 		if (len)
 			ctx_line(b, "caches", buf);
@@ -314,7 +317,8 @@ static void machine_section(struct sb *b, const struct ab_results *r, const stru
 
 		buf[0] = 0;
 		for (int i = 0; i < ms->n; i++)
-			len += snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? " " : "", ms->name[i]);
+			len += snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? " " : "",
+					ms->name[i]);
 		if (be && !strcmp(be, "kvm"))
 			ctx_line(b, "mmu_age_mode", buf);
 		else
@@ -372,7 +376,8 @@ static void reproduce_section(struct sb *b, const struct ab_results *r, const ch
 		sb_printf(b, "\n");
 		free(cmd);
 	} else {
-		sb_printf(b, "  (the command was not recorded in results.json: agebench.command)\n");
+		sb_printf(b,
+			  "  (the command was not recorded in results.json: agebench.command)\n");
 	}
 	if (strlen(dir) + 45 > WIDTH)
 		sb_printf(b, "  $ agebench compare --modes \\\n      %s/results.json\n", dir);
@@ -384,33 +389,32 @@ static void reproduce_section(struct sb *b, const struct ab_results *r, const ch
 /* ---- per-metric mode tables ---- */
 
 static const char *const metric_order[] = {
-	"ns_per_page", "lock_wait_ns", "declines",	       "vcpu_rel",	   "vcpu_accesses_per_s",
-	"fault_p50_ns", "fault_p99_ns", "fault_max_ns",	       "false_old",	   "young",
-	"walker_scan_ratio",	       "reclaim_cpu_s",	       "refaults",	   "real_time",
-	NULL,
+    "ns_per_page",	 "lock_wait_ns",  "declines",	  "vcpu_rel",  "vcpu_accesses_per_s",
+    "fault_p50_ns",	 "fault_p99_ns",  "fault_max_ns", "false_old", "young",
+    "walker_scan_ratio", "reclaim_cpu_s", "refaults",	  "real_time", NULL,
 };
 /* Shown in the appendix only (redundant with the ones above). */
-static const char *const metric_skip[] = { "pages_per_s", "cpu_time", NULL };
+static const char *const metric_skip[] = {"pages_per_s", "cpu_time", NULL};
 
 static const char *metric_title(const char *m)
 {
 	static const struct {
 		const char *m, *t;
 	} t[] = {
-		{ "ns_per_page", "aging cost per page" },
-		{ "lock_wait_ns", "mmu_lock wait per aging call" },
-		{ "declines", "declined aging calls (per call)" },
-		{ "vcpu_rel", "vCPU throughput with aging / without" },
-		{ "vcpu_accesses_per_s", "vCPU accesses per second" },
-		{ "fault_p50_ns", "vCPU fault latency, median" },
-		{ "fault_p99_ns", "vCPU fault latency, 99th percentile" },
-		{ "fault_max_ns", "vCPU fault latency, maximum" },
-		{ "false_old", "touched pages reported old, per call" },
-		{ "young", "pages reported young, per call" },
-		{ "walker_scan_ratio", "walker cost / linear scan cost" },
-		{ "real_time", "wall time per iteration" },
-		{ "reclaim_cpu_s", "reclaim CPU time" },
-		{ "refaults", "refaults" },
+	    {"ns_per_page", "aging cost per page"},
+	    {"lock_wait_ns", "mmu_lock wait per aging call"},
+	    {"declines", "declined aging calls (per call)"},
+	    {"vcpu_rel", "vCPU throughput with aging / without"},
+	    {"vcpu_accesses_per_s", "vCPU accesses per second"},
+	    {"fault_p50_ns", "vCPU fault latency, median"},
+	    {"fault_p99_ns", "vCPU fault latency, 99th percentile"},
+	    {"fault_max_ns", "vCPU fault latency, maximum"},
+	    {"false_old", "touched pages reported old, per call"},
+	    {"young", "pages reported young, per call"},
+	    {"walker_scan_ratio", "walker cost / linear scan cost"},
+	    {"real_time", "wall time per iteration"},
+	    {"reclaim_cpu_s", "reclaim CPU time"},
+	    {"refaults", "refaults"},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(t[i].m, m))
@@ -582,9 +586,9 @@ static void mode_table(struct sb *b, const struct ab_results *r, const struct ab
 			metric_mean(lb, metric, &lmean, NULL);
 		for (int mi = 0; mi < ms->n; mi++) {
 			const struct ab_bench_res *bb =
-				c[k].bench[mi] ? ab_results_find(r, c[k].bench[mi]) : NULL;
+			    c[k].bench[mi] ? ab_results_find(r, c[k].bench[mi]) : NULL;
 			const struct ab_cmp_row *row =
-				bb && bb != lb ? cmp_lookup(cmp, bb->name, metric) : NULL;
+			    bb && bb != lb ? cmp_lookup(cmp, bb->name, metric) : NULL;
 			char cell[48], num[32];
 			double mean;
 
@@ -641,16 +645,17 @@ static void results_section(struct sb *b, const char *title, const struct ab_res
 	{
 		char t[512];
 
-		snprintf(t, sizeof(t),
-			 "%zu benchmarks, %zu%s%zu repetitions each. Column 'locked' gives the mean; "
-			 "the other columns the change of the mean against locked in the same "
-			 "configuration. Mann-Whitney U, two-sided, alpha %g, minimum effect %g%%: "
-			 "'+' significantly better than locked, '!' significantly worse, '*' "
-			 "significant (no better direction), '?' fewer than %d repetitions (no "
-			 "verdict); no mark: not significant.",
-			 r->nb, reps_min, reps_min == reps_max ? "" : "-",
-			 reps_min == reps_max ? (size_t)0 : reps_max, cmp->opts.alpha,
-			 cmp->opts.min_effect, AB_CMP_MIN_REPS);
+		snprintf(
+		    t, sizeof(t),
+		    "%zu benchmarks, %zu%s%zu repetitions each. Column 'locked' gives the mean; "
+		    "the other columns the change of the mean against locked in the same "
+		    "configuration. Mann-Whitney U, two-sided, alpha %g, minimum effect %g%%: "
+		    "'+' significantly better than locked, '!' significantly worse, '*' "
+		    "significant (no better direction), '?' fewer than %d repetitions (no "
+		    "verdict); no mark: not significant.",
+		    r->nb, reps_min, reps_min == reps_max ? "" : "-",
+		    reps_min == reps_max ? (size_t)0 : reps_max, cmp->opts.alpha,
+		    cmp->opts.min_effect, AB_CMP_MIN_REPS);
 		if (reps_min == reps_max) {
 			/* drop the "0" printed for the range end */
 			char *z = strstr(t, "0 repetitions");
@@ -661,12 +666,13 @@ static void results_section(struct sb *b, const char *title, const struct ab_res
 		sb_wrap(b, "", "", t);
 	}
 	if (cmp->few_reps)
-		sb_wrap(b, "", "", "WARNING: some benchmarks have fewer than 3 repetitions: rerun with "
-				   "--reps 9 or more before drawing conclusions.");
+		sb_wrap(b, "", "",
+			"WARNING: some benchmarks have fewer than 3 repetitions: rerun with "
+			"--reps 9 or more before drawing conclusions.");
 	sb_printf(b, "\n");
 	backends_of(r, be, &nbe);
 	for (int k = 0; k < nbe; k++) {
-		bool done[64] = { 0 };
+		bool done[64] = {0};
 		const char *seen[64];
 		int ns = 0;
 
@@ -885,7 +891,7 @@ static size_t series(const struct ab_results *r, const char *key, const char *mo
 			continue;
 		long v = ab_name_arg(r->b[i].name, "vcpus");
 
-		pts[n++] = (struct series_pt){ v > 0 ? (double)v : 1, mean, sd, z };
+		pts[n++] = (struct series_pt){v > 0 ? (double)v : 1, mean, sd, z};
 	}
 	qsort(pts, n, sizeof(*pts), cmp_pt);
 	return n;
@@ -907,7 +913,7 @@ static void fig_vs_vcpus(struct figs *f, const struct ab_results *r, const struc
 {
 	char base[128], file[160], data[4400], why[512], sub[512];
 	char *key = dominant_group(r, backend, metric);
-	struct sb d = { 0 }, v = { 0 }, used = { 0 };
+	struct sb d = {0}, v = {0}, used = {0};
 	struct series_pt pts[64];
 	double xmin = INFINITY, xmax = -INFINITY;
 	int nser = 0;
@@ -959,7 +965,7 @@ static void fig_cdf(struct figs *f, const struct ab_results *r, const struct mod
 	const char *what = "vCPU fault-latency CDF per mode";
 	json_t *cdf = json_object_get(json_object_get(r->root, "agebench"), "cdf");
 	char base[128], file[160], data[4400], why[512], sub[600], *key;
-	struct sb d = { 0 }, v = { 0 }, used = { 0 };
+	struct sb d = {0}, v = {0}, used = {0};
 	long vsel = -1;
 	int nser = 0;
 
@@ -1029,8 +1035,9 @@ static void fig_cdf(struct figs *f, const struct ab_results *r, const struct mod
 			json_t *pts = json_object_get(v1, "fault"), *p;
 			size_t i;
 			bool ok = !strcmp(k, key) && ab_name_arg(n1, "vcpus") == vsel &&
-				  ab_name_element(n1, 1, m, sizeof(m)) && !strcmp(m, ms->name[mi]) &&
-				  json_is_array(pts) && json_array_size(pts);
+				  ab_name_element(n1, 1, m, sizeof(m)) &&
+				  !strcmp(m, ms->name[mi]) && json_is_array(pts) &&
+				  json_array_size(pts);
 
 			free(k);
 			if (!ok)
@@ -1082,7 +1089,7 @@ static void fig_accuracy(struct figs *f, const struct ab_results *r, const struc
 	const char *what = "accuracy (false_old) vs aging cost per mode";
 	char base[128], file[160], data[4400], why[512], sub[512];
 	char *key = dominant_group(r, backend, "false_old");
-	struct sb d = { 0 }, v = { 0 }, used = { 0 };
+	struct sb d = {0}, v = {0}, used = {0};
 	struct series_pt pts[64];
 	int nser = 0;
 
@@ -1142,13 +1149,14 @@ static void fig_macro(struct figs *f, const struct ab_results *mr, const struct 
 	const char *what = "macro: reclaim CPU and refaults per mode";
 	const char *cpu = metric_prefix(mr, "reclaim_cpu"), *ref = metric_prefix(mr, "refault");
 	char file[] = "figures/macro_reclaim.png", data[4400], why[512], sub[512];
-	struct sb d = { 0 }, v = { 0 }, used = { 0 };
+	struct sb d = {0}, v = {0}, used = {0};
 	char *key = NULL;
 	long vsel = -1;
 	int nser = 0;
 
 	if (!cpu || !ref) {
-		note(f, file, what, "macro.json has no %s counter", !cpu ? "reclaim_cpu*" : "refault*");
+		note(f, file, what, "macro.json has no %s counter",
+		     !cpu ? "reclaim_cpu*" : "refault*");
 		return;
 	}
 	{
@@ -1175,7 +1183,8 @@ static void fig_macro(struct figs *f, const struct ab_results *mr, const struct 
 			double c, cs, rf, rs;
 			bool ok = !strcmp(k, key) && ab_name_arg(mr->b[i].name, "vcpus") == vsel &&
 				  ab_name_element(mr->b[i].name, 1, m, sizeof(m)) &&
-				  !strcmp(m, ms->name[mi]) && metric_mean(&mr->b[i], cpu, &c, &cs) &&
+				  !strcmp(m, ms->name[mi]) &&
+				  metric_mean(&mr->b[i], cpu, &c, &cs) &&
 				  metric_mean(&mr->b[i], ref, &rf, &rs);
 
 			free(k);
@@ -1293,16 +1302,16 @@ static void usage(FILE *f)
 int ab_report_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "no-figures", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"no-figures", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ab_cmp_opts o = AB_CMP_OPTS_DEFAULT;
 	struct ab_results r, mr;
 	struct ab_cmp cmp, mcmp;
 	struct modes ms, mms;
-	struct figs figs = { 0 };
-	struct sb b = { 0 };
+	struct figs figs = {0};
+	struct sb b = {0};
 	char path[4200], mpath[4200], fdir[4200], ddir[4200], err[1024];
 	bool have_macro = false, nofig = false;
 	const char *dir;
@@ -1397,8 +1406,9 @@ int ab_report_main(int argc, char **argv)
 	} else {
 		sb_printf(&b, "Macro results\n");
 		sb_rule(&b, '-');
-		sb_printf(&b, "  no macro results (%.60s not found);\n  the reclaim CPU/refault figure "
-			      "was skipped.\n\n",
+		sb_printf(&b,
+			  "  no macro results (%.60s not found);\n  the reclaim CPU/refault figure "
+			  "was skipped.\n\n",
 			  "macro.json");
 	}
 	figures_section(&b, &figs, nofig);

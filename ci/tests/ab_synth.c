@@ -21,42 +21,42 @@
 #include <string.h>
 
 /* Zero-mean noise, +-0.4%: fixed so the answers are known. */
-static const double noise[] = { -0.004, 0.002, 0.0, 0.003, -0.001, 0.004, -0.003, 0.001, -0.002,
-				0.0035, -0.0035, 0.0015 };
+static const double noise[] = {-0.004, 0.002, 0.0,    0.003,  -0.001,  0.004,
+			       -0.003, 0.001, -0.002, 0.0035, -0.0035, 0.0015};
 #define NNOISE (sizeof(noise) / sizeof(noise[0]))
 
-static const char *const modes[] = { "locked", "read_locked", "fast_only", "bitmap", "scan" };
+static const char *const modes[] = {"locked", "read_locked", "fast_only", "bitmap", "scan"};
 
 struct ctr {
 	const char *name, *unit, *better;
 };
 static const struct ctr ctrs[] = {
-	{ "ns_per_page", "ns", "lower" },
-	{ "pages_per_s", "pages/s", "higher" },
-	{ "young", "pages", "none" },
-	{ "lock_wait_ns", "ns", "lower" },
-	{ "declines", "per call", "lower" },
-	{ "fault_p50_ns", "ns", "lower" },
-	{ "fault_p99_ns", "ns", "lower" },
-	{ "fault_max_ns", "ns", "lower" },
-	{ "vcpu_accesses_per_s", "accesses/s", "higher" },
-	{ "vcpu_rel", "ratio", "higher" },
-	{ "false_old", "pages/call", "lower" },
-	{ "walker_scan_ratio", "ratio", "lower" },
+    {"ns_per_page", "ns", "lower"},
+    {"pages_per_s", "pages/s", "higher"},
+    {"young", "pages", "none"},
+    {"lock_wait_ns", "ns", "lower"},
+    {"declines", "per call", "lower"},
+    {"fault_p50_ns", "ns", "lower"},
+    {"fault_p99_ns", "ns", "lower"},
+    {"fault_max_ns", "ns", "lower"},
+    {"vcpu_accesses_per_s", "accesses/s", "higher"},
+    {"vcpu_rel", "ratio", "higher"},
+    {"false_old", "pages/call", "lower"},
+    {"walker_scan_ratio", "ratio", "lower"},
 };
 static const struct ctr mctrs[] = {
-	{ "reclaim_cpu_s", "s", "lower" },
-	{ "refaults", "pages", "lower" },
-	{ "ops_per_s", "ops/s", "higher" },
+    {"reclaim_cpu_s", "s", "lower"},
+    {"refaults", "pages", "lower"},
+    {"ops_per_s", "ops/s", "higher"},
 };
 
 /* Per-mode model of the numbers (ns per page at 1 vCPU, contention slope...). */
-static const double m_ns[] = { 14.0, 10.5, 6.2, 4.8, 31.0 };
-static const double m_slope[] = { 0.55, 0.12, 0.03, 0.04, 0.02 };
-static const double m_rel[] = { 0.080, 0.030, 0.010, 0.008, 0.005 };
-static const double m_false_old[] = { 0.0, 0.0, 3.5, 1.2, 0.0 };
-static const double m_decl[] = { 0, 0, 0.02, 0.015, 0 };
-static const double m_p50[] = { 2100, 1500, 1300, 1280, 1250 };
+static const double m_ns[] = {14.0, 10.5, 6.2, 4.8, 31.0};
+static const double m_slope[] = {0.55, 0.12, 0.03, 0.04, 0.02};
+static const double m_rel[] = {0.080, 0.030, 0.010, 0.008, 0.005};
+static const double m_false_old[] = {0.0, 0.0, 3.5, 1.2, 0.0};
+static const double m_decl[] = {0, 0, 0.02, 0.015, 0};
+static const double m_p50[] = {2100, 1500, 1300, 1280, 1250};
 
 int main(int argc, char **argv)
 {
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 	double shift = 0;
 	const char *out = NULL, *unit = "ns", *drop = NULL, *backend = "model";
 	const char *ctr_override = NULL;
-	int vcpus[8] = { 1, 2, 4, 8 }, nv = 4;
+	int vcpus[8] = {1, 2, 4, 8}, nv = 4;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--reps") && i + 1 < argc)
@@ -149,11 +149,13 @@ int main(int argc, char **argv)
 			double rel = 1 - m_rel[m] * v;
 
 			if (macro)
-				snprintf(name, sizeof(name), "macro/%s/memcached/vcpus:%d/mem_mib:%d",
-					 modes[m], v, 1024);
+				snprintf(name, sizeof(name),
+					 "macro/%s/memcached/vcpus:%d/mem_mib:%d", modes[m], v,
+					 1024);
 			else
-				snprintf(name, sizeof(name), "%s/%s/4K/pages:16384/vcpus:%d/inval:0",
-					 backend, modes[m], v);
+				snprintf(name, sizeof(name),
+					 "%s/%s/4K/pages:16384/vcpus:%d/inval:0", backend, modes[m],
+					 v);
 			if (drop && !strcmp(drop, name))
 				continue;
 			for (int r = 0; r < reps; r++) {
@@ -165,7 +167,8 @@ int main(int argc, char **argv)
 				snprintf(rn, sizeof(rn), "%s/repeats:%d", name, reps);
 				json_object_set_new(row, "name", json_string(rn));
 				json_object_set_new(row, "family_index", json_integer(m));
-				json_object_set_new(row, "per_family_instance_index", json_integer(vi));
+				json_object_set_new(row, "per_family_instance_index",
+						    json_integer(vi));
 				json_object_set_new(row, "run_name", json_string(rn));
 				json_object_set_new(row, "run_type", json_string("iteration"));
 				json_object_set_new(row, "repetitions", json_integer(reps));
@@ -173,36 +176,52 @@ int main(int argc, char **argv)
 				json_object_set_new(row, "threads", json_integer(1));
 				json_object_set_new(row, "iterations", json_integer(100));
 				if (macro) {
-					json_object_set_new(row, "real_time", json_real(60e3 * lower));
-					json_object_set_new(row, "cpu_time", json_real(1e3 * lower));
+					json_object_set_new(row, "real_time",
+							    json_real(60e3 * lower));
+					json_object_set_new(row, "cpu_time",
+							    json_real(1e3 * lower));
 					json_object_set_new(row, "time_unit", json_string(unit));
 					json_object_set_new(row, "reclaim_cpu_s",
 							    json_real(ns / 4 * v * lower));
-					json_object_set_new(row, "refaults",
-							    json_real((2e4 + 4e3 * m_false_old[m]) * v * lower));
-					json_object_set_new(row, "ops_per_s", json_real(1e6 * rel * higher));
+					json_object_set_new(
+					    row, "refaults",
+					    json_real((2e4 + 4e3 * m_false_old[m]) * v * lower));
+					json_object_set_new(row, "ops_per_s",
+							    json_real(1e6 * rel * higher));
 				} else {
-					json_object_set_new(row, "real_time", json_real(ns * 16384 * lower));
-					json_object_set_new(row, "cpu_time", json_real(ns * 16384 * 0.98 * lower));
+					json_object_set_new(row, "real_time",
+							    json_real(ns * 16384 * lower));
+					json_object_set_new(row, "cpu_time",
+							    json_real(ns * 16384 * 0.98 * lower));
 					json_object_set_new(row, "time_unit", json_string(unit));
-					json_object_set_new(row, "ns_per_page", json_real(ns * lower));
-					json_object_set_new(row, "pages_per_s", json_real(1e9 / ns * higher));
+					json_object_set_new(row, "ns_per_page",
+							    json_real(ns * lower));
+					json_object_set_new(row, "pages_per_s",
+							    json_real(1e9 / ns * higher));
 					json_object_set_new(row, "young", json_real(4096));
-					json_object_set_new(row, "lock_wait_ns",
-							    json_real(m == 0 ? 900.0 * v * lower : 0));
+					json_object_set_new(
+					    row, "lock_wait_ns",
+					    json_real(m == 0 ? 900.0 * v * lower : 0));
 					if (m_decl[m] > 0)
-						json_object_set_new(row, "declines", json_real(m_decl[m] * lower));
-					json_object_set_new(row, "fault_p50_ns",
-							    json_real(m_p50[m] * (1 + m_slope[m] * v / 4) * lower));
-					json_object_set_new(row, "fault_p99_ns",
-							    json_real(m_p50[m] * 6 * (1 + m_slope[m] * v) * lower));
-					json_object_set_new(row, "fault_max_ns",
-							    json_real(m_p50[m] * 40 * (1 + m_slope[m] * v) * lower));
+						json_object_set_new(row, "declines",
+								    json_real(m_decl[m] * lower));
+					json_object_set_new(
+					    row, "fault_p50_ns",
+					    json_real(m_p50[m] * (1 + m_slope[m] * v / 4) * lower));
+					json_object_set_new(
+					    row, "fault_p99_ns",
+					    json_real(m_p50[m] * 6 * (1 + m_slope[m] * v) * lower));
+					json_object_set_new(
+					    row, "fault_max_ns",
+					    json_real(m_p50[m] * 40 * (1 + m_slope[m] * v) *
+						      lower));
 					json_object_set_new(row, "vcpu_accesses_per_s",
 							    json_real(2e7 * rel * higher));
-					json_object_set_new(row, "vcpu_rel", json_real(rel * higher));
-					json_object_set_new(row, "false_old",
-							    json_real(m_false_old[m] * (1 + 0.2 * v) * lower));
+					json_object_set_new(row, "vcpu_rel",
+							    json_real(rel * higher));
+					json_object_set_new(
+					    row, "false_old",
+					    json_real(m_false_old[m] * (1 + 0.2 * v) * lower));
 					json_object_set_new(row, "walker_scan_ratio",
 							    json_real(ns / (m_ns[4]) * lower));
 				}
@@ -212,11 +231,12 @@ int main(int argc, char **argv)
 			char an[200];
 
 			snprintf(an, sizeof(an), "%s/repeats:%d_mean", name, reps);
-			json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:f,s:f,s:s}", "name",
-							      an, "run_name", name, "run_type",
-							      "aggregate", "aggregate_name", "mean",
-							      "aggregate_unit", "time", "repetitions", reps,
-							      "real_time", 1.0, "cpu_time", 1.0, "time_unit", unit));
+			json_array_append_new(
+			    rows,
+			    json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:f,s:f,s:s}", "name", an,
+				      "run_name", name, "run_type", "aggregate", "aggregate_name",
+				      "mean", "aggregate_unit", "time", "repetitions", reps,
+				      "real_time", 1.0, "cpu_time", 1.0, "time_unit", unit));
 			if (!no_cdf && !macro) {
 				json_t *pts = json_array();
 				double med = m_p50[m] * (1 + m_slope[m] * v / 4);
@@ -227,7 +247,8 @@ int main(int argc, char **argv)
 
 					json_array_append_new(pts, json_pack("[f,f]", round(x), q));
 				}
-				json_array_append_new(pts, json_pack("[f,f]", round(med * 80), 1.0));
+				json_array_append_new(pts,
+						      json_pack("[f,f]", round(med * 80), 1.0));
 				json_object_set_new(cdf, name, json_pack("{s:o}", "fault", pts));
 			}
 		}

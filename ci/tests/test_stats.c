@@ -72,7 +72,7 @@ int main(void)
 
 	/* Complete separation, 5 vs 5: p = 2 / C(10,5) = 2/252. */
 	{
-		double x[] = { 1, 2, 3, 4, 5 }, y[] = { 6, 7, 8, 9, 10 };
+		double x[] = {1, 2, 3, 4, 5}, y[] = {6, 7, 8, 9, 10};
 
 		p = ab_mann_whitney(x, 5, y, 5, &u, &exact);
 		CHECK(exact, "5 vs 5 should be exact");
@@ -94,8 +94,8 @@ int main(void)
 	}
 	/* Identical samples and all-ties: p = 1. */
 	{
-		double x[] = { 3, 3, 3, 3 }, y[] = { 3, 3, 3, 3, 3 };
-		double a[] = { 1, 2, 3, 4, 5, 6 };
+		double x[] = {3, 3, 3, 3}, y[] = {3, 3, 3, 3, 3};
+		double a[] = {1, 2, 3, 4, 5, 6};
 
 		p = ab_mann_whitney(x, 4, y, 5, NULL, &exact);
 		CHECK(p == 1 && exact, "all tied: p=%g", p);
@@ -104,13 +104,13 @@ int main(void)
 	}
 	/* 3 vs 3 can never reach p < 0.05: minimum two-sided p is 2/20. */
 	{
-		double x[] = { 1, 2, 3 }, y[] = { 4, 5, 6 };
+		double x[] = {1, 2, 3}, y[] = {4, 5, 6};
 
 		p = ab_mann_whitney(x, 3, y, 3, NULL, NULL);
 		CHECK(close_to(p, 0.1, 1e-12), "3/3 separated: p=%g want 0.1", p);
 	}
 	/* Empty side. */
-	CHECK(ab_mann_whitney(NULL, 0, (double[]){ 1 }, 1, NULL, NULL) == 1, "empty side");
+	CHECK(ab_mann_whitney(NULL, 0, (double[]){1}, 1, NULL, NULL) == 1, "empty side");
 
 	/* Exact DP vs brute force on pseudo-random data with many ties. */
 	{
@@ -124,13 +124,13 @@ int main(void)
 			if (nx + ny > 16)
 				continue;
 			for (int i = 0; i < nx; i++)
-				x[i] = (s = s * 1103515245u + 12345u) >> 28;	/* 0..15: ties */
+				x[i] = (s = s * 1103515245u + 12345u) >> 28; /* 0..15: ties */
 			for (int i = 0; i < ny; i++)
 				y[i] = ((s = s * 1103515245u + 12345u) >> 28) + (t % 3);
 			pd = ab_mann_whitney(x, nx, y, ny, NULL, &exact);
 			pb = brute_p(x, nx, y, ny);
-			CHECK(exact && close_to(pd, pb, 1e-9), "case %d (%d vs %d): dp %.12g brute %.12g", t,
-			      nx, ny, pd, pb);
+			CHECK(exact && close_to(pd, pb, 1e-9),
+			      "case %d (%d vs %d): dp %.12g brute %.12g", t, nx, ny, pd, pb);
 			cases++;
 		}
 		CHECK(cases > 200, "only %d brute-force cases", cases);
@@ -164,7 +164,7 @@ int main(void)
 			y[i] = 1 + i % 5; /* 1..5, six each */
 		}
 		/* pooled counts: 0:6 1:12 2:12 3:12 4:12 5:6 */
-		int cnt[] = { 6, 12, 12, 12, 12, 6 };
+		int cnt[] = {6, 12, 12, 12, 12, 6};
 		double rank[6], start = 0, w = 0;
 
 		for (int k = 0; k < 6; k++) {
@@ -174,7 +174,8 @@ int main(void)
 		}
 		for (int i = 0; i < 30; i++)
 			w += rank[(int)x[i]];
-		double uu = w - 30 * 31 / 2.0, mu = 450, var = 30.0 * 30 / 12 * ((n + 1) - tie / (n * (n - 1.0)));
+		double uu = w - 30 * 31 / 2.0, mu = 450,
+		       var = 30.0 * 30 / 12 * ((n + 1) - tie / (n * (n - 1.0)));
 		double z = (fabs(uu - mu) - 0.5) / sqrt(var);
 
 		p = ab_mann_whitney(x, 30, y, 30, &u, NULL);
@@ -184,7 +185,7 @@ int main(void)
 	}
 	/* Summary statistics. */
 	{
-		double v[] = { 2, 4, 4, 4, 5, 5, 7, 9 };
+		double v[] = {2, 4, 4, 4, 5, 5, 7, 9};
 		struct ab_summary s;
 
 		ab_summarize(v, 8, &s);
