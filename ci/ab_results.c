@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void seterr(char *err, size_t len, const char *fmt, ...)
 {
@@ -81,22 +82,29 @@ static bool reserved(const char *k)
 	return false;
 }
 
-/* Strip a "/repeats:N" element so runs with different counts still match. */
-static char *bench_key(const char *name)
+/*
+ * Matching key of a benchmark name: Google Benchmark appends "/repeats:N"
+ * and "/min_time:X" (and "/min_warmup_time:X") to names; they say how a
+ * benchmark was measured, not which one it is, so they are dropped.
+ */
+char *ab_bench_key(const char *name)
 {
+	static const char *const drop[] = {"repeats:", "min_time:", "min_warmup_time:"};
 	char *k = xstrdup(name);
-	char *p = strstr(k, "/repeats:");
 
-	while (p) {
-		char *e = p + 9;
+	for (size_t d = 0; d < sizeof(drop) / sizeof(drop[0]); d++) {
+		size_t dl = strlen(drop[d]);
+		char *p = k;
 
-		while (*e >= '0' && *e <= '9')
-			e++;
-		if (e > p + 9 && (*e == '/' || *e == 0)) {
-			memmove(p, e, strlen(e) + 1);
-			p = strstr(p, "/repeats:");
-		} else {
-			p = strstr(p + 1, "/repeats:");
+		while ((p = strchr(p, '/'))) {
+			if (!strncmp(p + 1, drop[d], dl) && p[1 + dl] && p[1 + dl] != '/') {
+				char *e = strchr(p + 1, '/');
+
+				memmove(p, e ? e : p + strlen(p),
+					strlen(e ? e : p + strlen(p)) + 1);
+			} else {
+				p++;
+			}
 		}
 	}
 	return k;
@@ -273,7 +281,7 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 		/* run_name groups repetitions; fall back to name. */
 		nm = json_object_get(row, "run_name");
 		key = json_is_string(nm) ? json_string_value(nm) : name;
-		k = bench_key(key);
+		k = ab_bench_key(key);
 		b = get_bench(r, k, unit);
 		free(k);
 		if (strcmp(b->time_unit, unit)) {
@@ -330,22 +338,119 @@ static int finish_load(struct ab_results *r, json_t *root, const char *label, ch
 	return 0;
 }
 
+static bool tok_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.';
+}
+
+/* Length of a non-finite number token at @p (NaN, -nan, Infinity, -inf...), or 0. */
+static size_t nonfinite_len(const char *p, const char *end)
+{
+	static const char *const toks[] = {"infinity", "nan", "inf"};
+	const char *q = p;
+
+	if (q < end && (*q == '-' || *q == '+'))
+		q++;
+	for (size_t i = 0; i < sizeof(toks) / sizeof(toks[0]); i++) {
+		size_t l = strlen(toks[i]);
+
+		if ((size_t)(end - q) >= l && !strncasecmp(q, toks[i], l) &&
+		    (q + l == end || !tok_char(q[l])))
+			return (size_t)(q - p) + l;
+	}
+	return 0;
+}
+
+char *ab_json_sanitize(const char *buf, size_t len, size_t *outlen, size_t *replaced)
+{
+	char *out = malloc(len + len / 3 + 8), *o = out;
+	const char *p = buf, *end = buf + len;
+	bool in_str = false;
+	char prev = 0; /* last non-blank character outside strings */
+
+	if (!out)
+		abort();
+	if (replaced)
+		*replaced = 0;
+	while (p < end) {
+		char c = *p;
+
+		if (in_str) {
+			*o++ = *p++;
+			if (c == '\\' && p < end)
+				*o++ = *p++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (prev == ':' || prev == ',' || prev == '[') {
+			size_t l = nonfinite_len(p, end);
+
+			if (l) {
+				memcpy(o, "null", 4);
+				o += 4;
+				for (size_t i = 4; i < l; i++) /* keep columns where we can */
+					*o++ = ' ';
+				p += l;
+				prev = 'l';
+				if (replaced)
+					(*replaced)++;
+				continue;
+			}
+		}
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			prev = c;
+		*o++ = *p++;
+	}
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
+static char *read_all(const char *path, size_t *len, int *err)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 65536, n = 0, r;
+	char *b;
+
+	if (!f) {
+		*err = errno;
+		return NULL;
+	}
+	b = xrealloc(NULL, cap);
+	while ((r = fread(b + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap)
+			b = xrealloc(b, cap *= 2);
+	}
+	if (ferror(f)) {
+		*err = errno ? errno : EIO;
+		fclose(f);
+		free(b);
+		return NULL;
+	}
+	fclose(f);
+	*len = n;
+	return b;
+}
+
 int ab_results_load(const char *path, struct ab_results *r, char *err, size_t errlen)
 {
-	json_error_t je;
-	json_t *root;
+	size_t len;
+	int e = 0, rc;
+	char *buf;
 
 	memset(r, 0, sizeof(*r));
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		if (je.line < 0)
-			seterr(err, errlen, "%s: %s", path, je.text);
-		else
-			seterr(err, errlen, "%s:%d:%d: malformed JSON: %s", path, je.line,
-			       je.column, je.text);
+	buf = read_all(path, &len, &e);
+	if (!buf) {
+		seterr(err, errlen, "%s: %s", path, strerror(e));
 		return -1;
 	}
-	return finish_load(r, root, path, err, errlen);
+	rc = ab_results_load_buffer(buf, len, path, r, err, errlen);
+	free(buf);
+	return rc;
 }
 
 int ab_results_load_buffer(const char *buf, size_t len, const char *label, struct ab_results *r,
@@ -354,8 +459,12 @@ int ab_results_load_buffer(const char *buf, size_t len, const char *label, struc
 	json_error_t je;
 	json_t *root;
 
+	size_t clen;
+	char *clean = ab_json_sanitize(buf, len, &clen, NULL);
+
 	memset(r, 0, sizeof(*r));
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	root = json_loadb(clean, clen, JSON_REJECT_DUPLICATES, &je);
+	free(clean);
 	if (!root) {
 		seterr(err, errlen, "%s:%d:%d: malformed JSON: %s", label, je.line, je.column,
 		       je.text);

@@ -53,6 +53,14 @@ int ab_results_load_buffer(const char *buf, size_t len, const char *label, struc
 			   char *err, size_t errlen);
 void ab_results_free(struct ab_results *r);
 
+/*
+ * Google Benchmark writes non-finite numbers as bare NaN / inf tokens (e.g.
+ * the "cv" aggregate of a counter that is always 0), which is not JSON.
+ * Return a malloc'd copy of @buf with such tokens outside strings replaced by
+ * null (the loaders do this; a null counter counts as not measured).
+ */
+char *ab_json_sanitize(const char *buf, size_t len, size_t *outlen, size_t *replaced);
+
 const struct ab_bench_res *ab_results_find(const struct ab_results *r, const char *name);
 const struct ab_metric *ab_bench_metric(const struct ab_bench_res *b, const char *name);
 /* context[key] if it is a string, else NULL. */
@@ -69,6 +77,8 @@ const char *ab_dir_name(enum ab_dir d); /* "lower", "higher", "none" */
  * ab_name_arg(): value of "k:v" element @key as long, or -1.
  */
 bool ab_name_element(const char *name, int idx, char *buf, size_t len);
+/* Matching key (malloc'd): @name without "/repeats:N", "/min_time:X" elements. */
+char *ab_bench_key(const char *name);
 char *ab_name_replace(const char *name, int idx, const char *with);
 long ab_name_arg(const char *name, const char *key);
 

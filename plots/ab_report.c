@@ -975,6 +975,20 @@ static void fig_cdf(struct figs *f, const struct ab_results *r, const struct mod
 		note(f, file, what, "no agebench.cdf in results.json");
 		return;
 	}
+	{
+		/* keys as the benchmark names: without /repeats:N, /min_time:X */
+		json_t *norm = json_object(), *val;
+		const char *raw;
+
+		json_object_foreach(cdf, raw, val)
+		{
+			char *k = ab_bench_key(raw);
+
+			json_object_set(norm, k, val);
+			free(k);
+		}
+		cdf = norm;
+	}
 	/* Group with most CDFs; within it the largest vCPU count every mode has. */
 	key = NULL;
 	{
@@ -1009,6 +1023,7 @@ static void fig_cdf(struct figs *f, const struct ab_results *r, const struct mod
 	}
 	if (!key) {
 		note(f, file, what, "no fault CDF for the %s backend in agebench.cdf", backend);
+		json_decref(cdf);
 		return;
 	}
 	{
@@ -1077,6 +1092,7 @@ static void fig_cdf(struct figs *f, const struct ab_results *r, const struct mod
 	else
 		note(f, file, what, NULL);
 out:
+	json_decref(cdf);
 	free(key);
 	free(d.s);
 	free(v.s);

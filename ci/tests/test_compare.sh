@@ -129,6 +129,30 @@ run usage1 2 "$tmp/base.json"
 run usage_alpha 2 --alpha 2 "$tmp/base.json" "$tmp/same.json"
 run usage_format 2 --format xml "$tmp/base.json" "$tmp/same.json"
 run usage_opt 2 --frobnicate "$tmp/base.json" "$tmp/same.json"
+# Google Benchmark's own quirks: bare NaN (cv of a constant-0 counter), names
+# with /min_time:X/repeats:N that differ between runs
+gb() { # gb FILE MIN_TIME REPS VALUE...
+	local f=$1 mt=$2 reps=$3 i=0 v
+	shift 3
+	{
+		echo '{"context": {"date": "x"}, "benchmarks": ['
+		for v in "$@"; do
+			echo "{\"name\": \"BM_x/8/min_time:$mt/repeats:$reps\", \"run_name\": \"BM_x/8/min_time:$mt/repeats:$reps\", \"run_type\": \"iteration\", \"repetitions\": $reps, \"repetition_index\": $i, \"iterations\": 10, \"real_time\": $v, \"cpu_time\": $v, \"time_unit\": \"ns\", \"zero\": 0, \"odd\": -nan},"
+			i=$((i + 1))
+		done
+		echo "{\"name\": \"BM_x/8/min_time:$mt/repeats:$reps\"_cv, \"run_name\": \"BM_x/8/min_time:$mt/repeats:$reps\", \"run_type\": \"aggregate\", \"aggregate_name\": \"cv\", \"real_time\": 0.01, \"cpu_time\": 0.01, \"time_unit\": \"ns\", \"zero\": NaN, \"inf\": -Infinity}"
+		echo ']}'
+	} >"$f"
+}
+gb "$tmp/gb_base.json" 0.010 5 100 101 99 100.5 99.5
+gb "$tmp/gb_new.json" 0.500 6 120 121 119 120.5 119.5 120.2
+sed -i 's/"_cv/_cv"/' "$tmp/gb_base.json" "$tmp/gb_new.json"
+run gbench 1 --format json "$tmp/gb_base.json" "$tmp/gb_new.json"
+verdict gbench BM_x/8 real_time worse
+verdict gbench BM_x/8 zero same
+hasnt gbench out '"metric": "odd"'
+hasnt gbench err 'only in'
+
 # --modes: each mode against locked inside one run
 run modes 1 --modes "$tmp/base.json"
 has modes out 'model/fast_only/4K/pages:16384/vcpus:1/inval:0 +vs locked, reps 9/9'
