@@ -34,19 +34,22 @@ grep -Eq '^walk/locked/4K/pages:[0-9]+/k:[0-9]+ .* REGRESSION$' "$tmp/slow.out" 
 	{ echo "FAIL: the slow locked walker is not named as a regression"; fails=$((fails + 1)); }
 grep -q 'gate: FAIL:' "$tmp/slow.out" || { echo "FAIL: no FAIL summary"; fails=$((fails + 1)); }
 
-# --update writes a baseline that then passes; a missing case is refused (exit 2)
-"$gate" --build "$build" --runner "$runner" --baseline "$tmp/base.txt" --update >/dev/null 2>&1 ||
+# On two small cases: --update writes a baseline that then passes; a case
+# missing from the baseline is refused (exit 2); an improvement passes but
+# asks for a refresh.
+printf 'locked 4K 2048 2\nscan 2M 256 2\n' >"$tmp/cases.txt"
+g=("$gate" --build "$build" --runner "$runner" --cases "$tmp/cases.txt")
+"${g[@]}" --baseline "$tmp/base.txt" --update >/dev/null 2>&1 ||
 	{ echo "FAIL: --update"; fails=$((fails + 1)); }
-"$gate" --build "$build" --runner "$runner" --baseline "$tmp/base.txt" >/dev/null 2>&1 ||
+"${g[@]}" --baseline "$tmp/base.txt" >/dev/null 2>&1 ||
 	{ echo "FAIL: fresh baseline does not pass"; fails=$((fails + 1)); }
 grep -v '^walk/scan/2M' "$tmp/base.txt" >"$tmp/partial.txt"
-"$gate" --build "$build" --runner "$runner" --baseline "$tmp/partial.txt" >"$tmp/partial.out" 2>&1
+"${g[@]}" --baseline "$tmp/partial.txt" >"$tmp/partial.out" 2>&1
 rc=$?
 ((rc == 2)) && grep -q 'walk/scan/2M' "$tmp/partial.out" ||
 	{ echo "FAIL: baseline lacking a case: exit $rc, want 2 naming it"; fails=$((fails + 1)); }
-# an improvement beyond the tolerance passes but asks for a refresh
 awk '!/^#/ && $1 ~ /^walk\/locked\/4K/ { $2 = int($2 * 1.5) } { print }' "$tmp/base.txt" >"$tmp/high.txt"
-"$gate" --build "$build" --runner "$runner" --baseline "$tmp/high.txt" >"$tmp/high.out" 2>&1
+"${g[@]}" --baseline "$tmp/high.txt" >"$tmp/high.out" 2>&1
 rc=$?
 ((rc == 0)) && grep -q 'please refresh the baseline' "$tmp/high.out" ||
 	{ echo "FAIL: improvement: exit $rc, want 0 with a refresh request"; fails=$((fails + 1)); }
