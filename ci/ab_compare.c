@@ -80,8 +80,18 @@ void ab_fmt_num(char *buf, size_t len, int width, double v)
 		snprintf(buf, len, "%.*g", width > 7 ? width - 6 : 1, v);
 }
 
+/* Smallest two-sided exact Mann-Whitney p for samples of @a and @b: 2/C(a+b, a). */
+static double min_p(size_t a, size_t b)
+{
+	double c = 1;
+
+	for (size_t i = 1; i <= a; i++)
+		c = c * (double)(b + i) / (double)i;
+	return fmin(1, 2 / c);
+}
+
 static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
-		    const struct ab_cmp_opts *o, struct ab_cmp_row *row, bool *few)
+		    const struct ab_cmp_opts *o, struct ab_cmp_row *row, struct ab_cmp *c)
 {
 	const struct ab_metric *m = mn ? mn : mb;
 
@@ -107,8 +117,13 @@ static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
 		row->change_pct = 100.0 * (row->new.mean - row->base.mean) / fabs(row->base.mean);
 	if (mb->n < AB_CMP_MIN_REPS || mn->n < AB_CMP_MIN_REPS) {
 		row->v = AB_V_FEW;
-		*few = true;
+		c->few_reps = true;
 		return;
+	}
+	if (min_p(mb->n, mn->n) >= o->alpha && !c->p_unreachable) {
+		c->p_unreachable = true;
+		c->unreach_base = mb->n;
+		c->unreach_new = mn->n;
 	}
 	row->p = ab_mann_whitney(mb->v, mb->n, mn->v, mn->n, NULL, &row->exact);
 	/* Effect size: % change of the mean; a zero baseline counts as any change. */
@@ -166,11 +181,11 @@ static int cmp_bench(const struct ab_bench_res *bb, const struct ab_bench_res *b
 			       bn->name, mb->name, mb->unit, rb->path, mn->unit, rn->path);
 			return -1;
 		}
-		cmp_row(mb, mn, o, &out->rows[k++], &c->few_reps);
+		cmp_row(mb, mn, o, &out->rows[k++], c);
 	}
 	for (size_t i = 0; i < bn->nm; i++)
 		if (!ab_bench_metric(bb, bn->m[i].name))
-			cmp_row(NULL, &bn->m[i], o, &out->rows[k++], &c->few_reps);
+			cmp_row(NULL, &bn->m[i], o, &out->rows[k++], c);
 	out->nrows = k;
 	for (size_t i = 0; i < k; i++) {
 		c->nworse += out->rows[i].v == AB_V_WORSE;
@@ -409,6 +424,13 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 			"WARNING: fewer than %d repetitions on a side for some benchmarks: no\n"
 			"         significance verdict for them (rerun with --reps 9 or more)\n",
 			AB_CMP_MIN_REPS);
+	if (c->p_unreachable)
+		fprintf(f,
+			"WARNING: with %zu vs %zu repetitions the smallest possible p is %.3g,\n"
+			"         not below alpha %g: no change can be significant (use --reps 5\n"
+			"         or more; 9 detects small shifts)\n",
+			c->unreach_base, c->unreach_new, min_p(c->unreach_base, c->unreach_new),
+			c->opts.alpha);
 
 	for (size_t i = 0; i < c->nb; i++) {
 		const struct ab_cmp_bench *b = &c->b[i];
@@ -546,6 +568,7 @@ char *ab_cmp_json(const struct ab_cmp *c)
 	json_object_set_new(root, "better", json_integer((json_int_t)c->nbetter));
 	json_object_set_new(root, "changed", json_integer((json_int_t)c->nchanged));
 	json_object_set_new(root, "few_reps", json_boolean(c->few_reps));
+	json_object_set_new(root, "significance_unreachable", json_boolean(c->p_unreachable));
 	json_object_set_new(root, "regression", json_boolean(c->nworse > 0));
 	s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(root);
@@ -675,6 +698,10 @@ int ab_compare_main(int argc, char **argv)
 			"agebench compare: warning: fewer than %d repetitions on a side: "
 			"no significance verdict for those benchmarks\n",
 			AB_CMP_MIN_REPS);
+	if (c.p_unreachable)
+		fprintf(stderr,
+			"agebench compare: warning: %zu vs %zu repetitions cannot reach p < %g\n",
+			c.unreach_base, c.unreach_new, c.opts.alpha);
 	if (!c.nb) {
 		fprintf(stderr, "agebench compare: no benchmark to compare (%s)\n",
 			modes ? "no mode has a matching baseline-mode benchmark"

@@ -61,7 +61,9 @@ struct ab_cmp {
 	char **only_base, **only_new; /* benchmark names on one side only */
 	size_t n_only_base, n_only_new;
 	size_t nworse, nbetter, nchanged;
-	bool few_reps; /* some benchmark had < AB_CMP_MIN_REPS on a side */
+	bool few_reps;			  /* some benchmark had < AB_CMP_MIN_REPS on a side */
+	bool p_unreachable;		  /* some sample sizes cannot give p < alpha at all */
+	size_t unreach_base, unreach_new; /* the first such sizes */
 };
 
 /*

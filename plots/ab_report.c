@@ -643,26 +643,31 @@ static void results_section(struct sb *b, const char *title, const struct ab_res
 	sb_printf(b, "%s\n", title);
 	sb_rule(b, '-');
 	{
-		char t[512];
+		char t[640], reps[64];
 
-		snprintf(
-		    t, sizeof(t),
-		    "%zu benchmarks, %zu%s%zu repetitions each. Column 'locked' gives the mean; "
-		    "the other columns the change of the mean against locked in the same "
-		    "configuration. Mann-Whitney U, two-sided, alpha %g, minimum effect %g%%: "
-		    "'+' significantly better than locked, '!' significantly worse, '*' "
-		    "significant (no better direction), '?' fewer than %d repetitions (no "
-		    "verdict); no mark: not significant.",
-		    r->nb, reps_min, reps_min == reps_max ? "" : "-",
-		    reps_min == reps_max ? (size_t)0 : reps_max, cmp->opts.alpha,
-		    cmp->opts.min_effect, AB_CMP_MIN_REPS);
-		if (reps_min == reps_max) {
-			/* drop the "0" printed for the range end */
-			char *z = strstr(t, "0 repetitions");
+		if (reps_min == reps_max)
+			snprintf(reps, sizeof(reps), "%zu", reps_min);
+		else
+			snprintf(reps, sizeof(reps), "%zu-%zu", reps_min, reps_max);
+		snprintf(t, sizeof(t),
+			 "%zu benchmarks, %s repetitions each. Column 'locked' gives the mean; "
+			 "the other columns the change of the mean against locked in the same "
+			 "configuration. Mann-Whitney U, two-sided, alpha %g, minimum effect %g%%: "
+			 "'+' significantly better than locked, '!' significantly worse, '*' "
+			 "significant (no better direction), '?' fewer than %d repetitions (no "
+			 "verdict); no mark: not significant.",
+			 r->nb, reps, cmp->opts.alpha, cmp->opts.min_effect, AB_CMP_MIN_REPS);
+		sb_wrap(b, "", "", t);
+	}
+	if (cmp->p_unreachable) {
+		char t[400];
 
-			if (z && z > t && z[-1] >= '0' && z[-1] <= '9')
-				memmove(z, z + 1, strlen(z));
-		}
+		snprintf(t, sizeof(t),
+			 "WARNING: with %zu repetitions per mode no difference can reach p < %g "
+			 "(the smallest possible p is 2/C(%zu,%zu)), so nothing below is marked "
+			 "significant: rerun with --reps 5 or more (9 to detect small shifts).",
+			 cmp->unreach_base, cmp->opts.alpha, cmp->unreach_base + cmp->unreach_new,
+			 cmp->unreach_base);
 		sb_wrap(b, "", "", t);
 	}
 	if (cmp->few_reps)

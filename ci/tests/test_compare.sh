@@ -101,6 +101,16 @@ has few err 'fewer than 3 repetitions'
 verdict few "$B" ns_per_page too_few_reps
 run few_text 0 "$tmp/few_base.json" "$tmp/few_new.json"
 has few_text out 'WARNING: fewer than 3 repetitions'
+# 3 vs 3 repetitions: the test cannot reach p < 0.05 (min p = 2/C(6,3) = 0.1)
+"$synth" "$tmp/three_base.json" --reps 3
+"$synth" "$tmp/three_new.json" --reps 3 --shift 10
+run three 0 "$tmp/three_base.json" "$tmp/three_new.json"
+has three out 'smallest possible p is 0\.1,'
+has three err 'cannot reach p < 0.05'
+"$synth" "$tmp/four_base.json" --reps 4
+"$synth" "$tmp/four_new.json" --reps 4 --shift 10
+run four 1 "$tmp/four_base.json" "$tmp/four_new.json"
+hasnt four out 'smallest possible p'
 # metrics without a declared direction: shown, significant, but no verdict
 run nodecl 1 --format json "$tmp/nodecl_base.json" "$tmp/nodecl_new.json"
 verdict nodecl "$B" ns_per_page changed
