@@ -532,7 +532,7 @@ static void mode_table(struct sb *b, const struct ab_results *r, const struct ab
 	char fixed[512];
 	size_t n = collect_cfgs(r, backend, ms, &c, fixed, sizeof(fixed));
 	const struct ab_metric *am = NULL;
-	int colw = 12, lw = 6;
+	int colw = 11, lw = 6;
 	bool any = false;
 
 	for (size_t k = 0; k < n; k++)
@@ -550,6 +550,8 @@ static void mode_table(struct sb *b, const struct ab_results *r, const struct ab
 	for (size_t k = 0; k < n; k++)
 		if ((int)strlen(c[k].label) > lw)
 			lw = strlen(c[k].label);
+	if (2 + lw + 12 * ms->n <= WIDTH)
+		colw = 12;
 	bool split = 2 + lw + colw * ms->n > WIDTH;
 
 	if (split)
@@ -567,10 +569,27 @@ static void mode_table(struct sb *b, const struct ab_results *r, const struct ab
 	}
 	if (fixed[0])
 		sb_wrap(b, "         ", "  fixed:", fixed);
-	sb_printf(b, "  %-*s", lw, "config");
+	/* Header: names end where the numbers end (the last column holds the mark);
+	 * a name too long for its column is split after its '_' over two lines. */
+	bool two = false;
+
 	for (int mi = 0; mi < ms->n; mi++)
-		sb_printf(b, "%*s ", colw - 1, ms->name[mi]);
-	sb_printf(b, "\n");
+		if ((int)strlen(ms->name[mi]) > colw - 1 && strchr(ms->name[mi], '_'))
+			two = true;
+	for (int line = two ? 0 : 1; line < 2; line++) {
+		sb_printf(b, "  %-*s", lw, line ? "config" : "");
+		for (int mi = 0; mi < ms->n; mi++) {
+			const char *nm = ms->name[mi], *us = strchr(nm, '_');
+			bool split = two && (int)strlen(nm) > colw - 1 && us;
+
+			if (!line)
+				sb_printf(b, "%*.*s ", colw - 1, split ? (int)(us - nm + 1) : 0,
+					  nm);
+			else
+				sb_printf(b, "%*s ", colw - 1, split ? us + 1 : nm);
+		}
+		sb_printf(b, "\n");
+	}
 	for (size_t k = 0; k < n; k++) {
 		const struct ab_bench_res *lb = NULL;
 		double lmean = NAN;
@@ -896,7 +915,7 @@ static size_t series(const struct ab_results *r, const char *key, const char *mo
 			continue;
 		long v = ab_name_arg(r->b[i].name, "vcpus");
 
-		pts[n++] = (struct series_pt){v > 0 ? (double)v : 1, mean, sd, z};
+		pts[n++] = (struct series_pt){v >= 0 ? (double)v : 1, mean, sd, z};
 	}
 	qsort(pts, n, sizeof(*pts), cmp_pt);
 	return n;
@@ -952,7 +971,12 @@ static void fig_vs_vcpus(struct figs *f, const struct ab_results *r, const struc
 	key_subtitle(sub, sizeof(sub), key);
 	gp_var(&v, "modes", used.s);
 	gp_var(&v, "subtitle", sub);
-	sb_printf(&v, "xmin=%g; xmax=%g; ", xmin / 1.3, xmax * 1.3);
+	/* log2 x axis for wide vCPU ranges; linear when 0 vCPUs (aging alone) is plotted */
+	if (xmin >= 1 && xmax / xmin >= 8)
+		sb_printf(&v, "xlog=1; xmin=%g; xmax=%g; ", xmin / 1.3, xmax * 1.3);
+	else
+		sb_printf(&v, "xlog=0; xmin=%g; xmax=%g; ", xmin - 0.3 * fmax(1, xmax - xmin) / 2,
+			  xmax + 0.3 * fmax(1, xmax - xmin) / 2);
 	if (gnuplot(f, script, base, data, &v, why, sizeof(why)))
 		note(f, file, what, "%s", why);
 	else
@@ -994,9 +1018,27 @@ static void fig_cdf(struct figs *f, const struct ab_results *r, const struct mod
 		}
 		cdf = norm;
 	}
-	/* Group with most CDFs; within it the largest vCPU count every mode has. */
-	key = NULL;
-	{
+	/* The aging-cost figure's configuration if it has CDFs, else the group
+	 * with most CDFs; within it the largest vCPU count. */
+	key = dominant_group(r, backend, "ns_per_page");
+	if (key) {
+		const char *n1;
+		json_t *v1;
+		bool found = false;
+
+		json_object_foreach(cdf, n1, v1)
+		{
+			char *k1 = group_key(n1);
+
+			found |= !strcmp(k1, key) && json_is_array(json_object_get(v1, "fault"));
+			free(k1);
+		}
+		if (!found) {
+			free(key);
+			key = NULL;
+		}
+	}
+	if (!key) {
 		size_t bestn = 0;
 		const char *n1, *n2;
 		json_t *v1, *v2;

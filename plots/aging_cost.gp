@@ -2,9 +2,9 @@
 # Data blocks: vcpus  mean_ns_per_page  stddev
 load gpdir.'/common.gp'
 set title "Aging cost per page vs vCPUs\n".subtitle
-set xlabel 'vCPU threads'
+set xlabel 'vCPU threads (0: aging alone)'
 set ylabel 'aging cost (ns per page, lower is better)'
-set logscale x 2
+if (xlog) { set logscale x 2 } else { if (xmax <= 16) { set xtics 1 } }
 set xrange [xmin:xmax]
 set yrange [0:*]
 set key top left

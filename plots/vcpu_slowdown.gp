@@ -3,9 +3,9 @@
 # Data blocks: vcpus  mean_vcpu_rel  stddev
 load gpdir.'/common.gp'
 set title "vCPU throughput while aging runs (1.0 = no slowdown)\n".subtitle
-set xlabel 'vCPU threads'
+set xlabel 'vCPU threads (0: aging alone)'
 set ylabel 'vCPU accesses/s with aging / without (higher is better)'
-set logscale x 2
+if (xlog) { set logscale x 2 } else { if (xmax <= 16) { set xtics 1 } }
 set xrange [xmin:xmax]
 set yrange [*:1.05 < * ]
 set key bottom left
