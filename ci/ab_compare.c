@@ -426,9 +426,9 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 			AB_CMP_MIN_REPS);
 	if (c->p_unreachable)
 		fprintf(f,
-			"WARNING: with %zu vs %zu repetitions the smallest possible p is %.3g,\n"
-			"         not below alpha %g: no change can be significant (use --reps 5\n"
-			"         or more; 9 detects small shifts)\n",
+			"WARNING: with %zu vs %zu samples the smallest possible p is %.3g, not\n"
+			"         below alpha %g: such metrics cannot show a significant change\n"
+			"         (use --reps 5 or more; 9 detects small shifts)\n",
 			c->unreach_base, c->unreach_new, min_p(c->unreach_base, c->unreach_new),
 			c->opts.alpha);
 
@@ -700,7 +700,7 @@ int ab_compare_main(int argc, char **argv)
 			AB_CMP_MIN_REPS);
 	if (c.p_unreachable)
 		fprintf(stderr,
-			"agebench compare: warning: %zu vs %zu repetitions cannot reach p < %g\n",
+			"agebench compare: warning: %zu vs %zu samples cannot reach p < %g\n",
 			c.unreach_base, c.unreach_new, c.opts.alpha);
 	if (!c.nb) {
 		fprintf(stderr, "agebench compare: no benchmark to compare (%s)\n",

@@ -682,9 +682,10 @@ static void results_section(struct sb *b, const char *title, const struct ab_res
 		char t[400];
 
 		snprintf(t, sizeof(t),
-			 "WARNING: with %zu repetitions per mode no difference can reach p < %g "
-			 "(the smallest possible p is 2/C(%zu,%zu)), so nothing below is marked "
-			 "significant: rerun with --reps 5 or more (9 to detect small shifts).",
+			 "WARNING: metrics with only %zu samples per mode (repetitions, or a counter "
+			 "missing in some) cannot reach p < %g (the smallest possible p is "
+			 "2/C(%zu,%zu)) and are never marked significant: rerun with --reps 5 or "
+			 "more (9 to detect small shifts).",
 			 cmp->unreach_base, cmp->opts.alpha, cmp->unreach_base + cmp->unreach_new,
 			 cmp->unreach_base);
 		sb_wrap(b, "", "", t);

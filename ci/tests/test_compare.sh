@@ -106,7 +106,7 @@ has few_text out 'WARNING: fewer than 3 repetitions'
 "$synth" "$tmp/three_new.json" --reps 3 --shift 10
 run three 0 "$tmp/three_base.json" "$tmp/three_new.json"
 has three out 'smallest possible p is 0\.1,'
-has three err 'cannot reach p < 0.05'
+has three err '3 vs 3 samples cannot reach p < 0.05'
 "$synth" "$tmp/four_base.json" --reps 4
 "$synth" "$tmp/four_new.json" --reps 4 --shift 10
 run four 1 "$tmp/four_base.json" "$tmp/four_new.json"
