@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bench_model.c - the model backend's benchmarks (ab_model_register()).
+ *
+ * model/<walker>/<4K|2M>/pages:<n>/vcpus:<n>/inval:<per_s>
+ *
+ * One run: build a table of `pages` pages (all mapped, A clear), start
+ * `vcpus` vCPU threads (random accesses over disjoint regions of the range,
+ * 20% writes, one access in 64 to a private "fresh" window that is recycled
+ * under the read lock so it keeps faulting) and, if inval > 0, an
+ * invalidation thread zapping under the write lock (4K: one 512-page leaf
+ * table, 2M: one 2M page) `inval` times per second. Then, timed (manual
+ * time): test-and-clear aging calls over the whole range, back to back.
+ * After the timed loop, in the same run: scan passes over the same table
+ * (walker_scan_ratio) and a window of equal length without aging
+ * (vcpu_rel = vCPU accesses/s with aging / without).
+ */
+#define _GNU_SOURCE
+#include "abmodel.h"
+
+#include <ab_bench_config.h>
+#include <ab_common.h>
+#include <ab_shim.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FRESH_PAGES  4096 /* per vCPU */
+#define FRESH_EVERY  64
+#define WRITE_PCT    20
+#define WARMUP_NS    10000000ull
+#define BASE_MIN_NS  10000000ull
+#define BASE_MAX_NS  500000000ull
+#define SCAN_MIN_RUN 3
+
+struct mb_arg {
+	enum ab_walker w;
+	enum ab_pgsize ps;
+	bool pin;
+};
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+			      .tv_nsec = (long)(ns % 1000000000ull)};
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static uint64_t sum_accesses(const struct ab_vcpu *v, int n)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < n; i++)
+		s += __atomic_load_n(&v[i].accesses, __ATOMIC_RELAXED);
+	return s;
+}
+
+static uint64_t sum_faults(const struct ab_vcpu *v, int n)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < n; i++)
+		s += __atomic_load_n(&v[i].faults, __ATOMIC_RELAXED);
+	return s;
+}
+
+static void bench_model(ab_state *st, void *argp)
+{
+	const struct mb_arg *a = argp;
+	const uint64_t pages = (uint64_t)ab_range(st, 0);
+	const int nv = (int)ab_range(st, 1);
+	const unsigned rate = (unsigned)ab_range(st, 2);
+	struct ab_model_params prm = {.pgsize = a->ps,
+				      .npages = pages + (uint64_t)nv * FRESH_PAGES,
+				      .base_gfn = 1ull << 20};
+	struct ab_model *m;
+	char err[128];
+
+	ab_model_thread_register();
+	if (a->pin)
+		ab_pin_self(0);
+	m = ab_model_create(&prm);
+	if (!m) {
+		snprintf(err, sizeof(err), "model of %llu pages: %s",
+			 (unsigned long long)prm.npages, strerror(errno));
+		ab_skip_with_error(st, err);
+		return;
+	}
+	struct ab_age_res res = {0};
+	ab_model_populate(m, 0, pages, false);
+	ab_model_age(m, AB_W_LOCKED, 0, pages, true, NULL, &res);
+
+	volatile int stop = 0, phase = 0;
+	struct ab_vcpu *v = calloc(nv ? nv : 1, sizeof(*v));
+	struct ab_hist *hist = calloc(2 * (nv ? nv : 1), sizeof(*hist));
+	pthread_t *vt = calloc(nv ? nv : 1, sizeof(*vt)), it;
+	struct ab_inval iv = {.m = m, .first = 0, .n = pages,
+			      .zap_pages = a->ps == AB_PG_4K ? AB_PT_ENTRIES : 1, .rate = rate,
+			      .seed = 0x5eed, .stop = &stop};
+	if (!v || !hist || !vt) {
+		ab_skip_with_error(st, "out of memory");
+		ab_model_destroy(m);
+		free(v);
+		free(hist);
+		free(vt);
+		return;
+	}
+	for (int i = 0; i < nv; i++) {
+		ab_hist_init(&hist[2 * i]);
+		ab_hist_init(&hist[2 * i + 1]);
+		uint64_t per = pages / nv;
+		v[i] = (struct ab_vcpu){.m = m,
+					.first = i * per,
+					.n = i == nv - 1 ? pages - i * per : per,
+					.pattern = AB_PAT_RANDOM,
+					.write_pct = WRITE_PCT,
+					.fresh_first = pages + (uint64_t)i * FRESH_PAGES,
+					.fresh_n = FRESH_PAGES,
+					.fresh_every = FRESH_EVERY,
+					.seed = 0x1234567ull * (i + 1),
+					.pin_role = a->pin ? 1 + i : -1,
+					.stop = &stop,
+					.phase = &phase,
+					.hist = {&hist[2 * i], &hist[2 * i + 1]}};
+		pthread_create(&vt[i], NULL, ab_vcpu_thread, &v[i]);
+	}
+	if (rate)
+		pthread_create(&it, NULL, ab_inval_thread, &iv);
+	if (nv || rate)
+		sleep_ns(WARMUP_NS);
+
+	/* Timed: aging calls over the whole range. */
+	uint64_t iters = 0, age_ns = 0, young = 0, wait = 0, decl = 0;
+	__atomic_store_n(&phase, 1, __ATOMIC_RELAXED);
+	uint64_t acc0 = sum_accesses(v, nv), f0 = sum_faults(v, nv), w0 = ab_now_ns();
+	while (ab_keep_running(st)) {
+		memset(&res, 0, sizeof(res));
+		uint64_t t0 = ab_now_ns();
+		ab_model_age(m, a->w, 0, pages, true, NULL, &res);
+		uint64_t t1 = ab_now_ns();
+		ab_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
+		age_ns += t1 - t0;
+		young += res.young;
+		wait += res.lock_wait_ns;
+		decl += res.declines;
+		iters++;
+	}
+	uint64_t w1 = ab_now_ns(), acc1 = sum_accesses(v, nv), f1 = sum_faults(v, nv);
+	__atomic_store_n(&phase, 0, __ATOMIC_RELAXED);
+
+	/* Same run, same table, same load: the scan floor. */
+	double ratio = 0;
+	if (a->w != AB_W_SCAN && iters) {
+		uint64_t scan_ns = 0, passes = 0, budget = age_ns / 4;
+		if (budget > 50000000ull)
+			budget = 50000000ull;
+		while (passes < SCAN_MIN_RUN || scan_ns < budget) {
+			memset(&res, 0, sizeof(res));
+			uint64_t t0 = ab_now_ns();
+			ab_model_age(m, AB_W_SCAN, 0, pages, true, NULL, &res);
+			scan_ns += ab_now_ns() - t0;
+			passes++;
+		}
+		ratio = ((double)age_ns / (double)iters) / ((double)scan_ns / (double)passes);
+	}
+
+	/* Same run: an equal window without aging. */
+	double rate_aging = 0, rate_base = 0;
+	if (nv) {
+		uint64_t win = w1 - w0;
+		if (win < BASE_MIN_NS)
+			win = BASE_MIN_NS;
+		if (win > BASE_MAX_NS)
+			win = BASE_MAX_NS;
+		uint64_t b0 = ab_now_ns(), c0 = sum_accesses(v, nv);
+		sleep_ns(win);
+		uint64_t c1 = sum_accesses(v, nv), b1 = ab_now_ns();
+		rate_aging = (double)(acc1 - acc0) / ((double)(w1 - w0) * 1e-9);
+		rate_base = (double)(c1 - c0) / ((double)(b1 - b0) * 1e-9);
+	}
+	stop = 1;
+	for (int i = 0; i < nv; i++)
+		pthread_join(vt[i], NULL);
+	if (rate)
+		pthread_join(it, NULL);
+
+	if (iters) {
+		double per_call = (double)age_ns / (double)iters;
+		ab_counter(st, "ns_per_page", per_call / (double)pages, AB_CTR_DEFAULT);
+		ab_counter(st, "pages_per_s", (double)pages * 1e9 / per_call, AB_CTR_DEFAULT);
+		ab_counter(st, "young", (double)young / (double)iters, AB_CTR_DEFAULT);
+		ab_counter(st, "lock_wait_ns", (double)wait / (double)iters, AB_CTR_DEFAULT);
+		if (a->w == AB_W_FAST_ONLY || a->w == AB_W_BITMAP)
+			ab_counter(st, "declines", (double)decl / (double)iters, AB_CTR_DEFAULT);
+		if (a->w != AB_W_SCAN)
+			ab_counter(st, "walker_scan_ratio", ratio, AB_CTR_DEFAULT);
+	}
+	if (nv) {
+		struct ab_hist h;
+		ab_hist_init(&h);
+		for (int i = 0; i < nv; i++)
+			ab_hist_merge(&h, &hist[2 * i + 1]);
+		if (h.count) {
+			ab_counter(st, "fault_p50_ns", (double)ab_hist_quantile(&h, 0.50), 0);
+			ab_counter(st, "fault_p99_ns", (double)ab_hist_quantile(&h, 0.99), 0);
+			ab_counter(st, "fault_max_ns", (double)h.max, 0);
+			ab_record_cdf(st, "fault", &h);
+		}
+		ab_counter(st, "vcpu_faults_per_s", (double)(f1 - f0) / ((double)(w1 - w0) * 1e-9),
+			   0);
+		ab_counter(st, "vcpu_accesses_per_s", rate_aging, 0);
+		if (rate_base > 0)
+			ab_counter(st, "vcpu_rel", rate_aging / rate_base, 0);
+	}
+	free(v);
+	free(hist);
+	free(vt);
+	ab_model_destroy(m);
+}
+
+static const char *const arg_names[] = {"pages", "vcpus", "inval"};
+
+static struct mb_arg args_store[AB_W_NR * 2];
+
+int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
+{
+	int pus = ab_topo_nr_pus();
+	int maxv = pus > 0 ? pus : 1;
+
+	if (cfg->max_vcpus < 0) {
+		snprintf(err, errlen, "max_vcpus %d is negative", cfg->max_vcpus);
+		return -1;
+	}
+	if (cfg->max_vcpus > 0 && cfg->max_vcpus < maxv)
+		maxv = cfg->max_vcpus;
+
+	/* vCPU counts: 0, 1, 2, 4, ... and the cap itself. */
+	int64_t vcpus[16];
+	int nvc = 0;
+	vcpus[nvc++] = 0;
+	for (int x = 1; x < maxv && nvc < 15; x *= 2)
+		vcpus[nvc++] = x;
+	vcpus[nvc++] = maxv;
+
+	static const int64_t pages_quick[] = {16384};
+	static const int64_t pages_full[] = {4096, 65536, 262144};
+	static const int64_t inval_rates[] = {0, 1000};
+	const int64_t *pg = cfg->quick ? pages_quick : pages_full;
+	int npg = cfg->quick ? 1 : 3;
+	int reps = cfg->reps > 0 ? cfg->reps : (cfg->quick ? 3 : 5);
+	double min_time = cfg->quick ? 0.05 : 0.1;
+
+	static const struct {
+		const char *name, *unit;
+		enum ab_better better;
+	} ctr[] = {
+		{"ns_per_page", "ns", AB_BETTER_LOWER},
+		{"pages_per_s", "pages/s", AB_BETTER_HIGHER},
+		{"young", "pages", AB_BETTER_NONE},
+		{"lock_wait_ns", "ns", AB_BETTER_LOWER},
+		{"declines", "per call", AB_BETTER_LOWER},
+		{"fault_p50_ns", "ns", AB_BETTER_LOWER},
+		{"fault_p99_ns", "ns", AB_BETTER_LOWER},
+		{"fault_max_ns", "ns", AB_BETTER_LOWER},
+		{"vcpu_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
+		{"vcpu_faults_per_s", "faults/s", AB_BETTER_NONE},
+		{"vcpu_rel", "ratio", AB_BETTER_HIGHER},
+		{"walker_scan_ratio", "ratio", AB_BETTER_LOWER},
+	};
+	for (size_t i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++)
+		ab_counter_declare(ctr[i].name, ctr[i].unit, ctr[i].better);
+
+	char buf[256];
+	snprintf(buf, sizeof(buf),
+		 "x86 TDP MMU model: 4-level radix, urcu-memb RCU, mmu_lock = pthread_rwlock "
+		 "prefer-writer%s",
+		 ab_model_slow_walker() ? " (SLOW WALKER TEST BUILD)" : "");
+	ab_add_context("model", buf);
+	snprintf(buf, sizeof(buf),
+		 "random accesses, %d%% writes, 1 in %d to a %d-page fresh window per vCPU; "
+		 "inval zaps 512 pages (4K) or 1 page (2M); aging = test-and-clear of the whole "
+		 "range, back to back",
+		 WRITE_PCT, FRESH_EVERY, FRESH_PAGES);
+	ab_add_context("model_workload", buf);
+
+	for (int w = 0; w < AB_W_NR; w++) {
+		for (int p = 0; p < 2; p++) {
+			struct mb_arg *ma = &args_store[w * 2 + p];
+			ma->w = w;
+			ma->ps = p ? AB_PG_2M : AB_PG_4K;
+			ma->pin = cfg->pin;
+			snprintf(buf, sizeof(buf), "model/%s/%s", ab_walker_name(w), p ? "2M" : "4K");
+			ab_bench *b = ab_register(buf, bench_model, ma);
+			if (!b) {
+				snprintf(err, errlen, "cannot register %s", buf);
+				return -1;
+			}
+			ab_bench_arg_names(b, arg_names, 3);
+			for (int i = 0; i < npg; i++)
+				for (int j = 0; j < nvc; j++)
+					for (int k = 0; k < 2; k++) {
+						int64_t args[3] = {pg[i], vcpus[j], inval_rates[k]};
+						ab_bench_args(b, args, 3);
+					}
+			ab_bench_manual_time(b);
+			ab_bench_repetitions(b, reps);
+			ab_bench_min_time(b, min_time);
+			ab_bench_unit(b, 'u');
+		}
+	}
+	return 0;
+}
