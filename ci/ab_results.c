@@ -362,7 +362,8 @@ static size_t nonfinite_len(const char *p, const char *end)
 	return 0;
 }
 
-char *ab_json_sanitize(const char *buf, size_t len, size_t *outlen, size_t *replaced)
+/* Like ab_json_sanitize() of libabcommon, kept here so the fuzzer needs no libabcommon. */
+static char *json_clean(const char *buf, size_t len, size_t *outlen, size_t *replaced)
 {
 	char *out = malloc(len + len / 3 + 8), *o = out;
 	const char *p = buf, *end = buf + len;
@@ -460,7 +461,7 @@ int ab_results_load_buffer(const char *buf, size_t len, const char *label, struc
 	json_t *root;
 
 	size_t clen;
-	char *clean = ab_json_sanitize(buf, len, &clen, NULL);
+	char *clean = json_clean(buf, len, &clen, NULL);
 
 	memset(r, 0, sizeof(*r));
 	root = json_loadb(clean, clen, JSON_REJECT_DUPLICATES, &je);

@@ -55,11 +55,10 @@ void ab_results_free(struct ab_results *r);
 
 /*
  * Google Benchmark writes non-finite numbers as bare NaN / inf tokens (e.g.
- * the "cv" aggregate of a counter that is always 0), which is not JSON.
- * Return a malloc'd copy of @buf with such tokens outside strings replaced by
- * null (the loaders do this; a null counter counts as not measured).
+ * the "cv" aggregate of a counter that is always 0), which is not JSON: the
+ * loaders replace such tokens outside strings by null first (a null counter
+ * counts as not measured).
  */
-char *ab_json_sanitize(const char *buf, size_t len, size_t *outlen, size_t *replaced);
 
 const struct ab_bench_res *ab_results_find(const struct ab_results *r, const char *name);
 const struct ab_metric *ab_bench_metric(const struct ab_bench_res *b, const char *name);
