@@ -324,7 +324,8 @@ static void machine_section(struct sb *b, const struct ab_results *r, const stru
 		else
 			ctx_line(b, "modes", buf);
 		ctx_line(b, "backend", be);
-		ctx_line(b, "driver", ab_results_context(r, "driver"));
+		if (ab_results_context(r, "driver") || (be && !strcmp(be, "kvm")))
+			ctx_line(b, "driver", ab_results_context(r, "driver"));
 	}
 	ctx_line(b, "pinning", ab_results_context(r, "pinning"));
 	ctx_line(b, "perf", ab_results_context(r, "perf_counters"));
