@@ -148,6 +148,49 @@ static bool metric_mean(const struct ab_bench_res *b, const char *metric, double
 	return true;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Quantile @q of sorted @v[n] with linear interpolation. */
+static double quantile(const double *v, size_t n, double q)
+{
+	double pos = q * (double)(n - 1);
+	size_t i = (size_t)pos;
+
+	return i + 1 < n ? v[i] + (pos - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+/*
+ * Median and interquartile range of @metric: the figures use these rather
+ * than mean +- stddev, so that one disturbed repetition on a shared machine
+ * does not flatten every other line of a plot.
+ */
+static bool metric_median(const struct ab_bench_res *b, const char *metric, double *med, double *q1,
+			  double *q3)
+{
+	const struct ab_metric *m = b ? ab_bench_metric(b, metric) : NULL;
+	double *v;
+
+	if (!m || !m->n)
+		return false;
+	v = malloc(m->n * sizeof(*v));
+	if (!v)
+		abort();
+	memcpy(v, m->v, m->n * sizeof(*v));
+	qsort(v, m->n, sizeof(*v), cmp_dbl);
+	*med = quantile(v, m->n, 0.5);
+	if (q1)
+		*q1 = quantile(v, m->n, 0.25);
+	if (q3)
+		*q3 = quantile(v, m->n, 0.75);
+	free(v);
+	return true;
+}
+
 static const struct ab_metric *any_metric(const struct ab_results *r, const char *metric)
 {
 	for (size_t i = 0; i < r->nb; i++) {
@@ -682,13 +725,14 @@ static void results_section(struct sb *b, const char *title, const struct ab_res
 	if (cmp->p_unreachable) {
 		char t[400];
 
-		snprintf(t, sizeof(t),
-			 "WARNING: metrics with only %zu samples per mode (repetitions, or a counter "
-			 "missing in some) cannot reach p < %g (the smallest possible p is "
-			 "2/C(%zu,%zu)) and are never marked significant: rerun with --reps 5 or "
-			 "more (9 to detect small shifts).",
-			 cmp->unreach_base, cmp->opts.alpha, cmp->unreach_base + cmp->unreach_new,
-			 cmp->unreach_base);
+		snprintf(
+		    t, sizeof(t),
+		    "WARNING: metrics with only %zu samples per mode (repetitions, or a counter "
+		    "missing in some) cannot reach p < %g (the smallest possible p is "
+		    "2/C(%zu,%zu)) and are never marked significant: rerun with --reps 5 or "
+		    "more (9 to detect small shifts).",
+		    cmp->unreach_base, cmp->opts.alpha, cmp->unreach_base + cmp->unreach_new,
+		    cmp->unreach_base);
 		sb_wrap(b, "", "", t);
 	}
 	if (cmp->few_reps)
@@ -847,7 +891,7 @@ static int gnuplot(struct figs *f, const char *script, const char *base, const c
 }
 
 struct series_pt {
-	double x, y, sd, z;
+	double x, y, lo, hi, z; /* vCPUs, median, quartiles, median of the x metric */
 };
 
 static int cmp_pt(const void *a, const void *b)
@@ -903,7 +947,7 @@ static size_t series(const struct ab_results *r, const char *key, const char *mo
 
 	for (size_t i = 0; i < r->nb && n < max; i++) {
 		char m[64], *k;
-		double mean, sd, z = NAN;
+		double mean, lo, hi, z = NAN;
 		bool same;
 
 		if (!ab_name_element(r->b[i].name, 1, m, sizeof(m)) || strcmp(m, mode))
@@ -911,13 +955,13 @@ static size_t series(const struct ab_results *r, const char *key, const char *mo
 		k = group_key(r->b[i].name);
 		same = !strcmp(k, key);
 		free(k);
-		if (!same || !metric_mean(&r->b[i], metric, &mean, &sd))
+		if (!same || !metric_median(&r->b[i], metric, &mean, &lo, &hi))
 			continue;
-		if (zmetric && !metric_mean(&r->b[i], zmetric, &z, NULL))
+		if (zmetric && !metric_median(&r->b[i], zmetric, &z, NULL, NULL))
 			continue;
 		long v = ab_name_arg(r->b[i].name, "vcpus");
 
-		pts[n++] = (struct series_pt){v >= 0 ? (double)v : 1, mean, sd, z};
+		pts[n++] = (struct series_pt){v >= 0 ? (double)v : 1, mean, lo, hi, z};
 	}
 	qsort(pts, n, sizeof(*pts), cmp_pt);
 	return n;
@@ -955,9 +999,10 @@ static void fig_vs_vcpus(struct figs *f, const struct ab_results *r, const struc
 
 		if (!n)
 			continue;
-		sb_printf(&d, "# mode %s: vcpus mean stddev (%s)\n", ms->name[mi], metric);
+		sb_printf(&d, "# mode %s: vcpus median q1 q3 (%s)\n", ms->name[mi], metric);
 		for (size_t i = 0; i < n; i++) {
-			sb_printf(&d, "%g %.9g %.9g\n", pts[i].x, pts[i].y, pts[i].sd);
+			sb_printf(&d, "%g %.9g %.9g %.9g\n", pts[i].x, pts[i].y, pts[i].lo,
+				  pts[i].hi);
 			xmin = fmin(xmin, pts[i].x);
 			xmax = fmax(xmax, pts[i].x);
 		}
@@ -1245,17 +1290,18 @@ static void fig_macro(struct figs *f, const struct ab_results *mr, const struct 
 	for (int mi = 0; mi < ms->n; mi++)
 		for (size_t i = 0; i < mr->nb; i++) {
 			char m[64], *k = group_key(mr->b[i].name);
-			double c, cs, rf, rs;
+			double c, cl, ch, rf, rl, rh;
 			bool ok = !strcmp(k, key) && ab_name_arg(mr->b[i].name, "vcpus") == vsel &&
 				  ab_name_element(mr->b[i].name, 1, m, sizeof(m)) &&
 				  !strcmp(m, ms->name[mi]) &&
-				  metric_mean(&mr->b[i], cpu, &c, &cs) &&
-				  metric_mean(&mr->b[i], ref, &rf, &rs);
+				  metric_median(&mr->b[i], cpu, &c, &cl, &ch) &&
+				  metric_median(&mr->b[i], ref, &rf, &rl, &rh);
 
 			free(k);
 			if (!ok)
 				continue;
-			sb_printf(&d, "%s %.9g %.9g %.9g %.9g\n", ms->name[mi], c, cs, rf, rs);
+			sb_printf(&d, "%s %.9g %.9g %.9g %.9g %.9g %.9g\n", ms->name[mi], c, cl, ch,
+				  rf, rl, rh);
 			sb_printf(&used, "%s%s", nser ? " " : "", ms->name[mi]);
 			nser++;
 			break;

@@ -2,7 +2,7 @@
 # against aging cost per page; one point per vCPU count, labelled.
 # Data blocks: ns_per_page  false_old  vcpus
 load gpdir.'/common.gp'
-set title "Accuracy vs cost of aging (towards the origin is better)\n".subtitle
+set title "Accuracy vs cost of aging: medians, labels = vCPUs (towards the origin is better)\n".subtitle
 set xlabel 'aging cost (ns per page)'
 set ylabel 'false-old pages per aging call (lower is better)'
 stats data using 1:2 nooutput

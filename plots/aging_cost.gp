@@ -1,14 +1,14 @@
-# Aging cost per page vs vCPU threads, one line per mode (mean +- stddev).
-# Data blocks: vcpus  mean_ns_per_page  stddev
+# Aging cost per page vs vCPU threads, one line per mode (median, bars: interquartile range).
+# Data blocks: vcpus  median_ns_per_page  q1  q3
 load gpdir.'/common.gp'
-set title "Aging cost per page vs vCPUs\n".subtitle
+set title "Aging cost per page vs vCPUs (median, bars: quartiles)\n".subtitle
 set xlabel 'vCPU threads (0: aging alone)'
 set ylabel 'aging cost (ns per page, lower is better)'
 if (xlog) { set logscale x 2 } else { if (xmax <= 16) { set xtics 1 } }
 set xrange [xmin:xmax]
 set yrange [0:*]
 set key top left
-plotcmd = "plot for [i=1:nmodes] data index (i-1) using 1:2:3 with yerrorlines \
+plotcmd = "plot for [i=1:nmodes] data index (i-1) using 1:2:3:4 with yerrorlines \
      lw 2 dt mode_dt(word(modes,i)) pt mode_pt(word(modes,i)) ps 1.3 lc rgb mode_color(word(modes,i)) \
      title word(modes,i)"
 eval render

@@ -1,6 +1,6 @@
-# Macro benchmark: reclaim CPU time and refaults per mode (bars, +- stddev).
-# Data: one line per mode: mode  cpu_mean  cpu_sd  refaults_mean  refaults_sd
-# (the stddev is drawn as a vertical bar over the top of each box)
+# Macro benchmark: reclaim CPU time and refaults per mode.
+# Data: one line per mode: mode  cpu_median cpu_q1 cpu_q3  refaults_median q1 q3
+# (bars: medians; the vertical line over each: the interquartile range)
 # Extra variables: cpu_label, ref_label (metric names with units).
 load gpdir.'/common.gp'
 set style fill solid 0.85 border rgb '#333333'
@@ -14,12 +14,12 @@ set grid noxtics ytics
 mtitle = "Reclaim under memory pressure, per mode\n".subtitle
 set xtics rotate by 25 right
 plot_macro = "set multiplot layout 1,2 title mtitle; \
-  set title 'reclaim CPU (lower is better)'; set ylabel cpu_label; \
+  set title 'reclaim CPU, median (lower is better)'; set ylabel cpu_label; \
   plot for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):2 with boxes lc rgb mode_color(word(modes,i)), \
-       for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):($2-$3):(0):(2*$3) with vectors nohead lw 1.5 lc rgb '#333333'; \
-  set title 'refaults (lower is better)'; set ylabel ref_label; \
-  plot for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):4 with boxes lc rgb mode_color(word(modes,i)), \
-       for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):($4-$5):(0):(2*$5) with vectors nohead lw 1.5 lc rgb '#333333'; \
+       for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):3:(0):($4-$3) with vectors nohead lw 1.5 lc rgb '#333333'; \
+  set title 'refaults, median (lower is better)'; set ylabel ref_label; \
+  plot for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):5 with boxes lc rgb mode_color(word(modes,i)), \
+       for [i=1:nmodes] data every ::(i-1)::(i-1) using (i):6:(0):($7-$6) with vectors nohead lw 1.5 lc rgb '#333333'; \
   unset multiplot"
 set terminal pngcairo size 1100,560 font 'DejaVu Sans,12' noenhanced
 set output out_png
