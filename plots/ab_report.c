@@ -247,6 +247,9 @@ static const struct ab_cmp_row *cmp_lookup(const struct ab_cmp *c, const char *b
 	return NULL;
 }
 
+static char *dominant_group(const struct ab_results *r, const char *backend, const char *metric);
+static void key_subtitle(char *buf, size_t len, const char *key);
+
 /* ---- machine section ---- */
 
 static void cpu_model(char *buf, size_t len)
@@ -687,6 +690,101 @@ static void backends_of(const struct ab_results *r, char be[][64], int *nbe)
 				break;
 		if (k == *nbe && *nbe < 8)
 			snprintf(be[(*nbe)++], 64, "%s", b);
+	}
+}
+
+/*
+ * Headline for a cover letter: the configuration of the figures at its
+ * largest vCPU count, one row per mode, a few key metrics with the change
+ * against locked.
+ */
+static void summary_section(struct sb *b, const struct ab_results *r, const struct ab_cmp *cmp,
+			    const struct modes *ms)
+{
+	static const char *const want[] = {"ns_per_page", "vcpu_rel",	  "fault_p99_ns",
+					   "false_old",	  "lock_wait_ns", "declines"};
+	const char *met[4];
+	int nmet = 0;
+	char be[8][64];
+	int nbe;
+
+	backends_of(r, be, &nbe);
+	for (int k = 0; k < nbe; k++) {
+		char *key = dominant_group(r, be[k], "ns_per_page");
+		const char *bench[MAXMODES] = {0};
+		long vsel = -1;
+		char sub[512], head[700];
+
+		if (!key)
+			continue;
+		for (size_t i = 0; i < r->nb; i++) {
+			char *g = group_key(r->b[i].name);
+			long v = ab_name_arg(r->b[i].name, "vcpus");
+
+			if (!strcmp(g, key) && v > vsel)
+				vsel = v;
+			free(g);
+		}
+		for (size_t i = 0; i < r->nb; i++) {
+			char *g = group_key(r->b[i].name), m[64];
+
+			if (!strcmp(g, key) && ab_name_arg(r->b[i].name, "vcpus") == vsel &&
+			    ab_name_element(r->b[i].name, 1, m, sizeof(m)))
+				for (int mi = 0; mi < ms->n; mi++)
+					if (!strcmp(ms->name[mi], m))
+						bench[mi] = r->b[i].name;
+			free(g);
+		}
+		nmet = 0;
+		for (size_t w = 0; w < sizeof(want) / sizeof(want[0]) && nmet < 4; w++)
+			for (int mi = 0; mi < ms->n; mi++)
+				if (bench[mi] &&
+				    ab_bench_metric(ab_results_find(r, bench[mi]), want[w])) {
+					met[nmet++] = want[w];
+					break;
+				}
+		key_subtitle(sub, sizeof(sub), key);
+		snprintf(head, sizeof(head),
+			 "%s, %ld vCPUs: mean, then the change against locked with the marks "
+			 "explained below.",
+			 sub, vsel < 0 ? 0 : vsel);
+		sb_printf(b, "Summary%s%s\n", nbe > 1 ? " " : "", nbe > 1 ? be[k] : "");
+		sb_rule(b, '-');
+		sb_wrap(b, "", "", head);
+		sb_printf(b, "  %-12s", "mode");
+		for (int j = 0; j < nmet; j++)
+			sb_printf(b, "%16.16s", met[j]);
+		sb_printf(b, "\n");
+		for (int mi = 0; mi < ms->n; mi++) {
+			const struct ab_bench_res *bb =
+			    bench[mi] ? ab_results_find(r, bench[mi]) : NULL;
+
+			if (!bb)
+				continue;
+			sb_printf(b, "  %-12s", ms->name[mi]);
+			for (int j = 0; j < nmet; j++) {
+				const struct ab_cmp_row *row = cmp_lookup(cmp, bb->name, met[j]);
+				char num[32], cell[48];
+				double mean;
+
+				if (!metric_mean(bb, met[j], &mean, NULL)) {
+					sb_printf(b, "%16s", "- ");
+					continue;
+				}
+				ab_fmt_num(num, sizeof(num), 8, mean);
+				/* the number, then a fixed-width " +NNN%m": numbers align */
+				if (row && !isnan(row->change_pct) && fabs(row->change_pct) < 1e4)
+					snprintf(cell, sizeof(cell), "%s %+4.0f%%%c", num,
+						 row->change_pct, ab_verdict_mark(row->v));
+				else
+					snprintf(cell, sizeof(cell), "%s      %c", num,
+						 row ? ab_verdict_mark(row->v) : ' ');
+				sb_printf(b, "%16s", cell);
+			}
+			sb_printf(b, "\n");
+		}
+		sb_printf(b, "\n");
+		free(key);
 	}
 }
 
@@ -1511,6 +1609,7 @@ int ab_report_main(int argc, char **argv)
 	sb_printf(&b, "\n");
 	machine_section(&b, &r, &ms, path);
 	reproduce_section(&b, &r, dir);
+	summary_section(&b, &r, &cmp, &ms);
 	results_section(&b, "Micro results (results.json)", &r, &cmp, &ms);
 	if (have_macro) {
 		results_section(&b, "Macro results (macro.json)", &mr, &mcmp, &mms);
