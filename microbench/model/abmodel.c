@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "abmodel.h"
 #include "abmodel_rcu.h"
+#include "abmodel_lock.h"
 
 #include <ab_common.h>
 
@@ -61,7 +62,10 @@ struct ab_model {
 	uint64_t npages, base_gfn, span, end_gfn;
 	uint64_t tab_span; /* GFNs covered by one leaf table */
 	uint64_t *root;
-	pthread_rwlock_t mmu_lock;
+	struct ab_mmu_lock mmu_lock;
+	uint64_t pool_waits;
+	uint32_t *pend, npend, pend_cap; /* zapped tables not yet given to RCU */
+	uint64_t pend_t0;
 	struct ab_pool pool;
 	struct ab_oracle_page *oracle;
 	uint64_t (*shadow)[2];
@@ -147,6 +151,11 @@ static inline uint64_t *child(uint64_t e)
 	return (uint64_t *)(uintptr_t)(e & AB_SPTE_PFN_MASK);
 }
 
+uint64_t ab_model_pool_waits(const struct ab_model *m)
+{
+	return __atomic_load_n(&m->pool_waits, __ATOMIC_RELAXED);
+}
+
 uint64_t ab_model_npages(const struct ab_model *m)
 {
 	return m->npages;
@@ -164,9 +173,9 @@ static inline void orc_set(struct ab_model *m, uint64_t gfn, uint64_t old, uint6
 	if (!m->oracle)
 		return;
 	struct ab_oracle_page *o = &m->oracle[page_of(m, gfn)];
-	if ((new & AB_SPTE_ACCESSED) && !(old & AB_SPTE_ACCESSED))
+	if ((new &AB_SPTE_ACCESSED) && !(old & AB_SPTE_ACCESSED))
 		INC(&o->set_a);
-	if ((new & AB_SPTE_DIRTY) && !(old & AB_SPTE_DIRTY))
+	if ((new &AB_SPTE_DIRTY) && !(old & AB_SPTE_DIRTY))
 		INC(&o->set_d);
 }
 
@@ -254,9 +263,11 @@ static void free_batch_cb(struct rcu_head *head)
 
 	AB_TSAN_ACQUIRE(b);
 	AB_TSAN_ACQUIRE(&ab_rcu_tsan_sync); /* all readers that could see the tables */
+	struct ab_model *m = b->m;
 	for (uint32_t i = 0; i < b->n; i++)
-		pool_put(b->m, b->slot[i]);
+		pool_put(m, b->slot[i]);
 	free(b);
+	AB_TSAN_RELEASE(&m->pool); /* rcu_barrier() in destroy waits for us */
 }
 
 static uint64_t *upper_alloc(void)
@@ -296,12 +307,16 @@ struct ab_model *ab_model_create(const struct ab_model_params *prm)
 	m->end_gfn = prm->base_gfn + prm->npages * span;
 	m->tab_span = span * AB_PT_ENTRIES;
 
+	if (prm->mmu_lock != AB_LOCK_QUEUED && prm->mmu_lock != AB_LOCK_PTHREAD) {
+		free(m);
+		errno = EINVAL;
+		return NULL;
+	}
+	m->mmu_lock.kind = prm->mmu_lock;
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
-	/* KVM's mmu_lock is a queued rwlock: a waiting writer blocks new
-	 * readers. glibc's writer-preferring mode gives the same property. */
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&m->mmu_lock, &attr);
+	pthread_rwlock_init(&m->mmu_lock.pt, &attr);
 	pthread_rwlockattr_destroy(&attr);
 
 	m->root = upper_alloc();
@@ -357,6 +372,8 @@ void ab_model_destroy(struct ab_model *m)
 	if (!m)
 		return;
 	rcu_barrier(); /* pending free_batch callbacks reference the pool */
+	AB_TSAN_ACQUIRE(&m->pool);
+	free(m->pend);
 	if (m->root)
 		free_upper(m->root, AB_PT_LEVELS, m->leaf_level);
 	if (m->pool.mem) {
@@ -369,7 +386,7 @@ void ab_model_destroy(struct ab_model *m)
 	free(m->pool.gfn);
 	free(m->oracle);
 	free(m->shadow);
-	pthread_rwlock_destroy(&m->mmu_lock);
+	pthread_rwlock_destroy(&m->mmu_lock.pt);
 	free(m);
 }
 
@@ -399,8 +416,8 @@ static bool needs_lock(const struct ab_model *m, uint64_t first, uint64_t n)
 
 static inline uint64_t leaf_spte(const struct ab_model *m, uint64_t gfn, bool write)
 {
-	uint64_t e = (gfn << 12) | AB_SPTE_PRESENT | AB_SPTE_WRITABLE | AB_SPTE_EXEC |
-		     AB_SPTE_ACCESSED;
+	uint64_t e =
+	    (gfn << 12) | AB_SPTE_PRESENT | AB_SPTE_WRITABLE | AB_SPTE_EXEC | AB_SPTE_ACCESSED;
 	if (m->leaf_level > 1)
 		e |= AB_SPTE_HUGE;
 	if (write)
@@ -417,7 +434,7 @@ static int fault(struct ab_model *m, uint64_t gfn, bool write)
 {
 	int ret = 0;
 
-	pthread_rwlock_rdlock(&m->mmu_lock);
+	mmu_read_lock(&m->mmu_lock);
 	ab_rcu_lock();
 	uint64_t *t = m->root;
 	for (int lvl = AB_PT_LEVELS; lvl > m->leaf_level; lvl--) {
@@ -425,7 +442,8 @@ static int fault(struct ab_model *m, uint64_t gfn, bool write)
 		uint64_t e = LOAD(p);
 		if (!(e & AB_SPTE_PRESENT)) {
 			bool pool = lvl - 1 == m->leaf_level;
-			uint64_t *nt = pool ? pool_alloc(m, gfn & ~(m->tab_span - 1)) : upper_alloc();
+			uint64_t *nt =
+			    pool ? pool_alloc(m, gfn & ~(m->tab_span - 1)) : upper_alloc();
 			if (!nt) {
 				ret = -ENOMEM;
 				goto out;
@@ -455,9 +473,12 @@ static int fault(struct ab_model *m, uint64_t gfn, bool write)
 	}
 out:
 	ab_rcu_unlock();
-	pthread_rwlock_unlock(&m->mmu_lock);
+	mmu_read_unlock(&m->mmu_lock);
 	return ret;
 }
+
+static struct free_batch *pend_take(struct ab_model *m, bool force);
+static void pend_free(struct free_batch *b);
 
 static void fault_retry(struct ab_model *m, uint64_t gfn, bool write)
 {
@@ -467,6 +488,11 @@ static void fault_retry(struct ab_model *m, uint64_t gfn, bool write)
 				m->pool.cap);
 			abort();
 		}
+		__atomic_fetch_add(&m->pool_waits, 1, __ATOMIC_RELAXED);
+		mmu_write_lock(&m->mmu_lock);
+		struct free_batch *b = pend_take(m, true);
+		mmu_write_unlock(&m->mmu_lock);
+		pend_free(b);
 		rcu_barrier(); /* let zapped tables come back to the pool */
 	}
 }
@@ -561,27 +587,71 @@ static inline uint64_t zap_leaf(struct ab_model *m, uint64_t *p, uint64_t gfn)
 	return 1;
 }
 
+/*
+ * Zapped leaf tables wait on m->pend (guarded by mmu_lock for write) and go
+ * to call_rcu() in batches: at most PEND_MAX tables or PEND_NS old, as the
+ * kernel batches RCU callbacks. One grace period per zap would keep
+ * liburcu's call_rcu thread spinning, and on a 2-core machine that steals a
+ * vCPU's core (measured before this batching: docs/model.md).
+ */
+#define PEND_MAX 16
+#define PEND_NS	 2000000ull
+
+static void pend_add(struct ab_model *m, uint32_t s)
+{
+	if (m->npend == m->pend_cap) {
+		uint32_t cap = m->pend_cap ? 2 * m->pend_cap : 64;
+		uint32_t *np = realloc(m->pend, cap * sizeof(*np));
+		if (!np) {
+			fprintf(stderr, "abmodel: out of memory in zap\n");
+			abort();
+		}
+		m->pend = np;
+		m->pend_cap = cap;
+	}
+	if (!m->npend)
+		m->pend_t0 = ab_now_ns();
+	m->pend[m->npend++] = s;
+}
+
+/* Under mmu_lock for write: detach the pending tables as a batch if
+ * @force or due; the caller hands it to call_rcu() after unlocking. */
+static struct free_batch *pend_take(struct ab_model *m, bool force)
+{
+	if (!m->npend || (!force && m->npend < PEND_MAX && ab_now_ns() - m->pend_t0 < PEND_NS))
+		return NULL;
+	struct free_batch *b = malloc(sizeof(*b) + sizeof(b->slot[0]) * m->npend);
+	if (!b) {
+		fprintf(stderr, "abmodel: out of memory in zap\n");
+		abort();
+	}
+	b->m = m;
+	b->n = m->npend;
+	memcpy(b->slot, m->pend, sizeof(b->slot[0]) * m->npend);
+	m->npend = 0;
+	return b;
+}
+
+static void pend_free(struct free_batch *b)
+{
+	if (b) {
+		AB_TSAN_RELEASE(b);
+		call_rcu(&b->rcu, free_batch_cb);
+	}
+}
+
 uint64_t ab_model_zap(struct ab_model *m, uint64_t first, uint64_t n)
 {
 	uint64_t zapped = 0;
-	struct free_batch *b = NULL;
+	struct free_batch *b;
 
 	if (first >= m->npages || !n)
 		return 0;
 	if (n > m->npages - first)
 		n = m->npages - first;
 	uint64_t gfn = gfn_of(m, first), end = gfn_of(m, first + n);
-	uint64_t max_tables = (end - gfn) / m->tab_span + 2;
 
-	b = malloc(sizeof(*b) + sizeof(b->slot[0]) * max_tables);
-	if (!b) {
-		fprintf(stderr, "abmodel: out of memory in zap\n");
-		abort();
-	}
-	b->m = m;
-	b->n = 0;
-
-	pthread_rwlock_wrlock(&m->mmu_lock);
+	mmu_write_lock(&m->mmu_lock);
 	while (gfn < end) {
 		/* Descend to the parent of the leaf table. */
 		uint64_t *t = m->root, next;
@@ -616,7 +686,7 @@ uint64_t ab_model_zap(struct ab_model *m, uint64_t first, uint64_t n)
 				if (g >= m->base_gfn && g < m->end_gfn)
 					zapped += zap_leaf(m, &lt[i], g);
 			}
-			b->slot[b->n++] = s;
+			pend_add(m, s);
 			gfn = next;
 		} else {
 			uint64_t stop = next < end ? next : end;
@@ -624,14 +694,9 @@ uint64_t ab_model_zap(struct ab_model *m, uint64_t first, uint64_t n)
 				zapped += zap_leaf(m, &lt[idx(gfn, m->leaf_level)], gfn);
 		}
 	}
-	pthread_rwlock_unlock(&m->mmu_lock);
-
-	if (b->n) {
-		AB_TSAN_RELEASE(b);
-		call_rcu(&b->rcu, free_batch_cb);
-	} else {
-		free(b);
-	}
+	b = pend_take(m, false);
+	mmu_write_unlock(&m->mmu_lock);
+	pend_free(b);
 	return zapped;
 }
 
@@ -643,7 +708,7 @@ uint64_t ab_model_unmap_atomic(struct ab_model *m, uint64_t first, uint64_t n)
 		return 0;
 	if (n > m->npages - first)
 		n = m->npages - first;
-	pthread_rwlock_rdlock(&m->mmu_lock);
+	mmu_read_lock(&m->mmu_lock);
 	ab_rcu_lock();
 	for (uint64_t pg = first; pg < first + n; pg++) {
 		uint64_t gfn = gfn_of(m, pg);
@@ -652,7 +717,7 @@ uint64_t ab_model_unmap_atomic(struct ab_model *m, uint64_t first, uint64_t n)
 			zapped += zap_leaf(m, p, gfn);
 	}
 	ab_rcu_unlock();
-	pthread_rwlock_unlock(&m->mmu_lock);
+	mmu_read_unlock(&m->mmu_lock);
 	return zapped;
 }
 
@@ -680,9 +745,8 @@ static __attribute__((noinline)) uint64_t slow_work(uint64_t e)
 #endif
 
 /* Age one leaf SPTE; returns 1 if it is reported young. */
-static inline __attribute__((always_inline)) int age_one(struct ab_model *m, uint64_t *p,
-							 uint64_t gfn, enum op op,
-							 struct ab_age_res *res)
+static inline __attribute__((always_inline)) int
+age_one(struct ab_model *m, uint64_t *p, uint64_t gfn, enum op op, struct ab_age_res *res)
 {
 	uint64_t e = LOAD_RLX(p);
 
@@ -727,9 +791,10 @@ static inline __attribute__((always_inline)) int age_one(struct ab_model *m, uin
  * subtrees, age the leaves. @mask (bitmap walker) selects pages relative to
  * @first_page; @young_out gets bits relative to @first_page.
  */
-static inline __attribute__((always_inline)) void
-walk(struct ab_model *m, uint64_t first_page, uint64_t n, enum op op, bool slow,
-     const uint64_t *mask, uint64_t *young_out, struct ab_age_res *res)
+static inline __attribute__((always_inline)) void walk(struct ab_model *m, uint64_t first_page,
+						       uint64_t n, enum op op, bool slow,
+						       const uint64_t *mask, uint64_t *young_out,
+						       struct ab_age_res *res)
 {
 	uint64_t gfn = gfn_of(m, first_page), end = gfn_of(m, first_page + n);
 	uint64_t scanned = 0, young = 0, slow_acc = 0;
@@ -774,8 +839,7 @@ walk(struct ab_model *m, uint64_t first_page, uint64_t n, enum op op, bool slow,
 }
 
 static __attribute__((noinline)) void walk_locked(struct ab_model *m, uint64_t first, uint64_t n,
-						  bool clear, uint64_t *yo,
-						  struct ab_age_res *res)
+						  bool clear, uint64_t *yo, struct ab_age_res *res)
 {
 	if (clear)
 		walk(m, first, n, OP_CLEAR_AND, true, NULL, yo, res);
@@ -870,19 +934,19 @@ int ab_model_age(struct ab_model *m, enum ab_walker w, uint64_t first, uint64_t 
 	switch (w) {
 	case AB_W_LOCKED:
 		t0 = ab_now_ns();
-		pthread_rwlock_wrlock(&m->mmu_lock);
+		mmu_write_lock(&m->mmu_lock);
 		res->lock_wait_ns += ab_now_ns() - t0;
 		walk_locked(m, first, n, clear, young_out, res);
-		pthread_rwlock_unlock(&m->mmu_lock);
+		mmu_write_unlock(&m->mmu_lock);
 		return AB_AGE_OK;
 	case AB_W_READ_LOCKED:
 		t0 = ab_now_ns();
-		pthread_rwlock_rdlock(&m->mmu_lock);
+		mmu_read_lock(&m->mmu_lock);
 		res->lock_wait_ns += ab_now_ns() - t0;
 		ab_rcu_lock();
 		walk_cas(m, first, n, clear, NULL, young_out, res);
 		ab_rcu_unlock();
-		pthread_rwlock_unlock(&m->mmu_lock);
+		mmu_read_unlock(&m->mmu_lock);
 		return AB_AGE_OK;
 	case AB_W_FAST_ONLY:
 		if (needs_lock(m, first, n)) {

@@ -22,12 +22,12 @@
 struct ab_hist;
 
 /* SPTE layout, as x86 EPT: R (used as present), W, X, page size, A, D. */
-#define AB_SPTE_PRESENT  (1ull << 0)
+#define AB_SPTE_PRESENT	 (1ull << 0)
 #define AB_SPTE_WRITABLE (1ull << 1)
-#define AB_SPTE_EXEC     (1ull << 2)
-#define AB_SPTE_HUGE     (1ull << 7)
+#define AB_SPTE_EXEC	 (1ull << 2)
+#define AB_SPTE_HUGE	 (1ull << 7)
 #define AB_SPTE_ACCESSED (1ull << 8)
-#define AB_SPTE_DIRTY    (1ull << 9)
+#define AB_SPTE_DIRTY	 (1ull << 9)
 #define AB_SPTE_PFN_MASK 0x000ffffffffff000ull
 
 #define AB_PT_ENTRIES 512
@@ -47,14 +47,21 @@ int ab_walker_parse(const char *name);
 
 enum ab_pgsize { AB_PG_4K = 1, AB_PG_2M = 2 }; /* value = leaf level */
 
+/* mmu_lock implementation (see abmodel_lock.h and docs/model.md). */
+enum ab_lock_kind {
+	AB_LOCK_QUEUED = 0,  /* FIFO queued rwlock, as the kernel's qrwlock (default) */
+	AB_LOCK_PTHREAD = 1, /* glibc pthread_rwlock, writer-preferring */
+};
+
 struct ab_model_params {
 	enum ab_pgsize pgsize;
-	uint64_t npages;  /* pages of @pgsize; 1 .. 2^26 */
+	uint64_t npages;   /* pages of @pgsize; 1 .. 2^26 */
 	uint64_t base_gfn; /* aligned to the page size */
-	bool oracle;	  /* keep per-page A/D transition counters (tests) */
+	bool oracle;	   /* keep per-page A/D transition counters (tests) */
 	/* Leaf tables kept for tables zapped but not yet past a grace period
 	 * (0 = default: a quarter of the needed ones, at least 64). */
 	uint32_t pool_slack;
+	enum ab_lock_kind mmu_lock;
 };
 
 struct ab_model;
@@ -64,6 +71,9 @@ struct ab_model *ab_model_create(const struct ab_model_params *p);
 void ab_model_destroy(struct ab_model *m);
 uint64_t ab_model_npages(const struct ab_model *m);
 enum ab_pgsize ab_model_pgsize(const struct ab_model *m);
+/* Times a fault found the leaf-table pool empty and waited (rcu_barrier)
+ * for zapped tables to come back. */
+uint64_t ab_model_pool_waits(const struct ab_model *m);
 
 void ab_model_thread_register(void);
 void ab_model_thread_unregister(void);
@@ -158,16 +168,16 @@ enum ab_pattern { AB_PAT_SEQ, AB_PAT_RANDOM, AB_PAT_SKEW };
 struct ab_vcpu {
 	/* configuration */
 	struct ab_model *m;
-	uint64_t first, n;	/* the region of the aged range it touches */
-	enum ab_pattern pattern; /* SKEW: 90% of accesses to the first 10% */
-	unsigned write_pct;	/* 0..100 */
+	uint64_t first, n;	       /* the region of the aged range it touches */
+	enum ab_pattern pattern;       /* SKEW: 90% of accesses to the first 10% */
+	unsigned write_pct;	       /* 0..100 */
 	uint64_t fresh_first, fresh_n; /* private window (fresh_n multiple of 512, or 0) */
-	unsigned fresh_every;	/* every Nth access goes to the next fresh page */
+	unsigned fresh_every;	       /* every Nth access goes to the next fresh page */
 	uint64_t seed;
-	int pin_role;		/* ab_pin_self(role) if >= 0 */
+	int pin_role; /* ab_pin_self(role) if >= 0 */
 	/* control, shared */
-	volatile int *stop;	/* run until *stop != 0 */
-	volatile int *phase;	/* faults recorded into hist[*phase & 1] */
+	volatile int *stop;  /* run until *stop != 0 */
+	volatile int *phase; /* faults recorded into hist[*phase & 1] */
 	/* results (accesses/faults readable while running, relaxed) */
 	uint64_t accesses, faults, recycles;
 	struct ab_hist *hist[2]; /* caller-allocated, may be NULL */

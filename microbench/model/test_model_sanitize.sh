@@ -3,7 +3,7 @@
 # stress test with -fsanitize=SAN in a nested build tree, then run it.
 set -eu
 san=$1 src=$2 build=$3 supp=$4
-secs=${AB_SANITIZE_SECONDS:-0.5}
+secs=${AB_SANITIZE_SECONDS:-1.5}
 nice cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DAGEBENCH_SANITIZE="$san" -DAGEBENCH_MODEL_SLOW_WALKER=OFF >"$build.cmake.log" 2>&1 ||
 	{ cat "$build.cmake.log"; exit 1; }

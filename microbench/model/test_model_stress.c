@@ -110,11 +110,20 @@ static int run_one(enum ab_pgsize ps, enum ab_walker w, double seconds)
 	}
 	/* Zap whole leaf tables (and, for 4K, partial ones: the base is not
 	 * table-aligned) and single pages. */
-	iv[0] = (struct ab_inval){.m = m, .first = 0, .n = L.aged,
-				  .zap_pages = ps == AB_PG_4K ? 1024 : 512, .rate = 500,
-				  .seed = 7 + w, .stop = &stop};
-	iv[1] = (struct ab_inval){.m = m, .first = 0, .n = L.aged, .zap_pages = 1, .rate = 3000,
-				  .seed = 11 + w, .stop = &stop};
+	iv[0] = (struct ab_inval){.m = m,
+				  .first = 0,
+				  .n = L.aged,
+				  .zap_pages = ps == AB_PG_4K ? 1024 : 512,
+				  .rate = 500,
+				  .seed = 7 + w,
+				  .stop = &stop};
+	iv[1] = (struct ab_inval){.m = m,
+				  .first = 0,
+				  .n = L.aged,
+				  .zap_pages = 1,
+				  .rate = 3000,
+				  .seed = 11 + w,
+				  .stop = &stop};
 	for (int i = 0; i < 2; i++)
 		pthread_create(&it[i], NULL, ab_inval_thread, &iv[i]);
 
@@ -151,19 +160,20 @@ static int run_one(enum ab_pgsize ps, enum ab_walker w, double seconds)
 				continue;
 			cnt++;
 			if (first + i >= L.touch) {
-				FAIL("%s: untouched page %" PRIu64 " reported young", ctx, first + i);
+				FAIL("%s: untouched page %" PRIu64 " reported young", ctx,
+				     first + i);
 				break;
 			}
 		}
 		/* scan has no tree: a table zapped and re-created during the pass
 		 * can be visited twice, so its count may exceed the bitmap's. */
 		if (w == AB_W_SCAN ? cnt > res.young : cnt != res.young)
-			FAIL("%s: young bitmap has %" PRIu64 " pages, count says %" PRIu64, ctx, cnt,
-			     res.young);
+			FAIL("%s: young bitmap has %" PRIu64 " pages, count says %" PRIu64, ctx,
+			     cnt, res.young);
 		young_total += res.young;
 		left_young += res.left_young;
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < 2; i++) {
 		pthread_join(vt[i], NULL);
 		pthread_join(it[i], NULL);

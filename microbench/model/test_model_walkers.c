@@ -76,7 +76,8 @@ static int diff_range(const uint64_t *young, const uint64_t *expect, uint64_t a,
 
 static struct ab_model *mk(enum ab_pgsize ps, uint64_t base)
 {
-	struct ab_model_params p = {.pgsize = ps, .npages = NPAGES, .base_gfn = base, .oracle = true};
+	struct ab_model_params p = {
+	    .pgsize = ps, .npages = NPAGES, .base_gfn = base, .oracle = true};
 	struct ab_model *m = ab_model_create(&p);
 	if (!m) {
 		perror("ab_model_create");
@@ -105,7 +106,8 @@ static void check_oracle(struct ab_model *m, const char *ctx)
 			      "%s: oracle unbalanced at page %" PRIu64 ": set_a %" PRIu64
 			      " walk %" PRIu64 " zap %" PRIu64 " A %" PRIu64 " set_d %" PRIu64
 			      " zap_d %" PRIu64 " D %" PRIu64,
-			      ctx, i, o.set_a, o.clr_a_walk, o.clr_a_zap, a, o.set_d, o.clr_d_zap, d);
+			      ctx, i, o.set_a, o.clr_a_walk, o.clr_a_zap, a, o.set_d, o.clr_d_zap,
+			      d);
 			return;
 		}
 	}
@@ -147,8 +149,9 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 		CHECK(ab_model_age(m, w, a, e - a, false, young, &r) == AB_AGE_OK, "%s: test", ctx);
 		CHECK(!diff_range(young, touched, a, e, &bad),
 		      "%s: test-only pass %d wrong at page %" PRIu64, ctx, pass, bad);
-		CHECK(r.young == count_range(touched, a, e), "%s: test-only young %" PRIu64 " != %" PRIu64,
-		      ctx, r.young, count_range(touched, a, e));
+		CHECK(r.young == count_range(touched, a, e),
+		      "%s: test-only young %" PRIu64 " != %" PRIu64, ctx, r.young,
+		      count_range(touched, a, e));
 		CHECK(r.lock_wait_ns == 0 || w == AB_W_LOCKED || w == AB_W_READ_LOCKED,
 		      "%s: lockless walker reports lock wait", ctx);
 	}
@@ -162,7 +165,8 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 	uint64_t bad;
 	memset(&r, 0, sizeof(r));
 	CHECK(ab_model_age(m, w, a, e - a, true, young, &r) == AB_AGE_OK, "%s: clear", ctx);
-	CHECK(!diff_range(young, touched, a, e, &bad), "%s: clear wrong at page %" PRIu64, ctx, bad);
+	CHECK(!diff_range(young, touched, a, e, &bad), "%s: clear wrong at page %" PRIu64, ctx,
+	      bad);
 	CHECK(r.young == count_range(touched, a, e), "%s: clear young count", ctx);
 	memset(&r, 0, sizeof(r));
 	ab_model_age(m, AB_W_LOCKED, 0, NPAGES, false, young, &r);
@@ -203,7 +207,8 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 			break;
 		}
 	}
-	CHECK(r.young == exp, "%s: after zap young %" PRIu64 " expected %" PRIu64, ctx, r.young, exp);
+	CHECK(r.young == exp, "%s: after zap young %" PRIu64 " expected %" PRIu64, ctx, r.young,
+	      exp);
 	CHECK(ab_model_spte(m, 300) == 0, "%s: zapped page still mapped", ctx);
 	CHECK(ab_model_access(m, 300, false, NULL) == 1, "%s: access to zapped page did not fault",
 	      ctx);
@@ -262,7 +267,7 @@ static void declines(enum ab_pgsize ps)
 	CHECK(r.declines == 1 && r.young == 0 && count_range(young, 0, NPAGES) == 0,
 	      "decline counted once, nothing answered (declines %" PRIu64 ")", r.declines);
 	CHECK(ab_model_age(m, AB_W_FAST_ONLY, 1009, 1, false, young, &r) == AB_AGE_DECLINED &&
-		      r.declines == 2,
+		  r.declines == 2,
 	      "fast_only on the last shadow page declines");
 	/* A decline must not have cleared anything. */
 	struct ab_age_res r2 = {0};
@@ -271,21 +276,21 @@ static void declines(enum ab_pgsize ps)
 	/* Outside the shadow range fast_only answers. */
 	memset(&r, 0, sizeof(r));
 	CHECK(ab_model_age(m, AB_W_FAST_ONLY, 0, 1000, true, young, &r) == AB_AGE_OK &&
-		      r.young == 500 && r.declines == 0,
+		  r.young == 500 && r.declines == 0,
 	      "fast_only outside shadow range: young %" PRIu64, r.young);
 	/* Bitmap declines only the window that intersects. */
 	memset(&r, 0, sizeof(r));
 	CHECK(ab_model_age(m, AB_W_BITMAP, 960, 128, true, young, &r) == AB_AGE_DECLINED,
 	      "bitmap over shadow declines");
 	CHECK(r.declines == 1 && r.young == 32 && count_range(young, 0, 64) == 0 &&
-		      count_range(young, 64, 128) == 32,
-	      "bitmap: one window declined, the other answered (declines %" PRIu64
-	      " young %" PRIu64 ")",
+		  count_range(young, 64, 128) == 32,
+	      "bitmap: one window declined, the other answered (declines %" PRIu64 " young %" PRIu64
+	      ")",
 	      r.declines, r.young);
 	/* The locked walkers answer over shadow ranges. */
 	memset(&r, 0, sizeof(r));
 	CHECK(ab_model_age(m, AB_W_READ_LOCKED, 1000, 10, true, young, &r) == AB_AGE_OK &&
-		      r.young == 5 && r.declines == 0,
+		  r.young == 5 && r.declines == 0,
 	      "read_locked answers over shadow");
 	check_oracle(m, "declines");
 	ab_model_destroy(m);
@@ -322,11 +327,12 @@ static void det(void)
 	/* Every walker sees the same deterministic workload: same answer. */
 	for (int ps = AB_PG_4K; ps <= AB_PG_2M; ps++) {
 		uint64_t ref = ab_model_det_run(AB_W_LOCKED, ps, 3000, 3);
-		CHECK(ref > 3 * 3000 / 8 && ref < 3 * 3000 * 3 / 8, "det locked young %" PRIu64, ref);
+		CHECK(ref > 3 * 3000 / 8 && ref < 3 * 3000 * 3 / 8, "det locked young %" PRIu64,
+		      ref);
 		for (int w = 0; w < AB_W_NR; w++) {
 			uint64_t y = ab_model_det_run(w, ps, 3000, 3);
-			CHECK(y == ref, "det %s/%d young %" PRIu64 " != %" PRIu64, ab_walker_name(w),
-			      ps, y, ref);
+			CHECK(y == ref, "det %s/%d young %" PRIu64 " != %" PRIu64,
+			      ab_walker_name(w), ps, y, ref);
 		}
 	}
 	CHECK(ab_model_det_run(AB_W_NR, AB_PG_4K, 10, 1) == UINT64_MAX, "det bad walker");
