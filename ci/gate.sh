@@ -145,12 +145,12 @@ awk -v tol="$tol" '
 		verdict = "ok"
 		if (ch > tol) { verdict = "REGRESSION"; nreg++ }
 		else if (ch < -tol) { verdict = "improved"; nimp++ }
-		rows[++n] = sprintf("%-34.34s %11d %11d %+8.1f%% %s", name, b, now, ch, verdict)
+		rows[++n] = sprintf("%-36.36s %10d %10d %+8.1f%% %s", name, b, now, ch, verdict)
 		if (verdict != "ok") flagged[++nf] = rows[n]
 	}
 	END {
 		printf "agebench CI gate: callgrind instructions vs baseline, tolerance %s%%\n", tol
-		printf "%-34s %11s %11s %9s %s\n", "case", "baseline", "now", "change", "verdict"
+		printf "%-36s %10s %10s %9s %s\n", "case", "baseline", "now", "change", "verdict"
 		for (i = 1; i <= n; i++) print rows[i]
 		if (missing != "") {
 			printf "\ngate: the baseline has no count for:\n%s", missing
