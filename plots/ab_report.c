@@ -1083,7 +1083,7 @@ static void fig_vs_vcpus(struct figs *f, const struct ab_results *r, const struc
 	char *key = dominant_group(r, backend, metric);
 	struct sb d = {0}, v = {0}, used = {0};
 	struct series_pt pts[64];
-	double xmin = INFINITY, xmax = -INFINITY;
+	double xmin = INFINITY, xmax = -INFINITY, ymed = 0, yhi = 0, ylo = INFINITY;
 	int nser = 0;
 
 	snprintf(base, sizeof(base), "%.64s_%.32s", backend, script);
@@ -1102,6 +1102,9 @@ static void fig_vs_vcpus(struct figs *f, const struct ab_results *r, const struc
 			sb_printf(&d, "%g %.9g %.9g %.9g\n", pts[i].x, pts[i].y, pts[i].lo,
 				  pts[i].hi);
 			xmin = fmin(xmin, pts[i].x);
+			ymed = fmax(ymed, pts[i].y);
+			yhi = fmax(yhi, pts[i].hi);
+			ylo = fmin(ylo, pts[i].lo);
 			xmax = fmax(xmax, pts[i].x);
 		}
 		sb_printf(&d, "\n\n");
@@ -1122,6 +1125,11 @@ static void fig_vs_vcpus(struct figs *f, const struct ab_results *r, const struc
 	else
 		sb_printf(&v, "xlog=0; xmin=%g; xmax=%g; ", xmin - 0.3 * fmax(1, xmax - xmin) / 2,
 			  xmax + 0.3 * fmax(1, xmax - xmin) / 2);
+	/* One wide quartile range must not squash every line: clip the y axis at
+	 * 2.5x the largest median (bars beyond it run off the top). */
+	sb_printf(&v, "ymin=%.9g; ymax=%.9g; yclip=%d; ", fmin(0, ylo),
+		  yhi > 2.5 * ymed && ymed > 0 ? 2.5 * ymed : yhi * 1.05,
+		  yhi > 2.5 * ymed && ymed > 0);
 	if (gnuplot(f, script, base, data, &v, why, sizeof(why)))
 		note(f, file, what, "%s", why);
 	else
