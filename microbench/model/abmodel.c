@@ -817,14 +817,25 @@ static inline __attribute__((always_inline)) void walk(struct ab_model *m, uint6
 		uint64_t next = (gfn & ~(m->tab_span - 1)) + m->tab_span;
 		uint64_t stop = next < end ? next : end;
 		unsigned i = idx(gfn, L), ie = i + (unsigned)((stop - gfn) / m->span);
-		uint64_t rel = page_of(m, gfn) - first_page;
-		for (; i < ie; i++, rel++) {
-			if (mask && !((mask[rel >> 6] >> (rel & 63)) & 1))
-				continue;
-			scanned++;
+		uint64_t *pe = t + i, *pend = t + ie;
+		const uint64_t rel0 = page_of(m, gfn) - first_page - i; /* rel of t[0] */
+		if (!mask)
+			scanned += ie - i;
+		/* Same shape as scan(): only young entries pay for more. */
+		for (; pe < pend; pe++) {
+			uint64_t rel = rel0 + (uint64_t)(pe - t);
+			if (mask) {
+				if (!((mask[rel >> 6] >> (rel & 63)) & 1))
+					continue;
+				scanned++;
+			}
+			uint64_t e = LOAD_RLX(pe);
 			if (slow)
-				SLOW_WORK(LOAD_RLX(&t[i]), slow_acc);
-			if (age_one(m, &t[i], gfn_of(m, first_page + rel), op, res)) {
+				SLOW_WORK(e, slow_acc);
+			if ((e & (AB_SPTE_PRESENT | AB_SPTE_ACCESSED)) !=
+			    (AB_SPTE_PRESENT | AB_SPTE_ACCESSED))
+				continue;
+			if (age_one(m, pe, gfn_of(m, first_page + rel), op, res)) {
 				young++;
 				if (young_out)
 					young_out[rel >> 6] |= 1ull << (rel & 63);
@@ -873,6 +884,7 @@ static __attribute__((noinline)) void scan(struct ab_model *m, uint64_t first, u
 	uint64_t lo = gfn_of(m, first), hi = gfn_of(m, first + n);
 	uint64_t scanned = 0, young = 0;
 	uint32_t hw = LOAD(&p->hiwater);
+	const uint64_t span = m->span, tspan = m->tab_span;
 
 	ab_rcu_lock();
 	for (uint32_t s = 0; s < hw; s++) {
@@ -880,21 +892,26 @@ static __attribute__((noinline)) void scan(struct ab_model *m, uint64_t first, u
 			continue;
 		uint64_t g0 = LOAD_RLX(&p->gfn[s]);
 		uint64_t *t = slot_mem(p, s);
-		uint64_t a = g0 > lo ? g0 : lo, b = g0 + m->tab_span < hi ? g0 + m->tab_span : hi;
+		uint64_t a = g0 > lo ? g0 : lo, b = g0 + tspan < hi ? g0 + tspan : hi;
 		if (a >= b)
 			continue;
-		unsigned i = (unsigned)((a - g0) / m->span), ie = (unsigned)((b - g0) / m->span);
-		for (; i < ie; i++) {
-			uint64_t g = g0 + (uint64_t)i * m->span;
-			scanned++;
-			int y = clear ? age_one(m, &t[i], g, OP_CLEAR_CAS, res)
-				      : age_one(m, &t[i], g, OP_TEST, res);
-			if (y) {
-				young++;
-				if (yo) {
-					uint64_t rel = page_of(m, g) - first;
-					yo[rel >> 6] |= 1ull << (rel & 63);
-				}
+		unsigned i = (unsigned)((a - g0) / span), ie = (unsigned)((b - g0) / span);
+		uint64_t *pe = t + i, *pend = t + ie;
+		scanned += ie - i;
+		/* Tight loops: the floor should not pay for generality. */
+		for (; pe < pend; pe++) {
+			uint64_t e = LOAD_RLX(pe);
+			if ((e & (AB_SPTE_PRESENT | AB_SPTE_ACCESSED)) !=
+			    (AB_SPTE_PRESENT | AB_SPTE_ACCESSED))
+				continue;
+			uint64_t g = g0 + (uint64_t)(pe - t) * span;
+			if (!(clear ? age_one(m, pe, g, OP_CLEAR_CAS, res)
+				    : age_one(m, pe, g, OP_TEST, res)))
+				continue;
+			young++;
+			if (yo) {
+				uint64_t rel = page_of(m, g) - first;
+				yo[rel >> 6] |= 1ull << (rel & 63);
 			}
 		}
 	}

@@ -29,20 +29,28 @@
 #include <string.h>
 #include <time.h>
 
-#define FRESH_PAGES  4096 /* per vCPU */
-#define FRESH_EVERY  64
-#define WRITE_PCT    20
-#define WARMUP_NS    5000000ull
-#define BASE_MIN_NS  5000000ull
-#define BASE_MAX_NS  500000000ull
-#define SCAN_MIN_RUN 3
+#define FRESH_PAGES    4096 /* per vCPU */
+#define FRESH_EVERY    64
+#define WRITE_PCT      20
+#define WARMUP_NS      5000000ull
+#define BASE_MIN_NS    5000000ull
+#define BASE_MAX_NS    500000000ull
+#define SCAN_MIN_PAIRS 15
+#define SCAN_MAX_PAIRS 4096
 
 struct mb_arg {
 	enum ab_walker w;
 	enum ab_pgsize ps;
 	bool pin;
 	enum ab_lock_kind lock;
+	uint64_t min_window_ns; /* vCPU measurement window with aging, at least */
 };
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
 
 static void sleep_ns(uint64_t ns)
 {
@@ -154,23 +162,40 @@ static void bench_model(ab_state *st, void *argp)
 		decl += res.declines;
 		iters++;
 	}
+	/* The vCPU side needs a long enough window on a busy machine: keep
+	 * aging (untimed, same calls) until it lasted a->min_window_ns. */
+	while (nv && ab_now_ns() - w0 < a->min_window_ns) {
+		memset(&res, 0, sizeof(res));
+		ab_model_age(m, a->w, 0, pages, true, NULL, &res);
+	}
 	uint64_t w1 = ab_now_ns(), acc1 = sum_accesses(v, nv), f1 = sum_faults(v, nv);
 	__atomic_store_n(&phase, 0, __ATOMIC_RELAXED);
 
-	/* Same run, same table, same load: the scan floor. */
+	/* Same run, same table, same load: the scan floor, measured as
+	 * alternating (walker call, scan pass) pairs so both see the same
+	 * conditions; the ratio is the median of the per-pair ratios, so one
+	 * preempted call (the machine is shared) does not decide it. At least
+	 * SCAN_MIN_PAIRS pairs, then up to a quarter of the timed loop (max
+	 * 50 ms), at most SCAN_MAX_PAIRS. */
 	double ratio = 0;
 	if (a->w != AB_W_SCAN && iters) {
-		uint64_t scan_ns = 0, passes = 0, budget = age_ns / 4;
+		static double r[SCAN_MAX_PAIRS];
+		uint64_t spent = 0, budget = age_ns / 4;
+		int pairs = 0;
 		if (budget > 50000000ull)
 			budget = 50000000ull;
-		while (passes < SCAN_MIN_RUN || scan_ns < budget) {
+		while (pairs < SCAN_MAX_PAIRS && (pairs < SCAN_MIN_PAIRS || spent < budget)) {
 			memset(&res, 0, sizeof(res));
 			uint64_t t0 = ab_now_ns();
+			ab_model_age(m, a->w, 0, pages, true, NULL, &res);
+			uint64_t t1 = ab_now_ns();
 			ab_model_age(m, AB_W_SCAN, 0, pages, true, NULL, &res);
-			scan_ns += ab_now_ns() - t0;
-			passes++;
+			uint64_t t2 = ab_now_ns();
+			r[pairs++] = (double)(t1 - t0) / (double)(t2 - t1 ? t2 - t1 : 1);
+			spent += t2 - t0;
 		}
-		ratio = ((double)age_ns / (double)iters) / ((double)scan_ns / (double)passes);
+		qsort(r, pairs, sizeof(r[0]), cmp_double);
+		ratio = pairs & 1 ? r[pairs / 2] : (r[pairs / 2 - 1] + r[pairs / 2]) / 2;
 	}
 
 	/* Same run: an equal window without aging. */
@@ -260,7 +285,11 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 	const int64_t *pg = cfg->quick ? pages_quick : pages_full;
 	int npg = cfg->quick ? 1 : 3;
 	int reps = cfg->reps > 0 ? cfg->reps : (cfg->quick ? 3 : 5);
-	double min_time = cfg->quick ? 0.05 : 0.1;
+	/* Fixed work per benchmark instead of a minimum time: Google Benchmark's
+	 * iteration estimate re-runs the whole setup (table, threads, baseline
+	 * window) several times per repetition, and the count depends only on
+	 * the grid, so names are the same on every machine. */
+	const uint64_t visits = cfg->quick ? (16u << 20) : (32u << 20);
 
 	static const struct {
 		const char *name, *unit;
@@ -314,15 +343,17 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 			ma->ps = p ? AB_PG_2M : AB_PG_4K;
 			ma->pin = cfg->pin;
 			ma->lock = lock;
+			ma->min_window_ns = cfg->quick ? 50000000ull : 100000000ull;
 			snprintf(buf, sizeof(buf), "model/%s/%s", ab_walker_name(w),
 				 p ? "2M" : "4K");
-			ab_bench *b = ab_register(buf, bench_model, ma);
-			if (!b) {
-				snprintf(err, errlen, "cannot register %s", buf);
-				return -1;
-			}
-			ab_bench_arg_names(b, arg_names, 3);
-			for (int i = 0; i < npg; i++)
+			/* One family per range size (iterations are per family). */
+			for (int i = 0; i < npg; i++) {
+				ab_bench *b = ab_register(buf, bench_model, ma);
+				if (!b) {
+					snprintf(err, errlen, "cannot register %s", buf);
+					return -1;
+				}
+				ab_bench_arg_names(b, arg_names, 3);
 				for (int j = 0; j < nvc; j++)
 					for (int k = 0; k < 2; k++) {
 						int64_t args[3] = {pg[i], vcpus[j], inval_rates[k]};
@@ -332,10 +363,12 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 							continue;
 						ab_bench_args(b, args, 3);
 					}
-			ab_bench_manual_time(b);
-			ab_bench_repetitions(b, reps);
-			ab_bench_min_time(b, min_time);
-			ab_bench_unit(b, 'u');
+				uint64_t it = visits / (uint64_t)pg[i];
+				ab_bench_iterations(b, it < 16 ? 16 : (int64_t)it);
+				ab_bench_manual_time(b);
+				ab_bench_repetitions(b, reps);
+				ab_bench_unit(b, 'u');
+			}
 		}
 	}
 	return 0;
