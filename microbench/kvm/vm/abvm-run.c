@@ -203,8 +203,9 @@ int main(int argc, char **argv)
 			return AB_EXIT_FAIL;
 		}
 		abvm_stats_total(vm, &st);
-		printf("create: %.1f ms (%s, %" PRIu64 " MiB, %d vCPUs, tsc %" PRIu64 " kHz)\n", t_create / 1e6,
-		       abvm_backing_name(cfg.backing), cfg.mem_bytes >> 20, cfg.nr_vcpus, abvm_tsc_khz(vm));
+		printf("create: %.1f ms (%s, %" PRIu64 " MiB, %d vCPUs, tsc %" PRIu64 " kHz) hva=%p\n",
+		       t_create / 1e6, abvm_backing_name(cfg.backing), cfg.mem_bytes >> 20, cfg.nr_vcpus,
+		       abvm_tsc_khz(vm), abvm_hva(vm));
 		printf("populate: %" PRIu64 " pages in %.1f ms: %.0f MiB/s, %.0f ns/page wall, %" PRIu64
 		       " accesses\n",
 		       abvm_npages(vm), t_pop / 1e6, (double)(cfg.mem_bytes >> 20) / (t_pop / 1e9),

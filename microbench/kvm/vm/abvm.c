@@ -215,20 +215,27 @@ uint64_t abvm_mem_available(void)
 
 bool abvm_thp_usable(const char **why)
 {
-	static char buf[160];
-	char *s = ab_read_file("/sys/kernel/mm/transparent_hugepage/enabled", NULL);
+	static char buf[400];
+	/* $ABVM_THP_SYSFS: test override of the sysfs file */
+	const char *path = getenv("ABVM_THP_SYSFS");
+	char *s;
 	bool ok;
 
+	if (!path || !*path)
+		path = "/sys/kernel/mm/transparent_hugepage/enabled";
+	s = ab_read_file(path, NULL);
 	if (!s) {
-		if (why)
-			*why = "THP not available: /sys/kernel/mm/transparent_hugepage/enabled missing "
-			       "(kernel without CONFIG_TRANSPARENT_HUGEPAGE)";
+		if (why) {
+			snprintf(buf, sizeof(buf), "THP not available: %s missing (kernel without CONFIG_TRANSPARENT_HUGEPAGE)",
+				 path);
+			*why = buf;
+		}
 		return false;
 	}
 	ok = strstr(s, "[always]") || strstr(s, "[madvise]");
 	if (!ok && why) {
 		s[strcspn(s, "\n")] = 0;
-		snprintf(buf, sizeof(buf), "THP disabled: /sys/kernel/mm/transparent_hugepage/enabled is \"%s\"", s);
+		snprintf(buf, sizeof(buf), "THP disabled: %s is \"%s\"", path, s);
 		*why = buf;
 	}
 	free(s);
