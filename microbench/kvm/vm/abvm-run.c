@@ -36,6 +36,7 @@ static void usage(FILE *f)
 		"  --hot-pct P --cold-every N --seed S   hot/cold and random parameters\n"
 		"  --latency           record per-access latency in the first pass\n"
 		"  --pin               pin vCPU i to role 1+i (ab_pin_self)\n"
+		"  --cpl0              guest in ring 0 with a TLB flush per command\n"
 		"  --repeat N          create/run/destroy N times (default 1)\n"
 		"  --hold              after the run, print 'ready' and wait for a signal\n"
 		"  --hold-after-destroy  after destroy, print 'destroyed' and wait for a signal\n");
@@ -90,7 +91,8 @@ int main(int argc, char **argv)
 		{"seed", required_argument, 0, 's'},    {"latency", no_argument, 0, 'l'},
 		{"pin", no_argument, 0, 'P'},           {"repeat", required_argument, 0, 'r'},
 		{"hold", no_argument, 0, 'H'},          {"hold-after-destroy", no_argument, 0, 'D'},
-		{"help", no_argument, 0, '?'},          {0, 0, 0, 0},
+		{"cpl0", no_argument, 0, '0'},          {"help", no_argument, 0, '?'},
+		{0, 0, 0, 0},
 	};
 	struct abvm_config cfg;
 	struct abvm_work w;
@@ -163,6 +165,7 @@ int main(int argc, char **argv)
 				ab_die(AB_EXIT_USAGE, "--repeat: bad number '%s'", optarg);
 			break;
 		case 'H': hold = true; break;
+		case '0': cfg.cpl0 = true; break;
 		case 'D': hold_destroyed = true; break;
 		default:
 			usage(stderr);

@@ -230,6 +230,8 @@ static int cmd_touch(int argc, char **argv)
 			cfg.backing = (enum abvm_backing)b;
 		} else if (!strcmp(argv[i2], "--file-dir") && i2 + 1 < argc) {
 			cfg.file_dir = argv[++i2];
+		} else if (!strcmp(argv[i2], "--cpl0")) {
+			cfg.cpl0 = true;
 		} else if (!strcmp(argv[i2], "--vcpus") && i2 + 1 < argc) {
 			cfg.nr_vcpus = atoi(argv[++i2]);
 		} else {
@@ -238,8 +240,8 @@ static int cmd_touch(int argc, char **argv)
 	}
 	vm = create_or_skip(&cfg);
 	n = abvm_npages(vm);
-	printf("touch: backing %s, %" PRIu64 " pages, %d vCPUs, gfn base 0x%" PRIx64 "\n",
-	       abvm_backing_name(cfg.backing), n, cfg.nr_vcpus, abvm_gfn_base(vm));
+	printf("touch: backing %s, %" PRIu64 " pages, %d vCPUs, gfn base 0x%" PRIx64 ", guest ring %d\n",
+	       abvm_backing_name(cfg.backing), n, cfg.nr_vcpus, abvm_gfn_base(vm), cfg.cpl0 ? 0 : 3);
 	set = bm_alloc(n);
 	written = bm_alloc(n);
 	none = bm_alloc(n);

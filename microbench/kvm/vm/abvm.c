@@ -291,6 +291,8 @@ static void build_gdt(struct abvm *vm)
 	gdt[0] = 0;
 	gdt[1] = 0x00affb000000ffffull; /* 0x08: 64-bit code, DPL3 */
 	gdt[2] = 0x00cff3000000ffffull; /* 0x10: data, DPL3 */
+	gdt[5] = 0x00af9b000000ffffull; /* 0x28: 64-bit code, DPL0 */
+	gdt[6] = 0x00cf93000000ffffull; /* 0x30: data, DPL0 */
 	/* 0x18: 64-bit busy TSS (16-byte descriptor) */
 	gdt[3] = (lim & 0xffff) | ((tss & 0xffffff) << 16) | (0xbull << 40) | (1ull << 47) |
 		 (((tss >> 24) & 0xff) << 56);
@@ -469,15 +471,15 @@ static int setup_cpuid(struct abvm *vm, int vfd)
 	}
 }
 
-static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
+static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code, int dpl)
 {
 	memset(s, 0, sizeof(*s));
 	s->base = 0;
 	s->limit = 0xffffffff;
-	s->selector = sel | 3;
+	s->selector = (uint16_t)(sel | dpl);
 	s->type = type;
 	s->present = 1;
-	s->dpl = 3;
+	s->dpl = (uint8_t)dpl;
 	s->s = 1;
 	s->g = 1;
 	s->l = code;
@@ -491,8 +493,13 @@ static int setup_vcpu_regs(struct abvm *vm, struct vcpu *c)
 
 	if (ioctl(c->fd, KVM_GET_SREGS, &sr))
 		return -1;
-	seg(&sr.cs, 0x08, 0xb, true);
-	seg(&sr.ds, 0x10, 0x3, false);
+	if (vm->cfg.cpl0) {
+		seg(&sr.cs, 0x28, 0xb, true, 0);
+		seg(&sr.ds, 0x30, 0x3, false, 0);
+	} else {
+		seg(&sr.cs, 0x08, 0xb, true, 3);
+		seg(&sr.ds, 0x10, 0x3, false, 3);
+	}
 	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
 	memset(&sr.tr, 0, sizeof(sr.tr));
 	sr.tr.base = ABVM_TSS_GPA;
@@ -504,7 +511,7 @@ static int setup_vcpu_regs(struct abvm *vm, struct vcpu *c)
 	sr.ldt.unusable = 1;
 	sr.ldt.type = 2;
 	sr.gdt.base = ABVM_GDT_GPA;
-	sr.gdt.limit = 5 * 8 - 1;
+	sr.gdt.limit = 7 * 8 - 1;
 	sr.idt.base = 0;
 	sr.idt.limit = 0;
 	sr.cr0 = 0x80050033ull; /* PG WP NE ET MP PE */
@@ -1026,6 +1033,7 @@ static int post(struct abvm *vm, int v, const struct abvm_work *w, uint64_t cmd,
 	ctl->first = first;
 	ctl->npages = n;
 	ctl->lat_gva = lat ? vm->lat_gpa : 0;
+	ctl->flush_tlb = vm->cfg.cpl0;
 	ctl->rw_start = ctl->rw_end = ctl->ro_start = ctl->ro_end = 0;
 	ctl->stop = 0;
 	c->range_first = first;

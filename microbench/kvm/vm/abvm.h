@@ -107,6 +107,13 @@ struct abvm_config {
 	/* Allocate the per-page latency buffer (4 bytes per region page)
 	 * needed by abvm_work.record_latency. */
 	bool latency;
+	/* Run the guest program in ring 0 instead of ring 3, and flush the
+	 * vCPU's TLB (CR3 reload) at the start of every command. Aging clears
+	 * accessed bits without a TLB flush, so a checker that wants every
+	 * access after a clear to set the bit again needs this on hardware.
+	 * Default (ring 3) because some hosts run supervisor-mode guest code
+	 * far slower (kvm_pvm emulates it; see docs/vm.md). */
+	bool cpl0;
 	/* Skip the MemAvailable / free-space check. */
 	bool no_mem_check;
 	/* Called first thing in each vCPU thread (e.g. abvm_pin_vcpu_hook to

@@ -250,6 +250,9 @@ static struct abvm *make_vm(uint64_t mem, int vcpus)
 	cfg.mem_bytes = mem;
 	cfg.nr_vcpus = vcpus;
 	cfg.backing = ABVM_BACKING_ANON; /* 4 KiB host pages: exact per-page answers */
+	/* ring 0 + a TLB flush before every touch: aging clears accessed bits
+	 * without flushing, and a cached translation would not set them again */
+	cfg.cpl0 = true;
 	r = abvm_create(&cfg, &vm, err, sizeof(err));
 	if (r) {
 		if (abvm_exit_code(r) == AB_EXIT_SKIP)

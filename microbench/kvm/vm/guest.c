@@ -169,6 +169,14 @@ __attribute__((section(".text.entry"), noreturn, used)) void guest_main(volatile
 		w.op = ctl->op;
 		w.acc = w.sum = w.n = 0;
 		ctl->cmd_passes = 0;
+		if (ctl->flush_tlb) {
+			/* flush this vCPU's TLB (combined GVA->HPA translations too)
+			 * so that accessed bits cleared by aging without a flush are
+			 * set again by the next access */
+			uint64_t cr3;
+
+			__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+		}
 		if (ctl->cmd == ABVM_CMD_PASSES) {
 			uint64_t pass;
 
