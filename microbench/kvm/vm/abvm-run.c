@@ -11,12 +11,14 @@
 #include "abvm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ab_common.h"
@@ -37,6 +39,7 @@ static void usage(FILE *f)
 		"  --latency           record per-access latency in the first pass\n"
 		"  --pin               pin vCPU i to role 1+i (ab_pin_self)\n"
 		"  --cpl0              guest in ring 0 with a TLB flush per command\n"
+		"  --cgroup DIR        create cgroup v2 DIR, run in it, remove it at exit/signal\n"
 		"  --repeat N          create/run/destroy N times (default 1)\n"
 		"  --hold              after the run, print 'ready' and wait for a signal\n"
 		"  --hold-after-destroy  after destroy, print 'destroyed' and wait for a signal\n");
@@ -74,6 +77,47 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno || end == s || *end || s[0] == '-' ? -1 : 0;
 }
 
+/* Create cgroup @dir, register it for teardown, move this process in. */
+static int join_cgroup(const char *dir)
+{
+	char parent[512], procs[600], pid[24];
+	char *slash;
+	int fd;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent) {
+		ab_warn("--cgroup %s: need an absolute path below a cgroup v2 mount", dir);
+		return -1;
+	}
+	*slash = 0;
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", parent);
+	if (access(procs, W_OK)) {
+		ab_warn("--cgroup %s: %s: %s (not a cgroup v2 directory?)", dir, procs, strerror(errno));
+		return -1;
+	}
+	if (mkdir(dir, 0755)) {
+		ab_warn("--cgroup: mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (abvm_teardown_add(ABVM_TD_CGROUP, dir, procs) < 0) {
+		rmdir(dir);
+		ab_warn("--cgroup: teardown registry full");
+		return -1;
+	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	fd = open(procs, O_WRONLY);
+	if (fd < 0 || write(fd, pid, strlen(pid)) < 0) {
+		ab_warn("--cgroup: joining %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static void wait_signal(void)
 {
 	for (;;)
@@ -91,13 +135,15 @@ int main(int argc, char **argv)
 		{"seed", required_argument, 0, 's'},    {"latency", no_argument, 0, 'l'},
 		{"pin", no_argument, 0, 'P'},           {"repeat", required_argument, 0, 'r'},
 		{"hold", no_argument, 0, 'H'},          {"hold-after-destroy", no_argument, 0, 'D'},
-		{"cpl0", no_argument, 0, '0'},          {"help", no_argument, 0, '?'},
+		{"cpl0", no_argument, 0, '0'},          {"cgroup", required_argument, 0, 'g'},
+		{"help", no_argument, 0, '?'},
 		{0, 0, 0, 0},
 	};
 	struct abvm_config cfg;
 	struct abvm_work w;
 	uint64_t passes = 2, repeat = 1, v64;
 	bool hold = false, hold_destroyed = false;
+	const char *cgroup = NULL;
 	char err[512];
 	int c, b;
 
@@ -166,6 +212,7 @@ int main(int argc, char **argv)
 			break;
 		case 'H': hold = true; break;
 		case '0': cfg.cpl0 = true; break;
+		case 'g': cgroup = optarg; break;
 		case 'D': hold_destroyed = true; break;
 		default:
 			usage(stderr);
@@ -179,6 +226,8 @@ int main(int argc, char **argv)
 	if (cfg.vcpu_thread_init)
 		ab_topo_init();
 	abvm_teardown_install();
+	if (cgroup && join_cgroup(cgroup))
+		return AB_EXIT_USAGE;
 
 	for (uint64_t rep = 0; rep < repeat; rep++) {
 		struct abvm *vm;

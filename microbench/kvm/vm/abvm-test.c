@@ -796,6 +796,40 @@ static int fd_links(pid_t pid, const char *needle)
 	return n;
 }
 
+static const char *cgroup2_mount(void)
+{
+	static char mnt[256];
+	char dev[256], type[64];
+	FILE *f = fopen("/proc/mounts", "r");
+
+	if (!f)
+		return NULL;
+	while (fscanf(f, "%255s %255s %63s %*[^\n]", dev, mnt, type) == 3)
+		if (!strcmp(type, "cgroup2")) {
+			fclose(f);
+			return mnt;
+		}
+	fclose(f);
+	return NULL;
+}
+
+static bool proc_in_cgroup(pid_t pid, const char *want)
+{
+	char p[64], line[512];
+	FILE *f;
+	bool hit = false;
+
+	snprintf(p, sizeof(p), "/proc/%d/cgroup", (int)pid);
+	f = fopen(p, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, want, strlen(want)) && (line[strlen(want)] == '\n' || !line[strlen(want)]))
+			hit = true;
+	fclose(f);
+	return hit;
+}
+
 /* Start @argv with stdout piped; read lines until one starts with @prefix. */
 static pid_t spawn_until(char *const argv[], const char *prefix, char *line, size_t len, FILE **outp)
 {
@@ -932,6 +966,35 @@ static int cmd_teardown(const char *run, const char *base)
 		fclose(o2);
 	}
 	rmdir(dir);
+
+	/* 4: the run in its own cgroup v2: SIGINT leaves no cgroup behind */
+	{
+		const char *root = cgroup2_mount();
+		char cg[512], want[600];
+
+		if (!root || access(root, W_OK)) {
+			printf("  (no writable cgroup2 mount: cgroup teardown not checked)\n");
+		} else {
+			snprintf(cg, sizeof(cg), "%s/abvm-teardown-%d", root, (int)getpid());
+			char *a[] = {(char *)run, "--mem", "16M", "--cgroup", cg, "--hold", NULL};
+
+			pid = spawn_until(a, "ready", line, sizeof(line), &out);
+			CHECK(pid > 0, "abvm-run --cgroup --hold did not get ready");
+			if (pid > 0) {
+				snprintf(want, sizeof(want), "0::/abvm-teardown-%d", (int)getpid());
+				CHECK(proc_in_cgroup(pid, want), "abvm-run not in its cgroup (%s)", want);
+				kill(pid, SIGINT);
+				rc = wait_exit(pid);
+				fclose(out);
+				CHECK(rc == 128 + SIGINT, "SIGINT'd abvm-run --cgroup exited %d", rc);
+				CHECK(access(cg, F_OK) != 0, "cgroup %s left behind after SIGINT", cg);
+				if (access(cg, F_OK) == 0)
+					rmdir(cg);
+				else
+					printf("  SIGINT in a cgroup: exit %d, cgroup removed\n", rc);
+			}
+		}
+	}
 	return failures ? 1 : 0;
 }
 
@@ -1005,6 +1068,49 @@ static int cmd_checkskip(const char *check)
 	return failures ? 1 : 0;
 }
 
+/* The age_bench result parser against the text format of docs/kernel-interface.md. */
+static int cmd_parse(void)
+{
+	uint64_t bm[4];
+	struct abvm_hook_result r = {.bitmap = bm, .words = 4};
+	char err[256];
+	static const char *const bad[] = {
+		"mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\n",
+		"mode=locked op=test start=1 pages=70 young=0 declined=0 ns=1 lock_wait_ns=0\nbitmap=0000000000000000\n",
+		"mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\nbitmap=00000000000000 00\n",
+		"mode=locked op=test start=1 pages=60 young=1 declined=0 ns=1 lock_wait_ns=0\nbitmap=1000000000000000\n",
+		"mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\nbitmap=0000000000000000 "
+		"0000000000000000\n",
+		"mode=locked op=test start=1 pages=64 young=0 declined=2 ns=1 lock_wait_ns=0\nbitmap=0000000000000000\n",
+		"mode=locked op=test start=1 pages=300 young=0 declined=0 ns=1 lock_wait_ns=0\nbitmap=\n",
+		"EINVAL\n",
+		"",
+	};
+
+	CHECK(abvm_hook_parse("mode=read_locked op=test start=1048576 pages=70 young=3 declined=0 ns=1234 "
+			      "lock_wait_ns=56\nbitmap=0000000000000005 0000000000000020\n",
+			      &r, err, sizeof(err)) == 0,
+	      "valid result rejected: %s", err);
+	CHECK(!strcmp(r.mode, "read_locked") && !strcmp(r.op, "test") && r.start == 1048576 && r.pages == 70 &&
+		      r.young == 3 && !r.declined && r.ns == 1234 && r.lock_wait_ns == 56,
+	      "fields parsed wrong: mode=%s op=%s start=%" PRIu64 " pages=%" PRIu64, r.mode, r.op, r.start, r.pages);
+	CHECK(bm[0] == 5 && bm[1] == 0x20 && abvm_popcount(bm, 70) == 3 && abvm_bit(bm, 69),
+	      "bitmap parsed wrong: %" PRIx64 " %" PRIx64, bm[0], bm[1]);
+	CHECK(abvm_hook_parse("mode=fast_only op=clear start=7 pages=64 young=0 declined=1 ns=9 lock_wait_ns=0\n"
+			      "bitmap=0000000000000000\n",
+			      &r, err, sizeof(err)) == 0 &&
+		      r.declined == 1 && !strcmp(r.op, "clear"),
+	      "declined result: %s", err);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		CHECK(abvm_hook_parse(bad[i], &r, err, sizeof(err)) == -1 && err[0], "malformed result %u accepted: '%s'",
+		      i, bad[i]);
+		if (err[0])
+			printf("  rejected %u: %s\n", i, err);
+	}
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -1018,6 +1124,8 @@ int main(int argc, char **argv)
 		return cmd_latency();
 	if (!strcmp(argv[1], "slots"))
 		return cmd_slots();
+	if (!strcmp(argv[1], "parse"))
+		return cmd_parse();
 	if (!strcmp(argv[1], "errors") && argc == 4)
 		return cmd_errors(argv[2], argv[3]);
 	if (!strcmp(argv[1], "teardown") && argc == 4)

@@ -93,10 +93,9 @@ static int parse_u64_field(const char *s, const char *key, uint64_t *out)
 int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages, bool clear,
 		   struct abvm_hook_result *res, char *err, size_t errlen)
 {
-	char path[160], cmd[128], *buf, *line2, *p;
+	char path[160], cmd[128], *buf;
 	size_t cap = 256 + (npages + 63) / 64 * 17 + 64;
 	ssize_t n, got = 0;
-	uint64_t w, dec = 0;
 	int fd;
 
 	if (!abvm_hook_path(vm, path, sizeof(path)))
@@ -137,23 +136,35 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 	}
 	close(fd);
 	buf[got] = 0;
+	if (abvm_hook_parse(buf, res, err, errlen)) {
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	return 0;
+}
+
+int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, size_t errlen)
+{
+	const char *line2, *p;
+	uint64_t w, dec = 0;
+
 	memset(res->mode, 0, sizeof(res->mode));
 	memset(res->op, 0, sizeof(res->op));
 	if (sscanf(buf, "mode=%15s op=%7s", res->mode, res->op) != 2 || parse_u64_field(buf, " start=", &res->start) ||
 	    parse_u64_field(buf, " pages=", &res->pages) || parse_u64_field(buf, " young=", &res->young) ||
 	    parse_u64_field(buf, " declined=", &dec) || parse_u64_field(buf, " ns=", &res->ns) ||
-	    parse_u64_field(buf, " lock_wait_ns=", &res->lock_wait_ns)) {
-		errf(err, errlen, "%s: cannot parse result '%.200s'", path, buf);
-		free(buf);
-		return -1;
-	}
+	    parse_u64_field(buf, " lock_wait_ns=", &res->lock_wait_ns))
+		return errf(err, errlen, "age_bench: cannot parse result '%.200s'", buf);
+	if (dec > 1)
+		return errf(err, errlen, "age_bench: declined=%" PRIu64 " (must be 0 or 1)", dec);
 	res->declined = (int)dec;
+	if ((res->pages + 63) / 64 > res->words)
+		return errf(err, errlen, "age_bench: result for %" PRIu64 " pages, bitmap holds %zu words", res->pages,
+			    res->words);
 	line2 = strstr(buf, "\nbitmap=");
-	if (!line2) {
-		errf(err, errlen, "%s: no bitmap line in result '%.200s'", path, buf);
-		free(buf);
-		return -1;
-	}
+	if (!line2)
+		return errf(err, errlen, "age_bench: no bitmap line in result '%.200s'", buf);
 	p = line2 + 8;
 	memset(res->bitmap, 0, res->words * 8);
 	for (w = 0; w < (res->pages + 63) / 64; w++) {
@@ -161,21 +172,21 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 
 		while (*p == ' ')
 			p++;
-		if (!*p || *p == '\n') {
-			errf(err, errlen, "%s: bitmap has %" PRIu64 " words, expected %" PRIu64, path, w,
-			     (res->pages + 63) / 64);
-			free(buf);
-			return -1;
-		}
+		if (!*p || *p == '\n')
+			return errf(err, errlen, "age_bench: bitmap has %" PRIu64 " words, expected %" PRIu64, w,
+				    (res->pages + 63) / 64);
 		res->bitmap[w] = strtoull(p, &end, 16);
-		if (end == p) {
-			errf(err, errlen, "%s: bad bitmap word '%.20s'", path, p);
-			free(buf);
-			return -1;
-		}
+		if (end - p != 16)
+			return errf(err, errlen, "age_bench: bitmap word '%.20s' is not 16 hex digits", p);
 		p = end;
 	}
-	free(buf);
+	while (*p == ' ')
+		p++;
+	if (*p && *p != '\n')
+		return errf(err, errlen, "age_bench: more bitmap words than the %" PRIu64 " pages need", res->pages);
+	/* bits past the range must be clear */
+	if (res->pages % 64 && (res->bitmap[res->pages / 64] >> (res->pages % 64)))
+		return errf(err, errlen, "age_bench: bitmap bits set past page %" PRIu64, res->pages);
 	return 0;
 }
 

@@ -44,6 +44,10 @@ bool abvm_hook_path(const struct abvm *vm, char *buf, size_t len);
 int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages, bool clear,
 		   struct abvm_hook_result *res, char *err, size_t errlen);
 
+/* Parse a hook result (the text read back from age_bench) into @res,
+ * whose bitmap holds res->words words. 0, or -1 with @err. */
+int abvm_hook_parse(const char *text, struct abvm_hook_result *res, char *err, size_t errlen);
+
 /* ---- page_idle ---- */
 #define ABVM_PAGE_IDLE_PATH "/sys/kernel/mm/page_idle/bitmap"
 /* PFNs of @n pages at @hva from /proc/self/pagemap (0 where not present);
