@@ -134,7 +134,7 @@ static void expect_marks(struct abvm *vm, const uint64_t *written, const char *w
 /* Where page_idle exists: mark all idle, touch @set, read back exactly @set. */
 static void page_idle_check(struct abvm *vm, const uint64_t *set)
 {
-	uint64_t n = abvm_npages(vm), *pfns, *young, first, d;
+	uint64_t n = abvm_npages(vm), *pfns, *young, *unknown, first, d = 0, nunk;
 	char err[256];
 	int fd = open(ABVM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
 
@@ -149,18 +149,27 @@ static void page_idle_check(struct abvm *vm, const uint64_t *set)
 	}
 	pfns = calloc(n, 8);
 	young = bm_alloc(n);
+	unknown = bm_alloc(n);
 	CHECK(abvm_pagemap_pfns(abvm_hva(vm), n, pfns, err, sizeof(err)) == 0, "%s", err);
 	CHECK(abvm_idle_mark(fd, pfns, n) == 0, "page_idle mark failed");
 	CHECK(abvm_touch(vm, set, ABVM_OP_READ) == 0, "touch");
 	wait_ok(vm);
-	CHECK(abvm_idle_read(fd, pfns, n, young) == 0, "page_idle read failed");
-	d = bm_diff(young, set, n, &first);
+	CHECK(abvm_idle_read(fd, pfns, n, young, unknown) == 0, "page_idle read failed: %s", strerror(errno));
+	nunk = abvm_popcount(unknown, n);
+	first = UINT64_MAX;
+	for (uint64_t i = 0; i < n; i++)
+		if (!abvm_bit(unknown, i) && abvm_bit(young, i) != abvm_bit(set, i) && !d++)
+			first = i;
 	CHECK(d == 0, "page_idle: young set differs from the touched set in %" PRIu64 " pages (first %" PRIu64 ")", d,
 	      first);
+	CHECK(nunk < n / 100, "page_idle could not read back %" PRIu64 " pages", nunk);
 	if (!d)
-		printf("  page_idle: young == touched (%" PRIu64 " pages)\n", abvm_popcount(set, n));
+		printf("  page_idle: young == touched (%" PRIu64 " pages; %" PRIu64
+		       " in the unreadable last chunk below max_pfn)\n",
+		       abvm_popcount(set, n), nunk);
 	free(pfns);
 	free(young);
+	free(unknown);
 	close(fd);
 }
 
@@ -491,12 +500,19 @@ static int cmd_orders(void)
 	st0 = st;
 	CHECK(abvm_start(vm, &w) == 0, "start unbounded");
 	CHECK(abvm_start(vm, &w) == ABVM_EBUSY, "second start must be EBUSY");
-	usleep(100 * 1000);
-	CHECK(abvm_stop(vm) == 0, "stop: %s", abvm_last_error(vm));
-	abvm_stats_total(vm, &st);
-	CHECK(st.passes > st0.passes, "unbounded run made no pass in 100 ms");
-	printf("  unbounded: %" PRIu64 " passes, %" PRIu64 " accesses in ~100 ms\n", st.passes - st0.passes,
-	       st.accesses - st0.accesses);
+	{
+		uint64_t t0 = ab_now_ns();
+
+		do { /* until every vCPU finished a pass (slow under TCG) */
+			usleep(20 * 1000);
+			abvm_stats_total(vm, &st);
+		} while (st.passes < st0.passes + (uint64_t)cfg.nr_vcpus && ab_now_ns() - t0 < 30ull * 1000000000ull);
+		CHECK(abvm_stop(vm) == 0, "stop: %s", abvm_last_error(vm));
+		abvm_stats_total(vm, &st);
+		CHECK(st.passes >= st0.passes + (uint64_t)cfg.nr_vcpus, "unbounded run made no full pass in 30 s");
+		printf("  unbounded: %" PRIu64 " passes, %" PRIu64 " accesses in %.0f ms, then stopped\n",
+		       st.passes - st0.passes, st.accesses - st0.accesses, (ab_now_ns() - t0) / 1e6);
+	}
 	/* sync points: 1 DONE at startup + 1 per command + 1 per pass */
 	CHECK(st.exits_io == st.passes + st.commands + (uint64_t)cfg.nr_vcpus,
 	      "exits_io %" PRIu64 " != passes %" PRIu64 " + commands %" PRIu64 " + %d", st.exits_io, st.passes,

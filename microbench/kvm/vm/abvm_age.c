@@ -257,8 +257,12 @@ int abvm_idle_mark(int fd, const uint64_t *pfns, uint64_t n)
 
 		while (i < cnt && s[i] / 64 == word)
 			bits |= 1ull << (s[i++] % 64);
-		if (pwrite(fd, &bits, 8, (off_t)(word * 8)) != 8) {
-			r = errno ? -errno : -EIO;
+		ssize_t w = pwrite(fd, &bits, 8, (off_t)(word * 8));
+
+		/* 0: the last, partial chunk below max_pfn; 6.12 marks those
+		 * PFNs but reports 0 bytes (its loop only counts full words) */
+		if (w != 8 && w != 0) {
+			r = w < 0 ? -errno : -EIO;
 			break;
 		}
 	}
@@ -275,7 +279,7 @@ static int cmp_pfn(const void *a, const void *b)
 	return cmp_u64(a, b);
 }
 
-int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young)
+int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young, uint64_t *unknown)
 {
 	struct pfn_idx *s = malloc(n * sizeof(*s));
 	uint64_t i, cnt = 0;
@@ -284,6 +288,8 @@ int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young)
 	if (!s)
 		return -ENOMEM;
 	memset(young, 0, (n + 63) / 64 * 8);
+	if (unknown)
+		memset(unknown, 0, (n + 63) / 64 * 8);
 	for (i = 0; i < n; i++)
 		if (pfns[i])
 			s[cnt++] = (struct pfn_idx){pfns[i], i};
@@ -292,6 +298,14 @@ int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young)
 		uint64_t word = s[i].pfn / 64, bits;
 		ssize_t got = pread(fd, &bits, 8, (off_t)(word * 8));
 
+		if (got == 0) {
+			/* the last, partial chunk below max_pfn: 6.12 reads
+			 * nothing back for it (it only returns full words) */
+			for (; i < cnt && s[i].pfn / 64 == word; i++)
+				if (unknown)
+					abvm_set_bit(unknown, s[i].idx);
+			continue;
+		}
 		if (got != 8) {
 			r = got < 0 ? -errno : -EIO;
 			break;

@@ -53,11 +53,14 @@ int abvm_hook_parse(const char *text, struct abvm_hook_result *res, char *err, s
 /* PFNs of @n pages at @hva from /proc/self/pagemap (0 where not present);
  * 0, or -1 with @err (no pagemap, or PFNs hidden: need CAP_SYS_ADMIN). */
 int abvm_pagemap_pfns(const void *hva, uint64_t n, uint64_t *pfns, char *err, size_t errlen);
-/* Mark the @n PFNs idle (pfns[i] == 0 skipped). 0 or -errno. */
+/* Mark the @n PFNs idle (pfns[i] == 0 skipped). 0 or -errno. (6.12
+ * answers 0 bytes for the last, partial chunk below max_pfn but marks it.) */
 int abvm_idle_mark(int fd, const uint64_t *pfns, uint64_t n);
 /* young bit i := PFN pfns[i] is not idle (accessed since marked). 0 or
- * -errno; a short read of a chunk is -EIO. */
-int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young);
+ * -errno. PFNs in the last, partial 64-PFN chunk below max_pfn cannot be
+ * read back on 6.12 (the read returns 0 bytes): their bit is set in
+ * @unknown (may be NULL) and clear in @young. */
+int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young, uint64_t *unknown);
 
 /* ---- bitmaps ---- */
 static inline bool abvm_bit(const uint64_t *bm, uint64_t i)
