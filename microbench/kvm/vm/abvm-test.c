@@ -150,6 +150,7 @@ static void page_idle_check(struct abvm *vm, const uint64_t *set)
 	pfns = calloc(n, 8);
 	young = bm_alloc(n);
 	unknown = bm_alloc(n);
+	abvm_lru_drain_all(); /* pages still in per-CPU LRU batches read as young */
 	CHECK(abvm_pagemap_pfns(abvm_hva(vm), n, pfns, err, sizeof(err)) == 0, "%s", err);
 	CHECK(abvm_idle_mark(fd, pfns, n) == 0, "page_idle mark failed");
 	CHECK(abvm_touch(vm, set, ABVM_OP_READ) == 0, "touch");
@@ -160,8 +161,10 @@ static void page_idle_check(struct abvm *vm, const uint64_t *set)
 	for (uint64_t i = 0; i < n; i++)
 		if (!abvm_bit(unknown, i) && abvm_bit(young, i) != abvm_bit(set, i) && !d++)
 			first = i;
-	CHECK(d == 0, "page_idle: young set differs from the touched set in %" PRIu64 " pages (first %" PRIu64 ")", d,
-	      first);
+	CHECK(d == 0,
+	      "page_idle: young set differs from the touched set in %" PRIu64 " pages (first %" PRIu64
+	      ": young=%d touched=%d)",
+	      d, first, first < n ? abvm_bit(young, first) : -1, first < n ? abvm_bit(set, first) : -1);
 	CHECK(nunk < n / 100, "page_idle could not read back %" PRIu64 " pages", nunk);
 	if (!d)
 		printf("  page_idle: young == touched (%" PRIu64 " pages; %" PRIu64

@@ -6,11 +6,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 const char *const abvm_age_modes[ABVM_NR_AGE_MODES] = {"locked", "read_locked", "fast_only", "bitmap"};
@@ -327,4 +330,37 @@ uint64_t abvm_popcount(const uint64_t *bm, uint64_t nbits)
 	if (nbits % 64)
 		c += (uint64_t)__builtin_popcountll(bm[nbits / 64] & ((1ull << (nbits % 64)) - 1));
 	return c;
+}
+
+/* mlock/munlock call lru_add_drain() on the CPU they run on: do it on
+ * every online CPU from a helper thread (our own affinity is untouched). */
+static void *drain_thread(void *arg)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)arg;
+	if (p == MAP_FAILED)
+		return NULL;
+	for (long c = 0; c < ncpu && c < CPU_SETSIZE; c++) {
+		cpu_set_t cs;
+
+		CPU_ZERO(&cs);
+		CPU_SET((int)c, &cs);
+		if (sched_setaffinity(0, sizeof(cs), &cs))
+			continue;
+		sched_yield();
+		if (!mlock(p, 4096))
+			munlock(p, 4096);
+	}
+	munmap(p, 4096);
+	return NULL;
+}
+
+void abvm_lru_drain_all(void)
+{
+	pthread_t t;
+
+	if (!pthread_create(&t, NULL, drain_thread, NULL))
+		pthread_join(t, NULL);
 }

@@ -62,6 +62,11 @@ int abvm_idle_mark(int fd, const uint64_t *pfns, uint64_t n);
  * @unknown (may be NULL) and clear in @young. */
 int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young, uint64_t *unknown);
 
+/* Move every CPU's per-CPU LRU batch onto the LRU lists. page_idle ignores
+ * folios not on an LRU (and reads them as "not idle", i.e. young), so call
+ * this after faulting pages in and before marking them idle. */
+void abvm_lru_drain_all(void);
+
 /* ---- bitmaps ---- */
 static inline bool abvm_bit(const uint64_t *bm, uint64_t i)
 {

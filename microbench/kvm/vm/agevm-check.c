@@ -21,7 +21,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -211,8 +210,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 
 static char orig_mode[32];
 
-static void restore_mode(void)
+/* Runs at exit and from common's SIGINT/SIGTERM handler (ab_cleanup):
+ * open/write/close only. */
+static void restore_mode(void *arg)
 {
+	(void)arg;
 	if (orig_mode[0])
 		abvm_age_mode_set(orig_mode);
 }
@@ -232,7 +234,7 @@ static void need_param(void)
 		fail("%s reads '%s', not one of the four modes", ABVM_AGE_MODE_PARAM, orig_mode);
 		exit(AB_EXIT_FAIL);
 	}
-	atexit(restore_mode);
+	ab_cleanup_push(restore_mode, NULL);
 }
 
 static void set_mode_or_die(const char *mode)
@@ -532,40 +534,6 @@ static int exact_hook(struct abvm *vm, const struct opts *o)
 	return 0;
 }
 
-/* Put every CPU's per-CPU LRU batch onto the LRU lists (page_idle ignores
- * folios not on an LRU and would report them "not idle"): mlock/munlock
- * calls lru_add_drain() on the CPU it runs on. */
-static void *drain_thread(void *arg)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	(void)arg;
-	if (p == MAP_FAILED)
-		return NULL;
-	for (long c = 0; c < ncpu; c++) {
-		cpu_set_t cs;
-
-		CPU_ZERO(&cs);
-		CPU_SET((int)c, &cs);
-		if (sched_setaffinity(0, sizeof(cs), &cs))
-			continue;
-		sched_yield();
-		if (!mlock(p, 4096))
-			munlock(p, 4096);
-	}
-	munmap(p, 4096);
-	return NULL;
-}
-
-static void drain_lru(void)
-{
-	pthread_t t;
-
-	if (!pthread_create(&t, NULL, drain_thread, NULL))
-		pthread_join(t, NULL);
-}
-
 static int exact_page_idle(struct abvm *vm, const struct opts *o)
 {
 	uint64_t n = abvm_npages(vm), gfn0 = abvm_gfn_base(vm), *set = bm_alloc(n), *none = bm_alloc(n);
@@ -581,7 +549,7 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 		skip("%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", ABVM_PAGE_IDLE_PATH, strerror(errno));
 	ks = open_stats(vm);
 	populate(vm);
-	drain_lru();
+	abvm_lru_drain_all();
 	if (abvm_pagemap_pfns(abvm_hva(vm), n, pfns, err, sizeof(err))) {
 		fail("%s", err);
 		return 1;
@@ -754,8 +722,9 @@ static int lru_gen_state(const char *cgpath, int *memcg_id, int *nid, uint64_t *
 
 static char lru_gen_orig[32];
 
-static void restore_lru_gen(void)
+static void restore_lru_gen(void *arg)
 {
+	(void)arg;
 	if (lru_gen_orig[0])
 		write_str("/sys/kernel/mm/lru_gen/enabled", lru_gen_orig);
 }
@@ -790,7 +759,7 @@ static int cmd_lru_gen(struct opts *o)
 		snprintf(buf, sizeof(buf), "0x%04lx", caps | 3);
 		if (write_str("/sys/kernel/mm/lru_gen/enabled", buf))
 			skip("MGLRU caps 0x%04lx lack the mm walk (0x2) and cannot be enabled", caps);
-		atexit(restore_lru_gen);
+		ab_cleanup_push(restore_lru_gen, NULL);
 	}
 	root = cgroup2_root();
 	if (!root)
