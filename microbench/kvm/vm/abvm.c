@@ -87,6 +87,7 @@ struct abvm {
 	int file_td; /* teardown handle of a named file, -1 */
 	char file_path[256];
 	uint64_t tsc_khz;
+	struct kvm_cpuid2 *cpuid;
 	struct extra_slot extra[MAX_EXTRA];
 	uint64_t extra_gpa_next;
 	/* vCPUs */
@@ -447,28 +448,38 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 
 /* ---- vCPUs ---- */
 
-static int setup_cpuid(struct abvm *vm, int vfd)
+/* KVM_GET_SUPPORTED_CPUID, malloc'd; NULL on failure. */
+static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 {
 	int nent = 128;
 
 	for (;;) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)nent * sizeof(struct kvm_cpuid_entry2));
-		int r;
 
 		if (!c)
-			return -1;
+			return NULL;
 		c->nent = (uint32_t)nent;
-		r = ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
-		if (r && errno == E2BIG) {
-			free(c);
-			nent *= 2;
-			continue;
-		}
-		if (!r)
-			r = ioctl(vfd, KVM_SET_CPUID2, c);
+		if (!ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c))
+			return c;
 		free(c);
-		return r;
+		if (errno != E2BIG || nent > 4096)
+			return NULL;
+		nent *= 2;
 	}
+}
+
+/* Guest MAXPHYADDR from CPUID 0x80000008 (36 if absent). */
+static int guest_phys_bits(const struct kvm_cpuid2 *c)
+{
+	for (uint32_t i = 0; c && i < c->nent; i++)
+		if (c->entries[i].function == 0x80000008 && (c->entries[i].eax & 0xff))
+			return (int)(c->entries[i].eax & 0xff);
+	return 36;
+}
+
+static int setup_cpuid(struct abvm *vm, int vfd)
+{
+	return vm->cpuid ? ioctl(vfd, KVM_SET_CPUID2, vm->cpuid) : -1;
 }
 
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code, int dpl)
@@ -781,6 +792,21 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		vm->gpa_base = (sys + GIB - 1) & ~(GIB - 1);
 	}
 	vm->extra_gpa_next = (vm->gpa_base + vm->bytes + GIB - 1) & ~(GIB - 1);
+	vm->cpuid = supported_cpuid(vm->kvm_fd);
+	if (!vm->cpuid) {
+		r = set_err(err, errlen, ABVM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		goto fail;
+	}
+	{
+		int pb = guest_phys_bits(vm->cpuid);
+
+		if (pb < 64 && vm->gpa_base + vm->bytes > (1ull << pb)) {
+			r = set_err(err, errlen, ABVM_EINVAL,
+				    "guest memory %llu MiB at GPA 0x%llx exceeds the guest's %d physical address bits",
+				    (unsigned long long)(vm->bytes >> 20), (unsigned long long)vm->gpa_base, pb);
+			goto fail;
+		}
+	}
 
 	/* would it fit? */
 	need = vm->bytes + sys;
@@ -1341,6 +1367,7 @@ void abvm_destroy(struct abvm *vm)
 		if (vm->file_td >= 0)
 			abvm_teardown_forget(vm->file_td);
 	}
+	free(vm->cpuid);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->cmd_cond);
 	pthread_cond_destroy(&vm->done_cond);
