@@ -55,10 +55,26 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s || s[0] == '-')
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	case 't': case 'T': v <<= 40; end++; break;
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		v <<= 40;
+		end++;
+		break;
 	}
 	if (*end == 'i' || *end == 'B')
 		end++;
@@ -93,7 +109,8 @@ static int join_cgroup(const char *dir)
 	*slash = 0;
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", parent);
 	if (access(procs, W_OK)) {
-		ab_warn("--cgroup %s: %s: %s (not a cgroup v2 directory?)", dir, procs, strerror(errno));
+		ab_warn("--cgroup %s: %s: %s (not a cgroup v2 directory?)", dir, procs,
+			strerror(errno));
 		return -1;
 	}
 	if (mkdir(dir, 0755)) {
@@ -127,17 +144,16 @@ static void wait_signal(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"mem", required_argument, 0, 'm'},     {"vcpus", required_argument, 0, 'v'},
-		{"backing", required_argument, 0, 'b'}, {"file-dir", required_argument, 0, 'd'},
-		{"named-file", no_argument, 0, 'N'},    {"op", required_argument, 0, 'o'},
-		{"order", required_argument, 0, 'O'},   {"passes", required_argument, 0, 'p'},
-		{"hot-pct", required_argument, 0, 'h'}, {"cold-every", required_argument, 0, 'c'},
-		{"seed", required_argument, 0, 's'},    {"latency", no_argument, 0, 'l'},
-		{"pin", no_argument, 0, 'P'},           {"repeat", required_argument, 0, 'r'},
-		{"hold", no_argument, 0, 'H'},          {"hold-after-destroy", no_argument, 0, 'D'},
-		{"cpl0", no_argument, 0, '0'},          {"cgroup", required_argument, 0, 'g'},
-		{"help", no_argument, 0, '?'},
-		{0, 0, 0, 0},
+	    {"mem", required_argument, 0, 'm'},	    {"vcpus", required_argument, 0, 'v'},
+	    {"backing", required_argument, 0, 'b'}, {"file-dir", required_argument, 0, 'd'},
+	    {"named-file", no_argument, 0, 'N'},    {"op", required_argument, 0, 'o'},
+	    {"order", required_argument, 0, 'O'},   {"passes", required_argument, 0, 'p'},
+	    {"hot-pct", required_argument, 0, 'h'}, {"cold-every", required_argument, 0, 'c'},
+	    {"seed", required_argument, 0, 's'},    {"latency", no_argument, 0, 'l'},
+	    {"pin", no_argument, 0, 'P'},	    {"repeat", required_argument, 0, 'r'},
+	    {"hold", no_argument, 0, 'H'},	    {"hold-after-destroy", no_argument, 0, 'D'},
+	    {"cpl0", no_argument, 0, '0'},	    {"cgroup", required_argument, 0, 'g'},
+	    {"help", no_argument, 0, '?'},	    {0, 0, 0, 0},
 	};
 	struct abvm_config cfg;
 	struct abvm_work w;
@@ -157,17 +173,23 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			if (parse_u64(optarg, &v64) || v64 < 1 || v64 > ABVM_MAX_VCPUS)
-				ab_die(AB_EXIT_USAGE, "--vcpus: '%s' not in 1..%d", optarg, ABVM_MAX_VCPUS);
+				ab_die(AB_EXIT_USAGE, "--vcpus: '%s' not in 1..%d", optarg,
+				       ABVM_MAX_VCPUS);
 			cfg.nr_vcpus = (int)v64;
 			break;
 		case 'b':
 			b = abvm_backing_parse(optarg);
 			if (b < 0)
-				ab_die(AB_EXIT_USAGE, "--backing: unknown backing '%s' (anon, thp, file)", optarg);
+				ab_die(AB_EXIT_USAGE,
+				       "--backing: unknown backing '%s' (anon, thp, file)", optarg);
 			cfg.backing = (enum abvm_backing)b;
 			break;
-		case 'd': cfg.file_dir = optarg; break;
-		case 'N': cfg.file_named = true; break;
+		case 'd':
+			cfg.file_dir = optarg;
+			break;
+		case 'N':
+			cfg.file_named = true;
+			break;
 		case 'o':
 			if (!strcmp(optarg, "write"))
 				w.op = ABVM_OP_WRITE;
@@ -184,7 +206,8 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "hotcold"))
 				w.order = ABVM_ORDER_HOTCOLD;
 			else
-				ab_die(AB_EXIT_USAGE, "--order: '%s' (seq, random, hotcold)", optarg);
+				ab_die(AB_EXIT_USAGE, "--order: '%s' (seq, random, hotcold)",
+				       optarg);
 			break;
 		case 'p':
 			if (parse_u64(optarg, &passes))
@@ -204,16 +227,28 @@ int main(int argc, char **argv)
 			if (parse_u64(optarg, &w.seed))
 				ab_die(AB_EXIT_USAGE, "--seed: bad number '%s'", optarg);
 			break;
-		case 'l': cfg.latency = true; break;
-		case 'P': cfg.vcpu_thread_init = abvm_pin_vcpu_hook; break;
+		case 'l':
+			cfg.latency = true;
+			break;
+		case 'P':
+			cfg.vcpu_thread_init = abvm_pin_vcpu_hook;
+			break;
 		case 'r':
 			if (parse_u64(optarg, &repeat) || !repeat)
 				ab_die(AB_EXIT_USAGE, "--repeat: bad number '%s'", optarg);
 			break;
-		case 'H': hold = true; break;
-		case '0': cfg.cpl0 = true; break;
-		case 'g': cgroup = optarg; break;
-		case 'D': hold_destroyed = true; break;
+		case 'H':
+			hold = true;
+			break;
+		case '0':
+			cfg.cpl0 = true;
+			break;
+		case 'g':
+			cgroup = optarg;
+			break;
+		case 'D':
+			hold_destroyed = true;
+			break;
 		default:
 			usage(stderr);
 			return AB_EXIT_USAGE;
@@ -255,11 +290,12 @@ int main(int argc, char **argv)
 			return AB_EXIT_FAIL;
 		}
 		abvm_stats_total(vm, &st);
-		printf("create: %.1f ms (%s, %" PRIu64 " MiB, %d vCPUs, tsc %" PRIu64 " kHz) hva=%p\n",
-		       t_create / 1e6, abvm_backing_name(cfg.backing), cfg.mem_bytes >> 20, cfg.nr_vcpus,
-		       abvm_tsc_khz(vm), abvm_hva(vm));
-		printf("populate: %" PRIu64 " pages in %.1f ms: %.0f MiB/s, %.0f ns/page wall, %" PRIu64
-		       " accesses\n",
+		printf("create: %.1f ms (%s, %" PRIu64 " MiB, %d vCPUs, tsc %" PRIu64
+		       " kHz) hva=%p\n",
+		       t_create / 1e6, abvm_backing_name(cfg.backing), cfg.mem_bytes >> 20,
+		       cfg.nr_vcpus, abvm_tsc_khz(vm), abvm_hva(vm));
+		printf("populate: %" PRIu64
+		       " pages in %.1f ms: %.0f MiB/s, %.0f ns/page wall, %" PRIu64 " accesses\n",
 		       abvm_npages(vm), t_pop / 1e6, (double)(cfg.mem_bytes >> 20) / (t_pop / 1e9),
 		       (double)t_pop / (double)abvm_npages(vm), st.accesses);
 		if (cfg.latency) {
@@ -268,10 +304,10 @@ int main(int argc, char **argv)
 			ab_hist_init(&h);
 			for (int i = 0; i < cfg.nr_vcpus; i++)
 				ab_hist_merge(&h, abvm_vcpu_hist(vm, i));
-			printf("first-touch latency: n=%" PRIu64 " p50=%" PRIu64 " p99=%" PRIu64 " max=%" PRIu64
-			       " ns (mean %.0f)\n",
-			       h.count, ab_hist_quantile(&h, 0.5), ab_hist_quantile(&h, 0.99), h.max,
-			       h.count ? (double)h.sum / (double)h.count : 0.0);
+			printf("first-touch latency: n=%" PRIu64 " p50=%" PRIu64 " p99=%" PRIu64
+			       " max=%" PRIu64 " ns (mean %.0f)\n",
+			       h.count, ab_hist_quantile(&h, 0.5), ab_hist_quantile(&h, 0.99),
+			       h.max, h.count ? (double)h.sum / (double)h.count : 0.0);
 		}
 		if (passes) {
 			uint64_t acc0 = st.accesses;
@@ -282,15 +318,16 @@ int main(int argc, char **argv)
 			r = abvm_run(vm, &w);
 			t0 = ab_now_ns() - t0;
 			if (r) {
-				ab_warn("passes failed: %s (%s)", abvm_strerr(r), abvm_last_error(vm));
+				ab_warn("passes failed: %s (%s)", abvm_strerr(r),
+					abvm_last_error(vm));
 				abvm_destroy(vm);
 				return AB_EXIT_FAIL;
 			}
 			abvm_stats_total(vm, &st);
-			printf("passes: %" PRIu64 " in %.1f ms: %.1f M accesses/s (%" PRIu64 " accesses, %" PRIu64
-			       " exits)\n",
-			       passes, t0 / 1e6, (double)(st.accesses - acc0) / (t0 / 1e3), st.accesses - acc0,
-			       st.exits_io);
+			printf("passes: %" PRIu64 " in %.1f ms: %.1f M accesses/s (%" PRIu64
+			       " accesses, %" PRIu64 " exits)\n",
+			       passes, t0 / 1e6, (double)(st.accesses - acc0) / (t0 / 1e3),
+			       st.accesses - acc0, st.exits_io);
 		}
 		if (getenv("ABVM_RUN_KSTATS")) {
 			struct abvm_kstats *ks = abvm_kstats_open(vm, 0);

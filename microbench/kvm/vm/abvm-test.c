@@ -35,14 +35,14 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                                   \
-	do {                                                                                               \
-		if (!(cond)) {                                                                             \
-			failures++;                                                                        \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                    \
-			fprintf(stderr, __VA_ARGS__);                                                      \
-			fputc('\n', stderr);                                                               \
-		}                                                                                          \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			failures++;                                                                \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+		}                                                                                  \
 	} while (0)
 
 static uint64_t rng_state = 0x1234567;
@@ -97,11 +97,14 @@ static void expect_dirty(struct abvm *vm, const uint64_t *want, const char *what
 
 	CHECK(abvm_get_dirty_log(vm, got) == 0, "KVM_GET_DIRTY_LOG failed");
 	d = bm_diff(got, want, n, &first);
-	CHECK(d == 0, "%s: dirty log differs from the expected set in %" PRIu64 " pages (first: page %" PRIu64
-		      ", dirty=%d expected=%d)",
-	      what, d, first, first < n ? abvm_bit(got, first) : -1, first < n ? abvm_bit(want, first) : -1);
+	CHECK(d == 0,
+	      "%s: dirty log differs from the expected set in %" PRIu64
+	      " pages (first: page %" PRIu64 ", dirty=%d expected=%d)",
+	      what, d, first, first < n ? abvm_bit(got, first) : -1,
+	      first < n ? abvm_bit(want, first) : -1);
 	if (!d)
-		printf("  %s: dirty log == expected set (%" PRIu64 " pages)\n", what, abvm_popcount(want, n));
+		printf("  %s: dirty log == expected set (%" PRIu64 " pages)\n", what,
+		       abvm_popcount(want, n));
 	free(got);
 }
 
@@ -128,7 +131,8 @@ static void expect_marks(struct abvm *vm, const uint64_t *written, const char *w
 		if (v != want && !bad++)
 			firstbad = i;
 	}
-	CHECK(bad == 0, "%s: %" PRIu64 " pages with wrong contents (first %" PRIu64 ")", what, bad, firstbad);
+	CHECK(bad == 0, "%s: %" PRIu64 " pages with wrong contents (first %" PRIu64 ")", what, bad,
+	      firstbad);
 }
 
 /* Where page_idle exists: mark all idle, touch @set, read back exactly @set. */
@@ -139,7 +143,8 @@ static void page_idle_check(struct abvm *vm, const uint64_t *set)
 	int fd = open(ABVM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
-		printf("  page_idle: %s: %s: that part not run here\n", ABVM_PAGE_IDLE_PATH, strerror(errno));
+		printf("  page_idle: %s: %s: that part not run here\n", ABVM_PAGE_IDLE_PATH,
+		       strerror(errno));
 		return;
 	}
 	if (abvm_backing(vm) == ABVM_BACKING_THP) {
@@ -155,16 +160,18 @@ static void page_idle_check(struct abvm *vm, const uint64_t *set)
 	CHECK(abvm_idle_mark(fd, pfns, n) == 0, "page_idle mark failed");
 	CHECK(abvm_touch(vm, set, ABVM_OP_READ) == 0, "touch");
 	wait_ok(vm);
-	CHECK(abvm_idle_read(fd, pfns, n, young, unknown) == 0, "page_idle read failed: %s", strerror(errno));
+	CHECK(abvm_idle_read(fd, pfns, n, young, unknown) == 0, "page_idle read failed: %s",
+	      strerror(errno));
 	nunk = abvm_popcount(unknown, n);
 	first = UINT64_MAX;
 	for (uint64_t i = 0; i < n; i++)
 		if (!abvm_bit(unknown, i) && abvm_bit(young, i) != abvm_bit(set, i) && !d++)
 			first = i;
 	CHECK(d == 0,
-	      "page_idle: young set differs from the touched set in %" PRIu64 " pages (first %" PRIu64
-	      ": young=%d touched=%d)",
-	      d, first, first < n ? abvm_bit(young, first) : -1, first < n ? abvm_bit(set, first) : -1);
+	      "page_idle: young set differs from the touched set in %" PRIu64
+	      " pages (first %" PRIu64 ": young=%d touched=%d)",
+	      d, first, first < n ? abvm_bit(young, first) : -1,
+	      first < n ? abvm_bit(set, first) : -1);
 	CHECK(nunk < n / 100, "page_idle could not read back %" PRIu64 " pages", nunk);
 	if (!d)
 		printf("  page_idle: young == touched (%" PRIu64 " pages; %" PRIu64
@@ -190,14 +197,19 @@ static void hook_check(struct abvm *vm, const uint64_t *set)
 	if (n > ABVM_HOOK_MAX_PAGES)
 		return;
 	res.bitmap = bm_alloc(n);
-	CHECK(abvm_hook_call(vm, "locked", abvm_gfn_base(vm), n, true, &res, err, sizeof(err)) == 0, "%s", err);
+	CHECK(abvm_hook_call(vm, "locked", abvm_gfn_base(vm), n, true, &res, err, sizeof(err)) == 0,
+	      "%s", err);
 	CHECK(abvm_touch(vm, set, ABVM_OP_READ) == 0, "touch");
 	wait_ok(vm);
-	CHECK(abvm_hook_call(vm, "locked", abvm_gfn_base(vm), n, false, &res, err, sizeof(err)) == 0, "%s", err);
+	CHECK(abvm_hook_call(vm, "locked", abvm_gfn_base(vm), n, false, &res, err, sizeof(err)) ==
+		  0,
+	      "%s", err);
 	d = bm_diff(res.bitmap, set, n, &first);
-	CHECK(d == 0, "hook: young differs from touched in %" PRIu64 " pages (first %" PRIu64 ")", d, first);
+	CHECK(d == 0, "hook: young differs from touched in %" PRIu64 " pages (first %" PRIu64 ")",
+	      d, first);
 	if (!d)
-		printf("  hook (locked): young == touched (%" PRIu64 " pages)\n", abvm_popcount(set, n));
+		printf("  hook (locked): young == touched (%" PRIu64 " pages)\n",
+		       abvm_popcount(set, n));
 	free(res.bitmap);
 }
 
@@ -214,7 +226,8 @@ static uint64_t thp_kb(const void *hva)
 		unsigned long lo, hi;
 		unsigned long long v;
 
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
 			in = (uintptr_t)hva >= lo && (uintptr_t)hva < hi;
 		else if (in && sscanf(line, "AnonHugePages: %llu kB", &v) == 1)
 			kb += v;
@@ -252,8 +265,10 @@ static int cmd_touch(int argc, char **argv)
 	}
 	vm = create_or_skip(&cfg);
 	n = abvm_npages(vm);
-	printf("touch: backing %s, %" PRIu64 " pages, %d vCPUs, gfn base 0x%" PRIx64 ", guest ring %d\n",
-	       abvm_backing_name(cfg.backing), n, cfg.nr_vcpus, abvm_gfn_base(vm), cfg.cpl0 ? 0 : 3);
+	printf("touch: backing %s, %" PRIu64 " pages, %d vCPUs, gfn base 0x%" PRIx64
+	       ", guest ring %d\n",
+	       abvm_backing_name(cfg.backing), n, cfg.nr_vcpus, abvm_gfn_base(vm),
+	       cfg.cpl0 ? 0 : 3);
 	set = bm_alloc(n);
 	written = bm_alloc(n);
 	none = bm_alloc(n);
@@ -277,8 +292,9 @@ static int cmd_touch(int argc, char **argv)
 	CHECK(abvm_touch(vm, set, ABVM_OP_WRITE) == 0, "abvm_touch");
 	wait_ok(vm);
 	abvm_stats_total(vm, &st);
-	CHECK(st.accesses == abvm_popcount(set, n), "guest counted %" PRIu64 " accesses, set has %" PRIu64,
-	      st.accesses, abvm_popcount(set, n));
+	CHECK(st.accesses == abvm_popcount(set, n),
+	      "guest counted %" PRIu64 " accesses, set has %" PRIu64, st.accesses,
+	      abvm_popcount(set, n));
 	expect_dirty(vm, set, "write touch (all vCPUs)");
 	for (i = 0; i < (n + 63) / 64; i++)
 		written[i] |= set[i];
@@ -299,8 +315,9 @@ static int cmd_touch(int argc, char **argv)
 		CHECK(abvm_touch_list(vm, list, cnt, ABVM_OP_WRITE) == 0, "abvm_touch_list");
 		wait_ok(vm);
 		abvm_stats_total(vm, &st);
-		CHECK(st.accesses - acc0 == abvm_popcount(set, n), "list touch: %" PRIu64 " accesses, want %" PRIu64,
-		      st.accesses - acc0, abvm_popcount(set, n));
+		CHECK(st.accesses - acc0 == abvm_popcount(set, n),
+		      "list touch: %" PRIu64 " accesses, want %" PRIu64, st.accesses - acc0,
+		      abvm_popcount(set, n));
 		expect_dirty(vm, set, "write touch (page list)");
 		for (i = 0; i < (n + 63) / 64; i++)
 			written[i] |= set[i];
@@ -310,10 +327,12 @@ static int cmd_touch(int argc, char **argv)
 			if (rnd() % 3 == 0)
 				abvm_set_bit(set, i);
 		acc0 = st.accesses;
-		CHECK(abvm_vcpu_touch(vm, cfg.nr_vcpus - 1, set, ABVM_OP_WRITE) == 0, "abvm_vcpu_touch");
+		CHECK(abvm_vcpu_touch(vm, cfg.nr_vcpus - 1, set, ABVM_OP_WRITE) == 0,
+		      "abvm_vcpu_touch");
 		wait_ok(vm);
 		abvm_stats_total(vm, &st);
-		CHECK(st.accesses - acc0 == abvm_popcount(set, n), "vcpu touch: %" PRIu64 " accesses", st.accesses - acc0);
+		CHECK(st.accesses - acc0 == abvm_popcount(set, n),
+		      "vcpu touch: %" PRIu64 " accesses", st.accesses - acc0);
 		expect_dirty(vm, set, "write touch (one vCPU, whole region)");
 		for (i = 0; i < (n + 63) / 64; i++)
 			written[i] |= set[i];
@@ -335,7 +354,8 @@ static int cmd_touch(int argc, char **argv)
 		CHECK(abvm_touch(vm, set, ABVM_OP_READ) == 0, "read touch");
 		wait_ok(vm);
 		abvm_stats_total(vm, &st);
-		CHECK(st.read_sum - sum0 == expect_sum, "read touch: guest read sum 0x%" PRIx64 ", expected 0x%" PRIx64,
+		CHECK(st.read_sum - sum0 == expect_sum,
+		      "read touch: guest read sum 0x%" PRIx64 ", expected 0x%" PRIx64,
 		      st.read_sum - sum0, expect_sum);
 		CHECK(st.accesses - acc0 == abvm_popcount(set, n), "read touch accesses");
 		/* KVM may map a page writable on a read fault when the host
@@ -348,9 +368,11 @@ static int cmd_touch(int argc, char **argv)
 			for (i = 0; i < n; i++)
 				if (abvm_bit(got, i) && !abvm_bit(set, i))
 					outside++;
-			CHECK(outside == 0, "read touch: %" PRIu64 " dirty pages outside the read set", outside);
+			CHECK(outside == 0,
+			      "read touch: %" PRIu64 " dirty pages outside the read set", outside);
 			printf("  read touch: guest read sum exact, %" PRIu64 " of %" PRIu64
-			       " read pages logged dirty (read faults mapped writable), none outside\n",
+			       " read pages logged dirty (read faults mapped writable), none "
+			       "outside\n",
 			       abvm_popcount(got, n), abvm_popcount(set, n));
 			free(got);
 		}
@@ -372,7 +394,8 @@ static int cmd_touch(int argc, char **argv)
 	if (cfg.backing == ABVM_BACKING_THP) {
 		uint64_t kb = thp_kb(abvm_hva(vm));
 
-		printf("  THP: AnonHugePages %" PRIu64 " kB of %" PRIu64 " kB\n", kb, cfg.mem_bytes >> 10);
+		printf("  THP: AnonHugePages %" PRIu64 " kB of %" PRIu64 " kB\n", kb,
+		       cfg.mem_bytes >> 10);
 		CHECK(kb > 0, "THP backing has no huge pages after a full write pass");
 	}
 
@@ -421,8 +444,10 @@ static int cmd_orders(void)
 					inorder++;
 				prev = x;
 			}
-			CHECK(dup == 0, "perm(%" PRIu64 "): %" PRIu64 " repeats/out of range", m, dup);
-			CHECK(m < 100 || inorder < m / 10, "perm(%" PRIu64 ") looks sequential (%" PRIu64 " steps +1)", m,
+			CHECK(dup == 0, "perm(%" PRIu64 "): %" PRIu64 " repeats/out of range", m,
+			      dup);
+			CHECK(m < 100 || inorder < m / 10,
+			      "perm(%" PRIu64 ") looks sequential (%" PRIu64 " steps +1)", m,
 			      inorder);
 			free(seen);
 		}
@@ -447,7 +472,8 @@ static int cmd_orders(void)
 	w.passes = 3;
 	CHECK(abvm_run(vm, &w) == 0, "random: %s", abvm_last_error(vm));
 	abvm_stats_total(vm, &st);
-	CHECK(st.accesses == 3 * n, "random: %" PRIu64 " accesses, want %" PRIu64, st.accesses, 3 * n);
+	CHECK(st.accesses == 3 * n, "random: %" PRIu64 " accesses, want %" PRIu64, st.accesses,
+	      3 * n);
 	CHECK(st.passes == 3 * 2, "random: %" PRIu64 " passes counted, want 6", st.passes);
 	expect_dirty(vm, all, "random order write");
 
@@ -457,7 +483,8 @@ static int cmd_orders(void)
 			abvm_set_bit(hotset, i);
 			hot++;
 		}
-	CHECK(hot > n / 10 && hot < n * 3 / 10, "hot set %" PRIu64 " of %" PRIu64 " pages for 20%%", hot, n);
+	CHECK(hot > n / 10 && hot < n * 3 / 10, "hot set %" PRIu64 " of %" PRIu64 " pages for 20%%",
+	      hot, n);
 	abvm_work_init(&w);
 	w.order = ABVM_ORDER_HOTCOLD;
 	w.seed = 99;
@@ -476,7 +503,8 @@ static int cmd_orders(void)
 	st0 = st;
 	CHECK(abvm_run(vm, &w) == 0, "hotcold2: %s", abvm_last_error(vm));
 	abvm_stats_total(vm, &st);
-	CHECK(st.accesses - st0.accesses == 2 * n + hot, "hotcold cold_every=2: %" PRIu64 " accesses, want %" PRIu64,
+	CHECK(st.accesses - st0.accesses == 2 * n + hot,
+	      "hotcold cold_every=2: %" PRIu64 " accesses, want %" PRIu64,
 	      st.accesses - st0.accesses, 2 * n + hot);
 
 	/* read passes: no dirty pages; sum = all marks twice */
@@ -509,17 +537,21 @@ static int cmd_orders(void)
 		do { /* until every vCPU finished a pass (slow under TCG) */
 			usleep(20 * 1000);
 			abvm_stats_total(vm, &st);
-		} while (st.passes < st0.passes + (uint64_t)cfg.nr_vcpus && ab_now_ns() - t0 < 30ull * 1000000000ull);
+		} while (st.passes < st0.passes + (uint64_t)cfg.nr_vcpus &&
+			 ab_now_ns() - t0 < 30ull * 1000000000ull);
 		CHECK(abvm_stop(vm) == 0, "stop: %s", abvm_last_error(vm));
 		abvm_stats_total(vm, &st);
-		CHECK(st.passes >= st0.passes + (uint64_t)cfg.nr_vcpus, "unbounded run made no full pass in 30 s");
-		printf("  unbounded: %" PRIu64 " passes, %" PRIu64 " accesses in %.0f ms, then stopped\n",
-		       st.passes - st0.passes, st.accesses - st0.accesses, (ab_now_ns() - t0) / 1e6);
+		CHECK(st.passes >= st0.passes + (uint64_t)cfg.nr_vcpus,
+		      "unbounded run made no full pass in 30 s");
+		printf("  unbounded: %" PRIu64 " passes, %" PRIu64
+		       " accesses in %.0f ms, then stopped\n",
+		       st.passes - st0.passes, st.accesses - st0.accesses,
+		       (ab_now_ns() - t0) / 1e6);
 	}
 	/* sync points: 1 DONE at startup + 1 per command + 1 per pass */
 	CHECK(st.exits_io == st.passes + st.commands + (uint64_t)cfg.nr_vcpus,
-	      "exits_io %" PRIu64 " != passes %" PRIu64 " + commands %" PRIu64 " + %d", st.exits_io, st.passes,
-	      st.commands, cfg.nr_vcpus);
+	      "exits_io %" PRIu64 " != passes %" PRIu64 " + commands %" PRIu64 " + %d", st.exits_io,
+	      st.passes, st.commands, cfg.nr_vcpus);
 	CHECK(st.exits_other == 0, "unexpected exits");
 	abvm_work_init(&w);
 	CHECK(abvm_run(vm, &w) == 0, "run after stop: %s", abvm_last_error(vm));
@@ -548,11 +580,13 @@ static int cmd_latency(void)
 	abvm_hist_reset(vm);
 	CHECK(abvm_run(vm, &w) == 0, "second pass: %s", abvm_last_error(vm));
 	warm = *abvm_vcpu_hist(vm, 0);
-	CHECK(cold.count == abvm_npages(vm), "first-touch histogram has %" PRIu64 " samples, want %" PRIu64,
-	      cold.count, abvm_npages(vm));
+	CHECK(cold.count == abvm_npages(vm),
+	      "first-touch histogram has %" PRIu64 " samples, want %" PRIu64, cold.count,
+	      abvm_npages(vm));
 	CHECK(warm.count == abvm_npages(vm), "warm histogram has %" PRIu64 " samples", warm.count);
 	printf("  first touch: p50 %" PRIu64 " ns p99 %" PRIu64 " ns; warm: p50 %" PRIu64 " ns\n",
-	       ab_hist_quantile(&cold, 0.5), ab_hist_quantile(&cold, 0.99), ab_hist_quantile(&warm, 0.5));
+	       ab_hist_quantile(&cold, 0.5), ab_hist_quantile(&cold, 0.99),
+	       ab_hist_quantile(&warm, 0.5));
 	/* a fault (exit to the host kernel) vs a cached store: orders apart */
 	CHECK(ab_hist_quantile(&cold, 0.5) > 2 * ab_hist_quantile(&warm, 0.5),
 	      "first-touch p50 not above warm p50: latency not measured around the access?");
@@ -560,7 +594,8 @@ static int cmd_latency(void)
 	abvm_destroy(vm);
 	cfg.latency = false;
 	vm = create_or_skip(&cfg);
-	CHECK(abvm_start(vm, &w) == ABVM_EINVAL, "record_latency without cfg.latency must be EINVAL");
+	CHECK(abvm_start(vm, &w) == ABVM_EINVAL,
+	      "record_latency without cfg.latency must be EINVAL");
 	abvm_destroy(vm);
 	return failures ? 1 : 0;
 }
@@ -596,8 +631,10 @@ static int cmd_slots(void)
 		do {
 			usleep(10000);
 			abvm_stats_total(vm, &st);
-		} while (st.passes < (uint64_t)cfg.nr_vcpus && ab_now_ns() - t0 < 20ull * 1000000000ull);
-		CHECK(st.passes >= (uint64_t)cfg.nr_vcpus, "vCPUs made no progress after slot churn");
+		} while (st.passes < (uint64_t)cfg.nr_vcpus &&
+			 ab_now_ns() - t0 < 20ull * 1000000000ull);
+		CHECK(st.passes >= (uint64_t)cfg.nr_vcpus,
+		      "vCPUs made no progress after slot churn");
 		CHECK(abvm_stop(vm) == 0, "stop after slot churn: %s", abvm_last_error(vm));
 		abvm_stats_total(vm, &st);
 		CHECK(st.exits_other == 0, "unexpected exits");
@@ -618,7 +655,8 @@ struct child {
 };
 
 /* Run @argv with @env (NAME=VALUE or NULL), optional uid switch; capture output. */
-static int run_capture(char *const argv[], const char *env, bool as_nobody, char *out, size_t outlen)
+static int run_capture(char *const argv[], const char *env, bool as_nobody, char *out,
+		       size_t outlen)
 {
 	int p[2];
 	pid_t pid;
@@ -649,14 +687,14 @@ static int run_capture(char *const argv[], const char *env, bool as_nobody, char
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static void expect_run(const char *name, char *const argv[], const char *env, bool nobody, int want_rc,
-		       const char *want_msg)
+static void expect_run(const char *name, char *const argv[], const char *env, bool nobody,
+		       int want_rc, const char *want_msg)
 {
 	char out[4096];
 	int rc = run_capture(argv, env, nobody, out, sizeof(out));
 
-	CHECK(rc == want_rc && strstr(out, want_msg), "%s: exit %d (want %d), output '%s' (want '%s')", name, rc,
-	      want_rc, out, want_msg);
+	CHECK(rc == want_rc && strstr(out, want_msg),
+	      "%s: exit %d (want %d), output '%s' (want '%s')", name, rc, want_rc, out, want_msg);
 	if (rc == want_rc && strstr(out, want_msg))
 		printf("  %s: exit %d, message: %s", name, rc, out);
 }
@@ -671,9 +709,11 @@ static int cmd_errors(const char *run, const char *dir)
 
 		expect_run("no /dev/kvm", a, "ABVM_KVM_DEV=/nonexistent/kvm", false, 77,
 			   "/nonexistent/kvm: No such file or directory");
-		expect_run("not a KVM device", a, "ABVM_KVM_DEV=/dev/null", false, 77, "/dev/null: not a KVM device");
+		expect_run("not a KVM device", a, "ABVM_KVM_DEV=/dev/null", false, 77,
+			   "/dev/null: not a KVM device");
 		if (access("/dev/kvm", F_OK) == 0 && getuid() == 0)
-			expect_run("/dev/kvm not permitted", a, NULL, true, 77, "/dev/kvm: Permission denied");
+			expect_run("/dev/kvm not permitted", a, NULL, true, 77,
+				   "/dev/kvm: Permission denied");
 		else
 			printf("  (/dev/kvm permission case needs root and /dev/kvm: not run)\n");
 	}
@@ -682,7 +722,8 @@ static int cmd_errors(const char *run, const char *dir)
 		return failures ? 1 : AB_EXIT_SKIP;
 	}
 	/* memory too large: MemAvailable + 2 GiB, rounded to 2 MiB */
-	snprintf(memarg, sizeof(memarg), "%" PRIu64 "M", (uint64_t)(((avail >> 20) + 2048) & ~1ull));
+	snprintf(memarg, sizeof(memarg), "%" PRIu64 "M",
+		 (uint64_t)(((avail >> 20) + 2048) & ~1ull));
 	{
 		char *a[] = {(char *)run, "--mem", memarg, "--passes", "0", NULL};
 
@@ -691,7 +732,8 @@ static int cmd_errors(const char *run, const char *dir)
 	{
 		char *a[] = {(char *)run, "--mem", "3M", NULL};
 
-		expect_run("memory not 2M multiple", a, NULL, false, 2, "must be a non-zero multiple of 2 MiB");
+		expect_run("memory not 2M multiple", a, NULL, false, 2,
+			   "must be a non-zero multiple of 2 MiB");
 	}
 	{
 		char *a[] = {(char *)run, "--backing", "hugetlb", NULL};
@@ -701,10 +743,12 @@ static int cmd_errors(const char *run, const char *dir)
 	{
 		char *a[] = {(char *)run, "--backing", "file", "--mem", "4M", NULL};
 
-		expect_run("file backing without dir", a, NULL, false, 2, "backing file needs a directory");
+		expect_run("file backing without dir", a, NULL, false, 2,
+			   "backing file needs a directory");
 	}
 	{
-		char *a[] = {(char *)run, "--backing", "file", "--file-dir", "/nonexistent/dir", "--mem", "4M", NULL};
+		char *a[] = {(char *)run,	 "--backing", "file", "--file-dir",
+			     "/nonexistent/dir", "--mem",     "4M",   NULL};
 
 		expect_run("file backing, no such dir", a, NULL, false, 2,
 			   "directory /nonexistent/dir: No such file or directory");
@@ -843,14 +887,16 @@ static bool proc_in_cgroup(pid_t pid, const char *want)
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, want, strlen(want)) && (line[strlen(want)] == '\n' || !line[strlen(want)]))
+		if (!strncmp(line, want, strlen(want)) &&
+		    (line[strlen(want)] == '\n' || !line[strlen(want)]))
 			hit = true;
 	fclose(f);
 	return hit;
 }
 
 /* Start @argv with stdout piped; read lines until one starts with @prefix. */
-static pid_t spawn_until(char *const argv[], const char *prefix, char *line, size_t len, FILE **outp)
+static pid_t spawn_until(char *const argv[], const char *prefix, char *line, size_t len,
+			 FILE **outp)
 {
 	int p[2];
 	pid_t pid;
@@ -903,28 +949,35 @@ static int cmd_teardown(const char *run, const char *base)
 
 	/* 1: named file, SIGINT while running: the file is gone, exit 130 */
 	{
-		char *a[] = {(char *)run, "--backing", "file", "--file-dir", dir, "--named-file", "--mem", "32M",
-			     "--vcpus", "2", "--hold", NULL};
+		char *a[] = {(char *)run,    "--backing", "file", "--file-dir", dir,
+			     "--named-file", "--mem",	  "32M",  "--vcpus",	"2",
+			     "--hold",	     NULL};
 
 		pid = spawn_until(a, "ready", line, sizeof(line), &out);
 		CHECK(pid > 0, "abvm-run --hold did not get ready");
 		if (pid > 0) {
-			CHECK(dir_entries(dir) == 1, "named backing file not visible while running (%d entries)",
+			CHECK(dir_entries(dir) == 1,
+			      "named backing file not visible while running (%d entries)",
 			      dir_entries(dir));
-			CHECK(maps_count(pid, dir) == 1, "backing file not mapped in /proc/%d/maps", (int)pid);
+			CHECK(maps_count(pid, dir) == 1, "backing file not mapped in /proc/%d/maps",
+			      (int)pid);
 			CHECK(maps_count(pid, "kvm-vcpu") == 2, "expected 2 kvm-vcpu mappings");
 			kill(pid, SIGINT);
 			rc = wait_exit(pid);
 			fclose(out);
-			CHECK(rc == 128 + SIGINT, "SIGINT'd abvm-run exited %d, want %d", rc, 128 + SIGINT);
-			CHECK(dir_entries(dir) == 0, "backing file left behind after SIGINT (%d entries in %s)",
+			CHECK(rc == 128 + SIGINT, "SIGINT'd abvm-run exited %d, want %d", rc,
+			      128 + SIGINT);
+			CHECK(dir_entries(dir) == 0,
+			      "backing file left behind after SIGINT (%d entries in %s)",
 			      dir_entries(dir), dir);
-			printf("  SIGINT while running (named file): exit %d, %d files left\n", rc, dir_entries(dir));
+			printf("  SIGINT while running (named file): exit %d, %d files left\n", rc,
+			       dir_entries(dir));
 		}
 	}
 	/* 2: O_TMPFILE default: never visible; SIGTERM */
 	{
-		char *a[] = {(char *)run, "--backing", "file", "--file-dir", dir, "--mem", "16M", "--hold", NULL};
+		char *a[] = {(char *)run, "--backing", "file",	 "--file-dir", dir,
+			     "--mem",	  "16M",       "--hold", NULL};
 
 		pid = spawn_until(a, "ready", line, sizeof(line), &out);
 		CHECK(pid > 0, "abvm-run --hold did not get ready");
@@ -940,9 +993,20 @@ static int cmd_teardown(const char *run, const char *base)
 	}
 	/* 3: after destroy (3 create/run/destroy cycles, anon + file): nothing left */
 	for (int k = 0; k < 2; k++) {
-		char *a[] = {(char *)run,   "--backing", k ? "file" : "anon",    "--file-dir", dir, "--named-file",
-			     "--mem",       "32M",       "--repeat",             "3",          "--vcpus", "2",
-			     "--hold-after-destroy", NULL};
+		char *a[] = {(char *)run,
+			     "--backing",
+			     k ? "file" : "anon",
+			     "--file-dir",
+			     dir,
+			     "--named-file",
+			     "--mem",
+			     "32M",
+			     "--repeat",
+			     "3",
+			     "--vcpus",
+			     "2",
+			     "--hold-after-destroy",
+			     NULL};
 		FILE *o2;
 		uintptr_t hvas[3] = {0};
 		int nh = 0;
@@ -968,17 +1032,21 @@ static int cmd_teardown(const char *run, const char *base)
 			if (!strncmp(create, "destroyed", 9))
 				break;
 		}
-		CHECK(!strncmp(create, "destroyed", 9), "abvm-run --hold-after-destroy did not report");
+		CHECK(!strncmp(create, "destroyed", 9),
+		      "abvm-run --hold-after-destroy did not report");
 		CHECK(nh == 3, "saw %d create lines", nh);
-		CHECK(maps_count(pid, "anon_inode:kvm") == 0, "kvm mappings left after destroy (/proc/%d/maps)", (int)pid);
+		CHECK(maps_count(pid, "anon_inode:kvm") == 0,
+		      "kvm mappings left after destroy (/proc/%d/maps)", (int)pid);
 		CHECK(fd_links(pid, "anon_inode:kvm") == 0 && fd_links(pid, "/dev/kvm") == 0,
 		      "kvm fds left open after destroy");
 		CHECK(maps_count(pid, dir) == 0, "backing file still mapped after destroy");
 		for (int j = 0; j < nh; j++)
-			CHECK(!maps_cover(pid, hvas[j]), "guest memory at %#lx still mapped after destroy",
+			CHECK(!maps_cover(pid, hvas[j]),
+			      "guest memory at %#lx still mapped after destroy",
 			      (unsigned long)hvas[j]);
 		CHECK(dir_entries(dir) == 0, "backing files left after destroy");
-		printf("  after 3x create/destroy (%s): no kvm fds/mappings, guest memory unmapped, %d files\n",
+		printf("  after 3x create/destroy (%s): no kvm fds/mappings, guest memory "
+		       "unmapped, %d files\n",
 		       k ? "file" : "anon", dir_entries(dir));
 		kill(pid, SIGTERM);
 		wait_exit(pid);
@@ -1001,16 +1069,20 @@ static int cmd_teardown(const char *run, const char *base)
 			CHECK(pid > 0, "abvm-run --cgroup --hold did not get ready");
 			if (pid > 0) {
 				snprintf(want, sizeof(want), "0::/abvm-teardown-%d", (int)getpid());
-				CHECK(proc_in_cgroup(pid, want), "abvm-run not in its cgroup (%s)", want);
+				CHECK(proc_in_cgroup(pid, want), "abvm-run not in its cgroup (%s)",
+				      want);
 				kill(pid, SIGINT);
 				rc = wait_exit(pid);
 				fclose(out);
-				CHECK(rc == 128 + SIGINT, "SIGINT'd abvm-run --cgroup exited %d", rc);
-				CHECK(access(cg, F_OK) != 0, "cgroup %s left behind after SIGINT", cg);
+				CHECK(rc == 128 + SIGINT, "SIGINT'd abvm-run --cgroup exited %d",
+				      rc);
+				CHECK(access(cg, F_OK) != 0, "cgroup %s left behind after SIGINT",
+				      cg);
 				if (access(cg, F_OK) == 0)
 					rmdir(cg);
 				else
-					printf("  SIGINT in a cgroup: exit %d, cgroup removed\n", rc);
+					printf("  SIGINT in a cgroup: exit %d, cgroup removed\n",
+					       rc);
 			}
 		}
 	}
@@ -1027,10 +1099,12 @@ static int cmd_checkskip(const char *check)
 	{
 		char *a[] = {(char *)check, NULL};
 
-		CHECK(run_capture(a, NULL, false, out, sizeof(out)) == 2, "no arguments must be usage (2)");
+		CHECK(run_capture(a, NULL, false, out, sizeof(out)) == 2,
+		      "no arguments must be usage (2)");
 	}
 	{
-		char *a[] = {(char *)check, "exact", "--driver", "psychic", "--mode", "locked", NULL};
+		char *a[] = {(char *)check, "exact",  "--driver", "psychic",
+			     "--mode",	    "locked", NULL};
 
 		CHECK(run_capture(a, NULL, false, out, sizeof(out)) == 2 && strstr(out, "psychic"),
 		      "bad driver must be usage (2) naming it: %s", out);
@@ -1046,18 +1120,20 @@ static int cmd_checkskip(const char *check)
 		int rc = run_capture(a, NULL, false, out, sizeof(out));
 
 		if (!have_param)
-			CHECK(rc == 77 && strstr(out, "mmu_age_mode"), "exact hook without the parameter: exit %d '%s'",
-			      rc, out);
+			CHECK(rc == 77 && strstr(out, "mmu_age_mode"),
+			      "exact hook without the parameter: exit %d '%s'", rc, out);
 		else
 			CHECK(rc == 0 || rc == 77, "exact hook: exit %d '%s'", rc, out);
 		printf("  exact --driver hook: exit %d: %s", rc, out);
 	}
 	{
-		char *a[] = {(char *)check, "exact", "--driver", "page_idle", "--mode", "locked", NULL};
+		char *a[] = {(char *)check, "exact",  "--driver", "page_idle",
+			     "--mode",	    "locked", NULL};
 		int rc = run_capture(a, NULL, false, out, sizeof(out));
 
 		if (!have_param || !have_idle)
-			CHECK(rc == 77, "exact page_idle without support must skip: exit %d '%s'", rc, out);
+			CHECK(rc == 77, "exact page_idle without support must skip: exit %d '%s'",
+			      rc, out);
 		printf("  exact --driver page_idle: exit %d: %s", rc, out);
 	}
 	{
@@ -1073,7 +1149,8 @@ static int cmd_checkskip(const char *check)
 		int rc = run_capture(a, NULL, false, out, sizeof(out));
 
 		if (!have_param)
-			CHECK(rc == 77, "switch without the parameter must skip: exit %d '%s'", rc, out);
+			CHECK(rc == 77, "switch without the parameter must skip: exit %d '%s'", rc,
+			      out);
 		printf("  switch: exit %d: %s", rc, out);
 	}
 	{
@@ -1081,7 +1158,8 @@ static int cmd_checkskip(const char *check)
 		int rc = run_capture(a, NULL, false, out, sizeof(out));
 
 		if (!have_param)
-			CHECK(rc == 77, "stress without the parameter must skip: exit %d '%s'", rc, out);
+			CHECK(rc == 77, "stress without the parameter must skip: exit %d '%s'", rc,
+			      out);
 		printf("  stress: exit %d: %s", rc, out);
 	}
 	return failures ? 1 : 0;
@@ -1094,36 +1172,47 @@ static int cmd_parse(void)
 	struct abvm_hook_result r = {.bitmap = bm, .words = 4};
 	char err[256];
 	static const char *const bad[] = {
-		"mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\n",
-		"mode=locked op=test start=1 pages=70 young=0 declined=0 ns=1 lock_wait_ns=0\nbitmap=0000000000000000\n",
-		"mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\nbitmap=00000000000000 00\n",
-		"mode=locked op=test start=1 pages=60 young=1 declined=0 ns=1 lock_wait_ns=0\nbitmap=1000000000000000\n",
-		"mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\nbitmap=0000000000000000 "
-		"0000000000000000\n",
-		"mode=locked op=test start=1 pages=64 young=0 declined=2 ns=1 lock_wait_ns=0\nbitmap=0000000000000000\n",
-		"mode=locked op=test start=1 pages=300 young=0 declined=0 ns=1 lock_wait_ns=0\nbitmap=\n",
-		"EINVAL\n",
-		"",
+	    "mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\n",
+	    "mode=locked op=test start=1 pages=70 young=0 declined=0 ns=1 "
+	    "lock_wait_ns=0\nbitmap=0000000000000000\n",
+	    "mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 "
+	    "lock_wait_ns=0\nbitmap=00000000000000 00\n",
+	    "mode=locked op=test start=1 pages=60 young=1 declined=0 ns=1 "
+	    "lock_wait_ns=0\nbitmap=1000000000000000\n",
+	    "mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 "
+	    "lock_wait_ns=0\nbitmap=0000000000000000 "
+	    "0000000000000000\n",
+	    "mode=locked op=test start=1 pages=64 young=0 declined=2 ns=1 "
+	    "lock_wait_ns=0\nbitmap=0000000000000000\n",
+	    "mode=locked op=test start=1 pages=300 young=0 declined=0 ns=1 "
+	    "lock_wait_ns=0\nbitmap=\n",
+	    "EINVAL\n",
+	    "",
 	};
 
-	CHECK(abvm_hook_parse("mode=read_locked op=test start=1048576 pages=70 young=3 declined=0 ns=1234 "
-			      "lock_wait_ns=56\nbitmap=0000000000000005 0000000000000020\n",
-			      &r, err, sizeof(err)) == 0,
+	CHECK(abvm_hook_parse(
+		  "mode=read_locked op=test start=1048576 pages=70 young=3 declined=0 ns=1234 "
+		  "lock_wait_ns=56\nbitmap=0000000000000005 0000000000000020\n",
+		  &r, err, sizeof(err)) == 0,
 	      "valid result rejected: %s", err);
-	CHECK(!strcmp(r.mode, "read_locked") && !strcmp(r.op, "test") && r.start == 1048576 && r.pages == 70 &&
-		      r.young == 3 && !r.declined && r.ns == 1234 && r.lock_wait_ns == 56,
-	      "fields parsed wrong: mode=%s op=%s start=%" PRIu64 " pages=%" PRIu64, r.mode, r.op, r.start, r.pages);
+	CHECK(!strcmp(r.mode, "read_locked") && !strcmp(r.op, "test") && r.start == 1048576 &&
+		  r.pages == 70 && r.young == 3 && !r.declined && r.ns == 1234 &&
+		  r.lock_wait_ns == 56,
+	      "fields parsed wrong: mode=%s op=%s start=%" PRIu64 " pages=%" PRIu64, r.mode, r.op,
+	      r.start, r.pages);
 	CHECK(bm[0] == 5 && bm[1] == 0x20 && abvm_popcount(bm, 70) == 3 && abvm_bit(bm, 69),
 	      "bitmap parsed wrong: %" PRIx64 " %" PRIx64, bm[0], bm[1]);
-	CHECK(abvm_hook_parse("mode=fast_only op=clear start=7 pages=64 young=0 declined=1 ns=9 lock_wait_ns=0\n"
-			      "bitmap=0000000000000000\n",
-			      &r, err, sizeof(err)) == 0 &&
-		      r.declined == 1 && !strcmp(r.op, "clear"),
-	      "declined result: %s", err);
+	CHECK(
+	    abvm_hook_parse(
+		"mode=fast_only op=clear start=7 pages=64 young=0 declined=1 ns=9 lock_wait_ns=0\n"
+		"bitmap=0000000000000000\n",
+		&r, err, sizeof(err)) == 0 &&
+		r.declined == 1 && !strcmp(r.op, "clear"),
+	    "declined result: %s", err);
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		CHECK(abvm_hook_parse(bad[i], &r, err, sizeof(err)) == -1 && err[0], "malformed result %u accepted: '%s'",
-		      i, bad[i]);
+		CHECK(abvm_hook_parse(bad[i], &r, err, sizeof(err)) == -1 && err[0],
+		      "malformed result %u accepted: '%s'", i, bad[i]);
 		if (err[0])
 			printf("  rejected %u: %s\n", i, err);
 	}
@@ -1152,6 +1241,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "checkskip") && argc == 3)
 		return cmd_checkskip(argv[2]);
 usage:
-	fprintf(stderr, "usage: abvm-test touch|orders|latency|slots|errors RUN DIR|teardown RUN DIR|checkskip CHECK\n");
+	fprintf(stderr, "usage: abvm-test touch|orders|latency|slots|errors RUN DIR|teardown RUN "
+			"DIR|checkskip CHECK\n");
 	return 2;
 }

@@ -16,7 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-const char *const abvm_age_modes[ABVM_NR_AGE_MODES] = {"locked", "read_locked", "fast_only", "bitmap"};
+const char *const abvm_age_modes[ABVM_NR_AGE_MODES] = {"locked", "read_locked", "fast_only",
+						       "bitmap"};
 
 static int errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int errf(char *err, size_t len, const char *fmt, ...)
@@ -93,8 +94,8 @@ static int parse_u64_field(const char *s, const char *key, uint64_t *out)
 	return 0;
 }
 
-int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages, bool clear,
-		   struct abvm_hook_result *res, char *err, size_t errlen)
+int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
+		   bool clear, struct abvm_hook_result *res, char *err, size_t errlen)
 {
 	char path[160], cmd[128], *buf;
 	size_t cap = 256 + (npages + 63) / 64 * 17 + 64;
@@ -102,8 +103,11 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 	int fd;
 
 	if (!abvm_hook_path(vm, path, sizeof(path)))
-		return errf(err, errlen, "%s: no such file (kernel without the agebench age_bench hook, or debugfs "
-			    "not mounted)", path);
+		return errf(
+		    err, errlen,
+		    "%s: no such file (kernel without the agebench age_bench hook, or debugfs "
+		    "not mounted)",
+		    path);
 	if (res->words < (npages + 63) / 64)
 		return errf(err, errlen, "hook result bitmap too small");
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -115,7 +119,8 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 		int e = errno;
 
 		close(fd);
-		return errf(err, errlen, "write '%.*s' to %s: %s", (int)n - 1, cmd, path, strerror(e));
+		return errf(err, errlen, "write '%.*s' to %s: %s", (int)n - 1, cmd, path,
+			    strerror(e));
 	}
 	buf = malloc(cap);
 	if (!buf) {
@@ -154,8 +159,10 @@ int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, si
 
 	memset(res->mode, 0, sizeof(res->mode));
 	memset(res->op, 0, sizeof(res->op));
-	if (sscanf(buf, "mode=%15s op=%7s", res->mode, res->op) != 2 || parse_u64_field(buf, " start=", &res->start) ||
-	    parse_u64_field(buf, " pages=", &res->pages) || parse_u64_field(buf, " young=", &res->young) ||
+	if (sscanf(buf, "mode=%15s op=%7s", res->mode, res->op) != 2 ||
+	    parse_u64_field(buf, " start=", &res->start) ||
+	    parse_u64_field(buf, " pages=", &res->pages) ||
+	    parse_u64_field(buf, " young=", &res->young) ||
 	    parse_u64_field(buf, " declined=", &dec) || parse_u64_field(buf, " ns=", &res->ns) ||
 	    parse_u64_field(buf, " lock_wait_ns=", &res->lock_wait_ns))
 		return errf(err, errlen, "age_bench: cannot parse result '%.200s'", buf);
@@ -163,8 +170,9 @@ int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, si
 		return errf(err, errlen, "age_bench: declined=%" PRIu64 " (must be 0 or 1)", dec);
 	res->declined = (int)dec;
 	if ((res->pages + 63) / 64 > res->words)
-		return errf(err, errlen, "age_bench: result for %" PRIu64 " pages, bitmap holds %zu words", res->pages,
-			    res->words);
+		return errf(err, errlen,
+			    "age_bench: result for %" PRIu64 " pages, bitmap holds %zu words",
+			    res->pages, res->words);
 	line2 = strstr(buf, "\nbitmap=");
 	if (!line2)
 		return errf(err, errlen, "age_bench: no bitmap line in result '%.200s'", buf);
@@ -176,20 +184,25 @@ int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, si
 		while (*p == ' ')
 			p++;
 		if (!*p || *p == '\n')
-			return errf(err, errlen, "age_bench: bitmap has %" PRIu64 " words, expected %" PRIu64, w,
+			return errf(err, errlen,
+				    "age_bench: bitmap has %" PRIu64 " words, expected %" PRIu64, w,
 				    (res->pages + 63) / 64);
 		res->bitmap[w] = strtoull(p, &end, 16);
 		if (end - p != 16)
-			return errf(err, errlen, "age_bench: bitmap word '%.20s' is not 16 hex digits", p);
+			return errf(err, errlen,
+				    "age_bench: bitmap word '%.20s' is not 16 hex digits", p);
 		p = end;
 	}
 	while (*p == ' ')
 		p++;
 	if (*p && *p != '\n')
-		return errf(err, errlen, "age_bench: more bitmap words than the %" PRIu64 " pages need", res->pages);
+		return errf(err, errlen,
+			    "age_bench: more bitmap words than the %" PRIu64 " pages need",
+			    res->pages);
 	/* bits past the range must be clear */
 	if (res->pages % 64 && (res->bitmap[res->pages / 64] >> (res->pages % 64)))
-		return errf(err, errlen, "age_bench: bitmap bits set past page %" PRIu64, res->pages);
+		return errf(err, errlen, "age_bench: bitmap bits set past page %" PRIu64,
+			    res->pages);
 	return 0;
 }
 

@@ -15,9 +15,10 @@
 struct abvm;
 
 #define ABVM_AGE_MODE_PARAM "/sys/module/kvm/parameters/mmu_age_mode"
-#define ABVM_NR_AGE_MODES 4
-extern const char *const abvm_age_modes[ABVM_NR_AGE_MODES]; /* locked read_locked fast_only bitmap */
-int abvm_age_mode_index(const char *mode); /* -1 if unknown */
+#define ABVM_NR_AGE_MODES   4
+extern const char
+    *const abvm_age_modes[ABVM_NR_AGE_MODES]; /* locked read_locked fast_only bitmap */
+int abvm_age_mode_index(const char *mode);    /* -1 if unknown */
 
 /* Read the current mode into @buf (newline stripped): 0 or -errno. */
 int abvm_age_mode_get(char *buf, size_t len);
@@ -41,8 +42,8 @@ bool abvm_hook_path(const struct abvm *vm, char *buf, size_t len);
  * and parse the result into @res (its bitmap must hold npages bits).
  * 0, or -1 with a message in @err.
  */
-int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages, bool clear,
-		   struct abvm_hook_result *res, char *err, size_t errlen);
+int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
+		   bool clear, struct abvm_hook_result *res, char *err, size_t errlen);
 
 /* Parse a hook result (the text read back from age_bench) into @res,
  * whose bitmap holds res->words words. 0, or -1 with @err. */

@@ -95,12 +95,14 @@ static _Noreturn void usage(const char *fmt, ...)
 		fputc('\n', stderr);
 	}
 	fprintf(stderr,
-		"usage: %s exact --driver hook|page_idle --mode M [--mem SIZE] [--rounds N] [--seed S]\n"
+		"usage: %s exact --driver hook|page_idle --mode M [--mem SIZE] [--rounds N] "
+		"[--seed S]\n"
 		"       %s lru_gen --mode M [--mem SIZE]\n"
 		"       %s switch [--seconds N]\n"
 		"       %s stress --seconds N [--no-aging-ok]\n"
 		"  modes: locked read_locked fast_only bitmap; common: --vcpus N --verbose\n"
-		"  --stock: check an unpatched kernel (no mode parameter, no age_* stats; exact page_idle, lru_gen)\n",
+		"  --stock: check an unpatched kernel (no mode parameter, no age_* stats; exact "
+		"page_idle, lru_gen)\n",
 		prog, prog, prog, prog);
 	exit(AB_EXIT_USAGE);
 }
@@ -108,7 +110,8 @@ static _Noreturn void usage(const char *fmt, ...)
 static int finish(const char *what)
 {
 	if (atomic_load(&nfail)) {
-		printf("%s: FAILED (%d failure%s)\n", what, atomic_load(&nfail), atomic_load(&nfail) == 1 ? "" : "s");
+		printf("%s: FAILED (%d failure%s)\n", what, atomic_load(&nfail),
+		       atomic_load(&nfail) == 1 ? "" : "s");
 		return AB_EXIT_FAIL;
 	}
 	printf("%s: PASS\n", what);
@@ -137,9 +140,21 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s || s[0] == '-')
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
 	}
 	if (*end)
 		return -1;
@@ -150,13 +165,12 @@ static int parse_size(const char *s, uint64_t *out)
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{"driver", required_argument, 0, 'd'}, {"mode", required_argument, 0, 'm'},
-		{"mem", required_argument, 0, 'M'},    {"vcpus", required_argument, 0, 'v'},
-		{"rounds", required_argument, 0, 'r'}, {"seed", required_argument, 0, 's'},
-		{"seconds", required_argument, 0, 'S'}, {"no-aging-ok", no_argument, 0, 'n'},
-		{"verbose", no_argument, 0, 'V'},      {"stock", no_argument, 0, 'k'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"driver", required_argument, 0, 'd'},  {"mode", required_argument, 0, 'm'},
+	    {"mem", required_argument, 0, 'M'},	    {"vcpus", required_argument, 0, 'v'},
+	    {"rounds", required_argument, 0, 'r'},  {"seed", required_argument, 0, 's'},
+	    {"seconds", required_argument, 0, 'S'}, {"no-aging-ok", no_argument, 0, 'n'},
+	    {"verbose", no_argument, 0, 'V'},	    {"stock", no_argument, 0, 'k'},
+	    {"help", no_argument, 0, 'h'},	    {0, 0, 0, 0},
 	};
 	int c;
 	uint64_t v;
@@ -171,7 +185,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'm':
 			if (abvm_age_mode_index(optarg) < 0)
-				usage("--mode: unknown mode '%s' (locked, read_locked, fast_only, bitmap)", optarg);
+				usage("--mode: unknown mode '%s' (locked, read_locked, fast_only, "
+				      "bitmap)",
+				      optarg);
 			o->mode = optarg;
 			break;
 		case 'M':
@@ -196,10 +212,17 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_size(optarg, &o->seconds) || !o->seconds || o->seconds > 86400)
 				usage("--seconds: '%s' not in 1..86400", optarg);
 			break;
-		case 'n': o->no_aging_ok = true; break;
-		case 'V': verbose = true; break;
-		case 'k': stock = true; break;
-		default: usage(NULL);
+		case 'n':
+			o->no_aging_ok = true;
+			break;
+		case 'V':
+			verbose = true;
+			break;
+		case 'k':
+			stock = true;
+			break;
+		default:
+			usage(NULL);
 		}
 	}
 	if (optind < argc)
@@ -229,7 +252,8 @@ static void need_param(void)
 	r = abvm_age_mode_get(orig_mode, sizeof(orig_mode));
 
 	if (r)
-		skip("%s: %s: kernel without the agebench aging patches", ABVM_AGE_MODE_PARAM, strerror(-r));
+		skip("%s: %s: kernel without the agebench aging patches", ABVM_AGE_MODE_PARAM,
+		     strerror(-r));
 	if (abvm_age_mode_index(orig_mode) < 0) {
 		fail("%s reads '%s', not one of the four modes", ABVM_AGE_MODE_PARAM, orig_mode);
 		exit(AB_EXIT_FAIL);
@@ -332,8 +356,9 @@ static void make_set(uint64_t *set, uint64_t n, uint64_t seed, unsigned density)
 }
 
 /* ---- KVM binary stats ---- */
-static const char *const stat_names[] = {"age_calls",	  "age_pages_scanned", "age_pages_young",
-					 "age_fast_declines", "age_walk_ns",	     "age_lock_wait_ns"};
+static const char *const stat_names[] = {"age_calls",	    "age_pages_scanned",
+					 "age_pages_young", "age_fast_declines",
+					 "age_walk_ns",	    "age_lock_wait_ns"};
 #define NSTATS 6
 struct kst {
 	uint64_t v[NSTATS];
@@ -353,7 +378,8 @@ static struct abvm_kstats *open_stats(struct abvm *vm)
 	}
 	for (int i = 0; i < NSTATS; i++)
 		if (abvm_kstats_get(ks, stat_names[i], &v)) {
-			fail("KVM VM stat '%s' missing (docs/kernel-interface.md lists it)", stat_names[i]);
+			fail("KVM VM stat '%s' missing (docs/kernel-interface.md lists it)",
+			     stat_names[i]);
 			exit(AB_EXIT_FAIL);
 		}
 	return ks;
@@ -388,8 +414,9 @@ struct tally {
  * pages. Untouched-but-young always fails; touched-but-old fails except
  * in bitmap mode (may miss) or when @may_miss (declines seen).
  */
-static void judge_masked(const char *what, const char *mode, const uint64_t *young, const uint64_t *set,
-			 const uint64_t *unknown, uint64_t n, uint64_t gfn0, bool may_miss, struct tally *t)
+static void judge_masked(const char *what, const char *mode, const uint64_t *young,
+			 const uint64_t *set, const uint64_t *unknown, uint64_t n, uint64_t gfn0,
+			 bool may_miss, struct tally *t)
 {
 	uint64_t falsey = 0, missed = 0, ff = UINT64_MAX, fm = UINT64_MAX;
 
@@ -407,27 +434,31 @@ static void judge_masked(const char *what, const char *mode, const uint64_t *you
 	t->missed += missed;
 	t->young += abvm_popcount(young, n);
 	if (falsey)
-		fail("%s (%s): %" PRIu64 " untouched pages reported young (first gfn 0x%" PRIx64 ")", what, mode,
-		     falsey, gfn0 + ff);
+		fail("%s (%s): %" PRIu64 " untouched pages reported young (first gfn 0x%" PRIx64
+		     ")",
+		     what, mode, falsey, gfn0 + ff);
 	if (missed && !may_miss && strcmp(mode, "bitmap"))
-		fail("%s (%s): %" PRIu64 " of %" PRIu64 " touched pages reported old (first gfn 0x%" PRIx64 ")", what,
-		     mode, missed, abvm_popcount(set, n), gfn0 + fm);
+		fail("%s (%s): %" PRIu64 " of %" PRIu64
+		     " touched pages reported old (first gfn 0x%" PRIx64 ")",
+		     what, mode, missed, abvm_popcount(set, n), gfn0 + fm);
 	else if (missed)
-		info("  %s (%s): %" PRIu64 " touched pages not reported young (%s)", what, mode, missed,
-		     may_miss ? "declines seen" : "bitmap may miss");
+		info("  %s (%s): %" PRIu64 " touched pages not reported young (%s)", what, mode,
+		     missed, may_miss ? "declines seen" : "bitmap may miss");
 	if (verbose || (!falsey && !missed))
-		info("  %s (%s): young == touched (%" PRIu64 " pages)", what, mode, abvm_popcount(set, n));
+		info("  %s (%s): young == touched (%" PRIu64 " pages)", what, mode,
+		     abvm_popcount(set, n));
 }
 
-static void judge(const char *what, const char *mode, const uint64_t *young, const uint64_t *set, uint64_t n,
-		  uint64_t gfn0, bool may_miss, struct tally *t)
+static void judge(const char *what, const char *mode, const uint64_t *young, const uint64_t *set,
+		  uint64_t n, uint64_t gfn0, bool may_miss, struct tally *t)
 {
 	judge_masked(what, mode, young, set, NULL, n, gfn0, may_miss, t);
 }
 
 /* One hook call over the whole region with structural checks. Returns
  * false if declined. */
-static bool hook(struct abvm *vm, const char *mode, bool clear, struct abvm_hook_result *res, struct tally *t)
+static bool hook(struct abvm *vm, const char *mode, bool clear, struct abvm_hook_result *res,
+		 struct tally *t)
 {
 	uint64_t n = abvm_npages(vm), pop;
 	char err[512];
@@ -440,20 +471,24 @@ static bool hook(struct abvm *vm, const char *mode, bool clear, struct abvm_hook
 	if (strcmp(res->mode, mode))
 		fail("hook: asked for mode %s, the result says mode=%s", mode, res->mode);
 	if (strcmp(res->op, clear ? "clear" : "test"))
-		fail("hook: asked for op %s, the result says op=%s", clear ? "clear" : "test", res->op);
+		fail("hook: asked for op %s, the result says op=%s", clear ? "clear" : "test",
+		     res->op);
 	if (res->start != abvm_gfn_base(vm) || res->pages != n)
-		fail("hook: asked for start=%" PRIu64 " pages=%" PRIu64 ", got start=%" PRIu64 " pages=%" PRIu64,
+		fail("hook: asked for start=%" PRIu64 " pages=%" PRIu64 ", got start=%" PRIu64
+		     " pages=%" PRIu64,
 		     abvm_gfn_base(vm), n, res->start, res->pages);
 	pop = abvm_popcount(res->bitmap, n);
 	if (pop != res->young)
-		fail("hook (%s %s): young=%" PRIu64 " but the bitmap has %" PRIu64 " bits", mode, res->op, res->young, pop);
+		fail("hook (%s %s): young=%" PRIu64 " but the bitmap has %" PRIu64 " bits", mode,
+		     res->op, res->young, pop);
 	if (res->declined) {
 		t->declined++;
 		if (!strcmp(mode, "locked") || !strcmp(mode, "read_locked"))
 			fail("hook: mode %s declined (only fast_only/bitmap may)", mode);
 		if (res->young || pop)
-			fail("hook: declined call reports young=%" PRIu64 " / %" PRIu64 " bits (must be 0)", res->young,
-			     pop);
+			fail("hook: declined call reports young=%" PRIu64 " / %" PRIu64
+			     " bits (must be 0)",
+			     res->young, pop);
 		return false;
 	}
 	return true;
@@ -461,7 +496,8 @@ static bool hook(struct abvm *vm, const char *mode, bool clear, struct abvm_hook
 
 static int exact_hook(struct abvm *vm, const struct opts *o)
 {
-	uint64_t n = abvm_npages(vm), gfn0 = abvm_gfn_base(vm), *set = bm_alloc(n), *none = bm_alloc(n);
+	uint64_t n = abvm_npages(vm), gfn0 = abvm_gfn_base(vm), *set = bm_alloc(n),
+		 *none = bm_alloc(n);
 	struct abvm_hook_result res = {.bitmap = bm_alloc(n), .words = (n + 63) / 64};
 	struct abvm_hook_result res2 = {.bitmap = bm_alloc(n), .words = (n + 63) / 64};
 	struct abvm_kstats *ks;
@@ -471,7 +507,9 @@ static int exact_hook(struct abvm *vm, const struct opts *o)
 	const char *m = o->mode;
 
 	if (!abvm_hook_path(vm, path, sizeof(path)))
-		skip("%s: no such file (kernel without the age_bench debugfs hook, or debugfs not mounted)", path);
+		skip("%s: no such file (kernel without the age_bench debugfs hook, or debugfs not "
+		     "mounted)",
+		     path);
 	if (n > ABVM_HOOK_MAX_PAGES)
 		usage("--mem: at most %d pages for the hook", ABVM_HOOK_MAX_PAGES);
 	ks = open_stats(vm);
@@ -490,16 +528,17 @@ static int exact_hook(struct abvm *vm, const struct opts *o)
 
 		make_set(set, n, o->seed + (uint64_t)round, 8);
 		touch_or_die(vm, set, op);
-		snprintf(what, sizeof(what), "round %d (%s touch of %" PRIu64 " pages): test", round,
-			 op == ABVM_OP_READ ? "read" : "write", abvm_popcount(set, n));
+		snprintf(what, sizeof(what), "round %d (%s touch of %" PRIu64 " pages): test",
+			 round, op == ABVM_OP_READ ? "read" : "write", abvm_popcount(set, n));
 		ok1 = hook(vm, m, false, &res, &t);
 		if (ok1)
 			judge(what, m, res.bitmap, set, n, gfn0, false, &t);
 		/* test-only must not clear: a second test sees the same */
 		ok2 = hook(vm, m, false, &res2, &t);
 		if (ok1 && ok2 && memcmp(res.bitmap, res2.bitmap, (n + 63) / 64 * 8))
-			fail("round %d (%s): a second test-only call answers differently: test cleared young bits", round,
-			     m);
+			fail("round %d (%s): a second test-only call answers differently: test "
+			     "cleared young bits",
+			     round, m);
 		/* clear: reports the young pages, then nothing is young */
 		snprintf(what, sizeof(what), "round %d: clear", round);
 		if (hook(vm, m, true, &res, &t)) {
@@ -514,18 +553,21 @@ static int exact_hook(struct abvm *vm, const struct opts *o)
 	}
 	read_stats(ks, &s1);
 	print_stats_delta(&s0, &s1);
-	info("  hook calls %" PRIu64 ", declined %" PRIu64 ", missed pages %" PRIu64, t.calls, t.declined, t.missed);
+	info("  hook calls %" PRIu64 ", declined %" PRIu64 ", missed pages %" PRIu64, t.calls,
+	     t.declined, t.missed);
 	if (ks && s1.v[0] - s0.v[0] < t.calls)
-		fail("age_calls grew by %" PRIu64 ", fewer than the %" PRIu64 " hook calls made", s1.v[0] - s0.v[0],
-		     t.calls);
+		fail("age_calls grew by %" PRIu64 ", fewer than the %" PRIu64 " hook calls made",
+		     s1.v[0] - s0.v[0], t.calls);
 	if (ks && s1.v[1] <= s0.v[1])
 		fail("age_pages_scanned did not grow");
 	if (ks && s1.v[2] - s0.v[2] < t.young)
-		fail("age_pages_young grew by %" PRIu64 ", fewer than the %" PRIu64 " young pages reported",
+		fail("age_pages_young grew by %" PRIu64 ", fewer than the %" PRIu64
+		     " young pages reported",
 		     s1.v[2] - s0.v[2], t.young);
 	if (ks && s1.v[3] - s0.v[3] < t.declined)
-		fail("age_fast_declines grew by %" PRIu64 ", fewer than the %" PRIu64 " declined calls", s1.v[3] - s0.v[3],
-		     t.declined);
+		fail("age_fast_declines grew by %" PRIu64 ", fewer than the %" PRIu64
+		     " declined calls",
+		     s1.v[3] - s0.v[3], t.declined);
 	abvm_kstats_close(ks);
 	free(set);
 	free(none);
@@ -536,7 +578,8 @@ static int exact_hook(struct abvm *vm, const struct opts *o)
 
 static int exact_page_idle(struct abvm *vm, const struct opts *o)
 {
-	uint64_t n = abvm_npages(vm), gfn0 = abvm_gfn_base(vm), *set = bm_alloc(n), *none = bm_alloc(n);
+	uint64_t n = abvm_npages(vm), gfn0 = abvm_gfn_base(vm), *set = bm_alloc(n),
+		 *none = bm_alloc(n);
 	uint64_t *young = bm_alloc(n), *unknown = bm_alloc(n), *pfns = calloc(n, 8), missing = 0;
 	struct abvm_kstats *ks;
 	struct kst s0, s1, a, b;
@@ -546,7 +589,8 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 
 	fd = open(ABVM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		skip("%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", ABVM_PAGE_IDLE_PATH, strerror(errno));
+		skip("%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", ABVM_PAGE_IDLE_PATH,
+		     strerror(errno));
 	ks = open_stats(vm);
 	populate(vm);
 	abvm_lru_drain_all();
@@ -583,11 +627,13 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 		snprintf(what, sizeof(what), "round %d (%s touch of %" PRIu64 " pages)", round,
 			 op == ABVM_OP_READ ? "read" : "write", abvm_popcount(set, n));
 		if (!round && abvm_popcount(unknown, n))
-			info("  %" PRIu64 " pages sit in the last, partial 64-PFN chunk below max_pfn, which page_idle "
+			info("  %" PRIu64 " pages sit in the last, partial 64-PFN chunk below "
+					  "max_pfn, which page_idle "
 			     "cannot read back: not judged",
 			     abvm_popcount(unknown, n));
 		if (abvm_popcount(unknown, n) > n / 100)
-			fail("page_idle could not read back %" PRIu64 " pages", abvm_popcount(unknown, n));
+			fail("page_idle could not read back %" PRIu64 " pages",
+			     abvm_popcount(unknown, n));
 		judge_masked(what, o->mode, young, set, unknown, n, gfn0, b.v[3] > a.v[3], &t);
 		/* clearing works: the read cleared young bits; mark idle and read
 		 * again without touching: nothing young */
@@ -603,8 +649,8 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 	}
 	read_stats(ks, &s1);
 	print_stats_delta(&s0, &s1);
-	info("  page_idle reads %" PRIu64 ", missed pages %" PRIu64 " (declines %" PRIu64 ")", 2 * t.calls, t.missed,
-	     s1.v[3] - s0.v[3]);
+	info("  page_idle reads %" PRIu64 ", missed pages %" PRIu64 " (declines %" PRIu64 ")",
+	     2 * t.calls, t.missed, s1.v[3] - s0.v[3]);
 	if (ks && s1.v[0] <= s0.v[0])
 		fail("age_calls did not grow: page_idle's clear_young never reached KVM's aging");
 	if (ks && s1.v[1] <= s0.v[1])
@@ -633,13 +679,14 @@ static int cmd_exact(struct opts *o)
 		usage("exact: --mode is required");
 	need_param();
 	if (!strcmp(o->driver, "page_idle") && access(ABVM_PAGE_IDLE_PATH, F_OK))
-		skip("%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", ABVM_PAGE_IDLE_PATH, strerror(errno));
+		skip("%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", ABVM_PAGE_IDLE_PATH,
+		     strerror(errno));
 	if (!strcmp(o->driver, "hook") && access("/sys/kernel/debug/kvm", F_OK))
 		skip("/sys/kernel/debug/kvm: %s (debugfs not mounted, or no KVM)", strerror(errno));
 	set_mode_or_die(o->mode);
 	vm = make_vm(o->mem, 1);
-	info("exact --driver %s --mode %s: %" PRIu64 " pages at gfn 0x%" PRIx64 ", %d rounds", o->driver, o->mode,
-	     abvm_npages(vm), abvm_gfn_base(vm), o->rounds);
+	info("exact --driver %s --mode %s: %" PRIu64 " pages at gfn 0x%" PRIx64 ", %d rounds",
+	     o->driver, o->mode, abvm_npages(vm), abvm_gfn_base(vm), o->rounds);
 	if (!strcmp(o->driver, "hook"))
 		exact_hook(vm, o);
 	else
@@ -748,9 +795,11 @@ static int cmd_lru_gen(struct opts *o)
 	need_param();
 	en = ab_read_file("/sys/kernel/mm/lru_gen/enabled", NULL);
 	if (!en)
-		skip("/sys/kernel/mm/lru_gen/enabled: %s (kernel without CONFIG_LRU_GEN)", strerror(errno));
+		skip("/sys/kernel/mm/lru_gen/enabled: %s (kernel without CONFIG_LRU_GEN)",
+		     strerror(errno));
 	if (access("/sys/kernel/debug/lru_gen", W_OK))
-		skip("/sys/kernel/debug/lru_gen: %s (debugfs not mounted, or no CONFIG_LRU_GEN)", strerror(errno));
+		skip("/sys/kernel/debug/lru_gen: %s (debugfs not mounted, or no CONFIG_LRU_GEN)",
+		     strerror(errno));
 	caps = strtoul(en, NULL, 0);
 	free(en);
 	if ((caps & 3) != 3) {
@@ -758,7 +807,8 @@ static int cmd_lru_gen(struct opts *o)
 		snprintf(lru_gen_orig, sizeof(lru_gen_orig), "0x%04lx", caps);
 		snprintf(buf, sizeof(buf), "0x%04lx", caps | 3);
 		if (write_str("/sys/kernel/mm/lru_gen/enabled", buf))
-			skip("MGLRU caps 0x%04lx lack the mm walk (0x2) and cannot be enabled", caps);
+			skip("MGLRU caps 0x%04lx lack the mm walk (0x2) and cannot be enabled",
+			     caps);
 		ab_cleanup_push(restore_lru_gen, NULL);
 	}
 	root = cgroup2_root();
@@ -799,7 +849,8 @@ static int cmd_lru_gen(struct opts *o)
 
 	vm = make_vm(o->mem, o->vcpus);
 	ks = open_stats(vm);
-	info("lru_gen --mode %s: memcg %s, %" PRIu64 " MiB guest memory", o->mode, cgpath, o->mem >> 20);
+	info("lru_gen --mode %s: memcg %s, %" PRIu64 " MiB guest memory", o->mode, cgpath,
+	     o->mem >> 20);
 	populate(vm);
 	/* keep the vCPUs touching their memory while MGLRU ages */
 	abvm_work_init(&w);
@@ -824,7 +875,8 @@ static int cmd_lru_gen(struct opts *o)
 		snprintf(cmd, sizeof(cmd), "+ %d %d %" PRIu64 " 1 1\n", memcg_id, nid, max_seq);
 		r = write_str("/sys/kernel/debug/lru_gen", cmd);
 		if (r) {
-			fail("writing '%.*s' to /sys/kernel/debug/lru_gen: %s", (int)strlen(cmd) - 1, cmd, strerror(-r));
+			fail("writing '%.*s' to /sys/kernel/debug/lru_gen: %s",
+			     (int)strlen(cmd) - 1, cmd, strerror(-r));
 			break;
 		}
 		agings++;
@@ -838,7 +890,8 @@ static int cmd_lru_gen(struct opts *o)
 	if (agings && max_seq <= seq0)
 		fail("MGLRU aging did not advance max_seq (%" PRIu64 ")", max_seq);
 	if (ks && agings && s1.v[0] <= s0.v[0])
-		fail("age_calls did not grow: MGLRU's walk never reached KVM aging (mode %s)", o->mode);
+		fail("age_calls did not grow: MGLRU's walk never reached KVM aging (mode %s)",
+		     o->mode);
 	if (ks && agings && s1.v[1] <= s0.v[1])
 		fail("age_pages_scanned did not grow: the %s walker was not used", o->mode);
 	abvm_kstats_close(ks);
@@ -962,8 +1015,9 @@ static int cmd_switch(struct opts *o)
 		fail("vCPUs made no progress while modes switched");
 	if (vs1.exits_other)
 		fail("%" PRIu64 " unexpected vCPU exits", vs1.exits_other);
-	info("switch: %" PRIu64 " mode switches; hook calls locked %" PRIu64 " read_locked %" PRIu64 " fast_only %" PRIu64
-	     " bitmap %" PRIu64 " (declined %" PRIu64 "); page_idle reads %" PRIu64 "%s; vCPU accesses %" PRIu64,
+	info("switch: %" PRIu64 " mode switches; hook calls locked %" PRIu64 " read_locked %" PRIu64
+	     " fast_only %" PRIu64 " bitmap %" PRIu64 " (declined %" PRIu64
+	     "); page_idle reads %" PRIu64 "%s; vCPU accesses %" PRIu64,
 	     sw.switches, calls[0], calls[1], calls[2], calls[3], t.declined, id.reads,
 	     idle_on ? "" : " (no page_idle)", vs1.accesses - vs0.accesses);
 	if (sw.switches < 4 * ABVM_NR_AGE_MODES)
@@ -992,7 +1046,8 @@ static void *stress_ager(void *arg)
 	struct ager *a = arg;
 	struct stress *s = a->s;
 	uint64_t n = abvm_npages(s->vm), seed = (uint64_t)a->mode * 77 + 1;
-	struct abvm_hook_result res = {.bitmap = bm_alloc(ABVM_HOOK_MAX_PAGES), .words = ABVM_HOOK_MAX_PAGES / 64};
+	struct abvm_hook_result res = {.bitmap = bm_alloc(ABVM_HOOK_MAX_PAGES),
+				       .words = ABVM_HOOK_MAX_PAGES / 64};
 	char err[512];
 
 	while (!atomic_load(&s->stop)) {
@@ -1000,14 +1055,16 @@ static void *stress_ager(void *arg)
 		bool clear = abvm_mix64(seed++) & 1;
 		const char *m = abvm_age_modes[a->mode];
 
-		if (abvm_hook_call(s->vm, m, abvm_gfn_base(s->vm) + start, len, clear, &res, err, sizeof(err))) {
+		if (abvm_hook_call(s->vm, m, abvm_gfn_base(s->vm) + start, len, clear, &res, err,
+				   sizeof(err))) {
 			fail("stress hook: %s", err);
 			break;
 		}
 		if (strcmp(res.mode, m) || res.pages != len || res.young > len ||
 		    abvm_popcount(res.bitmap, len) != res.young || (res.declined && res.young))
-			fail("stress hook (%s %" PRIu64 "+%" PRIu64 "): inconsistent answer mode=%s pages=%" PRIu64
-			     " young=%" PRIu64 " declined=%d",
+			fail("stress hook (%s %" PRIu64 "+%" PRIu64
+			     "): inconsistent answer mode=%s pages=%" PRIu64 " young=%" PRIu64
+			     " declined=%d",
 			     m, start, len, res.mode, res.pages, res.young, res.declined);
 		atomic_fetch_add(&s->age_calls, 1);
 	}
@@ -1097,9 +1154,11 @@ static void *stress_vms(void *arg)
 		if (abvm_run(vm, &w))
 			fail("VM churn: run: %s", abvm_last_error(vm));
 		if (s->hook_on) {
-			const char *m = abvm_age_modes[atomic_load(&s->vm_cycles) % ABVM_NR_AGE_MODES];
+			const char *m =
+			    abvm_age_modes[atomic_load(&s->vm_cycles) % ABVM_NR_AGE_MODES];
 
-			if (abvm_hook_call(vm, m, abvm_gfn_base(vm), 2048, true, &res, err, sizeof(err)))
+			if (abvm_hook_call(vm, m, abvm_gfn_base(vm), 2048, true, &res, err,
+					   sizeof(err)))
 				fail("VM churn: hook: %s", err);
 		}
 		abvm_destroy(vm);
@@ -1140,7 +1199,8 @@ static int cmd_stress(struct opts *o)
 	if (s.param_on)
 		need_param();
 	else if (!o->no_aging_ok)
-		skip("%s: %s: kernel without the agebench aging patches", ABVM_AGE_MODE_PARAM, strerror(ENOENT));
+		skip("%s: %s: kernel without the agebench aging patches", ABVM_AGE_MODE_PARAM,
+		     strerror(ENOENT));
 	s.vm = make_vm(o->mem, o->vcpus);
 	s.hook_on = abvm_hook_path(s.vm, path, sizeof(path));
 	s.idle_on = access(ABVM_PAGE_IDLE_PATH, F_OK) == 0;
@@ -1148,8 +1208,8 @@ static int cmd_stress(struct opts *o)
 		skip("neither %s nor %s exists: nothing can age the VM", path, ABVM_PAGE_IDLE_PATH);
 	info("stress: %" PRIu64 " s, %" PRIu64 " MiB, %d vCPUs; aging via%s%s%s; mode switches %s",
 	     o->seconds, o->mem >> 20, o->vcpus, s.hook_on ? " hook (all modes)" : "",
-	     s.idle_on ? " page_idle" : "", !s.hook_on && !s.idle_on ? " nothing (--no-aging-ok)" : "",
-	     s.param_on ? "on" : "off");
+	     s.idle_on ? " page_idle" : "",
+	     !s.hook_on && !s.idle_on ? " nothing (--no-aging-ok)" : "", s.param_on ? "on" : "off");
 	populate(s.vm);
 	abvm_work_init(&w);
 	w.passes = 0;
@@ -1179,10 +1239,12 @@ static int cmd_stress(struct opts *o)
 	if (abvm_stop(s.vm))
 		fail("vCPUs failed under stress: %s", abvm_last_error(s.vm));
 	abvm_stats_total(s.vm, &v1);
-	info("  vCPU accesses %" PRIu64 " passes %" PRIu64 "; aging calls %" PRIu64 ", 2M zaps %" PRIu64
-	     ", memslot ops %" PRIu64 ", VM create/destroy %" PRIu64 ", mode switches %" PRIu64,
-	     v1.accesses - v0.accesses, v1.passes - v0.passes, atomic_load(&s.age_calls), atomic_load(&s.zaps),
-	     atomic_load(&s.slot_ops), atomic_load(&s.vm_cycles), s.param_on ? atomic_load(&s.switches) : 0);
+	info("  vCPU accesses %" PRIu64 " passes %" PRIu64 "; aging calls %" PRIu64
+	     ", 2M zaps %" PRIu64 ", memslot ops %" PRIu64 ", VM create/destroy %" PRIu64
+	     ", mode switches %" PRIu64,
+	     v1.accesses - v0.accesses, v1.passes - v0.passes, atomic_load(&s.age_calls),
+	     atomic_load(&s.zaps), atomic_load(&s.slot_ops), atomic_load(&s.vm_cycles),
+	     s.param_on ? atomic_load(&s.switches) : 0);
 	if (v1.passes <= v0.passes)
 		fail("vCPUs completed no pass under stress");
 	if (!atomic_load(&s.vm_cycles) || !atomic_load(&s.slot_ops))
@@ -1198,7 +1260,8 @@ static int cmd_stress(struct opts *o)
 		make_set(set, n, 4242, 8);
 		touch_or_die(s.vm, set, ABVM_OP_READ);
 		if (hook(s.vm, "locked", false, &res, &t))
-			judge("after stress", "locked", res.bitmap, set, n, abvm_gfn_base(s.vm), false, &t);
+			judge("after stress", "locked", res.bitmap, set, n, abvm_gfn_base(s.vm),
+			      false, &t);
 		free(set);
 		free(res.bitmap);
 	}

@@ -35,9 +35,9 @@ struct walk {
 	uint8_t *region;
 	uint32_t *lat;
 	uint64_t op;
-	uint64_t acc;	/* accesses not yet published */
+	uint64_t acc; /* accesses not yet published */
 	uint64_t sum;
-	uint64_t n;	/* accesses in this command, for the stop poll */
+	uint64_t n; /* accesses in this command, for the stop poll */
 };
 
 static inline void access_page(struct walk *w, uint64_t p)
@@ -156,7 +156,8 @@ static void prefault(volatile struct abvm_ctl *ctl)
 		(void)*(volatile uint64_t *)a;
 }
 
-__attribute__((section(".text.entry"), noreturn, used)) void guest_main(volatile struct abvm_ctl *ctl)
+__attribute__((section(".text.entry"), noreturn, used)) void
+guest_main(volatile struct abvm_ctl *ctl)
 {
 	prefault(ctl);
 	for (;;) {
