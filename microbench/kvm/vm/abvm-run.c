@@ -40,6 +40,7 @@ static void usage(FILE *f)
 		"  --pin               pin vCPU i to role 1+i (ab_pin_self)\n"
 		"  --cpl0              guest in ring 0 with a TLB flush per command\n"
 		"  --cgroup DIR        create cgroup v2 DIR, run in it, remove it at exit/signal\n"
+		"  --prefault P        host | kvm | both: abvm_prefault() before the first pass\n"
 		"  --repeat N          create/run/destroy N times (default 1)\n"
 		"  --hold              after the run, print 'ready' and wait for a signal\n"
 		"  --hold-after-destroy  after destroy, print 'destroyed' and wait for a signal\n");
@@ -144,22 +145,34 @@ static void wait_signal(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"mem", required_argument, 0, 'm'},	    {"vcpus", required_argument, 0, 'v'},
-	    {"backing", required_argument, 0, 'b'}, {"file-dir", required_argument, 0, 'd'},
-	    {"named-file", no_argument, 0, 'N'},    {"op", required_argument, 0, 'o'},
-	    {"order", required_argument, 0, 'O'},   {"passes", required_argument, 0, 'p'},
-	    {"hot-pct", required_argument, 0, 'h'}, {"cold-every", required_argument, 0, 'c'},
-	    {"seed", required_argument, 0, 's'},    {"latency", no_argument, 0, 'l'},
-	    {"pin", no_argument, 0, 'P'},	    {"repeat", required_argument, 0, 'r'},
-	    {"hold", no_argument, 0, 'H'},	    {"hold-after-destroy", no_argument, 0, 'D'},
-	    {"cpl0", no_argument, 0, '0'},	    {"cgroup", required_argument, 0, 'g'},
-	    {"help", no_argument, 0, '?'},	    {0, 0, 0, 0},
+	    {"mem", required_argument, 0, 'm'},
+	    {"vcpus", required_argument, 0, 'v'},
+	    {"backing", required_argument, 0, 'b'},
+	    {"file-dir", required_argument, 0, 'd'},
+	    {"named-file", no_argument, 0, 'N'},
+	    {"op", required_argument, 0, 'o'},
+	    {"order", required_argument, 0, 'O'},
+	    {"passes", required_argument, 0, 'p'},
+	    {"hot-pct", required_argument, 0, 'h'},
+	    {"cold-every", required_argument, 0, 'c'},
+	    {"seed", required_argument, 0, 's'},
+	    {"latency", no_argument, 0, 'l'},
+	    {"pin", no_argument, 0, 'P'},
+	    {"repeat", required_argument, 0, 'r'},
+	    {"hold", no_argument, 0, 'H'},
+	    {"hold-after-destroy", no_argument, 0, 'D'},
+	    {"cpl0", no_argument, 0, '0'},
+	    {"cgroup", required_argument, 0, 'g'},
+	    {"prefault", required_argument, 0, 'f'},
+	    {"help", no_argument, 0, '?'},
+	    {0, 0, 0, 0},
 	};
 	struct abvm_config cfg;
 	struct abvm_work w;
 	uint64_t passes = 2, repeat = 1, v64;
 	bool hold = false, hold_destroyed = false;
 	const char *cgroup = NULL;
+	unsigned int prefault = 0;
 	char err[512];
 	int c, b;
 
@@ -240,6 +253,16 @@ int main(int argc, char **argv)
 		case 'H':
 			hold = true;
 			break;
+		case 'f':
+			if (!strcmp(optarg, "host"))
+				prefault = ABVM_PREFAULT_HOST;
+			else if (!strcmp(optarg, "kvm"))
+				prefault = ABVM_PREFAULT_KVM;
+			else if (!strcmp(optarg, "both"))
+				prefault = ABVM_PREFAULT_HOST | ABVM_PREFAULT_KVM;
+			else
+				ab_die(AB_EXIT_USAGE, "--prefault: '%s' (host, kvm, both)", optarg);
+			break;
 		case '0':
 			cfg.cpl0 = true;
 			break;
@@ -278,6 +301,22 @@ int main(int argc, char **argv)
 			return abvm_exit_code(r);
 		}
 		t_create = ab_now_ns() - t0;
+		if (prefault) {
+			t0 = ab_now_ns();
+			r = abvm_prefault(vm, prefault);
+			if (r < 0) {
+				ab_warn("prefault failed: %s (%s)", abvm_strerr(r),
+					abvm_last_error(vm));
+				abvm_destroy(vm);
+				return AB_EXIT_FAIL;
+			}
+			printf("prefault (%s%s): %.1f ms\n",
+			       r & ABVM_PREFAULT_HOST ? "host page tables " : "",
+			       !(r & ABVM_PREFAULT_KVM)	      ? ""
+			       : r & ABVM_PREFAULT_USED_IOCTL ? "KVM via KVM_PRE_FAULT_MEMORY"
+							      : "KVM via a guest write pass",
+			       (ab_now_ns() - t0) / 1e6);
+		}
 		/* pass 1: population (untouched memory), optionally timed per access */
 		first.passes = 1;
 		first.record_latency = cfg.latency;

@@ -1360,6 +1360,76 @@ void abvm_hist_reset(struct abvm *vm)
 		ab_hist_init(vm->vcpus[i].hist);
 }
 
+/* ---- prefault ---- */
+
+#ifndef KVM_CAP_PRE_FAULT_MEMORY
+#define KVM_CAP_PRE_FAULT_MEMORY 236
+struct kvm_pre_fault_memory {
+	__u64 gpa;
+	__u64 size;
+	__u64 flags;
+	__u64 padding[5];
+};
+#define KVM_PRE_FAULT_MEMORY _IOWR(KVMIO, 0xd5, struct kvm_pre_fault_memory)
+#endif
+
+int abvm_prefault(struct abvm *vm, unsigned int flags)
+{
+	int done = 0;
+
+	if (flags & ~(unsigned int)(ABVM_PREFAULT_HOST | ABVM_PREFAULT_KVM))
+		return ABVM_EINVAL;
+	if (!all_idle(vm))
+		return ABVM_EBUSY;
+	/* KVM maps what the host has: untouched anonymous memory would be
+	 * mapped to the zero page, read-only */
+	if (flags & ABVM_PREFAULT_KVM)
+		flags |= ABVM_PREFAULT_HOST;
+	if (flags & ABVM_PREFAULT_HOST) {
+		if (madvise(vm->hva, vm->bytes, MADV_POPULATE_WRITE)) {
+			/* kernels before 5.14: write each page (same value) */
+			if (errno != EINVAL)
+				return ABVM_ESYS;
+			for (uint64_t p = 0; p < vm->npages; p++) {
+				volatile uint64_t *a =
+				    (volatile uint64_t *)(vm->hva + p * ABVM_PAGE_SIZE);
+
+				*a = *a;
+			}
+		}
+		done |= ABVM_PREFAULT_HOST;
+	}
+	if (flags & ABVM_PREFAULT_KVM) {
+		bool ioctl_ok =
+		    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PRE_FAULT_MEMORY) > 0;
+		struct kvm_pre_fault_memory pf = {.gpa = vm->gpa_base, .size = vm->bytes};
+
+		while (ioctl_ok && pf.size) {
+			if (ioctl(vm->vcpus[0].fd, KVM_PRE_FAULT_MEMORY, &pf) < 0) {
+				if (errno == EINTR || errno == EAGAIN)
+					continue;
+				ioctl_ok = false; /* e.g. not supported by this MMU: guest pass */
+			}
+		}
+		if (ioctl_ok) {
+			done |= ABVM_PREFAULT_KVM | ABVM_PREFAULT_USED_IOCTL;
+		} else {
+			struct abvm_work w;
+			int r;
+
+			/* a WRITE pass: a read fault on untouched anonymous memory
+			 * would map the shared zero page read-only, and the next
+			 * write would fault again */
+			abvm_work_init(&w);
+			r = abvm_run(vm, &w);
+			if (r)
+				return r;
+			done |= ABVM_PREFAULT_KVM;
+		}
+	}
+	return done;
+}
+
 /* ---- extra slots ---- */
 
 int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)

@@ -226,6 +226,24 @@ int abvm_run(struct abvm *vm, const struct abvm_work *w);
 /* Last failure message of this VM (guest crash, ioctl failure), or "". */
 const char *abvm_last_error(const struct abvm *vm);
 
+/*
+ * Fault the test region in before a measurement, while every vCPU is idle:
+ *   ABVM_PREFAULT_HOST: host page tables (MADV_POPULATE_WRITE), so that
+ *     guest faults no longer include the host page fault;
+ *   ABVM_PREFAULT_KVM: (implies HOST) KVM's mappings, with KVM_PRE_FAULT_MEMORY where the
+ *     kernel supports it (6.10+, TDP MMU), else with one guest WRITE pass
+ *     (which stores ABVM_WRITE_MARK in every page, like abvm_run would).
+ * Returns the flags done, plus ABVM_PREFAULT_USED_IOCTL if
+ * KVM_PRE_FAULT_MEMORY did the KVM part, or a negative ABVM_E* code.
+ * Counters (passes, accesses) include the fallback guest pass.
+ */
+enum {
+	ABVM_PREFAULT_HOST = 1,
+	ABVM_PREFAULT_KVM = 2,
+	ABVM_PREFAULT_USED_IOCTL = 4,
+};
+int abvm_prefault(struct abvm *vm, unsigned int flags);
+
 /* ---- counters ---- */
 struct abvm_vcpu_stats {
 	uint64_t passes;      /* passes completed, cumulative (guest-written) */

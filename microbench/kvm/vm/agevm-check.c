@@ -628,7 +628,7 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 			 op == ABVM_OP_READ ? "read" : "write", abvm_popcount(set, n));
 		if (!round && abvm_popcount(unknown, n))
 			info("  %" PRIu64 " pages sit in the last, partial 64-PFN chunk below "
-					  "max_pfn, which page_idle "
+			     "max_pfn, which page_idle "
 			     "cannot read back: not judged",
 			     abvm_popcount(unknown, n));
 		if (abvm_popcount(unknown, n) > n / 100)
