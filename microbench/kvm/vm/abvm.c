@@ -1242,6 +1242,27 @@ static void load_bitmap(struct abvm *vm, const uint64_t *bitmap)
 		    (1ull << (vm->npages % 64)) - 1;
 }
 
+static bool all_idle(struct abvm *vm);
+
+int abvm_debug_crash(struct abvm *vm, int v)
+{
+	struct abvm_work w;
+	uint64_t first, n;
+	int r;
+
+	if (v < 0 || v >= vm->nr_vcpus)
+		return ABVM_EINVAL;
+	abvm_work_init(&w);
+	abvm_vcpu_range(vm, v, &first, &n);
+	if (!all_idle(vm))
+		return ABVM_EBUSY;
+	/* not mapped: #PF, no IDT: triple fault (region_gva is only read by
+	 * the guest, and only this vCPU's copy changes) */
+	vm->vcpus[v].ctl->region_gva = 1ull << 46;
+	r = post(vm, v, &w, ABVM_CMD_PASSES, first, n);
+	return r;
+}
+
 int abvm_touch(struct abvm *vm, const uint64_t *bitmap, enum abvm_op op)
 {
 	struct abvm_work w;
