@@ -1239,6 +1239,17 @@ static int cmd_parse(void)
 	    "lock_wait_ns=0\nbitmap=\n",
 	    "EINVAL\n",
 	    "",
+	    /* consistency */
+	    "mode=locked op=test start=1 pages=64 young=2 declined=0 ns=1 lock_wait_ns=0\n"
+	    "bitmap=0000000000000001\n",
+	    "mode=fast_only op=test start=1 pages=64 young=1 declined=1 ns=1 lock_wait_ns=0\n"
+	    "bitmap=0000000000000001\n",
+	    "mode=locked op=test start=1 pages=4 young=5 declined=0 ns=1 lock_wait_ns=0\n"
+	    "bitmap=000000000000000f\n",
+	    "mode=sloppy op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\n"
+	    "bitmap=0000000000000000\n",
+	    "mode=locked op=peek start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\n"
+	    "bitmap=0000000000000000\n",
 	};
 
 	CHECK(abvm_hook_parse(
@@ -1260,6 +1271,14 @@ static int cmd_parse(void)
 		&r, err, sizeof(err)) == 0 &&
 		r.declined == 1 && !strcmp(r.op, "clear"),
 	    "declined result: %s", err);
+	CHECK(abvm_hook_expect(&r, "fast_only", 7, 64, true, err, sizeof(err)) == 0, "expect: %s",
+	      err);
+	CHECK(abvm_hook_expect(&r, "bitmap", 7, 64, true, err, sizeof(err)) == -1, "wrong mode");
+	CHECK(abvm_hook_expect(&r, "fast_only", 7, 64, false, err, sizeof(err)) == -1, "wrong op");
+	CHECK(abvm_hook_expect(&r, "fast_only", 8, 64, true, err, sizeof(err)) == -1,
+	      "wrong start");
+	CHECK(abvm_hook_expect(&r, "fast_only", 7, 63, true, err, sizeof(err)) == -1,
+	      "wrong pages");
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
 		CHECK(abvm_hook_parse(bad[i], &r, err, sizeof(err)) == -1 && err[0],
