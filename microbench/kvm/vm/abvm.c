@@ -635,7 +635,8 @@ static void describe_exit(struct vcpu *c, char *buf, size_t len)
 			 (unsigned long long)c->run->fail_entry.hardware_entry_failure_reason);
 	else if (reason == KVM_EXIT_SHUTDOWN)
 		snprintf(buf, len,
-			 "guest triple fault (KVM_EXIT_SHUTDOWN) at rip 0x%llx rsp 0x%llx",
+			 "guest triple fault (KVM_EXIT_SHUTDOWN), rip 0x%llx rsp 0x%llx after the "
+			 "exit (SVM resets them)",
 			 (unsigned long long)r.rip, (unsigned long long)r.rsp);
 	else
 		snprintf(buf, len, "unexpected exit reason %d at rip 0x%llx", reason,
