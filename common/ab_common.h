@@ -25,7 +25,7 @@ static inline uint64_t ab_now_ns(void)
 /* Print "agebench: <msg>" to stderr. */
 void ab_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "agebench: <msg>" to stderr and exit(code). */
-_Noreturn void ab_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+__attribute__((noreturn)) void ab_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Write @len bytes to @path atomically: to "<path>.tmp.<pid>", fsync, rename.
@@ -83,6 +83,20 @@ struct ab_perf;	/* per-thread counting session: instructions + cycles */
 struct ab_perf *ab_perf_start(void);	/* NULL if unavailable */
 /* Stop and read; returns 0 and fills @instr/@cycles, or -1. Frees @p. */
 int ab_perf_stop(struct ab_perf *p, uint64_t *instr, uint64_t *cycles);
+
+/*
+ * Cleanup registry for resources that must not outlive the process (VMs,
+ * mappings, cgroups, temp files): ab_cleanup_push() registers @fn(@arg);
+ * they run in reverse order at exit() and on SIGINT/SIGTERM/SIGHUP (the
+ * handler runs them, then exits with 128+signo). Functions must be safe to
+ * run from a signal handler in the main thread's context (close, unlink,
+ * rmdir, munmap, write). ab_cleanup_pop() removes one (by handle) without
+ * running it; ab_cleanup_run() runs and removes it.
+ */
+typedef void (*ab_cleanup_fn)(void *arg);
+int ab_cleanup_push(ab_cleanup_fn fn, void *arg);	/* handle >= 0, or -1 */
+void ab_cleanup_pop(int handle);
+void ab_cleanup_run(int handle);
 
 /* Kernel release (uname -r). */
 const char *ab_kernel_release(void);

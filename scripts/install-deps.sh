@@ -31,7 +31,7 @@ if ((${#missing[@]})); then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [[ ! -f $LIBPERF_PREFIX/include/perf/evlist.h ]] || ! ls "$LIBPERF_PREFIX"/lib*/pkgconfig/libperf.pc >/dev/null 2>&1; then
+if [[ ! -f $LIBPERF_PREFIX/include/perf/evlist.h || ! -f $LIBPERF_PREFIX/lib/libperf.so ]]; then
 	tarball=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -1)
 	[[ -n $tarball ]] || { echo "install-deps: /usr/src/linux-source-6.12.tar.* not found" >&2; exit 1; }
 	tmp=$(mktemp -d)

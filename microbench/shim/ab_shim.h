@@ -32,7 +32,11 @@ enum ab_counter_flags {
 /* Which direction of change is a regression (for compare/report). */
 enum ab_better { AB_BETTER_NONE, AB_BETTER_LOWER, AB_BETTER_HIGHER };
 
-/* Registration (before ab_run). @name is copied. @arg is passed to @fn. */
+/*
+ * Registration (before ab_run). @name is copied. @arg is passed to @fn.
+ * Settings are recorded and applied when ab_run() hands the benchmark to
+ * Google Benchmark.
+ */
 ab_bench *ab_register(const char *name, ab_bench_fn fn, void *arg);
 /* One set of arguments; call once per combination. */
 void ab_bench_args(ab_bench *b, const int64_t *args, int nargs);
@@ -77,6 +81,7 @@ void ab_add_context(const char *key, const char *value);
 
 struct ab_run_opts {
 	const char *filter;	/* regex, NULL = all */
+	const char *walkers;	/* comma list of walkers/modes to keep, NULL = all */
 	int repetitions;	/* 0 = as registered */
 	const char *json_out;	/* path for the JSON file (written as is) */
 	bool quiet;		/* no console table */

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_shim.c - a C benchmark registered through ab_shim.h must appear in
+ * Google Benchmark's JSON with its counters, the declared counter metadata,
+ * the recorded CDF and the custom context.
+ */
+#include "ab_common.h"
+#include "ab_shim.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			failures++;                                                                \
+		}                                                                                  \
+	} while (0)
+
+static void bench_sum(ab_state *st, void *arg)
+{
+	int *calls = arg;
+	volatile uint64_t x = 0;
+	struct ab_hist h;
+
+	ab_hist_init(&h);
+	(*calls)++;
+	while (ab_keep_running(st)) {
+		for (int i = 0; i < 1000; i++)
+			x += (uint64_t)i;
+		ab_set_iteration_time(st, 1e-6);
+	}
+	for (uint64_t v = 1; v <= 1000; v++)
+		ab_hist_record(&h, v);
+	ab_counter(st, "pages_done", 4096.0 * (double)ab_range(st, 0), AB_CTR_DEFAULT);
+	ab_counter(st, "pages_per_s", 1000.0, AB_CTR_RATE);
+	ab_record_cdf(st, "fault", &h);
+}
+
+static void bench_other(ab_state *st, void *arg)
+{
+	while (ab_keep_running(st))
+		;
+}
+
+int main(void)
+{
+	char path[] = "/tmp/ab_shim_test_XXXXXX";
+	int fd = mkstemp(path), calls = 0;
+	static const char *const names[] = {"pages"};
+	static const int64_t args[] = {3};
+
+	if (fd < 0)
+		return 1;
+	close(fd);
+
+	ab_bench *b = ab_register("unit/locked/4K", bench_sum, &calls);
+	ab_bench_args(b, args, 1);
+	ab_bench_arg_names(b, names, 1);
+	ab_bench_manual_time(b);
+	ab_bench_iterations(b, 10);
+	ab_bench *o = ab_register("unit/scan/4K", bench_other, NULL);
+	ab_bench_iterations(o, 5);
+	ab_counter_declare("pages_done", "pages", AB_BETTER_HIGHER);
+	ab_counter_declare("pages_per_s", "pages/s", AB_BETTER_HIGHER);
+	ab_add_context("backend", "unit-test");
+
+	struct ab_run_opts ro = {.json_out = path, .repetitions = 3, .quiet = true,
+				 .walkers = "locked"};
+	int n = ab_run(&ro);
+	CHECK(n == 1, "ab_run ran %d benchmarks, want 1 (walker filter keeps locked only)", n);
+	CHECK(calls >= 3, "benchmark function called %d times, want >= 3 repetitions", calls);
+
+	json_error_t err;
+	json_t *root = json_load_file(path, 0, &err);
+	CHECK(root != NULL, "JSON does not parse: %s", err.text);
+	if (!root)
+		return 1;
+	const char *be = json_string_value(json_object_get(json_object_get(root, "context"), "backend"));
+	CHECK(be && !strcmp(be, "unit-test"), "context.backend missing");
+
+	json_t *benches = json_object_get(root, "benchmarks"), *x;
+	size_t i;
+	int iters = 0;
+	json_array_foreach(benches, i, x)
+	{
+		const char *name = json_string_value(json_object_get(x, "name"));
+		const char *rt = json_string_value(json_object_get(x, "run_type"));
+
+		CHECK(name && !strncmp(name, "unit/locked/4K/pages:3", 22), "unexpected name %s",
+		      name ? name : "(null)");
+		CHECK(!strstr(name ? name : "", "scan"), "walker filter let %s through", name);
+		if (rt && !strcmp(rt, "iteration")) {
+			iters++;
+			json_t *c = json_object_get(x, "pages_done");
+			CHECK(json_is_number(c) && json_number_value(c) == 4096.0 * 3,
+			      "pages_done counter missing or wrong");
+			CHECK(json_is_number(json_object_get(x, "pages_per_s")),
+			      "pages_per_s counter missing");
+		}
+	}
+	CHECK(iters == 3, "%d iteration rows, want 3 repetitions", iters);
+
+	json_t *ab = json_object_get(root, "agebench");
+	const char *unit = json_string_value(
+		json_object_get(json_object_get(json_object_get(ab, "counters"), "pages_done"), "unit"));
+	CHECK(unit && !strcmp(unit, "pages"), "counter metadata missing");
+	json_t *cdf = json_object_get(json_object_get(json_object_get(ab, "cdf"),
+						      "unit/locked/4K/pages:3/iterations:10/manual_time"),
+				      "fault");
+	CHECK(json_array_size(cdf) > 5, "fault CDF missing for the benchmark (keys: %s)",
+	      json_dumps(json_object_get(ab, "cdf"), JSON_COMPACT));
+	if (json_array_size(cdf) > 5) {
+		json_t *last = json_array_get(cdf, json_array_size(cdf) - 1);
+		CHECK(json_integer_value(json_array_get(last, 0)) == 1000, "CDF max is not 1000");
+	}
+	json_decref(root);
+	unlink(path);
+	if (failures)
+		fprintf(stderr, "%d check(s) failed\n", failures);
+	else
+		printf("shim: all checks passed\n");
+	return failures ? 1 : 0;
+}

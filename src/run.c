@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0
+/* run.c - `agebench run`: run the benchmarks, write results.json atomically. */
+#include "ab_bench_config.h"
+#include "ab_cli.h"
+#include "ab_common.h"
+#include "ab_shim.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const walkers_known[] = {"locked", "read_locked", "fast_only", "bitmap",
+					    "scan", "native", NULL};
+static const char *const modes_known[] = {"locked", "read_locked", "fast_only", "bitmap", NULL};
+static const char *const drivers_known[] = {"hook", "page_idle", "lru_gen", "reclaim", NULL};
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: agebench run [options]\n"
+		"\n"
+		"Run the aging microbenchmarks and write DIR/results.json (Google Benchmark\n"
+		"JSON plus agebench context), a summary table on stdout, then DIR/report.txt\n"
+		"and DIR/figures/ (see 'agebench report').\n"
+		"\n"
+		"  --backend B      model (userspace TDP-MMU model, default) or kvm (real VMs)\n"
+		"  --walker LIST    comma list of walkers to run: locked, read_locked,\n"
+		"                   fast_only, bitmap, scan (model), native (kvm, unpatched\n"
+		"                   kernel); default all\n"
+		"  --filter REGEX   only benchmarks whose name matches REGEX\n"
+		"  --reps N         repetitions of each benchmark (default: 3 quick, 5 full)\n"
+		"  --quick          the small grid (under 3 minutes on 2 cores)\n"
+		"  --out DIR        output directory (default results/<timestamp>)\n"
+		"  --max-vcpus N    cap the number of concurrent vCPU threads\n"
+		"  --no-pin         do not pin threads with hwloc\n"
+		"  --driver D       kvm backend aging driver: hook, page_idle, lru_gen, reclaim\n"
+		"                   (default: the best the running kernel offers)\n"
+		"  --mode M         kvm backend: only this kvm.mmu_age_mode (default: all)\n"
+		"  --iterations N   force N iterations per benchmark (CI gate)\n"
+		"  --list           list the benchmark names and exit\n"
+		"  --no-report      do not write report.txt and figures\n"
+		"  -q, --quiet      no progress on stderr\n"
+		"  -h, --help       this help\n"
+		"\n"
+		"Exit status: 0 ok, 1 run failed, 2 bad usage. Ctrl-C leaves no results.json.\n");
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
+
+static int check_walkers(const char *arg)
+{
+	char *dup = strdup(arg), *save = NULL;
+	int ret = 0;
+
+	for (char *w = strtok_r(dup, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (!in_list(w, walkers_known)) {
+			ab_warn("unknown walker '%s' (known: locked, read_locked, fast_only, bitmap, "
+				"scan, native)",
+				w);
+			ret = -1;
+		}
+	}
+	free(dup);
+	return ret;
+}
+
+static long parse_pos(const char *opt, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || v <= 0 || v > 1000000)
+		ab_die(AB_EXIT_USAGE, "%s: expected a positive number, got '%s'", opt, arg);
+	return v;
+}
+
+/* What a run leaves behind if interrupted: nothing. */
+static char tmp_json[4096];
+static char out_dir[4096];
+static bool out_dir_created;
+
+static void run_cleanup(void *arg)
+{
+	unlink(ab_tmp_path(tmp_json));
+	unlink(tmp_json);
+	if (out_dir_created)
+		rmdir(out_dir); /* only succeeds when empty */
+}
+
+/* ---- summary ------------------------------------------------------------ */
+
+struct agg {
+	char walker[32];
+	long vcpus;
+	double log_ns, log_ratio;
+	int n_ns, n_ratio;
+	double rel_sum, p99_max, decl_sum, young_sum;
+	int n_rel, n_p99, n_decl, n_young;
+};
+
+static void name_parts(const char *name, char *walker, size_t wlen, long *vcpus)
+{
+	const char *a = strchr(name, '/'), *b, *v;
+
+	walker[0] = 0;
+	*vcpus = -1;
+	if (!a)
+		return;
+	b = strchr(a + 1, '/');
+	snprintf(walker, wlen, "%.*s", (int)(b ? b - a - 1 : (long)strlen(a + 1)), a + 1);
+	v = strstr(name, "/vcpus:");
+	if (v)
+		*vcpus = strtol(v + 7, NULL, 10);
+}
+
+static double num(json_t *o, const char *k, bool *ok)
+{
+	json_t *v = json_object_get(o, k);
+
+	*ok = json_is_number(v);
+	return *ok ? json_number_value(v) : 0;
+}
+
+/* Per walker x vCPU count: geomean over the other parameters. */
+static json_t *summarise(json_t *root, FILE *out)
+{
+	json_t *benches = json_object_get(root, "benchmarks"), *b;
+	struct agg aggs[128];
+	int naggs = 0;
+	size_t i;
+
+	json_array_foreach(benches, i, b)
+	{
+		const char *rt = json_string_value(json_object_get(b, "run_type"));
+		const char *name = json_string_value(json_object_get(b, "run_name"));
+		char walker[32];
+		long vcpus;
+		bool ok;
+		double v;
+		int k;
+
+		if (!name)
+			name = json_string_value(json_object_get(b, "name"));
+		if (!name || (rt && strcmp(rt, "iteration")) || json_object_get(b, "error_occurred"))
+			continue;
+		name_parts(name, walker, sizeof(walker), &vcpus);
+		for (k = 0; k < naggs; k++)
+			if (!strcmp(aggs[k].walker, walker) && aggs[k].vcpus == vcpus)
+				break;
+		if (k == naggs) {
+			if (naggs == 128)
+				continue;
+			memset(&aggs[k], 0, sizeof(aggs[k]));
+			snprintf(aggs[k].walker, sizeof(aggs[k].walker), "%s", walker);
+			aggs[k].vcpus = vcpus;
+			naggs++;
+		}
+		struct agg *a = &aggs[k];
+
+		v = num(b, "ns_per_page", &ok);
+		if (ok && v > 0) {
+			a->log_ns += log(v);
+			a->n_ns++;
+		}
+		v = num(b, "walker_scan_ratio", &ok);
+		if (ok && v > 0) {
+			a->log_ratio += log(v);
+			a->n_ratio++;
+		}
+		v = num(b, "vcpu_rel", &ok);
+		if (ok) {
+			a->rel_sum += v;
+			a->n_rel++;
+		}
+		v = num(b, "fault_p99_ns", &ok);
+		if (ok) {
+			a->p99_max = a->n_p99++ ? fmax(a->p99_max, v) : v;
+		}
+		v = num(b, "declines", &ok);
+		if (ok) {
+			a->decl_sum += v;
+			a->n_decl++;
+		}
+		v = num(b, "young", &ok);
+		if (ok) {
+			a->young_sum += v;
+			a->n_young++;
+		}
+	}
+
+	json_t *arr = json_array();
+	fprintf(out, "%-12s %5s %10s %11s %8s %12s %9s\n", "walker", "vcpus", "ns/page",
+		"walker/scan", "vcpu_rel", "fault_p99", "declines");
+	for (int k = 0; k < naggs; k++) {
+		struct agg *a = &aggs[k];
+		json_t *row = json_pack("{s:s, s:I}", "walker", a->walker, "vcpus", (json_int_t)a->vcpus);
+		char c[5][32];
+
+		snprintf(c[0], 32, "-");
+		snprintf(c[1], 32, "-");
+		snprintf(c[2], 32, "-");
+		snprintf(c[3], 32, "-");
+		snprintf(c[4], 32, "-");
+		if (a->n_ns) {
+			double g = exp(a->log_ns / a->n_ns);
+
+			snprintf(c[0], 32, "%.3f", g);
+			json_object_set_new(row, "ns_per_page_geomean", json_real(g));
+		}
+		if (a->n_ratio) {
+			double g = exp(a->log_ratio / a->n_ratio);
+
+			snprintf(c[1], 32, "%.2f", g);
+			json_object_set_new(row, "walker_scan_ratio_geomean", json_real(g));
+		}
+		if (a->n_rel) {
+			snprintf(c[2], 32, "%.3f", a->rel_sum / a->n_rel);
+			json_object_set_new(row, "vcpu_rel_mean", json_real(a->rel_sum / a->n_rel));
+		}
+		if (a->n_p99) {
+			snprintf(c[3], 32, "%.0f ns", a->p99_max);
+			json_object_set_new(row, "fault_p99_ns_max", json_real(a->p99_max));
+		}
+		if (a->n_decl) {
+			snprintf(c[4], 32, "%.3g", a->decl_sum / a->n_decl);
+			json_object_set_new(row, "declines_mean", json_real(a->decl_sum / a->n_decl));
+		}
+		fprintf(out, "%-12s %5ld %10s %11s %8s %12s %9s\n", a->walker, a->vcpus, c[0], c[1],
+			c[2], c[3], c[4]);
+		json_array_append_new(arr, row);
+	}
+	fprintf(out, "(geometric mean over page sizes, ranges and invalidation rates; "
+		     "fault_p99: worst)\n");
+	return arr;
+}
+
+/* Add version, command and summary; write @final atomically. */
+static int finish_json(const char *tmp, const char *final, int argc, char **argv, FILE *sum)
+{
+	json_error_t err;
+	json_t *root = json_load_file(tmp, 0, &err), *ab, *cmd;
+	char *text;
+	int ret;
+
+	if (!root) {
+		ab_warn("%s:%d:%d: %s", tmp, err.line, err.column, err.text);
+		return -1;
+	}
+	ab = json_object_get(root, "agebench");
+	if (!ab) {
+		ab = json_object();
+		json_object_set_new(root, "agebench", ab);
+	}
+	json_object_set_new(ab, "version", json_string(AB_VERSION));
+	cmd = json_array();
+	json_array_append_new(cmd, json_string("agebench"));
+	for (int i = 0; i < argc; i++)
+		json_array_append_new(cmd, json_string(argv[i]));
+	json_object_set_new(ab, "command", cmd);
+	json_object_set_new(ab, "summary", summarise(root, sum));
+	text = json_dumps(root, JSON_INDENT(2));
+	json_decref(root);
+	if (!text)
+		return -1;
+	ret = ab_write_atomic(final, text, strlen(text));
+	free(text);
+	if (ret) {
+		ab_warn("%s: %s", final, strerror(-ret));
+		return -1;
+	}
+	unlink(tmp);
+	return 0;
+}
+
+int ab_run_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"backend", required_argument, NULL, 'b'}, {"walker", required_argument, NULL, 'w'},
+		{"filter", required_argument, NULL, 'f'},  {"reps", required_argument, NULL, 'r'},
+		{"quick", no_argument, NULL, 'Q'},	   {"out", required_argument, NULL, 'o'},
+		{"max-vcpus", required_argument, NULL, 'V'}, {"no-pin", no_argument, NULL, 'P'},
+		{"driver", required_argument, NULL, 'd'},  {"mode", required_argument, NULL, 'm'},
+		{"iterations", required_argument, NULL, 'i'}, {"list", no_argument, NULL, 'l'},
+		{"no-report", no_argument, NULL, 'R'},	   {"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
+	};
+	struct ab_bench_config cfg = {.pin = true};
+	struct ab_run_opts ro = {0};
+	const char *backend = "model", *out = NULL;
+	bool list = false, report = true;
+	char err[512] = "", final[4200], buf[1024];
+	int ret;
+	int c, n;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			backend = optarg;
+			break;
+		case 'w':
+			if (check_walkers(optarg))
+				return AB_EXIT_USAGE;
+			ro.walkers = optarg;
+			break;
+		case 'f':
+			ro.filter = optarg;
+			break;
+		case 'r':
+			cfg.reps = (int)parse_pos("--reps", optarg);
+			break;
+		case 'Q':
+			cfg.quick = true;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'V':
+			cfg.max_vcpus = (int)parse_pos("--max-vcpus", optarg);
+			break;
+		case 'P':
+			cfg.pin = false;
+			break;
+		case 'd':
+			if (!in_list(optarg, drivers_known)) {
+				ab_warn("unknown driver '%s' (known: hook, page_idle, lru_gen, reclaim)",
+					optarg);
+				return AB_EXIT_USAGE;
+			}
+			cfg.driver = optarg;
+			break;
+		case 'm':
+			if (!in_list(optarg, modes_known)) {
+				ab_warn("unknown mode '%s' (known: locked, read_locked, fast_only, "
+					"bitmap)",
+					optarg);
+				return AB_EXIT_USAGE;
+			}
+			cfg.mode = optarg;
+			break;
+		case 'i':
+			ro.iterations = parse_pos("--iterations", optarg);
+			break;
+		case 'l':
+			list = true;
+			break;
+		case 'R':
+			report = false;
+			break;
+		case 'q':
+			ro.quiet = true;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return AB_EXIT_OK;
+		default:
+			if (optopt)
+				ab_warn("run: option '-%c' is unknown or needs a value", optopt);
+			else
+				ab_warn("run: unknown option '%s'", argv[optind - 1]);
+			run_usage(stderr);
+			return AB_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		ab_warn("run: unexpected argument '%s'", argv[optind]);
+		return AB_EXIT_USAGE;
+	}
+	if (strcmp(backend, "model") && strcmp(backend, "kvm")) {
+		ab_warn("unknown backend '%s' (known: model, kvm)", backend);
+		return AB_EXIT_USAGE;
+	}
+	if (!strcmp(backend, "model") && (cfg.driver || cfg.mode)) {
+		ab_warn("--driver and --mode apply to --backend kvm only");
+		return AB_EXIT_USAGE;
+	}
+	ab_pin_enable(cfg.pin);
+
+	ab_add_context("agebench_version", AB_VERSION);
+	ab_add_context("kernel_release", ab_kernel_release());
+	ab_add_context("backend", backend);
+	ab_add_context("hwloc_topology", ab_topo_summary());
+	ab_pin_describe(1 + (cfg.max_vcpus ? cfg.max_vcpus : ab_topo_nr_pus()), buf, sizeof(buf));
+	ab_add_context("pinning", buf);
+	const char *perf_reason;
+	ab_perf_available(&perf_reason);
+	ab_add_context("perf_counters", perf_reason);
+	if (cfg.quick)
+		ab_add_context("grid", "quick");
+
+	int rc = !strcmp(backend, "model") ? ab_model_register(&cfg, err, sizeof(err))
+					   : ab_kvm_register(&cfg, err, sizeof(err));
+	if (rc) {
+		ab_warn("backend %s unavailable: %s", backend, err);
+		return AB_EXIT_FAIL;
+	}
+	if (list) {
+		ro.list_only = true;
+		return ab_run(&ro) > 0 ? AB_EXIT_OK : AB_EXIT_FAIL;
+	}
+
+	if (out) {
+		snprintf(out_dir, sizeof(out_dir), "%s", out);
+	} else {
+		time_t t = time(NULL);
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
+		snprintf(out_dir, sizeof(out_dir), "results/%s", buf);
+	}
+	struct stat sb;
+	out_dir_created = stat(out_dir, &sb) != 0;
+	if ((rc = ab_mkdir_p(out_dir))) {
+		ab_warn("--out %s: %s", out_dir, strerror(-rc));
+		return AB_EXIT_USAGE;
+	}
+	if (strlen(out_dir) > sizeof(out_dir) - 64) {
+		ab_warn("--out: path too long");
+		return AB_EXIT_USAGE;
+	}
+	snprintf(final, sizeof(final), "%s/results.json", out_dir);
+	ret = snprintf(tmp_json, sizeof(tmp_json), "%.4000s/results.json.partial.%ld", out_dir,
+		       (long)getpid());
+	(void)ret;
+	ab_cleanup_push(run_cleanup, NULL);
+	ro.json_out = tmp_json;
+	if (!ro.quiet)
+		fprintf(stderr, "agebench: running %s benchmarks (%s grid), results in %s\n",
+			backend, cfg.quick ? "quick" : "full", out_dir);
+
+	n = ab_run(&ro);
+	if (n <= 0)
+		return AB_EXIT_FAIL;
+	if (finish_json(tmp_json, final, argc, argv, stdout))
+		return AB_EXIT_FAIL;
+	out_dir_created = false; /* it holds results now */
+	printf("results: %s\n", final);
+
+	if (report) {
+		char *rargv[] = {"report", out_dir, NULL};
+
+		fflush(stdout);
+		if (ab_cli_report(2, rargv))
+			return AB_EXIT_FAIL;
+	}
+	return AB_EXIT_OK;
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# CLI behaviour: help texts, exit codes on bad input, and that an
+# interrupted run leaves no results.json behind.
+# usage: tests/cli.sh <path to agebench binary>
+set -u
+ab=$1
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+expect() { # expect CODE PATTERN -- cmd...
+	local code=$1 pat=$2
+	shift 3
+	"$@" >"$tmp/out" 2>&1
+	local rc=$?
+	if [[ $rc -ne $code ]]; then
+		echo "FAIL: '$*' exited $rc, want $code"; cat "$tmp/out"; fail=1
+	elif ! grep -qE -- "$pat" "$tmp/out"; then
+		echo "FAIL: '$*' output lacks /$pat/"; cat "$tmp/out"; fail=1
+	else
+		echo "ok: $* -> $rc"
+	fi
+}
+
+expect 0 'usage: agebench <command>' -- "$ab" --help
+expect 2 'usage: agebench <command>' -- "$ab"
+expect 2 "unknown command 'frobnicate'" -- "$ab" frobnicate
+for flag in --backend --walker --filter --reps --quick --out --max-vcpus --no-pin --driver \
+	--mode --iterations --list --no-report --quiet; do
+	expect 0 "$flag" -- "$ab" run --help
+done
+expect 2 "unknown option '--bogus'" -- "$ab" run --bogus
+expect 2 "unknown backend 'xen'" -- "$ab" run --backend xen
+expect 2 "unknown walker 'lockless'" -- "$ab" run --walker locked,lockless
+expect 2 "unknown driver 'damon'" -- "$ab" run --backend kvm --driver damon
+expect 2 "unknown mode 'rcu'" -- "$ab" run --backend kvm --mode rcu
+expect 2 "expected a positive number, got 'x'" -- "$ab" run --reps x
+expect 2 "apply to --backend kvm only" -- "$ab" run --driver hook
+expect 2 "unexpected argument 'extra'" -- "$ab" run extra
+
+# Ctrl-C in the middle of a run: no results.json, no partial file.
+if "$ab" run --list >/dev/null 2>&1; then
+	"$ab" run --quick --out "$tmp/int" --no-report -q >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do [[ -d $tmp/int ]] && break; sleep 0.1; done
+	sleep 2
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	left=$(ls -A "$tmp/int" 2>/dev/null)
+	if [[ $rc -ne 130 || -n $left ]]; then
+		echo "FAIL: interrupted run exited $rc (want 130) and left: ${left:-nothing}"; fail=1
+	else
+		echo "ok: interrupted run exited 130 and left nothing"
+	fi
+else
+	echo "FAIL: no backend to run (agebench run --list failed)"; fail=1
+fi
+exit $fail
