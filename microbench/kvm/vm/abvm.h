@@ -29,10 +29,12 @@
  * abvm_exit_code() maps a code to the agebench exit convention.
  *
  * Teardown: abvm_destroy() stops the vCPU threads and frees the VM, the
- * mappings and the backing file. abvm_teardown_install() adds an atexit
- * hook and SIGINT/SIGTERM/SIGHUP handlers that remove every file, directory
- * and cgroup registered with the teardown registry (named backing files are
- * registered automatically) before the process dies. See docs/vm.md.
+ * mappings and the backing file. What could outlive the process (named
+ * files, directories, cgroups) goes into the teardown registry below, which
+ * sits on common's ab_cleanup registry: run at exit() and from its
+ * SIGINT/SIGTERM/SIGHUP handler (which then exits 128+signo); the kernel
+ * releases the VM, vCPU fds and mappings when the process dies. The default
+ * file backing uses O_TMPFILE and has nothing to leak. See docs/vm.md.
  */
 #ifndef ABVM_H
 #define ABVM_H
@@ -58,8 +60,8 @@ enum abvm_err {
 	ABVM_ENODEV = -1,	/* /dev/kvm (or the override) missing: skip (77) */
 	ABVM_EPERM = -2,	/* /dev/kvm not permitted: skip (77) */
 	ABVM_ENOMEM = -3,	/* guest memory would not fit (MemAvailable / disk) */
-	ABVM_EBACKING = -4,	/* backing unsupported (e.g. THP disabled, bad dir) */
-	ABVM_EINVAL = -5,	/* bad argument/config: usage error (2) */
+	ABVM_EBACKING = -4,	/* backing unsupported here (e.g. THP disabled) */
+	ABVM_EINVAL = -5,	/* bad argument/config (e.g. no such file_dir): 2 */
 	ABVM_ESYS = -6,		/* a KVM ioctl or syscall failed unexpectedly */
 	ABVM_EGUEST = -7,	/* guest crashed / unexpected exit */
 	ABVM_ETIMEDOUT = -8,	/* abvm_wait*() timeout */
@@ -67,9 +69,9 @@ enum abvm_err {
 };
 /* Short name of an error code ("ENODEV", ...). */
 const char *abvm_strerr(int code);
-/* agebench exit code for an error: ENODEV/EPERM/EBACKING -> 77 (skip),
- * EINVAL -> 2, ENOMEM -> 1 (fail, unless the caller decides to skip),
- * others -> 1. */
+/* agebench exit code for an error: ENODEV/EPERM/EBACKING -> 77 (skip:
+ * this machine cannot), EINVAL/ENOMEM -> 2 (bad input: e.g. more guest
+ * memory than the machine has, no such file_dir), others -> 1. */
 int abvm_exit_code(int code);
 
 /* Where the test region's memory comes from. */
@@ -276,9 +278,10 @@ void abvm_pin_vcpu_hook(int vcpu, void *arg);
 /* ---- teardown registry (async-signal-safe) ---- */
 /*
  * Entries are run in reverse registration order by abvm_teardown_run(),
- * at exit (atexit) and from the SIGINT/SIGTERM/SIGHUP handler installed by
- * abvm_teardown_install(), which then re-raises the signal with the
- * default action. Up to 64 entries; paths up to 256 bytes.
+ * at exit and from common's SIGINT/SIGTERM/SIGHUP handler (ab_cleanup_*,
+ * which exits 128+signo afterwards). abvm_teardown_install() makes sure
+ * those handlers are installed (adding an entry does too). Up to 64
+ * entries; paths up to 256 bytes.
  *   FILE:   unlink(path)
  *   DIR:    rmdir(path)
  *   CGROUP: write our pid into @aux ("<parent>/cgroup.procs"), then
