@@ -27,14 +27,15 @@ int abk_read_str(const char *path, char *buf, size_t len); /* trims trailing new
 int abk_read_u64_key(const char *path, const char *key, uint64_t *val); /* "key value" lines */
 
 /*
- * Cleanup registry: undone at abk_cleanup_run(), at exit and on
- * SIGINT/SIGTERM/SIGHUP (then the signal's default action is taken).
- * Entries are undone in reverse order; all actions are async-signal-safe.
+ * Cleanup registry on top of common's ab_cleanup_push(): entries are undone
+ * by abk_undo_to(), at exit and on SIGINT/SIGTERM/SIGHUP. Every entry is
+ * self-contained (order-independent) and async-signal-safe.
  */
 enum abk_undo_kind {
 	ABK_UNDO_RMDIR,	  /* rmdir(path) (a cgroup) */
 	ABK_UNDO_UNLINK,  /* unlink(path) */
-	ABK_UNDO_WRITE,	  /* write(path, value): restore a parameter, leave a cgroup */
+	ABK_UNDO_WRITE,	  /* write(path, value): restore a parameter */
+	ABK_UNDO_CGROUP,  /* value "<parent>/cgroup.procs\n<pid>": leave, then rmdir(path) */
 };
 int abk_undo_push(enum abk_undo_kind kind, const char *path, const char *value);
 /* Undo and drop entries above @mark (returned by abk_undo_mark()). */
@@ -51,7 +52,7 @@ struct abk_memcg {
 	int version;		/* 1 or 2 */
 	char mount[256];	/* memory hierarchy mount point (rooted) */
 	char parent[512];	/* our original cgroup directory */
-	char dir[512];		/* the cgroup we created */
+	char dir[560];		/* the cgroup we created */
 	int undo_mark;
 };
 /*

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "abk.h"
 #include "abvm.h"
+#include "ab_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,38 +95,59 @@ int abk_read_u64_key(const char *path, const char *key, uint64_t *val)
 	return err;
 }
 
-/* ---- cleanup registry ---------------------------------------------- */
+/* ---- cleanup registry (on top of common's ab_cleanup_push) ---------- */
 
 #define ABK_UNDO_MAX 64
 struct abk_undo {
 	enum abk_undo_kind kind;
-	char path[512];
-	char value[128];
+	int handle;
+	char path[600];
+	char value[600];
 };
 static struct abk_undo undo_stack[ABK_UNDO_MAX];
 static volatile sig_atomic_t undo_n;
 
-static void undo_one(const struct abk_undo *u)
+static void write_path(const char *path, const char *value)
 {
-	int fd;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, value, strlen(value)) < 0) {
+			/* nothing more we can do from here */
+		}
+		close(fd);
+	}
+}
+
+/* Async-signal-safe: open/write/close/rmdir/unlink/nanosleep only. */
+static void undo_one(void *arg)
+{
+	const struct abk_undo *u = arg;
+	struct timespec ts = {0, 5000000};
 
 	switch (u->kind) {
+	case ABK_UNDO_CGROUP: {
+		/* leave (value = "<parent>/cgroup.procs\n<pid>"), then remove */
+		char procs[600];
+		const char *nl = strchr(u->value, '\n');
+		size_t n = nl ? (size_t)(nl - u->value) : 0;
+
+		memcpy(procs, u->value, n);
+		procs[n] = 0;
+		if (nl)
+			write_path(procs, nl + 1);
+	}
+		/* fallthrough */
 	case ABK_UNDO_RMDIR:
 		/* a cgroup may need a moment after its last task left */
 		for (int i = 0; i < 200 && rmdir(u->path) < 0 && errno == EBUSY; i++)
-			usleep(5000);
+			nanosleep(&ts, NULL);
 		break;
 	case ABK_UNDO_UNLINK:
 		unlink(u->path);
 		break;
 	case ABK_UNDO_WRITE:
-		fd = open(u->path, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, u->value, strlen(u->value)) < 0) {
-				/* nothing more we can do from here */
-			}
-			close(fd);
-		}
+		write_path(u->path, u->value);
 		break;
 	}
 }
@@ -140,7 +162,9 @@ int abk_undo_push(enum abk_undo_kind kind, const char *path, const char *value)
 	u->kind = kind;
 	snprintf(u->path, sizeof(u->path), "%s", path);
 	snprintf(u->value, sizeof(u->value), "%s", value ? value : "");
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	u->handle = ab_cleanup_push(undo_one, u);
+	if (u->handle < 0)
+		return -ENOSPC;
 	undo_n = undo_n + 1;
 	return 0;
 }
@@ -155,40 +179,15 @@ void abk_undo_to(int mark)
 	while (undo_n > mark) {
 		int i = undo_n - 1;
 
-		undo_one(&undo_stack[i]);
+		ab_cleanup_run(undo_stack[i].handle);
 		undo_n = i;
 	}
 }
 
-static void on_signal(int sig)
-{
-	abk_undo_to(0);
-	abvm_teardown_run(); /* the VM library's files (its handler is shadowed by ours) */
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void on_exit_cleanup(void)
-{
-	abk_undo_to(0);
-}
-
 void abk_cleanup_install(void)
 {
-	static bool done;
-	struct sigaction sa;
-
-	if (done)
-		return;
-	done = true;
-	abvm_teardown_install(); /* first, so that our handler is the one installed */
-	atexit(on_exit_cleanup);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* common's registry installs its exit and signal handlers on first use */
+	abvm_teardown_install();
 }
 
 /* ---- memcg ---------------------------------------------------------- */
@@ -338,11 +337,18 @@ int abk_memcg_enter(struct abk_memcg *m, char *msg, size_t len)
 		snprintf(msg, len, "mkdir %s: %s", m->dir, strerror(errno));
 		return err;
 	}
-	abk_undo_push(ABK_UNDO_RMDIR, m->dir, NULL);
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	snprintf(f, sizeof(f), "%s/cgroup.procs", m->parent);
-	/* registered before the move so a signal in between still leaves */
-	abk_undo_push(ABK_UNDO_WRITE, f, pid);
+	{
+		char v[600];
+
+		/* registered before the move, so a signal in between still cleans up */
+		snprintf(v, sizeof(v), "%s/cgroup.procs\n%s", m->parent, pid);
+		if ((err = abk_undo_push(ABK_UNDO_CGROUP, m->dir, v))) {
+			rmdir(m->dir);
+			snprintf(msg, len, "cleanup registry full");
+			return err;
+		}
+	}
 	snprintf(f, sizeof(f), "%s/cgroup.procs", m->dir);
 	err = abk_write_str(f, pid);
 	if (err) {

@@ -670,7 +670,6 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	if (maxv > ABVM_MAX_VCPUS)
 		maxv = ABVM_MAX_VCPUS;
 
-	ab_add_context("backend", "kvm");
 	ab_add_context("driver", chosen->name);
 	ab_add_context("kvm_modes", modes_s);
 	ab_add_context("kvm_kernel", patched ? "patched (kvm.mmu_age_mode)" : "native");

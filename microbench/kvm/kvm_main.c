@@ -169,6 +169,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "agebench-kvm: skip: %s\n", err);
 		return AB_EXIT_SKIP;
 	}
+	ab_pin_enable(cfg.pin);
+	ab_add_context("backend", "kvm");
+	ab_add_context("kernel_release", ab_kernel_release());
 	fds0 = count_fds();
 	if (ab_kvm_register(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "agebench-kvm: %s\n", err);
