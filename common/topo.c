@@ -27,8 +27,9 @@ static void topo_load(void)
 	int nnuma = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
 
 	snprintf(summary, sizeof(summary), "%d package%s, %d NUMA node%s, %d cores, %d PUs%s%s%s",
-		 npkg, npkg == 1 ? "" : "s", nnuma, nnuma == 1 ? "" : "s", ab_topo_nr_cores(),
-		 ab_topo_nr_pus(), model ? " (" : "", model ? model : "", model ? ")" : "");
+		 npkg, npkg == 1 ? "" : "s", nnuma, nnuma == 1 ? "" : "s",
+		 hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE),
+		 hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), model ? " (" : "", model ? model : "", model ? ")" : "");
 }
 
 int ab_topo_init(void)
