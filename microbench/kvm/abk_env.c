@@ -6,6 +6,7 @@
 #include "ab_common.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
@@ -314,6 +315,28 @@ int abk_memcg_probe(struct abk_memcg *m, char *msg, size_t len)
 	return 0;
 }
 
+/* Remove empty agebench-<pid>-<n> cgroups left by killed (SIGKILL) runs. */
+static void reap_stale(const struct abk_memcg *m)
+{
+	DIR *d = opendir(m->parent);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int pid, n;
+		char p[800];
+
+		if (sscanf(e->d_name, "agebench-%d-%d", &pid, &n) != 2 || pid == getpid() ||
+		    kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", m->parent, e->d_name);
+		if (rmdir(p) == 0)
+			ab_warn("removed stale memory cgroup %s", p);
+	}
+	closedir(d);
+}
+
 int abk_memcg_enter(struct abk_memcg *m, char *msg, size_t len)
 {
 	static int seq;
@@ -321,6 +344,7 @@ int abk_memcg_enter(struct abk_memcg *m, char *msg, size_t len)
 	int err;
 
 	m->undo_mark = abk_undo_mark();
+	reap_stale(m);
 	if (m->version == 2) {
 		snprintf(f, sizeof(f), "%s/cgroup.subtree_control", m->parent);
 		char ctl[256] = "";

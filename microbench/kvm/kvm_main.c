@@ -5,7 +5,7 @@
  *
  *   agebench-kvm [--quick] [--driver D] [--mode M] [--reps N] [--max-vcpus N]
  *                [--no-pin] [--filter RE] [--json PATH] [--list]
- *                [--check-teardown]
+ *                [--check-teardown] [--detect]
  *
  * --check-teardown: after the run, fail (exit 1) if a guest mapping, a file
  * descriptor or one of our memory cgroups is left behind.
@@ -29,7 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: agebench-kvm [--quick] [--driver hook|page_idle|lru_gen|reclaim] "
 		   "[--mode M] [--reps N] [--max-vcpus N] [--no-pin] [--filter RE] "
-		   "[--json PATH] [--list] [--check-teardown]\n");
+		   "[--json PATH] [--list] [--check-teardown] [--detect]\n");
 }
 
 static int count_fds(void)
@@ -97,6 +97,26 @@ static int memcg_left(void)
 	return n;
 }
 
+/* --detect: every driver's pre-flight result, then the auto choice. */
+static int detect_all(void)
+{
+	static const char *const names[] = {"present", "absent", "no-permission"};
+	const char *chosen = NULL;
+	char msg[1024];
+
+	if (abk_dev_kvm_check(msg, sizeof(msg)))
+		printf("/dev/kvm: %s\n", msg);
+	for (int i = 0; abk_drivers[i]; i++) {
+		enum abk_presence p = abk_drivers[i]->detect(msg, sizeof(msg));
+
+		printf("%s: %s: %s\n", abk_drivers[i]->name, names[p], msg);
+		if (p == ABK_PRESENT && !chosen)
+			chosen = abk_drivers[i]->name;
+	}
+	printf("chosen: %s\n", chosen ? chosen : "none");
+	return chosen ? 0 : AB_EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -105,7 +125,7 @@ int main(int argc, char **argv)
 		{"max-vcpus", required_argument, 0, 'v'}, {"no-pin", no_argument, 0, 'P'},
 		{"filter", required_argument, 0, 'f'}, {"json", required_argument, 0, 'j'},
 		{"list", no_argument, 0, 'l'},	      {"check-teardown", no_argument, 0, 'T'},
-		{"help", no_argument, 0, 'h'},	      {0, 0, 0, 0},
+		{"detect", no_argument, 0, 'D'},      {"help", no_argument, 0, 'h'},	      {0, 0, 0, 0},
 	};
 	struct ab_bench_config cfg = {.pin = true};
 	struct ab_run_opts ro = {0};
@@ -152,6 +172,8 @@ int main(int argc, char **argv)
 		case 'T':
 			check = true;
 			break;
+		case 'D':
+			return detect_all();
 		case 'h':
 			usage(stdout);
 			return 0;
