@@ -719,9 +719,9 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	declare_counters();
 
 	static const char *const argn[] = {"mib", "vcpus"};
-	static int64_t mibs_quick[] = {128}, mibs_full[] = {256, 1024};
+	static int64_t mibs_quick[] = {64, 256}, mibs_full[] = {256, 1024};
 	int64_t *mibs = cfg->quick ? mibs_quick : mibs_full;
-	int nmib = cfg->quick ? 1 : 2;
+	int nmib = 2;
 
 	/* knobs for the ctest runs (documented in docs/kvm-backend.md) */
 	if (getenv("AGEBENCH_KVM_MIB") && atoi(getenv("AGEBENCH_KVM_MIB")) > 0) {
@@ -764,6 +764,6 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	}
 	/* the bar: populate at least as fast as the kernel's demand_paging_test */
 	if (!getenv("AGEBENCH_KVM_NO_DPT"))
-		dpt_compare(maxv, cfg->quick ? (128ull << 20) : (512ull << 20));
+		dpt_compare(maxv, cfg->quick ? (32ull << 20) : (128ull << 20));
 	return 0;
 }
