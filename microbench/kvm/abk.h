@@ -104,6 +104,7 @@ struct abk_driver {
 	bool per_mode;		/* times the four walker modes itself (hook) */
 	bool per_page;		/* age() fills a per-page young bitmap */
 	bool young_inexact;	/* per-page "young" may include unscanned pages */
+	bool untracked_baseline; /* pages "young" right after a clear are untrackable */
 	bool needs_file;	/* only file-backed guests can be aged */
 	bool needs_memcg;	/* the process must be in a memcg before populating */
 	/* Called before guest memory is populated (memcg setup). */

@@ -4,9 +4,9 @@
  * /sys/kernel/debug/lru_gen: "+ <memcg_id> <node> <max_seq> <swappiness>
  * <force_scan>" creates a new generation; with force_scan the page tables
  * of the memcg's mm are walked, which asks KVM (clear_young notifiers)
- * about every mapped guest page. Pages found young are promoted to the new
- * youngest generation, so its size after the call is what "young" reports
- * (an upper bound: pages faulted in during the call land there too).
+ * about every mapped guest page. Pages found young are promoted to the
+ * generation that was youngest when the call started, so its growth is what
+ * "young" reports (pages faulted in during the call land there too).
  */
 #define _GNU_SOURCE
 #include "abk.h"
@@ -88,8 +88,14 @@ static int lrug_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 	return 0;
 }
 
-/* Our memcg's node-0 generations: max_seq and the youngest/total page counts. */
-static int lrug_read(struct lrug *l, uint64_t *max_seq, uint64_t *youngest, uint64_t *total)
+#define LRUG_MAX 16
+struct gens {
+	int n;
+	uint64_t seq[LRUG_MAX], size[LRUG_MAX], total;
+};
+
+/* Our memcg's node-0 generations (seq ascending) and their sizes. */
+static int lrug_read(struct lrug *l, struct gens *g)
 {
 	FILE *f = fopen(l->path, "re");
 	char line[512];
@@ -97,8 +103,7 @@ static int lrug_read(struct lrug *l, uint64_t *max_seq, uint64_t *youngest, uint
 
 	if (!f)
 		return -errno;
-	*max_seq = 0;
-	*youngest = *total = 0;
+	memset(g, 0, sizeof(*g));
 	while (fgets(line, sizeof(line), f)) {
 		int id;
 		unsigned long long seq, age, anon, file;
@@ -114,38 +119,56 @@ static int lrug_read(struct lrug *l, uint64_t *max_seq, uint64_t *youngest, uint
 			node = id == 0;
 			continue;
 		}
-		if (node && sscanf(line, " %llu %llu %llu %llu", &seq, &age, &anon, &file) == 4) {
-			*max_seq = seq; /* ascending: the last line is max_seq */
-			*youngest = anon + file;
-			*total += anon + file;
+		if (node && g->n < LRUG_MAX &&
+		    sscanf(line, " %llu %llu %llu %llu", &seq, &age, &anon, &file) == 4) {
+			g->seq[g->n] = seq;
+			g->size[g->n++] = anon + file;
+			g->total += anon + file;
 		}
 	}
 	fclose(f);
-	return *max_seq ? 0 : -ENOENT;
+	return g->n ? 0 : -ENOENT;
 }
 
+static uint64_t gen_size(const struct gens *g, uint64_t seq)
+{
+	for (int i = 0; i < g->n; i++)
+		if (g->seq[i] == seq)
+			return g->size[i];
+	return 0;
+}
+
+/*
+ * The aging walk moves the young pages it finds into the generation that
+ * was youngest when the call started (then opens a new, empty one): young =
+ * growth of that generation (pages faulted in meanwhile land there too).
+ */
 static int lrug_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_t npages,
 		    bool clear, struct abk_age_res *res, uint64_t *bits)
 {
 	struct lrug *l = d->priv;
-	uint64_t seq, young, total, t0;
+	struct gens g0, g1;
+	uint64_t t0, max, before, after;
 	char cmd[128];
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	if ((err = lrug_read(l, &seq, &young, &total)))
+	if ((err = lrug_read(l, &g0)))
 		return err;
+	max = g0.seq[g0.n - 1];
+	before = gen_size(&g0, max);
 	/* swappiness 200: anon and file alike; force_scan 1: walk page tables */
-	snprintf(cmd, sizeof(cmd), "+ %d 0 %llu 200 1\n", l->id, (unsigned long long)seq);
+	snprintf(cmd, sizeof(cmd), "+ %d 0 %llu 200 1\n", l->id, (unsigned long long)max);
 	t0 = ab_now_ns();
 	err = abk_write_str(l->path, cmd);
 	res->ns = ab_now_ns() - t0;
 	if (err)
 		return err;
-	if ((err = lrug_read(l, &seq, &young, &total)))
+	if ((err = lrug_read(l, &g1)))
 		return err;
-	res->pages = total;
-	res->young = young;
+	after = gen_size(&g1, max);
+	res->pages = g1.total;
+	res->young = after > before ? after - before : 0;
 	res->has_young = true;
 	return 0;
 }

@@ -193,6 +193,7 @@ const struct abk_driver abk_drv_page_idle = {
 	.name = "page_idle",
 	.detect = pidle_detect,
 	.per_page = true,
+	.untracked_baseline = true,
 	.prepare = pidle_prepare,
 	.age = pidle_age,
 	.cleanup = pidle_cleanup,
