@@ -17,8 +17,9 @@
 #include "ab_common.h"
 
 struct pidle {
-	int bm_fd, pm_fd;
-	uint64_t *pfn;	/* per page of the range */
+	int bm_fd, pm_fd, kf_fd;
+	uint64_t *pfn;	/* per page of the range; 0 = absent or a compound tail */
+	uint32_t *weight; /* 4 KiB pages a tracked page stands for (its folio's tails) */
 	uint64_t npages;
 };
 
@@ -59,11 +60,14 @@ static int pidle_prepare(struct abk_drv *d, const struct abk_target *t, char *ms
 		return -ENOMEM;
 	pi->npages = t->bytes / 4096;
 	pi->pfn = calloc(pi->npages, sizeof(uint64_t));
+	pi->weight = calloc(pi->npages, sizeof(uint32_t));
 	pi->bm_fd = open(abk_path(p, sizeof(p), "/sys/kernel/mm/page_idle/bitmap"),
 			 O_RDWR | O_CLOEXEC);
 	pi->pm_fd = open(abk_path(p, sizeof(p), "/proc/self/pagemap"), O_RDONLY | O_CLOEXEC);
+	/* optional: without it, THP tails are counted as pages of their own */
+	pi->kf_fd = open(abk_path(p, sizeof(p), "/proc/kpageflags"), O_RDONLY | O_CLOEXEC);
 	d->priv = pi;
-	if (!pi->pfn || pi->bm_fd < 0 || pi->pm_fd < 0) {
+	if (!pi->pfn || !pi->weight || pi->bm_fd < 0 || pi->pm_fd < 0) {
 		snprintf(msg, len, "page_idle: %s", strerror(errno));
 		return -errno;
 	}
@@ -83,6 +87,36 @@ static int pidle_pfns(struct pidle *pi, const struct abk_target *t, uint64_t fir
 
 		/* present and PFN shown (root); swapped/absent pages have no PFN */
 		pi->pfn[i] = (e >> 63 & 1) ? (e & ((1ull << 55) - 1)) : 0;
+		pi->weight[i] = pi->pfn[i] ? 1 : 0;
+	}
+	/*
+	 * page_idle tracks folios: a compound tail always reads "not idle".
+	 * Fold tails into the head before them (KPF_COMPOUND_TAIL, bit 16).
+	 */
+	uint64_t fl[512], head = UINT64_MAX;
+
+	for (uint64_t i = first; pi->kf_fd >= 0 && i < first + n;) {
+		uint64_t j = i + 1;
+
+		if (!pi->pfn[i]) {
+			i++;
+			continue;
+		}
+		/* a run of consecutive PFNs: one read */
+		while (j < first + n && j - i < 512 && pi->pfn[j] == pi->pfn[j - 1] + 1)
+			j++;
+		if (pread(pi->kf_fd, fl, (j - i) * 8, (off_t)pi->pfn[i] * 8) != (ssize_t)((j - i) * 8))
+			break;
+		for (uint64_t k = i; k < j; k++) {
+			if ((fl[k - i] >> 16 & 1) && head != UINT64_MAX) {
+				pi->weight[head]++;
+				pi->weight[k] = 0;
+				pi->pfn[k] = 0;
+			} else {
+				head = k;
+			}
+		}
+		i = j;
 	}
 	return 0;
 }
@@ -163,11 +197,11 @@ static int pidle_age(struct abk_drv *d, const char *mode, uint64_t first, uint64
 			continue; /* not mapped: cannot be young */
 		while (idx[w] != pfn / 64)
 			w++;
-		res->pages++;
+		res->pages += pi->weight[i];
 		if (!(val[w] >> (pfn % 64) & 1)) { /* idle bit gone: accessed */
-			res->young++;
-			if (bits)
-				bits[i / 64] |= 1ull << (i % 64);
+			res->young += pi->weight[i];
+			for (uint64_t j = i; bits && j < i + pi->weight[i]; j++)
+				bits[j / 64] |= 1ull << (j % 64);
 		}
 	}
 	free(idx);
@@ -184,6 +218,9 @@ static void pidle_cleanup(struct abk_drv *d)
 		close(pi->bm_fd);
 	if (pi->pm_fd >= 0)
 		close(pi->pm_fd);
+	if (pi->kf_fd >= 0)
+		close(pi->kf_fd);
+	free(pi->weight);
 	free(pi->pfn);
 	free(pi);
 	d->priv = NULL;
