@@ -131,6 +131,14 @@ struct abk_drv {
 	void *priv;
 };
 
+/*
+ * Parse the hook's answer (docs/kernel-interface.md) to a call over
+ * [start_gfn, +n): accumulate into @res, set young pages in @bits (region
+ * page index = @first + bit). -EPROTO if it does not match the request.
+ */
+int abk_hook_parse(const char *buf, uint64_t start_gfn, uint64_t n, bool clear, uint64_t first,
+		   struct abk_age_res *res, uint64_t *bits);
+
 extern const struct abk_driver abk_drv_hook, abk_drv_page_idle, abk_drv_lru_gen, abk_drv_reclaim;
 /* In auto-detection order. NULL-terminated. */
 extern const struct abk_driver *const abk_drivers[];

@@ -86,11 +86,63 @@ static int hook_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 	return 0;
 }
 
-static uint64_t field(const char *s, const char *key)
+static bool field(const char *s, const char *key, uint64_t *v)
 {
 	const char *p = strstr(s, key);
+	char *end;
 
-	return p ? strtoull(p + strlen(key), NULL, 10) : 0;
+	if (!p)
+		return false;
+	*v = strtoull(p + strlen(key), &end, 10);
+	return end != p + strlen(key);
+}
+
+int abk_hook_parse(const char *buf, uint64_t start_gfn, uint64_t n, bool clear, uint64_t first,
+		   struct abk_age_res *res, uint64_t *bits)
+{
+	char want_op[16];
+	uint64_t start, pages, young, declined, ns, lw = 0;
+	const char *b;
+
+	snprintf(want_op, sizeof(want_op), " op=%s ", clear ? "clear" : "test");
+	if (strncmp(buf, "mode=", 5) || !strstr(buf, want_op) || !field(buf, " start=", &start) ||
+	    !field(buf, " pages=", &pages) || !field(buf, " young=", &young) ||
+	    !field(buf, " declined=", &declined) || !field(buf, " ns=", &ns))
+		return -EPROTO;
+	if (start != start_gfn || pages != n || young > n || declined > 1 ||
+	    (declined && young))
+		return -EPROTO;
+	field(buf, " lock_wait_ns=", &lw);
+	res->pages += pages;
+	res->young += young;
+	res->has_young = true;
+	res->ns += ns;
+	if (declined)
+		res->declined = true;
+	if (!bits)
+		return 0;
+	b = strstr(buf, "\nbitmap=");
+	if (!b)
+		return -EPROTO;
+	b += 8;
+	uint64_t set = 0;
+
+	for (uint64_t w = 0; w < (n + 63) / 64; w++) {
+		char *end;
+		uint64_t v = strtoull(b, &end, 16);
+
+		if (end == b)
+			return -EPROTO;
+		b = end;
+		for (uint64_t j = 0; j < 64 && w * 64 + j < n; j++) {
+			if (!(v >> j & 1))
+				continue;
+			set++;
+			bits[(first + w * 64 + j) / 64] |= 1ull << ((first + w * 64 + j) % 64);
+		}
+	}
+	/* the bitmap and the count must agree */
+	return set == young ? 0 : -EPROTO;
 }
 
 /* One hook call over at most HOOK_MAX_PAGES pages. */
@@ -110,32 +162,7 @@ static int hook_call(struct hook *h, const char *mode, uint64_t first, uint64_t 
 	if (r <= 0)
 		return r < 0 ? -errno : -EIO;
 	h->buf[r] = 0;
-	if (!strstr(h->buf, "young="))
-		return -EPROTO;
-	res->pages += field(h->buf, " pages=");
-	res->young += field(h->buf, " young=");
-	res->has_young = true;
-	res->ns += field(h->buf, " ns=");
-	if (field(h->buf, " declined="))
-		res->declined = true;
-	if (bits) {
-		const char *b = strstr(h->buf, "bitmap=");
-
-		b = b ? b + 7 : "";
-		for (uint64_t w = 0; w < (n + 63) / 64; w++) {
-			char *end;
-			uint64_t v = strtoull(b, &end, 16);
-
-			if (end == b)
-				return -EPROTO;
-			b = end;
-			for (int j = 0; j < 64 && w * 64 + j < n; j++)
-				if (v >> j & 1)
-					bits[(first + w * 64 + j) / 64] |= 1ull
-									   << ((first + w * 64 + j) % 64);
-		}
-	}
-	return 0;
+	return abk_hook_parse(h->buf, h->gfn0 + first, n, clear, first, res, bits);
 }
 
 static int hook_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_t npages,
