@@ -98,6 +98,15 @@ int ab_cleanup_push(ab_cleanup_fn fn, void *arg);	/* handle >= 0, or -1 */
 void ab_cleanup_pop(int handle);
 void ab_cleanup_run(int handle);
 
+/*
+ * Google Benchmark writes non-finite numbers as bare NaN / inf tokens (e.g.
+ * the "cv" aggregate of a counter that is always 0), which is not JSON.
+ * Return a malloc'd copy of @buf with such tokens outside strings replaced by
+ * null (a null counter counts as not measured). *@replaced (optional) gets
+ * the number of tokens replaced.
+ */
+char *ab_json_sanitize(const char *buf, size_t len, size_t *outlen, size_t *replaced);
+
 /* Kernel release (uname -r). */
 const char *ab_kernel_release(void);
 

@@ -15,6 +15,7 @@ extern "C" {
 #include <benchmark/benchmark.h>
 #include <jansson.h>
 
+#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <iostream>
@@ -107,8 +108,17 @@ json_t *cdf_json(const ab_hist &h)
 int annotate_json(const char *path)
 {
 	json_error_t err;
-	json_t *root = json_load_file(path, 0, &err);
+	size_t len = 0, clen = 0;
+	char *raw = ab_read_file(path, &len);
 
+	if (!raw) {
+		ab_warn("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *clean = ab_json_sanitize(raw, len, &clen, NULL);
+	free(raw);
+	json_t *root = json_loadb(clean, clen, 0, &err);
+	free(clean);
 	if (!root) {
 		ab_warn("%s:%d:%d: %s", path, err.line, err.column, err.text);
 		return -1;
