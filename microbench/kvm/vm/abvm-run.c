@@ -11,12 +11,14 @@
 #include "abvm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ab_common.h"
@@ -36,6 +38,9 @@ static void usage(FILE *f)
 		"  --hot-pct P --cold-every N --seed S   hot/cold and random parameters\n"
 		"  --latency           record per-access latency in the first pass\n"
 		"  --pin               pin vCPU i to role 1+i (ab_pin_self)\n"
+		"  --cpl0              guest in ring 0 with a TLB flush per command\n"
+		"  --cgroup DIR        create cgroup v2 DIR, run in it, remove it at exit/signal\n"
+		"  --prefault P        host | kvm | both: abvm_prefault() before the first pass\n"
 		"  --repeat N          create/run/destroy N times (default 1)\n"
 		"  --hold              after the run, print 'ready' and wait for a signal\n"
 		"  --hold-after-destroy  after destroy, print 'destroyed' and wait for a signal\n");
@@ -51,10 +56,26 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s || s[0] == '-')
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	case 't': case 'T': v <<= 40; end++; break;
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		v <<= 40;
+		end++;
+		break;
 	}
 	if (*end == 'i' || *end == 'B')
 		end++;
@@ -73,6 +94,48 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno || end == s || *end || s[0] == '-' ? -1 : 0;
 }
 
+/* Create cgroup @dir, register it for teardown, move this process in. */
+static int join_cgroup(const char *dir)
+{
+	char parent[512], procs[600], pid[24];
+	char *slash;
+	int fd;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent) {
+		ab_warn("--cgroup %s: need an absolute path below a cgroup v2 mount", dir);
+		return -1;
+	}
+	*slash = 0;
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", parent);
+	if (access(procs, W_OK)) {
+		ab_warn("--cgroup %s: %s: %s (not a cgroup v2 directory?)", dir, procs,
+			strerror(errno));
+		return -1;
+	}
+	if (mkdir(dir, 0755)) {
+		ab_warn("--cgroup: mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (abvm_teardown_add(ABVM_TD_CGROUP, dir, procs) < 0) {
+		rmdir(dir);
+		ab_warn("--cgroup: teardown registry full");
+		return -1;
+	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	fd = open(procs, O_WRONLY);
+	if (fd < 0 || write(fd, pid, strlen(pid)) < 0) {
+		ab_warn("--cgroup: joining %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static void wait_signal(void)
 {
 	for (;;)
@@ -82,20 +145,34 @@ static void wait_signal(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"mem", required_argument, 0, 'm'},     {"vcpus", required_argument, 0, 'v'},
-		{"backing", required_argument, 0, 'b'}, {"file-dir", required_argument, 0, 'd'},
-		{"named-file", no_argument, 0, 'N'},    {"op", required_argument, 0, 'o'},
-		{"order", required_argument, 0, 'O'},   {"passes", required_argument, 0, 'p'},
-		{"hot-pct", required_argument, 0, 'h'}, {"cold-every", required_argument, 0, 'c'},
-		{"seed", required_argument, 0, 's'},    {"latency", no_argument, 0, 'l'},
-		{"pin", no_argument, 0, 'P'},           {"repeat", required_argument, 0, 'r'},
-		{"hold", no_argument, 0, 'H'},          {"hold-after-destroy", no_argument, 0, 'D'},
-		{"help", no_argument, 0, '?'},          {0, 0, 0, 0},
+	    {"mem", required_argument, 0, 'm'},
+	    {"vcpus", required_argument, 0, 'v'},
+	    {"backing", required_argument, 0, 'b'},
+	    {"file-dir", required_argument, 0, 'd'},
+	    {"named-file", no_argument, 0, 'N'},
+	    {"op", required_argument, 0, 'o'},
+	    {"order", required_argument, 0, 'O'},
+	    {"passes", required_argument, 0, 'p'},
+	    {"hot-pct", required_argument, 0, 'h'},
+	    {"cold-every", required_argument, 0, 'c'},
+	    {"seed", required_argument, 0, 's'},
+	    {"latency", no_argument, 0, 'l'},
+	    {"pin", no_argument, 0, 'P'},
+	    {"repeat", required_argument, 0, 'r'},
+	    {"hold", no_argument, 0, 'H'},
+	    {"hold-after-destroy", no_argument, 0, 'D'},
+	    {"cpl0", no_argument, 0, '0'},
+	    {"cgroup", required_argument, 0, 'g'},
+	    {"prefault", required_argument, 0, 'f'},
+	    {"help", no_argument, 0, '?'},
+	    {0, 0, 0, 0},
 	};
 	struct abvm_config cfg;
 	struct abvm_work w;
 	uint64_t passes = 2, repeat = 1, v64;
 	bool hold = false, hold_destroyed = false;
+	const char *cgroup = NULL;
+	unsigned int prefault = 0;
 	char err[512];
 	int c, b;
 
@@ -109,17 +186,23 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			if (parse_u64(optarg, &v64) || v64 < 1 || v64 > ABVM_MAX_VCPUS)
-				ab_die(AB_EXIT_USAGE, "--vcpus: '%s' not in 1..%d", optarg, ABVM_MAX_VCPUS);
+				ab_die(AB_EXIT_USAGE, "--vcpus: '%s' not in 1..%d", optarg,
+				       ABVM_MAX_VCPUS);
 			cfg.nr_vcpus = (int)v64;
 			break;
 		case 'b':
 			b = abvm_backing_parse(optarg);
 			if (b < 0)
-				ab_die(AB_EXIT_USAGE, "--backing: unknown backing '%s' (anon, thp, file)", optarg);
+				ab_die(AB_EXIT_USAGE,
+				       "--backing: unknown backing '%s' (anon, thp, file)", optarg);
 			cfg.backing = (enum abvm_backing)b;
 			break;
-		case 'd': cfg.file_dir = optarg; break;
-		case 'N': cfg.file_named = true; break;
+		case 'd':
+			cfg.file_dir = optarg;
+			break;
+		case 'N':
+			cfg.file_named = true;
+			break;
 		case 'o':
 			if (!strcmp(optarg, "write"))
 				w.op = ABVM_OP_WRITE;
@@ -136,7 +219,8 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "hotcold"))
 				w.order = ABVM_ORDER_HOTCOLD;
 			else
-				ab_die(AB_EXIT_USAGE, "--order: '%s' (seq, random, hotcold)", optarg);
+				ab_die(AB_EXIT_USAGE, "--order: '%s' (seq, random, hotcold)",
+				       optarg);
 			break;
 		case 'p':
 			if (parse_u64(optarg, &passes))
@@ -156,14 +240,38 @@ int main(int argc, char **argv)
 			if (parse_u64(optarg, &w.seed))
 				ab_die(AB_EXIT_USAGE, "--seed: bad number '%s'", optarg);
 			break;
-		case 'l': cfg.latency = true; break;
-		case 'P': cfg.vcpu_thread_init = abvm_pin_vcpu_hook; break;
+		case 'l':
+			cfg.latency = true;
+			break;
+		case 'P':
+			cfg.vcpu_thread_init = abvm_pin_vcpu_hook;
+			break;
 		case 'r':
 			if (parse_u64(optarg, &repeat) || !repeat)
 				ab_die(AB_EXIT_USAGE, "--repeat: bad number '%s'", optarg);
 			break;
-		case 'H': hold = true; break;
-		case 'D': hold_destroyed = true; break;
+		case 'H':
+			hold = true;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "host"))
+				prefault = ABVM_PREFAULT_HOST;
+			else if (!strcmp(optarg, "kvm"))
+				prefault = ABVM_PREFAULT_KVM;
+			else if (!strcmp(optarg, "both"))
+				prefault = ABVM_PREFAULT_HOST | ABVM_PREFAULT_KVM;
+			else
+				ab_die(AB_EXIT_USAGE, "--prefault: '%s' (host, kvm, both)", optarg);
+			break;
+		case '0':
+			cfg.cpl0 = true;
+			break;
+		case 'g':
+			cgroup = optarg;
+			break;
+		case 'D':
+			hold_destroyed = true;
+			break;
 		default:
 			usage(stderr);
 			return AB_EXIT_USAGE;
@@ -176,6 +284,8 @@ int main(int argc, char **argv)
 	if (cfg.vcpu_thread_init)
 		ab_topo_init();
 	abvm_teardown_install();
+	if (cgroup && join_cgroup(cgroup))
+		return AB_EXIT_USAGE;
 
 	for (uint64_t rep = 0; rep < repeat; rep++) {
 		struct abvm *vm;
@@ -191,6 +301,22 @@ int main(int argc, char **argv)
 			return abvm_exit_code(r);
 		}
 		t_create = ab_now_ns() - t0;
+		if (prefault) {
+			t0 = ab_now_ns();
+			r = abvm_prefault(vm, prefault);
+			if (r < 0) {
+				ab_warn("prefault failed: %s (%s)", abvm_strerr(r),
+					abvm_last_error(vm));
+				abvm_destroy(vm);
+				return AB_EXIT_FAIL;
+			}
+			printf("prefault (%s%s): %.1f ms\n",
+			       r & ABVM_PREFAULT_HOST ? "host page tables " : "",
+			       !(r & ABVM_PREFAULT_KVM)	      ? ""
+			       : r & ABVM_PREFAULT_USED_IOCTL ? "KVM via KVM_PRE_FAULT_MEMORY"
+							      : "KVM via a guest write pass",
+			       (ab_now_ns() - t0) / 1e6);
+		}
 		/* pass 1: population (untouched memory), optionally timed per access */
 		first.passes = 1;
 		first.record_latency = cfg.latency;
@@ -203,10 +329,12 @@ int main(int argc, char **argv)
 			return AB_EXIT_FAIL;
 		}
 		abvm_stats_total(vm, &st);
-		printf("create: %.1f ms (%s, %" PRIu64 " MiB, %d vCPUs, tsc %" PRIu64 " kHz)\n", t_create / 1e6,
-		       abvm_backing_name(cfg.backing), cfg.mem_bytes >> 20, cfg.nr_vcpus, abvm_tsc_khz(vm));
-		printf("populate: %" PRIu64 " pages in %.1f ms: %.0f MiB/s, %.0f ns/page wall, %" PRIu64
-		       " accesses\n",
+		printf("create: %.1f ms (%s, %" PRIu64 " MiB, %d vCPUs, tsc %" PRIu64
+		       " kHz) hva=%p\n",
+		       t_create / 1e6, abvm_backing_name(cfg.backing), cfg.mem_bytes >> 20,
+		       cfg.nr_vcpus, abvm_tsc_khz(vm), abvm_hva(vm));
+		printf("populate: %" PRIu64
+		       " pages in %.1f ms: %.0f MiB/s, %.0f ns/page wall, %" PRIu64 " accesses\n",
 		       abvm_npages(vm), t_pop / 1e6, (double)(cfg.mem_bytes >> 20) / (t_pop / 1e9),
 		       (double)t_pop / (double)abvm_npages(vm), st.accesses);
 		if (cfg.latency) {
@@ -215,10 +343,10 @@ int main(int argc, char **argv)
 			ab_hist_init(&h);
 			for (int i = 0; i < cfg.nr_vcpus; i++)
 				ab_hist_merge(&h, abvm_vcpu_hist(vm, i));
-			printf("first-touch latency: n=%" PRIu64 " p50=%" PRIu64 " p99=%" PRIu64 " max=%" PRIu64
-			       " ns (mean %.0f)\n",
-			       h.count, ab_hist_quantile(&h, 0.5), ab_hist_quantile(&h, 0.99), h.max,
-			       h.count ? (double)h.sum / (double)h.count : 0.0);
+			printf("first-touch latency: n=%" PRIu64 " p50=%" PRIu64 " p99=%" PRIu64
+			       " max=%" PRIu64 " ns (mean %.0f)\n",
+			       h.count, ab_hist_quantile(&h, 0.5), ab_hist_quantile(&h, 0.99),
+			       h.max, h.count ? (double)h.sum / (double)h.count : 0.0);
 		}
 		if (passes) {
 			uint64_t acc0 = st.accesses;
@@ -229,15 +357,16 @@ int main(int argc, char **argv)
 			r = abvm_run(vm, &w);
 			t0 = ab_now_ns() - t0;
 			if (r) {
-				ab_warn("passes failed: %s (%s)", abvm_strerr(r), abvm_last_error(vm));
+				ab_warn("passes failed: %s (%s)", abvm_strerr(r),
+					abvm_last_error(vm));
 				abvm_destroy(vm);
 				return AB_EXIT_FAIL;
 			}
 			abvm_stats_total(vm, &st);
-			printf("passes: %" PRIu64 " in %.1f ms: %.1f M accesses/s (%" PRIu64 " accesses, %" PRIu64
-			       " exits)\n",
-			       passes, t0 / 1e6, (double)(st.accesses - acc0) / (t0 / 1e3), st.accesses - acc0,
-			       st.exits_io);
+			printf("passes: %" PRIu64 " in %.1f ms: %.1f M accesses/s (%" PRIu64
+			       " accesses, %" PRIu64 " exits)\n",
+			       passes, t0 / 1e6, (double)(st.accesses - acc0) / (t0 / 1e3),
+			       st.accesses - acc0, st.exits_io);
 		}
 		if (getenv("ABVM_RUN_KSTATS")) {
 			struct abvm_kstats *ks = abvm_kstats_open(vm, 0);

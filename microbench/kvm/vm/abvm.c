@@ -26,17 +26,17 @@
 
 #include "ab_common.h"
 
-#define GIB (1ull << 30)
-#define MIB (1ull << 20)
-#define SYS_SLOT 0
-#define REGION_SLOT 1
+#define GIB		 (1ull << 30)
+#define MIB		 (1ull << 20)
+#define SYS_SLOT	 0
+#define REGION_SLOT	 1
 #define FIRST_EXTRA_SLOT 2
-#define MAX_EXTRA 32
-#define STACK_BYTES (16 * 1024)
-#define VCPU_AREA (4096 + STACK_BYTES) /* ctl page + stack */
+#define MAX_EXTRA	 32
+#define STACK_BYTES	 (16 * 1024)
+#define VCPU_AREA	 (4096 + STACK_BYTES) /* ctl page + stack */
 
 /* Page table entry bits. */
-#define PTE_P (1ull << 0)
+#define PTE_P  (1ull << 0)
 #define PTE_RW (1ull << 1)
 #define PTE_US (1ull << 2)
 #define PTE_PS (1ull << 7)
@@ -87,6 +87,7 @@ struct abvm {
 	int file_td; /* teardown handle of a named file, -1 */
 	char file_path[256];
 	uint64_t tsc_khz;
+	struct kvm_cpuid2 *cpuid;
 	struct extra_slot extra[MAX_EXTRA];
 	uint64_t extra_gpa_next;
 	/* vCPUs */
@@ -98,7 +99,8 @@ struct abvm {
 	char errmsg[512];
 };
 
-static __attribute__((format(printf, 4, 5))) int set_err(char *err, size_t len, int code, const char *fmt, ...)
+static __attribute__((format(printf, 4, 5))) int set_err(char *err, size_t len, int code,
+							 const char *fmt, ...)
 {
 	va_list ap;
 
@@ -127,16 +129,26 @@ static void vm_fail(struct abvm *vm, const char *fmt, ...)
 const char *abvm_strerr(int code)
 {
 	switch (code) {
-	case ABVM_OK: return "OK";
-	case ABVM_ENODEV: return "ENODEV";
-	case ABVM_EPERM: return "EPERM";
-	case ABVM_ENOMEM: return "ENOMEM";
-	case ABVM_EBACKING: return "EBACKING";
-	case ABVM_EINVAL: return "EINVAL";
-	case ABVM_ESYS: return "ESYS";
-	case ABVM_EGUEST: return "EGUEST";
-	case ABVM_ETIMEDOUT: return "ETIMEDOUT";
-	case ABVM_EBUSY: return "EBUSY";
+	case ABVM_OK:
+		return "OK";
+	case ABVM_ENODEV:
+		return "ENODEV";
+	case ABVM_EPERM:
+		return "EPERM";
+	case ABVM_ENOMEM:
+		return "ENOMEM";
+	case ABVM_EBACKING:
+		return "EBACKING";
+	case ABVM_EINVAL:
+		return "EINVAL";
+	case ABVM_ESYS:
+		return "ESYS";
+	case ABVM_EGUEST:
+		return "EGUEST";
+	case ABVM_ETIMEDOUT:
+		return "ETIMEDOUT";
+	case ABVM_EBUSY:
+		return "EBUSY";
 	}
 	return "E?";
 }
@@ -144,22 +156,29 @@ const char *abvm_strerr(int code)
 int abvm_exit_code(int code)
 {
 	switch (code) {
-	case ABVM_OK: return AB_EXIT_OK;
+	case ABVM_OK:
+		return AB_EXIT_OK;
 	case ABVM_ENODEV:
 	case ABVM_EPERM:
-	case ABVM_EBACKING: return AB_EXIT_SKIP;
+	case ABVM_EBACKING:
+		return AB_EXIT_SKIP;
 	case ABVM_EINVAL:
-	case ABVM_ENOMEM: return AB_EXIT_USAGE;
-	default: return AB_EXIT_FAIL;
+	case ABVM_ENOMEM:
+		return AB_EXIT_USAGE;
+	default:
+		return AB_EXIT_FAIL;
 	}
 }
 
 const char *abvm_backing_name(enum abvm_backing b)
 {
 	switch (b) {
-	case ABVM_BACKING_ANON: return "anon";
-	case ABVM_BACKING_THP: return "thp";
-	case ABVM_BACKING_FILE: return "file";
+	case ABVM_BACKING_ANON:
+		return "anon";
+	case ABVM_BACKING_THP:
+		return "thp";
+	case ABVM_BACKING_FILE:
+		return "file";
 	}
 	return "?";
 }
@@ -215,20 +234,29 @@ uint64_t abvm_mem_available(void)
 
 bool abvm_thp_usable(const char **why)
 {
-	static char buf[160];
-	char *s = ab_read_file("/sys/kernel/mm/transparent_hugepage/enabled", NULL);
+	static char buf[400];
+	/* $ABVM_THP_SYSFS: test override of the sysfs file */
+	const char *path = getenv("ABVM_THP_SYSFS");
+	char *s;
 	bool ok;
 
+	if (!path || !*path)
+		path = "/sys/kernel/mm/transparent_hugepage/enabled";
+	s = ab_read_file(path, NULL);
 	if (!s) {
-		if (why)
-			*why = "THP not available: /sys/kernel/mm/transparent_hugepage/enabled missing "
-			       "(kernel without CONFIG_TRANSPARENT_HUGEPAGE)";
+		if (why) {
+			snprintf(buf, sizeof(buf),
+				 "THP not available: %s missing (kernel without "
+				 "CONFIG_TRANSPARENT_HUGEPAGE)",
+				 path);
+			*why = buf;
+		}
 		return false;
 	}
 	ok = strstr(s, "[always]") || strstr(s, "[madvise]");
 	if (!ok && why) {
 		s[strcspn(s, "\n")] = 0;
-		snprintf(buf, sizeof(buf), "THP disabled: /sys/kernel/mm/transparent_hugepage/enabled is \"%s\"", s);
+		snprintf(buf, sizeof(buf), "THP disabled: %s is \"%s\"", path, s);
 		*why = buf;
 	}
 	free(s);
@@ -237,19 +265,58 @@ bool abvm_thp_usable(const char **why)
 
 /* ---- geometry ---- */
 
-int abvm_nr_vcpus(const struct abvm *vm) { return vm->nr_vcpus; }
-int abvm_kvm_fd(const struct abvm *vm) { return vm->kvm_fd; }
-int abvm_vm_fd(const struct abvm *vm) { return vm->vm_fd; }
-int abvm_vcpu_fd(const struct abvm *vm, int v) { return vm->vcpus[v].fd; }
-void *abvm_hva(const struct abvm *vm) { return vm->hva; }
-uint64_t abvm_gpa_base(const struct abvm *vm) { return vm->gpa_base; }
-uint64_t abvm_gfn_base(const struct abvm *vm) { return vm->gpa_base >> 12; }
-uint64_t abvm_npages(const struct abvm *vm) { return vm->npages; }
-uint64_t abvm_mem_bytes(const struct abvm *vm) { return vm->bytes; }
-enum abvm_backing abvm_backing(const struct abvm *vm) { return vm->cfg.backing; }
-int abvm_region_slot(const struct abvm *vm) { return REGION_SLOT; }
-pid_t abvm_vcpu_tid(const struct abvm *vm, int v) { return vm->vcpus[v].tid; }
-uint64_t abvm_tsc_khz(const struct abvm *vm) { return vm->tsc_khz; }
+int abvm_nr_vcpus(const struct abvm *vm)
+{
+	return vm->nr_vcpus;
+}
+int abvm_kvm_fd(const struct abvm *vm)
+{
+	return vm->kvm_fd;
+}
+int abvm_vm_fd(const struct abvm *vm)
+{
+	return vm->vm_fd;
+}
+int abvm_vcpu_fd(const struct abvm *vm, int v)
+{
+	return vm->vcpus[v].fd;
+}
+void *abvm_hva(const struct abvm *vm)
+{
+	return vm->hva;
+}
+uint64_t abvm_gpa_base(const struct abvm *vm)
+{
+	return vm->gpa_base;
+}
+uint64_t abvm_gfn_base(const struct abvm *vm)
+{
+	return vm->gpa_base >> 12;
+}
+uint64_t abvm_npages(const struct abvm *vm)
+{
+	return vm->npages;
+}
+uint64_t abvm_mem_bytes(const struct abvm *vm)
+{
+	return vm->bytes;
+}
+enum abvm_backing abvm_backing(const struct abvm *vm)
+{
+	return vm->cfg.backing;
+}
+int abvm_region_slot(const struct abvm *vm)
+{
+	return REGION_SLOT;
+}
+pid_t abvm_vcpu_tid(const struct abvm *vm, int v)
+{
+	return vm->vcpus[v].tid;
+}
+uint64_t abvm_tsc_khz(const struct abvm *vm)
+{
+	return vm->tsc_khz;
+}
 
 void abvm_vcpu_range(const struct abvm *vm, int v, uint64_t *first, uint64_t *n)
 {
@@ -265,7 +332,10 @@ char *abvm_debugfs_dir(const struct abvm *vm, char *buf, size_t len)
 	return buf;
 }
 
-const char *abvm_last_error(const struct abvm *vm) { return vm->errmsg; }
+const char *abvm_last_error(const struct abvm *vm)
+{
+	return vm->errmsg;
+}
 
 /* ---- system slot: GDT, TSS, page tables ---- */
 
@@ -284,6 +354,8 @@ static void build_gdt(struct abvm *vm)
 	gdt[0] = 0;
 	gdt[1] = 0x00affb000000ffffull; /* 0x08: 64-bit code, DPL3 */
 	gdt[2] = 0x00cff3000000ffffull; /* 0x10: data, DPL3 */
+	gdt[5] = 0x00af9b000000ffffull; /* 0x28: 64-bit code, DPL0 */
+	gdt[6] = 0x00cf93000000ffffull; /* 0x30: data, DPL0 */
 	/* 0x18: 64-bit busy TSS (16-byte descriptor) */
 	gdt[3] = (lim & 0xffff) | ((tss & 0xffffff) << 16) | (0xbull << 40) | (1ull << 47) |
 		 (((tss >> 24) & 0xff) << 56);
@@ -319,14 +391,15 @@ static int map_2m(struct abvm *vm, uint64_t start, uint64_t end, uint64_t *next,
 	return 0;
 }
 
-static int set_slot(struct abvm *vm, int slot, uint64_t gpa, uint64_t bytes, void *hva, uint32_t flags)
+static int set_slot(struct abvm *vm, int slot, uint64_t gpa, uint64_t bytes, void *hva,
+		    uint32_t flags)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = (uint32_t)slot,
-		.flags = flags,
-		.guest_phys_addr = gpa,
-		.memory_size = bytes,
-		.userspace_addr = (uint64_t)(uintptr_t)hva,
+	    .slot = (uint32_t)slot,
+	    .flags = flags,
+	    .guest_phys_addr = gpa,
+	    .memory_size = bytes,
+	    .userspace_addr = (uint64_t)(uintptr_t)hva,
 	};
 
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
@@ -341,15 +414,18 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 	static _Atomic int file_seq;
 
 	if (cfg->backing == ABVM_BACKING_ANON) {
-		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 		if (p == MAP_FAILED)
-			return set_err(err, errlen, ABVM_ENOMEM, "mmap of %llu MiB anonymous guest memory: %s",
+			return set_err(err, errlen, ABVM_ENOMEM,
+				       "mmap of %llu MiB anonymous guest memory: %s",
 				       (unsigned long long)(bytes >> 20), strerror(errno));
 		/* EINVAL = kernel without THP: 4 KiB pages anyway. */
 		if (madvise(p, bytes, MADV_NOHUGEPAGE) && errno != EINVAL) {
 			munmap(p, bytes);
-			return set_err(err, errlen, ABVM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+			return set_err(err, errlen, ABVM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s",
+				       strerror(errno));
 		}
 		vm->map_base = vm->hva = p;
 		vm->map_len = bytes;
@@ -362,11 +438,14 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 
 		if (!abvm_thp_usable(&why))
 			return set_err(err, errlen, ABVM_EBACKING, "backing thp: %s", why);
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
-			return set_err(err, errlen, ABVM_ENOMEM, "mmap of %llu MiB THP guest memory: %s",
+			return set_err(err, errlen, ABVM_ENOMEM,
+				       "mmap of %llu MiB THP guest memory: %s",
 				       (unsigned long long)(bytes >> 20), strerror(errno));
-		a = (uint8_t *)(((uintptr_t)p + ABVM_HUGE_SIZE - 1) & ~(uintptr_t)(ABVM_HUGE_SIZE - 1));
+		a = (uint8_t *)(((uintptr_t)p + ABVM_HUGE_SIZE - 1) &
+				~(uintptr_t)(ABVM_HUGE_SIZE - 1));
 		/* trim the slack so the mapping is exactly the aligned region */
 		if (a > p)
 			munmap(p, (size_t)(a - p));
@@ -376,7 +455,8 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 			int e = errno;
 
 			munmap(a, bytes);
-			return set_err(err, errlen, ABVM_EBACKING, "backing thp: madvise(MADV_HUGEPAGE): %s", strerror(e));
+			return set_err(err, errlen, ABVM_EBACKING,
+				       "backing thp: madvise(MADV_HUGEPAGE): %s", strerror(e));
 		}
 		vm->map_base = vm->hva = a;
 		vm->map_len = bytes;
@@ -389,31 +469,36 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 		void *p;
 
 		if (!cfg->file_dir || !cfg->file_dir[0])
-			return set_err(err, errlen, ABVM_EINVAL, "backing file needs a directory (file_dir)");
+			return set_err(err, errlen, ABVM_EINVAL,
+				       "backing file needs a directory (file_dir)");
 		if (stat(cfg->file_dir, &st))
-			return set_err(err, errlen, ABVM_EINVAL, "backing file: directory %s: %s", cfg->file_dir,
-				       strerror(errno));
+			return set_err(err, errlen, ABVM_EINVAL, "backing file: directory %s: %s",
+				       cfg->file_dir, strerror(errno));
 		if (!S_ISDIR(st.st_mode))
-			return set_err(err, errlen, ABVM_EINVAL, "backing file: %s is not a directory", cfg->file_dir);
+			return set_err(err, errlen, ABVM_EINVAL,
+				       "backing file: %s is not a directory", cfg->file_dir);
 		if (!cfg->no_mem_check && !statvfs(cfg->file_dir, &sv) &&
 		    (uint64_t)sv.f_bavail * sv.f_frsize < bytes)
-			return set_err(err, errlen, ABVM_ENOMEM,
-				       "backing file: %llu MiB do not fit in %s (%llu MiB free)",
-				       (unsigned long long)(bytes >> 20), cfg->file_dir,
-				       (unsigned long long)(((uint64_t)sv.f_bavail * sv.f_frsize) >> 20));
+			return set_err(
+			    err, errlen, ABVM_ENOMEM,
+			    "backing file: %llu MiB do not fit in %s (%llu MiB free)",
+			    (unsigned long long)(bytes >> 20), cfg->file_dir,
+			    (unsigned long long)(((uint64_t)sv.f_bavail * sv.f_frsize) >> 20));
 		if (!cfg->file_named) {
 			fd = open(cfg->file_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 			if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-				return set_err(err, errlen, ABVM_EBACKING, "backing file: O_TMPFILE in %s: %s",
-					       cfg->file_dir, strerror(errno));
+				return set_err(err, errlen, ABVM_EBACKING,
+					       "backing file: O_TMPFILE in %s: %s", cfg->file_dir,
+					       strerror(errno));
 		}
 		if (fd < 0) {
 			/* named file (asked for, or no O_TMPFILE support) */
-			snprintf(vm->file_path, sizeof(vm->file_path), "%s/abvm-%d-%d.mem", cfg->file_dir,
-				 (int)getpid(), atomic_fetch_add(&file_seq, 1));
+			snprintf(vm->file_path, sizeof(vm->file_path), "%s/abvm-%d-%d.mem",
+				 cfg->file_dir, (int)getpid(), atomic_fetch_add(&file_seq, 1));
 			fd = open(vm->file_path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 			if (fd < 0)
-				return set_err(err, errlen, ABVM_EBACKING, "backing file: create %s: %s", vm->file_path,
+				return set_err(err, errlen, ABVM_EBACKING,
+					       "backing file: create %s: %s", vm->file_path,
 					       strerror(errno));
 			if (cfg->file_named) {
 				vm->file_td = abvm_teardown_add(ABVM_TD_FILE, vm->file_path, NULL);
@@ -424,11 +509,13 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 		}
 		vm->file_fd = fd;
 		if (ftruncate(fd, (off_t)bytes))
-			return set_err(err, errlen, ABVM_EBACKING, "backing file: ftruncate to %llu bytes: %s",
+			return set_err(err, errlen, ABVM_EBACKING,
+				       "backing file: ftruncate to %llu bytes: %s",
 				       (unsigned long long)bytes, strerror(errno));
 		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED)
-			return set_err(err, errlen, ABVM_EBACKING, "backing file: mmap MAP_SHARED: %s", strerror(errno));
+			return set_err(err, errlen, ABVM_EBACKING,
+				       "backing file: mmap MAP_SHARED: %s", strerror(errno));
 		vm->map_base = vm->hva = p;
 		vm->map_len = bytes;
 		return 0;
@@ -438,39 +525,50 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 
 /* ---- vCPUs ---- */
 
-static int setup_cpuid(struct abvm *vm, int vfd)
+/* KVM_GET_SUPPORTED_CPUID, malloc'd; NULL on failure. */
+static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 {
 	int nent = 128;
 
 	for (;;) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)nent * sizeof(struct kvm_cpuid_entry2));
-		int r;
+		struct kvm_cpuid2 *c =
+		    calloc(1, sizeof(*c) + (size_t)nent * sizeof(struct kvm_cpuid_entry2));
 
 		if (!c)
-			return -1;
+			return NULL;
 		c->nent = (uint32_t)nent;
-		r = ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
-		if (r && errno == E2BIG) {
-			free(c);
-			nent *= 2;
-			continue;
-		}
-		if (!r)
-			r = ioctl(vfd, KVM_SET_CPUID2, c);
+		if (!ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c))
+			return c;
 		free(c);
-		return r;
+		if (errno != E2BIG || nent > 4096)
+			return NULL;
+		nent *= 2;
 	}
 }
 
-static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
+/* Guest MAXPHYADDR from CPUID 0x80000008 (36 if absent). */
+static int guest_phys_bits(const struct kvm_cpuid2 *c)
+{
+	for (uint32_t i = 0; c && i < c->nent; i++)
+		if (c->entries[i].function == 0x80000008 && (c->entries[i].eax & 0xff))
+			return (int)(c->entries[i].eax & 0xff);
+	return 36;
+}
+
+static int setup_cpuid(struct abvm *vm, int vfd)
+{
+	return vm->cpuid ? ioctl(vfd, KVM_SET_CPUID2, vm->cpuid) : -1;
+}
+
+static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code, int dpl)
 {
 	memset(s, 0, sizeof(*s));
 	s->base = 0;
 	s->limit = 0xffffffff;
-	s->selector = sel | 3;
+	s->selector = (uint16_t)(sel | dpl);
 	s->type = type;
 	s->present = 1;
-	s->dpl = 3;
+	s->dpl = (uint8_t)dpl;
 	s->s = 1;
 	s->g = 1;
 	s->l = code;
@@ -484,8 +582,13 @@ static int setup_vcpu_regs(struct abvm *vm, struct vcpu *c)
 
 	if (ioctl(c->fd, KVM_GET_SREGS, &sr))
 		return -1;
-	seg(&sr.cs, 0x08, 0xb, true);
-	seg(&sr.ds, 0x10, 0x3, false);
+	if (vm->cfg.cpl0) {
+		seg(&sr.cs, 0x28, 0xb, true, 0);
+		seg(&sr.ds, 0x30, 0x3, false, 0);
+	} else {
+		seg(&sr.cs, 0x08, 0xb, true, 3);
+		seg(&sr.ds, 0x10, 0x3, false, 3);
+	}
 	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
 	memset(&sr.tr, 0, sizeof(sr.tr));
 	sr.tr.base = ABVM_TSS_GPA;
@@ -497,13 +600,13 @@ static int setup_vcpu_regs(struct abvm *vm, struct vcpu *c)
 	sr.ldt.unusable = 1;
 	sr.ldt.type = 2;
 	sr.gdt.base = ABVM_GDT_GPA;
-	sr.gdt.limit = 5 * 8 - 1;
+	sr.gdt.limit = 7 * 8 - 1;
 	sr.idt.base = 0;
 	sr.idt.limit = 0;
 	sr.cr0 = 0x80050033ull; /* PG WP NE ET MP PE */
 	sr.cr3 = ABVM_PML4_GPA;
-	sr.cr4 = 0x20;		/* PAE */
-	sr.efer = 0x500;	/* LME LMA */
+	sr.cr4 = 0x20;	 /* PAE */
+	sr.efer = 0x500; /* LME LMA */
 	if (ioctl(c->fd, KVM_SET_SREGS, &sr))
 		return -1;
 	memset(&r, 0, sizeof(r));
@@ -522,19 +625,21 @@ static void describe_exit(struct vcpu *c, char *buf, size_t len)
 	if (ioctl(c->fd, KVM_GET_REGS, &r))
 		memset(&r, 0, sizeof(r));
 	if (reason == KVM_EXIT_IO)
-		snprintf(buf, len, "unexpected I/O exit (port 0x%x dir %d) at rip 0x%llx", c->run->io.port,
-			 c->run->io.direction, (unsigned long long)r.rip);
+		snprintf(buf, len, "unexpected I/O exit (port 0x%x dir %d) at rip 0x%llx",
+			 c->run->io.port, c->run->io.direction, (unsigned long long)r.rip);
 	else if (reason == KVM_EXIT_INTERNAL_ERROR)
-		snprintf(buf, len, "KVM internal error suberror %u at rip 0x%llx", c->run->internal.suberror,
-			 (unsigned long long)r.rip);
+		snprintf(buf, len, "KVM internal error suberror %u at rip 0x%llx",
+			 c->run->internal.suberror, (unsigned long long)r.rip);
 	else if (reason == KVM_EXIT_FAIL_ENTRY)
 		snprintf(buf, len, "VM entry failed (hardware reason 0x%llx)",
 			 (unsigned long long)c->run->fail_entry.hardware_entry_failure_reason);
 	else if (reason == KVM_EXIT_SHUTDOWN)
-		snprintf(buf, len, "guest triple fault (KVM_EXIT_SHUTDOWN) at rip 0x%llx rsp 0x%llx",
+		snprintf(buf, len,
+			 "guest triple fault (KVM_EXIT_SHUTDOWN) at rip 0x%llx rsp 0x%llx",
 			 (unsigned long long)r.rip, (unsigned long long)r.rsp);
 	else
-		snprintf(buf, len, "unexpected exit reason %d at rip 0x%llx", reason, (unsigned long long)r.rip);
+		snprintf(buf, len, "unexpected exit reason %d at rip 0x%llx", reason,
+			 (unsigned long long)r.rip);
 }
 
 /* Convert and clear the latency entries of the current range. */
@@ -572,7 +677,8 @@ static int run_until_done(struct vcpu *c)
 		if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT) {
 			uint32_t val = 0;
 
-			memcpy(&val, (uint8_t *)run + run->io.data_offset, run->io.size < 4 ? run->io.size : 4);
+			memcpy(&val, (uint8_t *)run + run->io.data_offset,
+			       run->io.size < 4 ? run->io.size : 4);
 			atomic_fetch_add_explicit(&c->exits_io, 1, memory_order_relaxed);
 			switch (run->io.port) {
 			case ABVM_PORT_DONE:
@@ -661,17 +767,20 @@ static int open_kvm(struct abvm *vm, char *err, size_t errlen)
 
 		if (e == ENOENT || e == ENODEV || e == ENXIO)
 			return set_err(err, errlen, ABVM_ENODEV,
-				       "%s: %s (no KVM: kernel without CONFIG_KVM, module kvm_intel/kvm_amd not "
+				       "%s: %s (no KVM: kernel without CONFIG_KVM, module "
+				       "kvm_intel/kvm_amd not "
 				       "loaded, or no hardware virtualisation)",
 				       p, strerror(e));
 		if (e == EACCES || e == EPERM)
 			return set_err(err, errlen, ABVM_EPERM,
-				       "%s: %s (need read/write access: add the user to group kvm)", p, strerror(e));
+				       "%s: %s (need read/write access: add the user to group kvm)",
+				       p, strerror(e));
 		return set_err(err, errlen, ABVM_ENODEV, "%s: %s", p, strerror(e));
 	}
 	ver = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ver != KVM_API_VERSION)
-		return set_err(err, errlen, ABVM_ENODEV, "%s: not a KVM device (KVM_GET_API_VERSION: %d)", p, ver);
+		return set_err(err, errlen, ABVM_ENODEV,
+			       "%s: not a KVM device (KVM_GET_API_VERSION: %d)", p, ver);
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0)
 		return set_err(err, errlen, ABVM_ENODEV, "%s: KVM without KVM_CAP_USER_MEMORY", p);
 	return 0;
@@ -703,12 +812,15 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	if (err && errlen)
 		err[0] = 0;
 	if (cfg.nr_vcpus < 1 || cfg.nr_vcpus > ABVM_MAX_VCPUS)
-		return set_err(err, errlen, ABVM_EINVAL, "vcpus %d out of range 1..%d", cfg.nr_vcpus, ABVM_MAX_VCPUS);
+		return set_err(err, errlen, ABVM_EINVAL, "vcpus %d out of range 1..%d",
+			       cfg.nr_vcpus, ABVM_MAX_VCPUS);
 	if (!cfg.mem_bytes || cfg.mem_bytes % ABVM_HUGE_SIZE)
-		return set_err(err, errlen, ABVM_EINVAL, "guest memory %llu bytes: must be a non-zero multiple of 2 MiB",
+		return set_err(err, errlen, ABVM_EINVAL,
+			       "guest memory %llu bytes: must be a non-zero multiple of 2 MiB",
 			       (unsigned long long)cfg.mem_bytes);
 	if (cfg.mem_bytes > (1ull << 40))
-		return set_err(err, errlen, ABVM_EINVAL, "guest memory %llu MiB: more than the 1 TiB abvm supports",
+		return set_err(err, errlen, ABVM_EINVAL,
+			       "guest memory %llu MiB: more than the 1 TiB abvm supports",
 			       (unsigned long long)(cfg.mem_bytes >> 20));
 	if (cfg.mem_bytes / ABVM_PAGE_SIZE < (uint64_t)cfg.nr_vcpus)
 		return set_err(err, errlen, ABVM_EINVAL, "fewer pages than vCPUs");
@@ -760,23 +872,44 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	vm->gpa_base = cfg.gpa_base ? cfg.gpa_base : 4 * GIB;
 	if (vm->gpa_base < sys) {
 		if (cfg.gpa_base) {
-			r = set_err(err, errlen, ABVM_EINVAL, "gpa_base 0x%llx overlaps the system slot (%llu MiB)",
-				    (unsigned long long)cfg.gpa_base, (unsigned long long)(sys >> 20));
+			r = set_err(err, errlen, ABVM_EINVAL,
+				    "gpa_base 0x%llx overlaps the system slot (%llu MiB)",
+				    (unsigned long long)cfg.gpa_base,
+				    (unsigned long long)(sys >> 20));
 			goto fail;
 		}
 		vm->gpa_base = (sys + GIB - 1) & ~(GIB - 1);
 	}
 	vm->extra_gpa_next = (vm->gpa_base + vm->bytes + GIB - 1) & ~(GIB - 1);
+	vm->cpuid = supported_cpuid(vm->kvm_fd);
+	if (!vm->cpuid) {
+		r = set_err(err, errlen, ABVM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		goto fail;
+	}
+	{
+		int pb = guest_phys_bits(vm->cpuid);
+
+		if (pb < 64 && vm->gpa_base + vm->bytes > (1ull << pb)) {
+			r = set_err(err, errlen, ABVM_EINVAL,
+				    "guest memory %llu MiB at GPA 0x%llx exceeds the guest's %d "
+				    "physical address bits",
+				    (unsigned long long)(vm->bytes >> 20),
+				    (unsigned long long)vm->gpa_base, pb);
+			goto fail;
+		}
+	}
 
 	/* would it fit? */
 	need = vm->bytes + sys;
 	avail = abvm_mem_available();
 	if (!cfg.no_mem_check && avail && need > avail / 10 * 9) {
 		r = set_err(err, errlen, ABVM_ENOMEM,
-			    "guest memory would not fit: %llu MiB needed (%llu MiB region + %llu MiB harness), "
+			    "guest memory would not fit: %llu MiB needed (%llu MiB region + %llu "
+			    "MiB harness), "
 			    "90%% of MemAvailable is %llu MiB",
 			    (unsigned long long)(need >> 20), (unsigned long long)(vm->bytes >> 20),
-			    (unsigned long long)(sys >> 20), (unsigned long long)(avail / 10 * 9 >> 20));
+			    (unsigned long long)(sys >> 20),
+			    (unsigned long long)(avail / 10 * 9 >> 20));
 		goto fail;
 	}
 
@@ -787,7 +920,8 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	}
 	vm->run_size = (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 
-	vm->sys = mmap(NULL, sys, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	vm->sys = mmap(NULL, sys, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->sys == MAP_FAILED) {
 		vm->sys = NULL;
 		r = set_err(err, errlen, ABVM_ENOMEM, "mmap system slot (%llu MiB): %s",
@@ -796,7 +930,8 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	}
 	madvise(vm->sys, sys, MADV_NOHUGEPAGE);
 	if (abvm_guest_image_len > ABVM_CODE_MAX) {
-		r = set_err(err, errlen, ABVM_ESYS, "guest image too large (%zu bytes)", abvm_guest_image_len);
+		r = set_err(err, errlen, ABVM_ESYS, "guest image too large (%zu bytes)",
+			    abvm_guest_image_len);
 		goto fail;
 	}
 	memcpy(vm->sys + ABVM_CODE_GPA, abvm_guest_image, abvm_guest_image_len);
@@ -813,12 +948,16 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		goto fail;
 
 	if (set_slot(vm, SYS_SLOT, 0, sys, vm->sys, 0)) {
-		r = set_err(err, errlen, ABVM_ESYS, "KVM_SET_USER_MEMORY_REGION (system slot): %s", strerror(errno));
+		r = set_err(err, errlen, ABVM_ESYS, "KVM_SET_USER_MEMORY_REGION (system slot): %s",
+			    strerror(errno));
 		goto fail;
 	}
-	if (set_slot(vm, REGION_SLOT, vm->gpa_base, vm->bytes, vm->hva, cfg.dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0)) {
-		r = set_err(err, errlen, ABVM_ESYS, "KVM_SET_USER_MEMORY_REGION (test region, %llu MiB at GPA 0x%llx): %s",
-			    (unsigned long long)(vm->bytes >> 20), (unsigned long long)vm->gpa_base, strerror(errno));
+	if (set_slot(vm, REGION_SLOT, vm->gpa_base, vm->bytes, vm->hva,
+		     cfg.dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0)) {
+		r = set_err(err, errlen, ABVM_ESYS,
+			    "KVM_SET_USER_MEMORY_REGION (test region, %llu MiB at GPA 0x%llx): %s",
+			    (unsigned long long)(vm->bytes >> 20), (unsigned long long)vm->gpa_base,
+			    strerror(errno));
 		goto fail;
 	}
 
@@ -847,21 +986,25 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		ab_hist_init(c->hist);
 		c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i);
 		if (c->fd < 0) {
-			r = set_err(err, errlen, ABVM_ESYS, "KVM_CREATE_VCPU %d: %s", i, strerror(errno));
+			r = set_err(err, errlen, ABVM_ESYS, "KVM_CREATE_VCPU %d: %s", i,
+				    strerror(errno));
 			goto fail;
 		}
 		c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 		if (c->run == MAP_FAILED) {
 			c->run = NULL;
-			r = set_err(err, errlen, ABVM_ESYS, "mmap kvm_run of vCPU %d: %s", i, strerror(errno));
+			r = set_err(err, errlen, ABVM_ESYS, "mmap kvm_run of vCPU %d: %s", i,
+				    strerror(errno));
 			goto fail;
 		}
 		if (setup_cpuid(vm, c->fd)) {
-			r = set_err(err, errlen, ABVM_ESYS, "KVM_SET_CPUID2 on vCPU %d: %s", i, strerror(errno));
+			r = set_err(err, errlen, ABVM_ESYS, "KVM_SET_CPUID2 on vCPU %d: %s", i,
+				    strerror(errno));
 			goto fail;
 		}
 		if (setup_vcpu_regs(vm, c)) {
-			r = set_err(err, errlen, ABVM_ESYS, "setting long-mode registers of vCPU %d: %s", i,
+			r = set_err(err, errlen, ABVM_ESYS,
+				    "setting long-mode registers of vCPU %d: %s", i,
 				    strerror(errno));
 			goto fail;
 		}
@@ -905,7 +1048,8 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		r = wait_state(vm, i, 30ull * 1000000000ull, true);
 		if (r) {
 			r = set_err(err, errlen, r == ABVM_ETIMEDOUT ? ABVM_ETIMEDOUT : ABVM_EGUEST,
-				    "vCPU %d did not start: %s", i, vm->errmsg[0] ? vm->errmsg : "timeout");
+				    "vCPU %d did not start: %s", i,
+				    vm->errmsg[0] ? vm->errmsg : "timeout");
 			goto fail;
 		}
 	}
@@ -949,9 +1093,11 @@ static int wait_state(struct abvm *vm, int v, uint64_t timeout_ns, bool starting
 	int r = 0;
 
 	pthread_mutex_lock(&vm->lock);
-	while (c->state == VS_STARTING || c->state == VS_RUNNING || (c->pending && c->state != VS_FAILED)) {
+	while (c->state == VS_STARTING || c->state == VS_RUNNING ||
+	       (c->pending && c->state != VS_FAILED)) {
 		if (!wait_cond_until(vm, deadline) &&
-		    (c->state == VS_STARTING || c->state == VS_RUNNING || (c->pending && c->state != VS_FAILED))) {
+		    (c->state == VS_STARTING || c->state == VS_RUNNING ||
+		     (c->pending && c->state != VS_FAILED))) {
 			r = ABVM_ETIMEDOUT;
 			break;
 		}
@@ -992,7 +1138,8 @@ int abvm_wait(struct abvm *vm, uint64_t timeout_ns)
 }
 
 /* Post a command to vCPU @v (vm->lock held by caller? no: takes it). */
-static int post(struct abvm *vm, int v, const struct abvm_work *w, uint64_t cmd, uint64_t first, uint64_t n)
+static int post(struct abvm *vm, int v, const struct abvm_work *w, uint64_t cmd, uint64_t first,
+		uint64_t n)
 {
 	struct vcpu *c = &vm->vcpus[v];
 	volatile struct abvm_ctl *ctl = c->ctl;
@@ -1019,6 +1166,7 @@ static int post(struct abvm *vm, int v, const struct abvm_work *w, uint64_t cmd,
 	ctl->first = first;
 	ctl->npages = n;
 	ctl->lat_gva = lat ? vm->lat_gpa : 0;
+	ctl->flush_tlb = vm->cfg.cpl0;
 	ctl->rw_start = ctl->rw_end = ctl->ro_start = ctl->ro_end = 0;
 	ctl->stop = 0;
 	c->range_first = first;
@@ -1032,7 +1180,8 @@ static int post(struct abvm *vm, int v, const struct abvm_work *w, uint64_t cmd,
 
 static int check_work(const struct abvm_work *w)
 {
-	if ((unsigned)w->op > ABVM_OP_READ || (unsigned)w->order > ABVM_ORDER_HOTCOLD || w->hot_pct > 100)
+	if ((unsigned)w->op > ABVM_OP_READ || (unsigned)w->order > ABVM_ORDER_HOTCOLD ||
+	    w->hot_pct > 100)
 		return ABVM_EINVAL;
 	return 0;
 }
@@ -1089,7 +1238,8 @@ static void load_bitmap(struct abvm *vm, const uint64_t *bitmap)
 
 	memcpy(vm->sys + vm->bitmap_gpa, bitmap, words * 8);
 	if (vm->npages % 64) /* ignore bits past the region */
-		((uint64_t *)(vm->sys + vm->bitmap_gpa))[words - 1] &= (1ull << (vm->npages % 64)) - 1;
+		((uint64_t *)(vm->sys + vm->bitmap_gpa))[words - 1] &=
+		    (1ull << (vm->npages % 64)) - 1;
 }
 
 int abvm_touch(struct abvm *vm, const uint64_t *bitmap, enum abvm_op op)
@@ -1197,7 +1347,10 @@ void abvm_stats_total(const struct abvm *vm, struct abvm_vcpu_stats *st)
 	}
 }
 
-const struct ab_hist *abvm_vcpu_hist(const struct abvm *vm, int v) { return vm->vcpus[v].hist; }
+const struct ab_hist *abvm_vcpu_hist(const struct abvm *vm, int v)
+{
+	return vm->vcpus[v].hist;
+}
 
 void abvm_hist_reset(struct abvm *vm)
 {
@@ -1207,6 +1360,76 @@ void abvm_hist_reset(struct abvm *vm)
 		ab_hist_init(vm->vcpus[i].hist);
 }
 
+/* ---- prefault ---- */
+
+#ifndef KVM_CAP_PRE_FAULT_MEMORY
+#define KVM_CAP_PRE_FAULT_MEMORY 236
+struct kvm_pre_fault_memory {
+	__u64 gpa;
+	__u64 size;
+	__u64 flags;
+	__u64 padding[5];
+};
+#define KVM_PRE_FAULT_MEMORY _IOWR(KVMIO, 0xd5, struct kvm_pre_fault_memory)
+#endif
+
+int abvm_prefault(struct abvm *vm, unsigned int flags)
+{
+	int done = 0;
+
+	if (flags & ~(unsigned int)(ABVM_PREFAULT_HOST | ABVM_PREFAULT_KVM))
+		return ABVM_EINVAL;
+	if (!all_idle(vm))
+		return ABVM_EBUSY;
+	/* KVM maps what the host has: untouched anonymous memory would be
+	 * mapped to the zero page, read-only */
+	if (flags & ABVM_PREFAULT_KVM)
+		flags |= ABVM_PREFAULT_HOST;
+	if (flags & ABVM_PREFAULT_HOST) {
+		if (madvise(vm->hva, vm->bytes, MADV_POPULATE_WRITE)) {
+			/* kernels before 5.14: write each page (same value) */
+			if (errno != EINVAL)
+				return ABVM_ESYS;
+			for (uint64_t p = 0; p < vm->npages; p++) {
+				volatile uint64_t *a =
+				    (volatile uint64_t *)(vm->hva + p * ABVM_PAGE_SIZE);
+
+				*a = *a;
+			}
+		}
+		done |= ABVM_PREFAULT_HOST;
+	}
+	if (flags & ABVM_PREFAULT_KVM) {
+		bool ioctl_ok =
+		    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PRE_FAULT_MEMORY) > 0;
+		struct kvm_pre_fault_memory pf = {.gpa = vm->gpa_base, .size = vm->bytes};
+
+		while (ioctl_ok && pf.size) {
+			if (ioctl(vm->vcpus[0].fd, KVM_PRE_FAULT_MEMORY, &pf) < 0) {
+				if (errno == EINTR || errno == EAGAIN)
+					continue;
+				ioctl_ok = false; /* e.g. not supported by this MMU: guest pass */
+			}
+		}
+		if (ioctl_ok) {
+			done |= ABVM_PREFAULT_KVM | ABVM_PREFAULT_USED_IOCTL;
+		} else {
+			struct abvm_work w;
+			int r;
+
+			/* a WRITE pass: a read fault on untouched anonymous memory
+			 * would map the shared zero page read-only, and the next
+			 * write would fault again */
+			abvm_work_init(&w);
+			r = abvm_run(vm, &w);
+			if (r)
+				return r;
+			done |= ABVM_PREFAULT_KVM;
+		}
+	}
+	return done;
+}
+
 /* ---- extra slots ---- */
 
 int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
@@ -1214,7 +1437,8 @@ int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 	int i;
 
 	if (!bytes || bytes % ABVM_PAGE_SIZE)
-		return set_err(err, errlen, ABVM_EINVAL, "extra slot size %llu not a multiple of 4 KiB",
+		return set_err(err, errlen, ABVM_EINVAL,
+			       "extra slot size %llu not a multiple of 4 KiB",
 			       (unsigned long long)bytes);
 	for (i = 0; i < MAX_EXTRA; i++) {
 		struct extra_slot *s = &vm->extra[i];
@@ -1222,15 +1446,18 @@ int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 
 		if (s->used)
 			continue;
-		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
-			return set_err(err, errlen, ABVM_ENOMEM, "mmap extra slot: %s", strerror(errno));
+			return set_err(err, errlen, ABVM_ENOMEM, "mmap extra slot: %s",
+				       strerror(errno));
 		s->gpa = vm->extra_gpa_next + (uint64_t)i * (1ull << 36);
 		if (set_slot(vm, FIRST_EXTRA_SLOT + i, s->gpa, bytes, p, 0)) {
 			int e = errno;
 
 			munmap(p, bytes);
-			return set_err(err, errlen, ABVM_ESYS, "KVM_SET_USER_MEMORY_REGION (extra slot %d): %s",
+			return set_err(err, errlen, ABVM_ESYS,
+				       "KVM_SET_USER_MEMORY_REGION (extra slot %d): %s",
 				       FIRST_EXTRA_SLOT + i, strerror(e));
 		}
 		s->hva = p;
@@ -1259,7 +1486,7 @@ int abvm_slot_del(struct abvm *vm, int slot)
 
 int abvm_get_dirty_log(struct abvm *vm, uint64_t *bitmap)
 {
-	struct kvm_dirty_log dl = { .slot = REGION_SLOT, .dirty_bitmap = bitmap };
+	struct kvm_dirty_log dl = {.slot = REGION_SLOT, .dirty_bitmap = bitmap};
 
 	if (!vm->cfg.dirty_log)
 		return ABVM_EINVAL;
@@ -1286,7 +1513,8 @@ void abvm_destroy(struct abvm *vm)
 
 			for (i = 0; i < vm->nr_vcpus; i++)
 				if (vm->vcpus[i].thread_started &&
-				    (vm->vcpus[i].state == VS_RUNNING || vm->vcpus[i].state == VS_STARTING))
+				    (vm->vcpus[i].state == VS_RUNNING ||
+				     vm->vcpus[i].state == VS_STARTING))
 					busy = true;
 			if (!busy)
 				break;
@@ -1326,6 +1554,7 @@ void abvm_destroy(struct abvm *vm)
 		if (vm->file_td >= 0)
 			abvm_teardown_forget(vm->file_td);
 	}
+	free(vm->cpuid);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->cmd_cond);
 	pthread_cond_destroy(&vm->done_cond);

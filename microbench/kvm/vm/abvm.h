@@ -57,15 +57,15 @@ struct ab_hist;
 /* Error codes (negative return values). */
 enum abvm_err {
 	ABVM_OK = 0,
-	ABVM_ENODEV = -1,	/* /dev/kvm (or the override) missing: skip (77) */
-	ABVM_EPERM = -2,	/* /dev/kvm not permitted: skip (77) */
-	ABVM_ENOMEM = -3,	/* guest memory would not fit (MemAvailable / disk) */
-	ABVM_EBACKING = -4,	/* backing unsupported here (e.g. THP disabled) */
-	ABVM_EINVAL = -5,	/* bad argument/config (e.g. no such file_dir): 2 */
-	ABVM_ESYS = -6,		/* a KVM ioctl or syscall failed unexpectedly */
-	ABVM_EGUEST = -7,	/* guest crashed / unexpected exit */
-	ABVM_ETIMEDOUT = -8,	/* abvm_wait*() timeout */
-	ABVM_EBUSY = -9,	/* vCPU still running a command */
+	ABVM_ENODEV = -1,    /* /dev/kvm (or the override) missing: skip (77) */
+	ABVM_EPERM = -2,     /* /dev/kvm not permitted: skip (77) */
+	ABVM_ENOMEM = -3,    /* guest memory would not fit (MemAvailable / disk) */
+	ABVM_EBACKING = -4,  /* backing unsupported here (e.g. THP disabled) */
+	ABVM_EINVAL = -5,    /* bad argument/config (e.g. no such file_dir): 2 */
+	ABVM_ESYS = -6,	     /* a KVM ioctl or syscall failed unexpectedly */
+	ABVM_EGUEST = -7,    /* guest crashed / unexpected exit */
+	ABVM_ETIMEDOUT = -8, /* abvm_wait*() timeout */
+	ABVM_EBUSY = -9,     /* vCPU still running a command */
 };
 /* Short name of an error code ("ENODEV", ...). */
 const char *abvm_strerr(int code);
@@ -76,9 +76,9 @@ int abvm_exit_code(int code);
 
 /* Where the test region's memory comes from. */
 enum abvm_backing {
-	ABVM_BACKING_ANON,	/* anonymous private, MADV_NOHUGEPAGE (4 KiB) */
-	ABVM_BACKING_THP,	/* anonymous private, 2 MiB aligned, MADV_HUGEPAGE */
-	ABVM_BACKING_FILE,	/* MAP_SHARED file in cfg.file_dir (page cache) */
+	ABVM_BACKING_ANON, /* anonymous private, MADV_NOHUGEPAGE (4 KiB) */
+	ABVM_BACKING_THP,  /* anonymous private, 2 MiB aligned, MADV_HUGEPAGE */
+	ABVM_BACKING_FILE, /* MAP_SHARED file in cfg.file_dir (page cache) */
 };
 /* "anon" | "thp" | "file"; parse returns -1 on an unknown name. */
 const char *abvm_backing_name(enum abvm_backing b);
@@ -107,6 +107,13 @@ struct abvm_config {
 	/* Allocate the per-page latency buffer (4 bytes per region page)
 	 * needed by abvm_work.record_latency. */
 	bool latency;
+	/* Run the guest program in ring 0 instead of ring 3, and flush the
+	 * vCPU's TLB (CR3 reload) at the start of every command. Aging clears
+	 * accessed bits without a TLB flush, so a checker that wants every
+	 * access after a clear to set the bit again needs this on hardware.
+	 * Default (ring 3) because some hosts run supervisor-mode guest code
+	 * far slower (kvm_pvm emulates it; see docs/vm.md). */
+	bool cpl0;
 	/* Skip the MemAvailable / free-space check. */
 	bool no_mem_check;
 	/* Called first thing in each vCPU thread (e.g. abvm_pin_vcpu_hook to
@@ -134,7 +141,7 @@ void abvm_destroy(struct abvm *vm);
 /* ---- geometry and handles ---- */
 int abvm_nr_vcpus(const struct abvm *vm);
 int abvm_kvm_fd(const struct abvm *vm);
-int abvm_vm_fd(const struct abvm *vm);	/* .../debugfs/kvm/<pid>-<vm_fd>/ */
+int abvm_vm_fd(const struct abvm *vm); /* .../debugfs/kvm/<pid>-<vm_fd>/ */
 int abvm_vcpu_fd(const struct abvm *vm, int vcpu);
 /* Test region: host virtual address, guest physical base, first GFN,
  * number of 4 KiB pages, bytes. GVA == GPA inside the guest. */
@@ -161,7 +168,7 @@ enum abvm_order {
 	ABVM_ORDER_SEQ = 0,	/* ascending page order */
 	ABVM_ORDER_RANDOM = 1,	/* every page once per pass, a fresh pseudo-random
 				 * permutation each pass (seed, pass) */
-	ABVM_ORDER_HOTCOLD = 2,	/* ascending; hot pages every pass, cold pages
+	ABVM_ORDER_HOTCOLD = 2, /* ascending; hot pages every pass, cold pages
 				 * only every cold_every-th pass (see below) */
 };
 
@@ -183,7 +190,7 @@ struct abvm_work {
 	 * memory); it costs ~2 rdtsc per access and host work per pass. */
 	bool record_latency;
 };
-void abvm_work_init(struct abvm_work *w);	/* write, seq, 1 pass */
+void abvm_work_init(struct abvm_work *w); /* write, seq, 1 pass */
 
 /* True iff region page @page is in the hot set of (@seed, @hot_pct). */
 bool abvm_page_is_hot(uint64_t seed, uint64_t page, uint32_t hot_pct);
@@ -219,17 +226,35 @@ int abvm_run(struct abvm *vm, const struct abvm_work *w);
 /* Last failure message of this VM (guest crash, ioctl failure), or "". */
 const char *abvm_last_error(const struct abvm *vm);
 
+/*
+ * Fault the test region in before a measurement, while every vCPU is idle:
+ *   ABVM_PREFAULT_HOST: host page tables (MADV_POPULATE_WRITE), so that
+ *     guest faults no longer include the host page fault;
+ *   ABVM_PREFAULT_KVM: (implies HOST) KVM's mappings, with KVM_PRE_FAULT_MEMORY where the
+ *     kernel supports it (6.10+, TDP MMU), else with one guest WRITE pass
+ *     (which stores ABVM_WRITE_MARK in every page, like abvm_run would).
+ * Returns the flags done, plus ABVM_PREFAULT_USED_IOCTL if
+ * KVM_PRE_FAULT_MEMORY did the KVM part, or a negative ABVM_E* code.
+ * Counters (passes, accesses) include the fallback guest pass.
+ */
+enum {
+	ABVM_PREFAULT_HOST = 1,
+	ABVM_PREFAULT_KVM = 2,
+	ABVM_PREFAULT_USED_IOCTL = 4,
+};
+int abvm_prefault(struct abvm *vm, unsigned int flags);
+
 /* ---- counters ---- */
 struct abvm_vcpu_stats {
-	uint64_t passes;	/* passes completed, cumulative (guest-written) */
-	uint64_t accesses;	/* page accesses, cumulative (guest-written; the
-				 * guest publishes every 64 pages and at pass end) */
-	uint64_t exits_io;	/* KVM_EXIT_IO exits (sync points) */
-	uint64_t exits_other;	/* any other exit (should be 0) */
-	uint64_t commands;	/* commands completed */
-	uint64_t run_ns;	/* host wall time spent in commands, cumulative */
-	uint64_t last_cmd_ns;	/* wall time of the last completed command */
-	uint64_t read_sum;	/* sum of the u64 values read by READ accesses */
+	uint64_t passes;      /* passes completed, cumulative (guest-written) */
+	uint64_t accesses;    /* page accesses, cumulative (guest-written; the
+			       * guest publishes every 64 pages and at pass end) */
+	uint64_t exits_io;    /* KVM_EXIT_IO exits (sync points) */
+	uint64_t exits_other; /* any other exit (should be 0) */
+	uint64_t commands;    /* commands completed */
+	uint64_t run_ns;      /* host wall time spent in commands, cumulative */
+	uint64_t last_cmd_ns; /* wall time of the last completed command */
+	uint64_t read_sum;    /* sum of the u64 values read by READ accesses */
 };
 void abvm_vcpu_stats(const struct abvm *vm, int vcpu, struct abvm_vcpu_stats *st);
 /* Sum over vCPUs (last_cmd_ns: the max). */

@@ -11,26 +11,26 @@
 #include <stdint.h>
 
 /* Guest physical layout of the system slot (slot 0, GPA 0). */
-#define ABVM_GDT_GPA 0x1000ull
-#define ABVM_TSS_GPA 0x3000ull	/* TSS + I/O bitmap: 0x3000..0x5068 */
+#define ABVM_GDT_GPA   0x1000ull
+#define ABVM_TSS_GPA   0x3000ull /* TSS + I/O bitmap: 0x3000..0x5068 */
 #define ABVM_TSS_LIMIT (0x68 + 0x2000)
-#define ABVM_PML4_GPA 0x2000ull
-#define ABVM_CODE_GPA 0x10000ull	/* guest.ld links the program here */
-#define ABVM_CODE_MAX 0x10000ull
-#define ABVM_PT_GPA 0x20000ull	/* PDPTs and PDs from here */
+#define ABVM_PML4_GPA  0x2000ull
+#define ABVM_CODE_GPA  0x10000ull /* guest.ld links the program here */
+#define ABVM_CODE_MAX  0x10000ull
+#define ABVM_PT_GPA    0x20000ull /* PDPTs and PDs from here */
 
 /* I/O ports (guest `out` to them = one KVM_EXIT_IO each). */
-#define ABVM_PORT_DONE 0xab0	/* command finished (the first one: ready) */
-#define ABVM_PORT_PASS 0xab1	/* a pass finished; value = pass index */
-#define ABVM_PORT_PANIC 0xab2	/* guest-detected error; value = reason */
+#define ABVM_PORT_DONE	0xab0 /* command finished (the first one: ready) */
+#define ABVM_PORT_PASS	0xab1 /* a pass finished; value = pass index */
+#define ABVM_PORT_PANIC 0xab2 /* guest-detected error; value = reason */
 
 /* Panic reasons. */
 #define ABVM_PANIC_BADCMD 1
 
 /* Commands. */
-#define ABVM_CMD_NONE 0
+#define ABVM_CMD_NONE	0
 #define ABVM_CMD_PASSES 1
-#define ABVM_CMD_TOUCH 2
+#define ABVM_CMD_TOUCH	2
 
 /* Value a WRITE access stores at offset 0 of region page p. */
 #define ABVM_WRITE_MARK(p) (0xab00000000000000ull | (uint64_t)(p))
@@ -39,30 +39,31 @@
 struct abvm_ctl {
 	/* host -> guest, written while the vCPU is parked */
 	uint64_t cmd;
-	uint64_t op;		/* 0 write, 1 read */
-	uint64_t order;		/* 0 seq, 1 random, 2 hot/cold */
-	uint64_t passes;	/* 0 = until stop */
+	uint64_t op;	 /* 0 write, 1 read */
+	uint64_t order;	 /* 0 seq, 1 random, 2 hot/cold */
+	uint64_t passes; /* 0 = until stop */
 	uint64_t seed;
 	uint64_t hot_pct;
 	uint64_t cold_every;
-	uint64_t region_gva;	/* test region base (GVA == GPA) */
-	uint64_t first;		/* page range of this command */
+	uint64_t region_gva; /* test region base (GVA == GPA) */
+	uint64_t first;	     /* page range of this command */
 	uint64_t npages;
-	uint64_t bitmap_gva;	/* TOUCH: bit per region page */
-	uint64_t lat_gva;	/* != 0: store (tsc delta + 1) per page, u32 */
-	uint64_t rw_start;	/* startup: write-fault these (lock add 0) */
+	uint64_t bitmap_gva; /* TOUCH: bit per region page */
+	uint64_t lat_gva;    /* != 0: store (tsc delta + 1) per page, u32 */
+	uint64_t rw_start;   /* startup: write-fault these (lock add 0) */
 	uint64_t rw_end;
-	uint64_t ro_start;	/* startup: read-fault these */
+	uint64_t ro_start; /* startup: read-fault these */
 	uint64_t ro_end;
-	uint64_t pad0[16];
+	uint64_t flush_tlb; /* CPL 0 guests: reload CR3 before the command */
+	uint64_t pad0[15];
 	/* host -> guest, any time */
 	volatile uint64_t stop;
 	uint64_t pad1[7];
 	/* guest -> host */
-	volatile uint64_t passes_done;	/* cumulative */
-	volatile uint64_t accesses;	/* cumulative */
-	volatile uint64_t read_sum;	/* cumulative sum of values read */
-	volatile uint64_t cmd_passes;	/* passes done in the current command */
+	volatile uint64_t passes_done; /* cumulative */
+	volatile uint64_t accesses;    /* cumulative */
+	volatile uint64_t read_sum;    /* cumulative sum of values read */
+	volatile uint64_t cmd_passes;  /* passes done in the current command */
 };
 
 static inline uint64_t abvm_mix64(uint64_t x)

@@ -76,7 +76,8 @@ int abvm_kstats_get(struct abvm_kstats *s, const char *name, uint64_t *val)
 
 		if (strcmp(d->name, name))
 			continue;
-		if (pread(s->fd, val, sizeof(*val), (off_t)(s->hdr.data_offset + d->offset)) != (ssize_t)sizeof(*val))
+		if (pread(s->fd, val, sizeof(*val), (off_t)(s->hdr.data_offset + d->offset)) !=
+		    (ssize_t)sizeof(*val))
 			return -1;
 		return 0;
 	}

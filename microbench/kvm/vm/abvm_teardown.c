@@ -14,7 +14,7 @@
 
 #include "ab_common.h"
 
-#define TD_MAX 64
+#define TD_MAX	64
 #define TD_PATH 256
 
 struct td {
@@ -101,7 +101,8 @@ int abvm_teardown_add(enum abvm_td_kind kind, const char *path, const char *aux)
 		int zero = 0;
 
 		/* claim the slot: used = 2 means "being filled" */
-		if (!__atomic_compare_exchange_n(&t->used, &zero, 2, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		if (!__atomic_compare_exchange_n(&t->used, &zero, 2, false, __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
 			continue;
 		t->kind = kind;
 		strcpy(t->path, path);

@@ -35,9 +35,9 @@ struct walk {
 	uint8_t *region;
 	uint32_t *lat;
 	uint64_t op;
-	uint64_t acc;	/* accesses not yet published */
+	uint64_t acc; /* accesses not yet published */
 	uint64_t sum;
-	uint64_t n;	/* accesses in this command, for the stop poll */
+	uint64_t n; /* accesses in this command, for the stop poll */
 };
 
 static inline void access_page(struct walk *w, uint64_t p)
@@ -156,7 +156,8 @@ static void prefault(volatile struct abvm_ctl *ctl)
 		(void)*(volatile uint64_t *)a;
 }
 
-__attribute__((section(".text.entry"), noreturn, used)) void guest_main(volatile struct abvm_ctl *ctl)
+__attribute__((section(".text.entry"), noreturn, used)) void
+guest_main(volatile struct abvm_ctl *ctl)
 {
 	prefault(ctl);
 	for (;;) {
@@ -169,6 +170,14 @@ __attribute__((section(".text.entry"), noreturn, used)) void guest_main(volatile
 		w.op = ctl->op;
 		w.acc = w.sum = w.n = 0;
 		ctl->cmd_passes = 0;
+		if (ctl->flush_tlb) {
+			/* flush this vCPU's TLB (combined GVA->HPA translations too)
+			 * so that accessed bits cleared by aging without a flush are
+			 * set again by the next access */
+			uint64_t cr3;
+
+			__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+		}
 		if (ctl->cmd == ABVM_CMD_PASSES) {
 			uint64_t pass;
 
