@@ -40,7 +40,7 @@ char *abk_path(char *buf, size_t len, const char *fmt, ...)
 
 int abk_write_str(const char *path, const char *s)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	ssize_t n;
 	int err = 0;
 
@@ -110,7 +110,7 @@ static volatile sig_atomic_t undo_n;
 
 static void write_path(const char *path, const char *value)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 
 	if (fd >= 0) {
 		if (write(fd, value, strlen(value)) < 0) {

@@ -229,6 +229,32 @@ int main(void)
 	expect("reclaim no permission", recl, tree(0), true, ABK_NOPERM,
 	       "cannot create a memory cgroup");
 
+	/* kvm.mmu_age_mode is switched per benchmark and restored at the end */
+	{
+		const char *root = tree(0);
+		char p[512], v[64] = "";
+		int mark = abk_undo_mark();
+
+		setenv("AGEBENCH_KVM_FSROOT", root, 1);
+		snprintf(p, sizeof(p), "%s/sys/module/kvm/parameters/mmu_age_mode", root);
+		checks++;
+		if (abk_mode_set("bitmap") || abk_read_str(p, v, sizeof(v)) || strcmp(v, "bitmap")) {
+			printf("FAIL mode switch: parameter reads '%s'\n", v);
+			failures++;
+		} else {
+			printf("ok   %-34s %s\n", "mode switch", v);
+		}
+		abk_mode_set("fast_only");
+		abk_undo_to(mark);
+		checks++;
+		if (abk_read_str(p, v, sizeof(v)) || strcmp(v, "locked")) {
+			printf("FAIL mode restore: parameter reads '%s', want the original 'locked'\n", v);
+			failures++;
+		} else {
+			printf("ok   %-34s %s\n", "mode restored at cleanup", v);
+		}
+	}
+
 	char cmd[300];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
