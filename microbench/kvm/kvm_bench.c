@@ -10,13 +10,16 @@
  *   2. base: vCPUs loop over their pages, no aging, for a fixed time;
  *   3. aging: same loop, the benchmark thread ages the whole guest range
  *      back to back, one aging call per iteration (manual time = the call);
- *   4. accuracy: vCPUs idle; clear, touch a known page set, test; compare.
+ *   4. accuracy: vCPUs idle; clear, touch a known page set, test; compare;
+ *   5. faults under aging: zap the guest memory, one vCPU pass without
+ *      aging, zap again, one pass while a helper thread ages back to back.
  * See docs/kvm-backend.md.
  */
 #define _GNU_SOURCE
 #include "abk.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -279,6 +282,80 @@ static int accuracy_reclaim(struct abk_drv *d, struct abvm *vm, int rounds, uint
 	return err;
 }
 
+/* Aging in a helper thread while the vCPUs fault (phase 5). */
+struct ager {
+	struct abk_drv *d;
+	const char *mode;
+	uint64_t npages;
+	bool pin;
+	volatile int stop;
+	uint64_t calls, ns;
+	int err;
+};
+
+static void *ager_fn(void *arg)
+{
+	struct ager *a = arg;
+
+	if (a->pin)
+		ab_pin_self(0);
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		struct abk_age_res r;
+
+		a->err = a->d->ops->age(a->d, a->mode, 0, a->npages, true, &r, NULL);
+		if (a->err)
+			break;
+		a->calls++;
+		a->ns += r.ns;
+	}
+	return NULL;
+}
+
+/*
+ * One pass over freshly zapped guest memory (every access faults: host
+ * page tables and KVM's mappings are gone; a file keeps its page cache),
+ * with or without aging running meanwhile. Returns the pass time in ns, 0
+ * on failure (@msg).
+ */
+static uint64_t fault_pass(struct abvm *vm, enum abvm_op op, struct ager *a, struct ab_hist *h,
+			   char *msg, size_t len)
+{
+	struct abvm_work w;
+	pthread_t th;
+	uint64_t t0, t1;
+	int err;
+
+	if (madvise(abvm_hva(vm), abvm_mem_bytes(vm), MADV_DONTNEED) < 0) {
+		snprintf(msg, len, "MADV_DONTNEED: %s", strerror(errno));
+		return 0;
+	}
+	abvm_work_init(&w);
+	w.op = op;
+	w.record_latency = true;
+	abvm_hist_reset(vm);
+	if (a && pthread_create(&th, NULL, ager_fn, a)) {
+		snprintf(msg, len, "aging thread: %s", strerror(errno));
+		return 0;
+	}
+	t0 = ab_now_ns();
+	err = abvm_run(vm, &w);
+	t1 = ab_now_ns();
+	if (a) {
+		__atomic_store_n(&a->stop, 1, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+	}
+	if (err) {
+		snprintf(msg, len, "fault pass: %s %s", abvm_strerr(err), abvm_last_error(vm));
+		return 0;
+	}
+	if (a && a->err) {
+		snprintf(msg, len, "aging during the fault pass: %s", strerror(-a->err));
+		return 0;
+	}
+	merge_hists(vm, h);
+	return t1 - t0;
+}
+
 static void kbench_fn(ab_state *st, void *arg)
 {
 	const struct kbench *kb = arg;
@@ -427,6 +504,40 @@ static void kbench_fn(ab_state *st, void *arg)
 			goto out;
 		}
 		has_acc = checked > 0;
+	}
+
+	/* 5. faults under aging: a zapped pass without, then with, aging */
+	struct ab_hist hfb, hfa;
+	struct ager ag = {.d = &d,
+			  .mode = kb->drv->per_mode ? kb->mode : NULL,
+			  .npages = npages,
+			  .pin = p->pin};
+	uint64_t fb_ns, fa_ns;
+
+	d.budget = kb->drv == &abk_drv_reclaim ? npages / 16 : 0;
+	msg[0] = 0;
+	fb_ns = fault_pass(vm, op, NULL, &hfb, msg, sizeof(msg));
+	fa_ns = fb_ns ? fault_pass(vm, op, &ag, &hfa, msg, sizeof(msg)) : 0;
+	d.budget = 0;
+	if (!fa_ns) {
+		snprintf(err_s, sizeof(err_s), "%s", msg);
+		ab_skip_with_error(st, err_s);
+		goto out;
+	}
+	ab_counter(st, "base_fault_pass_ns", (double)fb_ns, AB_CTR_DEFAULT);
+	ab_counter(st, "fault_pass_ns", (double)fa_ns, AB_CTR_DEFAULT);
+	ab_counter(st, "fault_rel", (double)fb_ns / (double)fa_ns, AB_CTR_DEFAULT);
+	ab_counter(st, "fault_calls", (double)ag.calls, AB_CTR_DEFAULT);
+	if (ag.calls)
+		ab_counter(st, "fault_age_ns", (double)ag.ns / ag.calls, AB_CTR_DEFAULT);
+	if (hfb.count && hfa.count) {
+		ab_counter(st, "base_refault_p99_ns", (double)ab_hist_quantile(&hfb, 0.99),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "aging_fault_p99_ns", (double)ab_hist_quantile(&hfa, 0.99),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "aging_fault_max_ns", (double)hfa.max, AB_CTR_DEFAULT);
+		ab_record_cdf(st, "fault_base", &hfb);
+		ab_record_cdf(st, "fault_aging", &hfa);
 	}
 
 	/* counters: aging side */
@@ -619,6 +730,14 @@ static void declare_counters(void)
 		{"vcpu_rel", "ratio", AB_BETTER_HIGHER},
 		{"vcpu_pass_ns", "ns", AB_BETTER_LOWER},
 		{"base_pass_ns", "ns", AB_BETTER_LOWER},
+		{"base_fault_pass_ns", "ns", AB_BETTER_LOWER},
+		{"fault_pass_ns", "ns", AB_BETTER_LOWER},
+		{"fault_rel", "ratio", AB_BETTER_HIGHER},
+		{"fault_calls", "aging calls per fault pass", AB_BETTER_NONE},
+		{"fault_age_ns", "ns per aging call", AB_BETTER_LOWER},
+		{"base_refault_p99_ns", "ns", AB_BETTER_LOWER},
+		{"aging_fault_p99_ns", "ns", AB_BETTER_LOWER},
+		{"aging_fault_max_ns", "ns", AB_BETTER_LOWER},
 		{"false_old", "pages per check", AB_BETTER_LOWER},
 		{"hot_evicted", "pages per check", AB_BETTER_LOWER},
 	};
