@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ab_results.c - Google Benchmark JSON -> per-benchmark repetition samples. */
+#include "ab_common.h"
 #include "ab_results.h"
 
 #include <errno.h>
@@ -338,78 +339,6 @@ static int finish_load(struct ab_results *r, json_t *root, const char *label, ch
 	return 0;
 }
 
-static bool tok_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '.';
-}
-
-/* Length of a non-finite number token at @p (NaN, -nan, Infinity, -inf...), or 0. */
-static size_t nonfinite_len(const char *p, const char *end)
-{
-	static const char *const toks[] = {"infinity", "nan", "inf"};
-	const char *q = p;
-
-	if (q < end && (*q == '-' || *q == '+'))
-		q++;
-	for (size_t i = 0; i < sizeof(toks) / sizeof(toks[0]); i++) {
-		size_t l = strlen(toks[i]);
-
-		if ((size_t)(end - q) >= l && !strncasecmp(q, toks[i], l) &&
-		    (q + l == end || !tok_char(q[l])))
-			return (size_t)(q - p) + l;
-	}
-	return 0;
-}
-
-/* Like ab_json_sanitize() of libabcommon, kept here so the fuzzer needs no libabcommon. */
-static char *json_clean(const char *buf, size_t len, size_t *outlen, size_t *replaced)
-{
-	char *out = malloc(len + len / 3 + 8), *o = out;
-	const char *p = buf, *end = buf + len;
-	bool in_str = false;
-	char prev = 0; /* last non-blank character outside strings */
-
-	if (!out)
-		abort();
-	if (replaced)
-		*replaced = 0;
-	while (p < end) {
-		char c = *p;
-
-		if (in_str) {
-			*o++ = *p++;
-			if (c == '\\' && p < end)
-				*o++ = *p++;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-		} else if (prev == ':' || prev == ',' || prev == '[') {
-			size_t l = nonfinite_len(p, end);
-
-			if (l) {
-				memcpy(o, "null", 4);
-				o += 4;
-				for (size_t i = 4; i < l; i++) /* keep columns where we can */
-					*o++ = ' ';
-				p += l;
-				prev = 'l';
-				if (replaced)
-					(*replaced)++;
-				continue;
-			}
-		}
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-			prev = c;
-		*o++ = *p++;
-	}
-	*outlen = (size_t)(o - out);
-	return out;
-}
-
 static char *read_all(const char *path, size_t *len, int *err)
 {
 	FILE *f = fopen(path, "rb");
@@ -461,7 +390,7 @@ int ab_results_load_buffer(const char *buf, size_t len, const char *label, struc
 	json_t *root;
 
 	size_t clen;
-	char *clean = json_clean(buf, len, &clen, NULL);
+	char *clean = ab_json_sanitize(buf, len, &clen, NULL);
 
 	memset(r, 0, sizeof(*r));
 	root = json_loadb(clean, clen, JSON_REJECT_DUPLICATES, &je);
