@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * abvm_guest.h - what the host library and the guest program share: the
+ * guest physical layout, the I/O ports of the sync points, the per-vCPU
+ * control block, and the pure functions that define page orders (random
+ * permutation, hot set). Freestanding: <stdint.h> only.
+ */
+#ifndef ABVM_GUEST_H
+#define ABVM_GUEST_H
+
+#include <stdint.h>
+
+/* Guest physical layout of the system slot (slot 0, GPA 0). */
+#define ABVM_GDT_GPA   0x1000ull
+#define ABVM_TSS_GPA   0x3000ull /* TSS + I/O bitmap: 0x3000..0x5068 */
+#define ABVM_TSS_LIMIT (0x68 + 0x2000)
+#define ABVM_PML4_GPA  0x2000ull
+#define ABVM_CODE_GPA  0x10000ull /* guest.ld links the program here */
+#define ABVM_CODE_MAX  0x10000ull
+#define ABVM_PT_GPA    0x20000ull /* PDPTs and PDs from here */
+
+/* I/O ports (guest `out` to them = one KVM_EXIT_IO each). */
+#define ABVM_PORT_DONE	0xab0 /* command finished (the first one: ready) */
+#define ABVM_PORT_PASS	0xab1 /* a pass finished; value = pass index */
+#define ABVM_PORT_PANIC 0xab2 /* guest-detected error; value = reason */
+
+/* Panic reasons. */
+#define ABVM_PANIC_BADCMD 1
+
+/* Commands. */
+#define ABVM_CMD_NONE	0
+#define ABVM_CMD_PASSES 1
+#define ABVM_CMD_TOUCH	2
+
+/* Value a WRITE access stores at offset 0 of region page p. */
+#define ABVM_WRITE_MARK(p) (0xab00000000000000ull | (uint64_t)(p))
+
+/* Per-vCPU control block, one 4 KiB page in the system slot. */
+struct abvm_ctl {
+	/* host -> guest, written while the vCPU is parked */
+	uint64_t cmd;
+	uint64_t op;	 /* 0 write, 1 read */
+	uint64_t order;	 /* 0 seq, 1 random, 2 hot/cold */
+	uint64_t passes; /* 0 = until stop */
+	uint64_t seed;
+	uint64_t hot_pct;
+	uint64_t cold_every;
+	uint64_t region_gva; /* test region base (GVA == GPA) */
+	uint64_t first;	     /* page range of this command */
+	uint64_t npages;
+	uint64_t bitmap_gva; /* TOUCH: bit per region page */
+	uint64_t lat_gva;    /* != 0: store (tsc delta + 1) per page, u32 */
+	uint64_t rw_start;   /* startup: write-fault these (lock add 0) */
+	uint64_t rw_end;
+	uint64_t ro_start; /* startup: read-fault these */
+	uint64_t ro_end;
+	uint64_t flush_tlb; /* CPL 0 guests: reload CR3 before the command */
+	uint64_t pad0[15];
+	/* host -> guest, any time */
+	volatile uint64_t stop;
+	uint64_t pad1[7];
+	/* guest -> host */
+	volatile uint64_t passes_done; /* cumulative */
+	volatile uint64_t accesses;    /* cumulative */
+	volatile uint64_t read_sum;    /* cumulative sum of values read */
+	volatile uint64_t cmd_passes;  /* passes done in the current command */
+};
+
+static inline uint64_t abvm_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+static inline int abvm_page_hot(uint64_t seed, uint64_t page, uint64_t hot_pct)
+{
+	return abvm_mix64(seed ^ (page * 0x9e3779b97f4a7c15ull)) % 100 < hot_pct;
+}
+
+/*
+ * A pseudo-random permutation of [0, n) without memory: a full-period LCG
+ * over k = ceil(log2 n) bits (a = 1 mod 4, c odd: Hull-Dobell) visits
+ * every k-bit value once per 2^k steps; a bijective k-bit scrambler on top
+ * decorrelates neighbours; values >= n are skipped (cycle walking, < 2x).
+ */
+struct abvm_perm {
+	uint64_t x, mask, c, n, shift;
+};
+
+static inline void abvm_perm_init(struct abvm_perm *pm, uint64_t n, uint64_t seed)
+{
+	uint64_t k = 0;
+
+	while (k < 63 && (1ull << k) < n)
+		k++;
+	pm->mask = (1ull << k) - 1;
+	pm->shift = (k + 1) / 2;
+	pm->n = n;
+	pm->x = abvm_mix64(seed) & pm->mask;
+	pm->c = (abvm_mix64(seed ^ 0x5bd1e995ull) | 1) & pm->mask;
+	if (!pm->c)
+		pm->c = 1 & pm->mask;
+}
+
+static inline uint64_t abvm_perm_scramble(const struct abvm_perm *pm, uint64_t y)
+{
+	y = (y * 0x9e3779b97f4a7c15ull) & pm->mask;
+	if (pm->shift)
+		y ^= y >> pm->shift;
+	y = (y * 0xd6e8feb86659fd93ull) & pm->mask;
+	if (pm->shift)
+		y ^= y >> pm->shift;
+	return y;
+}
+
+/* Next index; call exactly n times per pass. */
+static inline uint64_t abvm_perm_next(struct abvm_perm *pm)
+{
+	uint64_t y;
+
+	do {
+		pm->x = (pm->x * 0x5851f42d4c957f2dull + pm->c) & pm->mask;
+		y = abvm_perm_scramble(pm, pm->x);
+	} while (y >= pm->n);
+	return y;
+}
+
+/* Seed of the permutation of pass @pass of a command with seed @seed. */
+static inline uint64_t abvm_pass_seed(uint64_t seed, uint64_t pass)
+{
+	return seed + (pass + 1) * 0x9e3779b97f4a7c15ull;
+}
+
+#endif /* ABVM_GUEST_H */

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * guest.c - the program the abvm vCPUs run (freestanding, 64-bit long mode,
+ * identity mapped, no interrupts, no IDT: any exception is a triple fault
+ * the host reports as KVM_EXIT_SHUTDOWN).
+ *
+ * Built by CMake with its own flags (no libc, no SSE, no red zone), linked
+ * at ABVM_CODE_GPA by guest.ld, objcopy'd to a flat image and embedded in
+ * libabvm (guest_blob.c). The host enters guest_main(ctl) with RSP at the
+ * top of this vCPU's stack and RDI = this vCPU's control block.
+ *
+ * Protocol: the guest does what ctl->cmd says, then writes ABVM_PORT_DONE;
+ * the host parks the vCPU thread until the next command, writes the new
+ * command into ctl and resumes the guest right after that `out`.
+ */
+#include "abvm_guest.h"
+
+#define STOP_CHECK_MASK 63 /* poll ctl->stop and publish counters every 64 */
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory");
+}
+
+static inline uint64_t rdtsc_ordered(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi) : : "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+struct walk {
+	volatile struct abvm_ctl *ctl;
+	uint8_t *region;
+	uint32_t *lat;
+	uint64_t op;
+	uint64_t acc; /* accesses not yet published */
+	uint64_t sum;
+	uint64_t n; /* accesses in this command, for the stop poll */
+};
+
+static inline void access_page(struct walk *w, uint64_t p)
+{
+	volatile uint64_t *a = (volatile uint64_t *)(w->region + (p << 12));
+	uint64_t t0 = 0;
+
+	if (w->lat)
+		t0 = rdtsc_ordered();
+	if (w->op == 0)
+		*a = ABVM_WRITE_MARK(p);
+	else
+		w->sum += *a;
+	if (w->lat) {
+		uint64_t d = rdtsc_ordered() - t0;
+
+		w->lat[p] = d >= 0xfffffffeull ? 0xffffffffu : (uint32_t)d + 1;
+	}
+	w->acc++;
+}
+
+static inline void publish(struct walk *w)
+{
+	w->ctl->accesses += w->acc;
+	w->ctl->read_sum += w->sum;
+	w->acc = 0;
+	w->sum = 0;
+}
+
+/* After every access: every 64 accesses publish counters and poll stop. */
+static inline int poll_stop(struct walk *w)
+{
+	if ((++w->n & STOP_CHECK_MASK) == 0) {
+		publish(w);
+		return w->ctl->stop != 0;
+	}
+	return 0;
+}
+
+/* One pass; returns nonzero if stopped. */
+static int do_pass(struct walk *w, uint64_t pass)
+{
+	volatile struct abvm_ctl *ctl = w->ctl;
+	uint64_t first = ctl->first, n = ctl->npages, i;
+
+	switch (ctl->order) {
+	case 0:
+		for (i = 0; i < n; i++) {
+			access_page(w, first + i);
+			if (poll_stop(w))
+				return 1;
+		}
+		break;
+	case 1: {
+		struct abvm_perm pm;
+
+		abvm_perm_init(&pm, n, abvm_pass_seed(ctl->seed, pass));
+		for (i = 0; i < n; i++) {
+			access_page(w, first + abvm_perm_next(&pm));
+			if (poll_stop(w))
+				return 1;
+		}
+		break;
+	}
+	default: {
+		uint64_t seed = ctl->seed, pct = ctl->hot_pct, ce = ctl->cold_every;
+		int cold = ce && pass % ce == 0;
+
+		for (i = 0; i < n; i++) {
+			uint64_t p = first + i;
+
+			if (!cold && !abvm_page_hot(seed, p, pct))
+				continue;
+			access_page(w, p);
+			if (poll_stop(w))
+				return 1;
+		}
+		break;
+	}
+	}
+	return 0;
+}
+
+static void do_touch(struct walk *w)
+{
+	volatile struct abvm_ctl *ctl = w->ctl;
+	const uint64_t *bm = (const uint64_t *)ctl->bitmap_gva;
+	uint64_t first = ctl->first, end = first + ctl->npages, wd;
+
+	for (wd = first / 64; wd * 64 < end; wd++) {
+		uint64_t bits = bm[wd];
+		uint64_t lo = wd * 64;
+
+		if (lo < first)
+			bits &= ~0ull << (first - lo);
+		if (end - lo < 64)
+			bits &= (1ull << (end - lo)) - 1;
+		while (bits) {
+			uint64_t b = (uint64_t)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			access_page(w, lo + b);
+			if (poll_stop(w))
+				return;
+		}
+	}
+}
+
+static void prefault(volatile struct abvm_ctl *ctl)
+{
+	uint64_t a;
+
+	for (a = ctl->rw_start; a < ctl->rw_end; a += 4096)
+		__asm__ volatile("lock addq $0, (%0)" : : "r"(a) : "memory");
+	for (a = ctl->ro_start; a < ctl->ro_end; a += 4096)
+		(void)*(volatile uint64_t *)a;
+}
+
+__attribute__((section(".text.entry"), noreturn, used)) void
+guest_main(volatile struct abvm_ctl *ctl)
+{
+	prefault(ctl);
+	for (;;) {
+		struct walk w;
+
+		outl(ABVM_PORT_DONE, 0);
+		w.ctl = ctl;
+		w.region = (uint8_t *)ctl->region_gva;
+		w.lat = (uint32_t *)ctl->lat_gva;
+		w.op = ctl->op;
+		w.acc = w.sum = w.n = 0;
+		ctl->cmd_passes = 0;
+		if (ctl->flush_tlb) {
+			/* flush this vCPU's TLB (combined GVA->HPA translations too)
+			 * so that accessed bits cleared by aging without a flush are
+			 * set again by the next access */
+			uint64_t cr3;
+
+			__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+		}
+		if (ctl->cmd == ABVM_CMD_PASSES) {
+			uint64_t pass;
+
+			for (pass = 0; !ctl->passes || pass < ctl->passes; pass++) {
+				int stopped = do_pass(&w, pass);
+
+				publish(&w);
+				if (stopped)
+					break;
+				ctl->cmd_passes = pass + 1;
+				ctl->passes_done++;
+				outl(ABVM_PORT_PASS, (uint32_t)pass);
+				if (ctl->stop)
+					break;
+			}
+		} else if (ctl->cmd == ABVM_CMD_TOUCH) {
+			do_touch(&w);
+			publish(&w);
+		} else if (ctl->cmd != ABVM_CMD_NONE) {
+			outl(ABVM_PORT_PANIC, ABVM_PANIC_BADCMD);
+		}
+	}
+}
