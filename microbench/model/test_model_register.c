@@ -108,6 +108,7 @@ int main(void)
 		CHECK(fast == (json_object_get(b, "declines") != NULL),
 		      "%s: declines present iff fast_only/bitmap", name);
 		CHECK(num(b, "ns_per_page") > 0, "%s: ns_per_page", name);
+		CHECK(num(b, "ns_per_page_median") > 0, "%s: ns_per_page_median", name);
 		CHECK(num(b, "young") > 0 && num(b, "young") <= 16384, "%s: young %g", name,
 		      num(b, "young"));
 		CHECK(num(b, "fault_p50_ns") <= num(b, "fault_p99_ns") &&
