@@ -148,8 +148,8 @@ static void bench_model(ab_state *st, void *argp)
 
 	/* Timed: aging calls over the whole range. */
 	uint64_t iters = 0, age_ns = 0, young = 0, wait = 0, decl = 0;
-	int64_t max_it = ab_iterations(st);
-	double *call_ns = malloc(sizeof(double) * (size_t)(max_it > 0 ? max_it : 1));
+	size_t cap_calls = 1024;
+	double *call_ns = malloc(sizeof(double) * cap_calls);
 	__atomic_store_n(&phase, 1, __ATOMIC_RELAXED);
 	uint64_t acc0 = sum_accesses(v, nv), f0 = sum_faults(v, nv), w0 = ab_now_ns();
 	while (ab_keep_running(st)) {
@@ -162,7 +162,17 @@ static void bench_model(ab_state *st, void *argp)
 		young += res.young;
 		wait += res.lock_wait_ns;
 		decl += res.declines;
-		if (call_ns && (int64_t)iters < max_it)
+		if (call_ns && iters == cap_calls) {
+			double *n = realloc(call_ns, sizeof(double) * cap_calls * 2);
+			if (!n) {
+				free(call_ns);
+				call_ns = NULL;
+			} else {
+				call_ns = n;
+				cap_calls *= 2;
+			}
+		}
+		if (call_ns)
 			call_ns[iters] = (double)(t1 - t0);
 		iters++;
 	}
@@ -226,7 +236,7 @@ static void bench_model(ab_state *st, void *argp)
 		double per_call = (double)age_ns / (double)iters;
 		ab_counter(st, "ns_per_page", per_call / (double)pages, AB_CTR_DEFAULT);
 		ab_counter(st, "pages_per_s", (double)pages * 1e9 / per_call, AB_CTR_DEFAULT);
-		if (call_ns && (int64_t)iters <= max_it) {
+		if (call_ns) {
 			/* Median call: robust to a preempted call on a shared machine. */
 			qsort(call_ns, iters, sizeof(double), cmp_double);
 			double med = iters & 1 ? call_ns[iters / 2]
