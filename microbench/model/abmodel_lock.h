@@ -16,16 +16,17 @@
  * rwlock_t holder.
  *
  * Alternative (AB_LOCK_PTHREAD): glibc's pthread_rwlock with
- * PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP. It also blocks new readers
- * behind a waiting writer, but it is not FIFO: a writer that unlocks and
- * relocks at once (an aging loop) wins against the readers it just woke, and
- * vCPU faults starve (measured: docs/model.md). Kept for comparison.
+ * PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP. Its waiters sleep in futex,
+ * so every hand-over between the aging writer and a faulting reader costs a
+ * wake-up and a context switch: measured, vCPU faults then wait milliseconds
+ * (docs/model.md). Kept for comparison.
  */
 #ifndef AB_MODEL_LOCK_H
 #define AB_MODEL_LOCK_H
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define QW_LOCKED  0xffu

@@ -7,7 +7,7 @@ secs=${AB_SANITIZE_SECONDS:-1.5}
 nice cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DAGEBENCH_SANITIZE="$san" -DAGEBENCH_MODEL_SLOW_WALKER=OFF >"$build.cmake.log" 2>&1 ||
 	{ cat "$build.cmake.log"; exit 1; }
-nice cmake --build "$build" -j2 --target test_model_stress test_model_walkers >"$build.build.log" 2>&1 ||
+nice cmake --build "$build" -j2 --target test_model_stress test_model_walkers test_model_lock >"$build.build.log" 2>&1 ||
 	{ tail -50 "$build.build.log"; exit 1; }
 bin=$build/microbench/model
 case $san in
@@ -19,4 +19,5 @@ thread)
 	;;
 esac
 "$bin/test_model_walkers"
+"$bin/test_model_lock"
 "$bin/test_model_stress" "$secs"
