@@ -133,7 +133,10 @@ struct ab_age_res {
  * n bits (word i bit j = page first + 64*i + j), set for pages reported
  * young. @res is accumulated into (not zeroed). The bitmap walker is called
  * once per 64-page window with a full mask. Returns AB_AGE_OK,
- * AB_AGE_DECLINED (nothing answered, @young_out all zero) or -EINVAL.
+ * AB_AGE_DECLINED or -EINVAL. fast_only declines the whole request (nothing
+ * answered, @young_out all zero, nothing cleared); bitmap declines per
+ * window (the declined windows' bits are zero and nothing in them was
+ * cleared; the others are answered; res->declines counts windows).
  */
 int ab_model_age(struct ab_model *m, enum ab_walker w, uint64_t first, uint64_t n, bool clear,
 		 uint64_t *young_out, struct ab_age_res *res);
