@@ -139,10 +139,28 @@ static void bench_model(ab_state *st, void *argp)
 					.stop = &stop,
 					.phase = &phase,
 					.hist = {&hist[2 * i], &hist[2 * i + 1]}};
-		pthread_create(&vt[i], NULL, ab_vcpu_thread, &v[i]);
 	}
-	if (rate)
-		pthread_create(&it, NULL, ab_inval_thread, &iv);
+	int started = 0, rc = 0;
+	bool inval_started = false;
+	while (started < nv &&
+	       !(rc = pthread_create(&vt[started], NULL, ab_vcpu_thread, &v[started])))
+		started++;
+	if (!rc && rate) {
+		rc = pthread_create(&it, NULL, ab_inval_thread, &iv);
+		inval_started = !rc;
+	}
+	if (rc) {
+		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+		for (int i = 0; i < started; i++)
+			pthread_join(vt[i], NULL);
+		snprintf(err, sizeof(err), "pthread_create: %s", strerror(rc));
+		ab_skip_with_error(st, err);
+		ab_model_destroy(m);
+		free(v);
+		free(hist);
+		free(vt);
+		return;
+	}
 	if (nv || rate)
 		sleep_ns(WARMUP_NS);
 
@@ -229,7 +247,7 @@ static void bench_model(ab_state *st, void *argp)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < nv; i++)
 		pthread_join(vt[i], NULL);
-	if (rate)
+	if (inval_started)
 		pthread_join(it, NULL);
 
 	if (iters) {
