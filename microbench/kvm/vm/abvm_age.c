@@ -127,8 +127,15 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 		close(fd);
 		return errf(err, errlen, "out of memory");
 	}
-	for (;;) {
-		n = pread(fd, buf + got, cap - 1 - (size_t)got, got);
+	for (bool stream = false;;) {
+		/* the file may be a stream (nonseekable: pread gives ESPIPE);
+		 * a seekable one must be read from offset 0, not after the write */
+		n = stream ? read(fd, buf + got, cap - 1 - (size_t)got)
+			   : pread(fd, buf + got, cap - 1 - (size_t)got, got);
+		if (n < 0 && errno == ESPIPE && !stream && !got) {
+			stream = true;
+			continue;
+		}
 		if (n < 0) {
 			int e = errno;
 
