@@ -841,7 +841,7 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	params.base_ms = cfg->quick ? 300 : 1500;
 	params.acc_rounds = cfg->quick ? 2 : 4;
 	params.calls = chosen == &abk_drv_hook ? (cfg->quick ? 20 : 100)
-		     : chosen == &abk_drv_reclaim ? (cfg->quick ? 8 : 40)
+		     : chosen == &abk_drv_reclaim ? (cfg->quick ? 8 : 20)
 						   : (cfg->quick ? 8 : 40);
 	ab_pin_enable(cfg->pin);
 	ab_topo_init();
@@ -859,7 +859,7 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	declare_counters();
 
 	static const char *const argn[] = {"mib", "vcpus"};
-	static int64_t mibs_quick[] = {64, 256}, mibs_full[] = {256, 1024};
+	static int64_t mibs_quick[] = {64, 128}, mibs_full[] = {256, 1024};
 	int64_t *mibs = cfg->quick ? mibs_quick : mibs_full;
 	int nmib = 2;
 
