@@ -746,9 +746,12 @@ static void declare_counters(void)
 		ab_counter_declare(c[i].name, c[i].unit, c[i].better);
 }
 
+static char chosen_msg[512];
+
 static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errlen)
 {
-	char msg[512];
+	char *msg = chosen_msg;
+	const size_t msgsz = sizeof(chosen_msg);
 	size_t off = 0;
 	const char *want = cfg->driver;
 
@@ -762,19 +765,17 @@ static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errl
 				 want);
 			return -1;
 		}
-		if (chosen->detect(msg, sizeof(msg)) != ABK_PRESENT) {
+		if (chosen->detect(msg, msgsz) != ABK_PRESENT) {
 			snprintf(err, errlen, "driver %s: %s", want, msg);
 			return -1;
 		}
-		ab_add_context("driver_detail", msg);
 		return 0;
 	}
 	for (int i = 0; abk_drivers[i]; i++) {
-		enum abk_presence pr = abk_drivers[i]->detect(msg, sizeof(msg));
+		enum abk_presence pr = abk_drivers[i]->detect(msg, msgsz);
 
 		if (pr == ABK_PRESENT) {
 			chosen = abk_drivers[i];
-			ab_add_context("driver_detail", msg);
 			return 0;
 		}
 		off += snprintf(err + off, off < errlen ? errlen - off : 0, "%s%s: %s",
@@ -853,6 +854,7 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 		maxv = ABVM_MAX_VCPUS;
 
 	ab_add_context("driver", chosen->name);
+	ab_add_context("driver_detail", chosen_msg);
 	ab_add_context("kvm_modes", modes_s);
 	ab_add_context("kvm_kernel", patched ? "patched (kvm.mmu_age_mode)" : "native");
 	ab_add_context("kvm_kernel_release", ab_kernel_release());

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ab_bench_config.h"
 #include "abk.h"
 
 static int failures, checks;
@@ -228,6 +229,43 @@ int main(void)
 	       "no memory cgroup hierarchy");
 	expect("reclaim no permission", recl, tree(0), true, ABK_NOPERM,
 	       "cannot create a memory cgroup");
+
+	/* ab_kvm_register's pre-flight errors */
+	{
+		static const struct {
+			const char *what;
+			int tree;
+			const char *driver, *mode, *needle;
+		} reg[] = {
+			{"register: no /dev/kvm", T_NO_KVM, NULL, NULL, "/dev/kvm: No such file"},
+			{"register: unknown driver", 0, "foo", NULL, "unknown kvm driver 'foo'"},
+			{"register: driver absent", T_NO_PAGE_IDLE, "page_idle", NULL,
+			 "driver page_idle: "},
+			{"register: no driver at all",
+			 T_NO_PARAM | T_NO_DEBUGFS | T_NO_PAGE_IDLE | T_NO_LRU_GEN | T_NO_MEMCG, NULL,
+			 NULL, "no usable kvm aging driver: hook: "},
+			{"register: mode on unpatched kernel", T_NO_PARAM, "reclaim", "locked",
+			 "only 'native' runs here"},
+			{"register: unknown mode", 0, "reclaim", "fastest", "unknown mode 'fastest'"},
+		};
+
+		for (size_t i = 0; i < sizeof(reg) / sizeof(reg[0]); i++) {
+			struct ab_bench_config cfg = {.driver = reg[i].driver, .mode = reg[i].mode};
+			char err[2048] = "";
+			int rc;
+
+			setenv("AGEBENCH_KVM_FSROOT", tree(reg[i].tree), 1);
+			rc = ab_kvm_register(&cfg, err, sizeof(err));
+			checks++;
+			if (rc != -1 || !strstr(err, reg[i].needle)) {
+				printf("FAIL %s: rc %d, err \"%s\", want \"%s\"\n", reg[i].what, rc,
+				       err, reg[i].needle);
+				failures++;
+			} else {
+				printf("ok   %-34s %.160s\n", reg[i].what, err);
+			}
+		}
+	}
 
 	/* kvm.mmu_age_mode is switched per benchmark and restored at the end */
 	{
