@@ -60,11 +60,14 @@ static const char *backing_tag(enum abvm_backing b)
 	return b == ABVM_BACKING_THP ? "2M" : b == ABVM_BACKING_FILE ? "file" : "4K";
 }
 
+/* Directory of file-backed guests and ballast: a disk if there is one. */
 static const char *file_dir(void)
 {
 	const char *d = getenv("AGEBENCH_KVM_FILE_DIR");
 
-	return d && *d ? d : "/var/tmp";
+	if (d && *d)
+		return d;
+	return access("/var/tmp", W_OK | X_OK) == 0 ? "/var/tmp" : "/tmp";
 }
 
 /* Sum of the vCPUs' access counters. */
