@@ -336,6 +336,9 @@ int ab_run(const struct ab_run_opts *opts)
 {
 	std::vector<std::string> args = {"agebench"};
 
+	/* Re-entrant: each call hands the recorded benchmarks over afresh. */
+	benchmark::ClearRegisteredBenchmarks();
+
 	if (opts->filter)
 		args.push_back(std::string("--benchmark_filter=") + opts->filter);
 	if (opts->repetitions > 0) {

@@ -17,6 +17,7 @@
 #include "abvm.h"
 #include "abvm_age.h"
 #include "abvm_guest.h"
+#include "abvm_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1185,6 +1186,36 @@ static int cmd_checkskip(const char *check)
 	return failures ? 1 : 0;
 }
 
+/* A guest that crashes is reported, not hung on; the VM still tears down. */
+static int cmd_crash(void)
+{
+	struct abvm_config cfg;
+	struct abvm *vm;
+	struct abvm_work w;
+	struct abvm_vcpu_stats st;
+	int r;
+
+	abvm_config_init(&cfg);
+	cfg.mem_bytes = 8ull << 20;
+	cfg.nr_vcpus = 2;
+	vm = create_or_skip(&cfg);
+	CHECK(abvm_debug_crash(vm, 1) == 0, "inject");
+	r = abvm_wait(vm, 30ull * 1000000000ull);
+	CHECK(r == ABVM_EGUEST, "wait after a guest crash returned %s, want EGUEST",
+	      abvm_strerr(r));
+	CHECK(strstr(abvm_last_error(vm), "vCPU 1") && strstr(abvm_last_error(vm), "triple fault"),
+	      "last error '%s' does not name vCPU 1 and the triple fault", abvm_last_error(vm));
+	printf("  crash reported: %s\n", abvm_last_error(vm));
+	abvm_stats_total(vm, &st);
+	CHECK(st.exits_other == 1, "exits_other %" PRIu64 ", want 1", st.exits_other);
+	abvm_work_init(&w);
+	CHECK(abvm_vcpu_start(vm, 1, &w) == ABVM_EGUEST, "a crashed vCPU must refuse commands");
+	CHECK(abvm_vcpu_start(vm, 0, &w) == 0 && abvm_vcpu_wait(vm, 0, 30ull * 1000000000ull) == 0,
+	      "the other vCPU must keep working: %s", abvm_last_error(vm));
+	abvm_destroy(vm);
+	return failures ? 1 : 0;
+}
+
 /* The age_bench result parser against the text format of docs/kernel-interface.md. */
 static int cmd_parse(void)
 {
@@ -1208,6 +1239,17 @@ static int cmd_parse(void)
 	    "lock_wait_ns=0\nbitmap=\n",
 	    "EINVAL\n",
 	    "",
+	    /* consistency */
+	    "mode=locked op=test start=1 pages=64 young=2 declined=0 ns=1 lock_wait_ns=0\n"
+	    "bitmap=0000000000000001\n",
+	    "mode=fast_only op=test start=1 pages=64 young=1 declined=1 ns=1 lock_wait_ns=0\n"
+	    "bitmap=0000000000000001\n",
+	    "mode=locked op=test start=1 pages=4 young=5 declined=0 ns=1 lock_wait_ns=0\n"
+	    "bitmap=000000000000000f\n",
+	    "mode=sloppy op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\n"
+	    "bitmap=0000000000000000\n",
+	    "mode=locked op=peek start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\n"
+	    "bitmap=0000000000000000\n",
 	};
 
 	CHECK(abvm_hook_parse(
@@ -1229,6 +1271,14 @@ static int cmd_parse(void)
 		&r, err, sizeof(err)) == 0 &&
 		r.declined == 1 && !strcmp(r.op, "clear"),
 	    "declined result: %s", err);
+	CHECK(abvm_hook_expect(&r, "fast_only", 7, 64, true, err, sizeof(err)) == 0, "expect: %s",
+	      err);
+	CHECK(abvm_hook_expect(&r, "bitmap", 7, 64, true, err, sizeof(err)) == -1, "wrong mode");
+	CHECK(abvm_hook_expect(&r, "fast_only", 7, 64, false, err, sizeof(err)) == -1, "wrong op");
+	CHECK(abvm_hook_expect(&r, "fast_only", 8, 64, true, err, sizeof(err)) == -1,
+	      "wrong start");
+	CHECK(abvm_hook_expect(&r, "fast_only", 7, 63, true, err, sizeof(err)) == -1,
+	      "wrong pages");
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
 		CHECK(abvm_hook_parse(bad[i], &r, err, sizeof(err)) == -1 && err[0],
@@ -1254,6 +1304,8 @@ int main(int argc, char **argv)
 		return cmd_slots();
 	if (!strcmp(argv[1], "parse"))
 		return cmd_parse();
+	if (!strcmp(argv[1], "crash"))
+		return cmd_crash();
 	if (!strcmp(argv[1], "errors") && argc == 4)
 		return cmd_errors(argv[2], argv[3]);
 	if (!strcmp(argv[1], "teardown") && argc == 4)

@@ -635,7 +635,8 @@ static void describe_exit(struct vcpu *c, char *buf, size_t len)
 			 (unsigned long long)c->run->fail_entry.hardware_entry_failure_reason);
 	else if (reason == KVM_EXIT_SHUTDOWN)
 		snprintf(buf, len,
-			 "guest triple fault (KVM_EXIT_SHUTDOWN) at rip 0x%llx rsp 0x%llx",
+			 "guest triple fault (KVM_EXIT_SHUTDOWN), rip 0x%llx rsp 0x%llx after the "
+			 "exit (SVM resets them)",
 			 (unsigned long long)r.rip, (unsigned long long)r.rsp);
 	else
 		snprintf(buf, len, "unexpected exit reason %d at rip 0x%llx", reason,
@@ -1240,6 +1241,27 @@ static void load_bitmap(struct abvm *vm, const uint64_t *bitmap)
 	if (vm->npages % 64) /* ignore bits past the region */
 		((uint64_t *)(vm->sys + vm->bitmap_gpa))[words - 1] &=
 		    (1ull << (vm->npages % 64)) - 1;
+}
+
+static bool all_idle(struct abvm *vm);
+
+int abvm_debug_crash(struct abvm *vm, int v)
+{
+	struct abvm_work w;
+	uint64_t first, n;
+	int r;
+
+	if (v < 0 || v >= vm->nr_vcpus)
+		return ABVM_EINVAL;
+	abvm_work_init(&w);
+	abvm_vcpu_range(vm, v, &first, &n);
+	if (!all_idle(vm))
+		return ABVM_EBUSY;
+	/* not mapped: #PF, no IDT: triple fault (region_gva is only read by
+	 * the guest, and only this vCPU's copy changes) */
+	vm->vcpus[v].ctl->region_gva = 1ull << 46;
+	r = post(vm, v, &w, ABVM_CMD_PASSES, first, n);
+	return r;
 }
 
 int abvm_touch(struct abvm *vm, const uint64_t *bitmap, enum abvm_op op)

@@ -9,7 +9,8 @@
  * identity mapped (GVA == GPA) with 2 MiB guest pages, so guest page tables
  * stay tiny (one 4 KiB page directory per GiB).
  *
- * The guest program (guest.c, freestanding C built into the binary) walks
+ * The guest program runs in ring 3 by default (cfg.cpl0: ring 0 with a TLB
+ * flush per command). It (guest.c, freestanding C built into the binary) walks
  * its vCPU's share of the test region, one 8-byte access per 4 KiB page, as
  * the host commands: N passes (or until stopped) in sequential, random or
  * hot/cold order, read or write; or "touch exactly this set of pages once"

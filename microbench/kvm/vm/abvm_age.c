@@ -149,7 +149,7 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 		return -1;
 	}
 	free(buf);
-	return 0;
+	return abvm_hook_expect(res, mode, start_gfn, npages, clear, err, errlen);
 }
 
 int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, size_t errlen)
@@ -203,6 +203,35 @@ int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, si
 	if (res->pages % 64 && (res->bitmap[res->pages / 64] >> (res->pages % 64)))
 		return errf(err, errlen, "age_bench: bitmap bits set past page %" PRIu64,
 			    res->pages);
+	/* internal consistency (docs/kernel-interface.md) */
+	if (abvm_age_mode_index(res->mode) < 0)
+		return errf(err, errlen, "age_bench: unknown mode=%s", res->mode);
+	if (strcmp(res->op, "test") && strcmp(res->op, "clear"))
+		return errf(err, errlen, "age_bench: unknown op=%s", res->op);
+	if (res->young > res->pages)
+		return errf(err, errlen, "age_bench: young=%" PRIu64 " > pages=%" PRIu64,
+			    res->young, res->pages);
+	if (abvm_popcount(res->bitmap, res->pages) != res->young)
+		return errf(err, errlen,
+			    "age_bench: young=%" PRIu64 " but the bitmap has %" PRIu64 " bits set",
+			    res->young, abvm_popcount(res->bitmap, res->pages));
+	if (res->declined && res->young)
+		return errf(err, errlen,
+			    "age_bench: declined=1 with young=%" PRIu64 " (a decline is no answer)",
+			    res->young);
+	return 0;
+}
+
+int abvm_hook_expect(const struct abvm_hook_result *res, const char *mode, uint64_t start_gfn,
+		     uint64_t npages, bool clear, char *err, size_t errlen)
+{
+	if (strcmp(res->mode, mode) || strcmp(res->op, clear ? "clear" : "test") ||
+	    res->start != start_gfn || res->pages != npages)
+		return errf(err, errlen,
+			    "age_bench: asked '%s %" PRIu64 " %" PRIu64
+			    " %s', the answer is for '%s %" PRIu64 " %" PRIu64 " %s'",
+			    mode, start_gfn, npages, clear ? "clear" : "test", res->mode,
+			    res->start, res->pages, res->op);
 	return 0;
 }
 

@@ -39,15 +39,24 @@ struct abvm_hook_result {
 bool abvm_hook_path(const struct abvm *vm, char *buf, size_t len);
 /*
  * Run one hook call: "<mode> <start_gfn> <npages> <test|clear>", then read
- * and parse the result into @res (its bitmap must hold npages bits).
+ * and parse the result into @res (its bitmap must hold npages bits) and
+ * check it answers that question (abvm_hook_parse + abvm_hook_expect).
  * 0, or -1 with a message in @err.
  */
 int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
 		   bool clear, struct abvm_hook_result *res, char *err, size_t errlen);
 
-/* Parse a hook result (the text read back from age_bench) into @res,
- * whose bitmap holds res->words words. 0, or -1 with @err. */
+/*
+ * Parse a hook result (the text read back from age_bench) into @res, whose
+ * bitmap holds res->words words. Strict: every field of the contract, a
+ * known mode and op, exactly (pages + 63) / 64 words of 16 hex digits, no
+ * bits past @pages, young <= pages, young == popcount(bitmap), a declined
+ * answer has young 0. 0, or -1 with @err naming what was wrong.
+ */
 int abvm_hook_parse(const char *text, struct abvm_hook_result *res, char *err, size_t errlen);
+/* Does the answer answer the question asked (mode, op, start, pages)? 0 or -1. */
+int abvm_hook_expect(const struct abvm_hook_result *res, const char *mode, uint64_t start_gfn,
+		     uint64_t npages, bool clear, char *err, size_t errlen);
 
 /* ---- page_idle ---- */
 #define ABVM_PAGE_IDLE_PATH "/sys/kernel/mm/page_idle/bitmap"

@@ -404,6 +404,88 @@ static void print_stats_delta(const struct kst *a, const struct kst *b)
 	printf("\n");
 }
 
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+/* ---- tracepoint kvm:kvm_age_walk (optional evidence of the mode used) ---- */
+static char trace_dir[64];
+
+/* Enable the event and empty the buffer; false if there is no such event. */
+static bool trace_begin(void)
+{
+	static const char *const roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+	char p[160];
+
+	if (stock)
+		return false;
+	for (unsigned i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/events/kvm/kvm_age_walk/enable", roots[i]);
+		if (!access(p, W_OK)) {
+			snprintf(trace_dir, sizeof(trace_dir), "%s", roots[i]);
+			break;
+		}
+	}
+	if (!trace_dir[0])
+		return false;
+	snprintf(p, sizeof(p), "%s/trace", trace_dir);
+	write_file(p, ""); /* opening "trace" with O_TRUNC empties the buffer */
+	snprintf(p, sizeof(p), "%s/events/kvm/kvm_age_walk/enable", trace_dir);
+	return write_file(p, "1") == 0;
+}
+
+/*
+ * Disable the event and count its records; records that carry a mode name
+ * ("mode=<name>") must name @mode. Returns the number of records.
+ */
+static uint64_t trace_end(const char *mode)
+{
+	char p[160], line[512];
+	uint64_t recs = 0, named = 0, other = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/events/kvm/kvm_age_walk/enable", trace_dir);
+	write_file(p, "0");
+	snprintf(p, sizeof(p), "%s/trace", trace_dir);
+	f = fopen(p, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *m, name[32];
+
+		if (line[0] == '#' || !strstr(line, "kvm_age_walk"))
+			continue;
+		recs++;
+		m = strstr(line, "mode=");
+		if (m && sscanf(m + 5, "%31[a-z_]", name) == 1 && abvm_age_mode_index(name) >= 0) {
+			named++;
+			if (strcmp(name, mode) && !other++)
+				fail("tracepoint kvm_age_walk reports mode=%s while mmu_age_mode "
+				     "is %s: %.200s",
+				     name, mode, line);
+		}
+	}
+	fclose(f);
+	info("  tracepoint kvm:kvm_age_walk: %" PRIu64 " records, %" PRIu64
+	     " naming mode %s, %" PRIu64 " another",
+	     recs, named - other, mode, other);
+	return recs;
+}
+
 /* ---- exact: evaluate one answer against the touched set ---- */
 struct tally {
 	uint64_t calls, declined, missed, young;
@@ -586,6 +668,7 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 	struct tally t = {0};
 	char err[256];
 	int fd, r;
+	bool traced;
 
 	fd = open(ABVM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -604,6 +687,7 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 		fail("%" PRIu64 " guest pages not present after populating them", missing);
 		return 1;
 	}
+	traced = trace_begin();
 	read_stats(ks, &s0);
 	for (int round = 0; round < o->rounds; round++) {
 		enum abvm_op op = round % 2 ? ABVM_OP_WRITE : ABVM_OP_READ;
@@ -648,6 +732,8 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 		judge_masked(what, o->mode, young, none, unknown, n, gfn0, true, &t);
 	}
 	read_stats(ks, &s1);
+	if (traced && !trace_end(o->mode))
+		fail("tracepoint kvm:kvm_age_walk recorded no walk for page_idle's aging");
 	print_stats_delta(&s0, &s1);
 	info("  page_idle reads %" PRIu64 ", missed pages %" PRIu64 " (declines %" PRIu64 ")",
 	     2 * t.calls, t.missed, s1.v[3] - s0.v[3]);
@@ -719,24 +805,6 @@ static const char *cgroup2_root(void)
 	return NULL;
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	if (n < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	close(fd);
-	return 0;
-}
-
 /* Our memcg's id and max_seq of node @nid from /sys/kernel/debug/lru_gen. */
 static int lru_gen_state(const char *cgpath, int *memcg_id, int *nid, uint64_t *max_seq)
 {
@@ -773,7 +841,7 @@ static void restore_lru_gen(void *arg)
 {
 	(void)arg;
 	if (lru_gen_orig[0])
-		write_str("/sys/kernel/mm/lru_gen/enabled", lru_gen_orig);
+		write_file("/sys/kernel/mm/lru_gen/enabled", lru_gen_orig);
 }
 
 static int cmd_lru_gen(struct opts *o)
@@ -786,6 +854,7 @@ static int cmd_lru_gen(struct opts *o)
 	struct abvm_work w;
 	struct kst s0, s1;
 	int memcg_id = -1, nid = -1, r, agings = 0;
+	bool traced;
 	uint64_t max_seq = 0, seq0 = 0;
 
 	if (stock && !o->mode)
@@ -806,7 +875,7 @@ static int cmd_lru_gen(struct opts *o)
 		/* MGLRU off or without its page-table walker: turn both on */
 		snprintf(lru_gen_orig, sizeof(lru_gen_orig), "0x%04lx", caps);
 		snprintf(buf, sizeof(buf), "0x%04lx", caps | 3);
-		if (write_str("/sys/kernel/mm/lru_gen/enabled", buf))
+		if (write_file("/sys/kernel/mm/lru_gen/enabled", buf))
 			skip("MGLRU caps 0x%04lx lack the mm walk (0x2) and cannot be enabled",
 			     caps);
 		ab_cleanup_push(restore_lru_gen, NULL);
@@ -820,7 +889,7 @@ static int cmd_lru_gen(struct opts *o)
 		skip("%s: no memory controller in cgroup v2 (bound to cgroup v1?)", buf);
 	free(en);
 	snprintf(buf, sizeof(buf), "%s/cgroup.subtree_control", root);
-	r = write_str(buf, "+memory");
+	r = write_file(buf, "+memory");
 	if (r)
 		skip("enabling +memory in %s: %s", buf, strerror(-r));
 	set_mode_or_die(o->mode);
@@ -839,7 +908,7 @@ static int cmd_lru_gen(struct opts *o)
 		char pid[24];
 
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
-		r = write_str(buf, pid);
+		r = write_file(buf, pid);
 		if (r) {
 			fail("joining %s: %s", cg_dir, strerror(-r));
 			abvm_teardown_run();
@@ -860,6 +929,7 @@ static int cmd_lru_gen(struct opts *o)
 	if (abvm_start(vm, &w))
 		fail("starting vCPUs: %s", abvm_last_error(vm));
 	usleep(50 * 1000);
+	traced = trace_begin();
 	read_stats(ks, &s0);
 	for (int i = 0; i < 4; i++) {
 		char cmd[128];
@@ -873,7 +943,7 @@ static int cmd_lru_gen(struct opts *o)
 			seq0 = max_seq;
 		/* + memcg_id node_id max_gen_nr [swappiness [force_scan]] */
 		snprintf(cmd, sizeof(cmd), "+ %d %d %" PRIu64 " 1 1\n", memcg_id, nid, max_seq);
-		r = write_str("/sys/kernel/debug/lru_gen", cmd);
+		r = write_file("/sys/kernel/debug/lru_gen", cmd);
 		if (r) {
 			fail("writing '%.*s' to /sys/kernel/debug/lru_gen: %s",
 			     (int)strlen(cmd) - 1, cmd, strerror(-r));
@@ -883,6 +953,8 @@ static int cmd_lru_gen(struct opts *o)
 		usleep(20 * 1000);
 	}
 	read_stats(ks, &s1);
+	if (traced && !trace_end(o->mode) && agings)
+		fail("tracepoint kvm:kvm_age_walk recorded no walk during MGLRU aging");
 	lru_gen_state(cgpath, &memcg_id, &nid, &max_seq);
 	abvm_stop(vm);
 	print_stats_delta(&s0, &s1);
