@@ -75,7 +75,9 @@ int abk_memcg_lru_gen_id(struct abk_memcg *m);
 enum abk_presence { ABK_PRESENT, ABK_ABSENT, ABK_NOPERM };
 
 /* What the benchmark hands a driver: one VM's guest memory. */
+struct abvm;
 struct abk_target {
+	struct abvm *vm;
 	int vm_fd;
 	void *hva;		/* host mapping of guest memory */
 	uint64_t bytes;
@@ -128,16 +130,9 @@ struct abk_drv {
 	struct abk_memcg memcg;
 	bool in_memcg;
 	uint64_t budget;	/* reclaim: pages to ask for per call (0 = npages) */
+	char err[512];		/* age(): what went wrong, when it says more than errno */
 	void *priv;
 };
-
-/*
- * Parse the hook's answer (docs/kernel-interface.md) to a call over
- * [start_gfn, +n): accumulate into @res, set young pages in @bits (region
- * page index = @first + bit). -EPROTO if it does not match the request.
- */
-int abk_hook_parse(const char *buf, uint64_t start_gfn, uint64_t n, bool clear, uint64_t first,
-		   struct abk_age_res *res, uint64_t *bits);
 
 extern const struct abk_driver abk_drv_hook, abk_drv_page_idle, abk_drv_lru_gen, abk_drv_reclaim;
 /* In auto-detection order. NULL-terminated. */
@@ -152,11 +147,5 @@ extern const char *const abk_modes[4];
 
 /* /dev/kvm pre-flight: 0, or -errno with @msg. */
 int abk_dev_kvm_check(char *msg, size_t len);
-
-/* KVM binary stats of a VM: read the u64 named @name (cumulative). */
-struct abk_stats;
-struct abk_stats *abk_stats_open(int vm_fd);
-int abk_stats_get(struct abk_stats *s, const char *name, uint64_t *val);
-void abk_stats_close(struct abk_stats *s);
 
 #endif

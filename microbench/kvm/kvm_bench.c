@@ -33,6 +33,7 @@
 #include "ab_common.h"
 #include "ab_shim.h"
 #include "abvm.h"
+#include "abvm_age.h"
 
 #ifndef ABK_DPT_DEFAULT
 #define ABK_DPT_DEFAULT ""
@@ -143,6 +144,8 @@ static int accuracy_exact(struct abk_drv *d, struct abvm *vm, const struct kbenc
 			if (abvm_page_is_hot(0x5eed + round, p / gran, 50))
 				for (uint64_t q = p; q < p + gran && q < n; q++)
 					touch[q / 64] |= 1ull << (q % 64);
+		if (d->ops->untracked_baseline)
+			abvm_lru_drain_all(); /* page_idle skips folios in per-CPU LRU batches */
 		if ((err = d->ops->age(d, kb->mode, 0, n, true, &r, NULL)))
 			break;
 		/*
@@ -405,7 +408,8 @@ static void kbench_fn(ab_state *st, void *arg)
 		goto fail;
 	}
 	npages = abvm_npages(vm);
-	d.t = (struct abk_target){.vm_fd = abvm_vm_fd(vm),
+	d.t = (struct abk_target){.vm = vm,
+				  .vm_fd = abvm_vm_fd(vm),
 				  .hva = abvm_hva(vm),
 				  .bytes = abvm_mem_bytes(vm),
 				  .gpa = abvm_gpa_base(vm),
@@ -459,7 +463,7 @@ static void kbench_fn(ab_state *st, void *arg)
 				   NULL);
 		if (err) {
 			snprintf(err_s, sizeof(err_s), "%s age: %s", kb->drv->name,
-				 strerror(-err));
+				 d.err[0] ? d.err : strerror(-err));
 			ab_skip_with_error(st, err_s);
 			failed = true;
 			break;
@@ -502,7 +506,7 @@ static void kbench_fn(ab_state *st, void *arg)
 					     msg, sizeof(msg));
 		if (err) {
 			snprintf(err_s, sizeof(err_s), "accuracy: %s",
-				 msg[0] ? msg : strerror(-err));
+				 msg[0] ? msg : d.err[0] ? d.err : strerror(-err));
 			ab_skip_with_error(st, err_s);
 			goto out;
 		}
