@@ -134,6 +134,18 @@ struct abk_drv {
 	void *priv;
 };
 
+/*
+ * Shared detection/setup steps of the drivers: a kernel file that must be
+ * accessible with @amode (access(2) modes), with the hints shown when it is
+ * missing or not permitted; the memcg drivers' setup (probe + enter) and
+ * presence.
+ */
+#define DEBUGFS_HINT "mount debugfs: mount -t debugfs none /sys/kernel/debug"
+enum abk_presence abk_probe_file(const char *path, int amode, const char *absent_hint,
+				 const char *perm_hint, char *msg, size_t len);
+int abk_memcg_setup(struct abk_drv *d, char *msg, size_t len);
+enum abk_presence abk_memcg_presence(char *msg, size_t len);
+
 extern const struct abk_driver abk_drv_hook, abk_drv_page_idle, abk_drv_lru_gen, abk_drv_reclaim;
 /* In auto-detection order. NULL-terminated. */
 extern const struct abk_driver *const abk_drivers[];

@@ -30,6 +30,7 @@ struct hook {
 static enum abk_presence hook_detect(char *msg, size_t len)
 {
 	char p[512], d[512], cur[64];
+	enum abk_presence pr;
 
 	abk_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
 	if (!abk_mode_param(cur, sizeof(cur))) {
@@ -38,23 +39,12 @@ static enum abk_presence hook_detect(char *msg, size_t len)
 		return ABK_ABSENT;
 	}
 	abk_path(d, sizeof(d), "/sys/kernel/debug/kvm");
-	if (access(d, F_OK) < 0) {
-		if (errno == EACCES || errno == EPERM) {
-			snprintf(msg, len, "%s: %s (the hook needs root)", d, strerror(errno));
-			return ABK_NOPERM;
-		}
-		snprintf(msg, len, "%s: %s (mount debugfs: mount -t debugfs none /sys/kernel/debug)",
-			 d, strerror(errno));
-		return ABK_ABSENT;
-	}
-	if (access(d, R_OK | X_OK) < 0) {
-		snprintf(msg, len, "%s: %s (the hook needs root)", d, strerror(errno));
-		return ABK_NOPERM;
-	}
-	if (access(p, W_OK) < 0) {
-		snprintf(msg, len, "%s: %s (cannot switch aging modes)", p, strerror(errno));
-		return ABK_NOPERM;
-	}
+	if ((pr = abk_probe_file(d, R_OK | X_OK, DEBUGFS_HINT, "the hook needs root", msg, len)) !=
+	    ABK_PRESENT)
+		return pr;
+	if ((pr = abk_probe_file(p, W_OK, "", "cannot switch aging modes", msg, len)) !=
+	    ABK_PRESENT)
+		return pr;
 	snprintf(msg, len, "debugfs hook under %s, kvm.mmu_age_mode=%s", d, cur);
 	return ABK_PRESENT;
 }

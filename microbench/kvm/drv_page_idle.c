@@ -27,27 +27,15 @@ struct pidle {
 static enum abk_presence pidle_detect(char *msg, size_t len)
 {
 	char p[512], pm[512];
-	int fd;
+	enum abk_presence pr;
 
 	abk_path(p, sizeof(p), "/sys/kernel/mm/page_idle/bitmap");
 	abk_path(pm, sizeof(pm), "/proc/self/pagemap");
-	if (access(p, F_OK) < 0) {
-		snprintf(msg, len, "%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", p,
-			 strerror(errno));
-		return errno == EACCES ? ABK_NOPERM : ABK_ABSENT;
-	}
-	fd = open(p, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(msg, len, "%s: %s (page_idle needs root)", p, strerror(errno));
-		return errno == EACCES || errno == EPERM ? ABK_NOPERM : ABK_ABSENT;
-	}
-	close(fd);
-	fd = open(pm, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(msg, len, "%s: %s", pm, strerror(errno));
-		return errno == EACCES || errno == EPERM ? ABK_NOPERM : ABK_ABSENT;
-	}
-	close(fd);
+	if ((pr = abk_probe_file(p, R_OK | W_OK, "kernel without CONFIG_IDLE_PAGE_TRACKING",
+				 "page_idle needs root", msg, len)) != ABK_PRESENT ||
+	    (pr = abk_probe_file(pm, R_OK, "procfs not mounted", "pagemap needs root", msg, len)) !=
+		    ABK_PRESENT)
+		return pr;
 	snprintf(msg, len, "idle page tracking at %s", p);
 	return ABK_PRESENT;
 }
