@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -865,6 +866,19 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	ab_add_context("kvm_modes", modes_s);
 	ab_add_context("kvm_kernel", patched ? "patched (kvm.mmu_age_mode)" : "native");
 	ab_add_context("kvm_kernel_release", ab_kernel_release());
+	{
+		/* file-backed guests: on tmpfs, "reclaim" means swapping shmem out */
+		struct statfs sf;
+		char fd_s[300];
+
+		if (statfs(file_dir(), &sf) == 0)
+			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(),
+				 sf.f_type == 0x01021994 ? "tmpfs: reclaim of file guests is swap-out"
+							 : "page cache of a disk filesystem");
+		else
+			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(), strerror(errno));
+		ab_add_context("kvm_file_dir", fd_s);
+	}
 	declare_counters();
 
 	static const char *const argn[] = {"mib", "vcpus"};
