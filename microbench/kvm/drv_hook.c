@@ -2,7 +2,8 @@
 /*
  * drv_hook.c - the patched kernel's per-VM debugfs walker hook
  * (docs/kernel-interface.md, "Benchmark hook"): one walker call of a given
- * mode over a GFN range, timed by the kernel.
+ * mode over a GFN range, timed by the kernel, with its lock wait and
+ * whether it declined.
  */
 #define _GNU_SOURCE
 #include "abk.h"
@@ -21,7 +22,6 @@
 struct hook {
 	int fd;
 	uint64_t gfn0;
-	struct abvm_kstats *stats;
 	char *buf;
 	size_t buflen;
 	struct abvm_hook_result r;
@@ -66,7 +66,6 @@ static int hook_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 		return e;
 	}
 	h->gfn0 = t->gpa >> 12;
-	h->stats = abvm_kstats_open(t->vm, -1);
 	/* bitmap line: 17 chars per 64 pages, plus the header line */
 	h->buflen = 512 + (HOOK_MAX_PAGES / 64) * 17;
 	h->buf = malloc(h->buflen);
@@ -114,8 +113,11 @@ static int hook_call(struct hook *h, const char *mode, uint64_t first, uint64_t 
 	res->young += h->r.young;
 	res->has_young = true;
 	res->ns += h->r.ns;
-	if (h->r.declined)
+	res->lock_wait_ns += h->r.lock_wait_ns;
+	if (h->r.declined) {
 		res->declined = true;
+		res->declines++;
+	}
 	for (uint64_t i = 0; bits && i < n; i++)
 		if (abvm_bit(h->r.bitmap, i))
 			abvm_set_bit(bits, first + i);
@@ -126,26 +128,16 @@ static int hook_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_
 		    bool clear, struct abk_age_res *res, uint64_t *bits)
 {
 	struct hook *h = d->priv;
-	uint64_t lw0 = 0, lw1 = 0, dc0 = 0, dc1 = 0;
-	bool has_lw, has_dc;
 	int err = 0;
 
 	memset(res, 0, sizeof(*res));
-	has_lw = h->stats && !abvm_kstats_get(h->stats, "age_lock_wait_ns", &lw0);
-	has_dc = h->stats && !abvm_kstats_get(h->stats, "age_fast_declines", &dc0);
 	for (uint64_t off = 0; off < npages && !err; off += HOOK_MAX_PAGES) {
 		uint64_t n = npages - off < HOOK_MAX_PAGES ? npages - off : HOOK_MAX_PAGES;
 
 		err = hook_call(h, mode, first + off, n, clear, res, bits, d->err, sizeof(d->err));
 	}
-	if (has_lw && !abvm_kstats_get(h->stats, "age_lock_wait_ns", &lw1)) {
-		res->lock_wait_ns = lw1 - lw0;
-		res->has_lock_wait = true;
-	}
-	if (has_dc && !abvm_kstats_get(h->stats, "age_fast_declines", &dc1)) {
-		res->declines = dc1 - dc0;
-		res->has_declines = true;
-	}
+	/* the hook answers lock_wait_ns and declined itself, per walker call */
+	res->has_lock_wait = res->has_declines = !err;
 	return err;
 }
 
@@ -156,7 +148,6 @@ static void hook_cleanup(struct abk_drv *d)
 	if (!h)
 		return;
 	close(h->fd);
-	abvm_kstats_close(h->stats);
 	free(h->buf);
 	free(h->r.bitmap);
 	free(h);

@@ -104,6 +104,18 @@ static void sleep_ns(uint64_t ns)
 		;
 }
 
+/* age_lock_wait_ns, age_fast_declines, age_calls, age_walk_ns; 0 or -1. */
+static int kstats_read(struct abvm_kstats *ks, uint64_t v[4])
+{
+	static const char *const names[4] = {"age_lock_wait_ns", "age_fast_declines", "age_calls",
+					     "age_walk_ns"};
+
+	for (int i = 0; i < 4; i++)
+		if (abvm_kstats_get(ks, names[i], &v[i]))
+			return -1;
+	return 0;
+}
+
 /* Loop pattern of phases 2 and 3: every page of each partition, forever. */
 static void loop_work(struct abvm_work *w, enum abvm_op op)
 {
@@ -380,6 +392,9 @@ static void kbench_fn(ab_state *st, void *arg)
 	uint64_t sum_ns = 0, sum_pages = 0, sum_young = 0, sum_lw = 0, sum_dc = 0, sum_ev = 0,
 		 sum_rf = 0;
 	bool has_young = true, has_lw = true, has_dc = true, has_rf = true, failed = false;
+	struct abvm_kstats *ks = NULL;
+	uint64_t sum_kcalls = 0, sum_kwalk = 0;
+	bool has_k = true;
 	cpu_set_t saved;
 	int err;
 
@@ -419,6 +434,14 @@ static void kbench_fn(ab_state *st, void *arg)
 		snprintf(err_s, sizeof(err_s), "%s: %s", kb->drv->name, msg);
 		goto fail;
 	}
+
+	/* the patched kernel's aging stats (absent elsewhere: counters omitted) */
+	ks = abvm_kstats_open(vm, -1);
+	if (ks && kstats_read(ks, (uint64_t[4]){0})) {
+		abvm_kstats_close(ks);
+		ks = NULL;
+	}
+	has_k = ks != NULL;
 
 	/* 1. populate: first touch of every page */
 	abvm_work_init(&w);
@@ -460,8 +483,26 @@ static void kbench_fn(ab_state *st, void *arg)
 		struct abk_age_res r;
 
 		d.budget = kb->drv == &abk_drv_reclaim ? npages / 16 : 0;
+		uint64_t k0[4], k1[4];
+		bool kok = ks && !kstats_read(ks, k0);
+
 		err = kb->drv->age(&d, kb->drv->per_mode ? kb->mode : NULL, 0, npages, true, &r,
 				   NULL);
+		/* patched kernel: what the notifiers cost inside KVM during this call */
+		if (kok && !kstats_read(ks, k1)) {
+			if (!r.has_lock_wait) {
+				r.lock_wait_ns = k1[0] - k0[0];
+				r.has_lock_wait = true;
+			}
+			if (!r.has_declines) {
+				r.declines = k1[1] - k0[1];
+				r.has_declines = true;
+			}
+			sum_kcalls += k1[2] - k0[2];
+			sum_kwalk += k1[3] - k0[3];
+		} else {
+			has_k = false;
+		}
 		if (err) {
 			snprintf(err_s, sizeof(err_s), "%s age: %s", kb->drv->name,
 				 d.err[0] ? d.err : strerror(-err));
@@ -562,6 +603,10 @@ static void kbench_fn(ab_state *st, void *arg)
 			ab_counter(st, "lock_wait_ns", (double)sum_lw / calls, AB_CTR_DEFAULT);
 		if (has_dc)
 			ab_counter(st, "declines", (double)sum_dc / calls, AB_CTR_DEFAULT);
+		if (has_k && !kb->drv->per_mode) {
+			ab_counter(st, "kvm_calls", (double)sum_kcalls / calls, AB_CTR_DEFAULT);
+			ab_counter(st, "kvm_walk_ns", (double)sum_kwalk / calls, AB_CTR_DEFAULT);
+		}
 		if (kb->drv == &abk_drv_reclaim) {
 			ab_counter(st, "evicted", (double)sum_ev / calls, AB_CTR_DEFAULT);
 			if (has_rf)
@@ -607,6 +652,7 @@ fail:
 	while (ab_keep_running(st))
 		;
 out:
+	abvm_kstats_close(ks);
 	if (kb->drv->cleanup)
 		kb->drv->cleanup(&d);
 	abvm_destroy(vm);
@@ -724,6 +770,8 @@ static void declare_counters(void)
 		{"young", "pages per aging call", AB_BETTER_NONE},
 		{"lock_wait_ns", "ns per aging call", AB_BETTER_LOWER},
 		{"declines", "per aging call", AB_BETTER_LOWER},
+		{"kvm_calls", "KVM aging notifier calls per aging call", AB_BETTER_NONE},
+		{"kvm_walk_ns", "ns in KVM's walkers per aging call", AB_BETTER_LOWER},
 		{"evicted", "pages per aging call", AB_BETTER_NONE},
 		{"refaults", "pages per aging call", AB_BETTER_LOWER},
 		{"calls_per_s", "aging calls/s", AB_BETTER_HIGHER},
