@@ -23,7 +23,7 @@ char *abk_path(char *buf, size_t len, const char *fmt, ...) __attribute__((forma
 
 /* Small file helpers (paths already rooted). Return 0 / -errno. */
 int abk_write_str(const char *path, const char *s);
-int abk_read_str(const char *path, char *buf, size_t len); /* trims trailing newline */
+int abk_read_str(const char *path, char *buf, size_t len);		/* trims trailing newline */
 int abk_read_u64_key(const char *path, const char *key, uint64_t *val); /* "key value" lines */
 
 /*
@@ -32,10 +32,10 @@ int abk_read_u64_key(const char *path, const char *key, uint64_t *val); /* "key 
  * self-contained (order-independent) and async-signal-safe.
  */
 enum abk_undo_kind {
-	ABK_UNDO_RMDIR,	  /* rmdir(path) (a cgroup) */
-	ABK_UNDO_UNLINK,  /* unlink(path) */
-	ABK_UNDO_WRITE,	  /* write(path, value): restore a parameter */
-	ABK_UNDO_CGROUP,  /* value "<parent>/cgroup.procs\n<pid>": leave, then rmdir(path) */
+	ABK_UNDO_RMDIR,	 /* rmdir(path) (a cgroup) */
+	ABK_UNDO_UNLINK, /* unlink(path) */
+	ABK_UNDO_WRITE,	 /* write(path, value): restore a parameter */
+	ABK_UNDO_CGROUP, /* value "<parent>/cgroup.procs\n<pid>": leave, then rmdir(path) */
 };
 int abk_undo_push(enum abk_undo_kind kind, const char *path, const char *value);
 /* Undo and drop entries above @mark (returned by abk_undo_mark()). */
@@ -49,10 +49,10 @@ void abk_cleanup_install(void);
  * is under still applies.
  */
 struct abk_memcg {
-	int version;		/* 1 or 2 */
-	char mount[256];	/* memory hierarchy mount point (rooted) */
-	char parent[512];	/* our original cgroup directory */
-	char dir[560];		/* the cgroup we created */
+	int version;	  /* 1 or 2 */
+	char mount[256];  /* memory hierarchy mount point (rooted) */
+	char parent[512]; /* our original cgroup directory */
+	char dir[560];	  /* the cgroup we created */
 	int undo_mark;
 };
 /*
@@ -79,23 +79,23 @@ struct abvm;
 struct abk_target {
 	struct abvm *vm;
 	int vm_fd;
-	void *hva;		/* host mapping of guest memory */
+	void *hva; /* host mapping of guest memory */
 	uint64_t bytes;
-	uint64_t gpa;		/* guest physical base of that memory */
+	uint64_t gpa; /* guest physical base of that memory */
 	bool file_backed;
 };
 
 struct abk_age_res {
-	uint64_t pages;		/* pages the call examined */
-	uint64_t young;		/* pages reported young */
-	uint64_t ns;		/* wall time of the call */
-	uint64_t lock_wait_ns;	/* hook only (KVM stats) */
-	uint64_t declines;	/* hook only */
-	uint64_t evicted;	/* reclaim: pages of the range evicted by the call */
-	uint64_t refaults;	/* reclaim: file refaults in the memcg since the last call */
+	uint64_t pages;	       /* pages the call examined */
+	uint64_t young;	       /* pages reported young */
+	uint64_t ns;	       /* wall time of the call */
+	uint64_t lock_wait_ns; /* hook only (KVM stats) */
+	uint64_t declines;     /* hook only */
+	uint64_t evicted;      /* reclaim: pages of the range evicted by the call */
+	uint64_t refaults;     /* reclaim: file refaults in the memcg since the last call */
 	bool has_lock_wait, has_declines, has_refaults;
-	bool has_young;		/* young is known (always, except reclaim without stats) */
-	bool declined;		/* fast_only/bitmap declined: no answer */
+	bool has_young; /* young is known (always, except reclaim without stats) */
+	bool declined;	/* fast_only/bitmap declined: no answer */
 };
 
 struct abk_drv;
@@ -103,12 +103,12 @@ struct abk_driver {
 	const char *name;
 	/* Can this driver run here? @msg gets the reason either way. */
 	enum abk_presence (*detect)(char *msg, size_t len);
-	bool per_mode;		/* times the four walker modes itself (hook) */
-	bool per_page;		/* age() fills a per-page young bitmap */
-	bool young_inexact;	/* per-page "young" may include unscanned pages */
+	bool per_mode;		 /* times the four walker modes itself (hook) */
+	bool per_page;		 /* age() fills a per-page young bitmap */
+	bool young_inexact;	 /* per-page "young" may include unscanned pages */
 	bool untracked_baseline; /* pages "young" right after a clear are untrackable */
-	bool needs_file;	/* only file-backed guests can be aged */
-	bool needs_memcg;	/* the process must be in a memcg before populating */
+	bool needs_file;	 /* only file-backed guests can be aged */
+	bool needs_memcg;	 /* the process must be in a memcg before populating */
 	/* Called before guest memory is populated (memcg setup). */
 	int (*setup)(struct abk_drv *d, char *msg, size_t len);
 	/* Called once the VM exists. */
@@ -129,8 +129,8 @@ struct abk_drv {
 	struct abk_target t;
 	struct abk_memcg memcg;
 	bool in_memcg;
-	uint64_t budget;	/* reclaim: pages to ask for per call (0 = npages) */
-	char err[512];		/* age(): what went wrong, when it says more than errno */
+	uint64_t budget; /* reclaim: pages to ask for per call (0 = npages) */
+	char err[512];	 /* age(): what went wrong, when it says more than errno */
 	void *priv;
 };
 

@@ -285,7 +285,8 @@ int abk_memcg_probe(struct abk_memcg *m, char *msg, size_t len)
 	}
 	err = find_own_cgroup(m->version, own, sizeof(own));
 	if (err) {
-		snprintf(msg, len, "cannot find our memory cgroup in %s/proc/self/cgroup", abk_root());
+		snprintf(msg, len, "cannot find our memory cgroup in %s/proc/self/cgroup",
+			 abk_root());
 		return -ENOENT;
 	}
 	snprintf(m->parent, sizeof(m->parent), "%s%s", m->mount, strcmp(own, "/") ? own : "");

@@ -8,11 +8,7 @@
 #include <unistd.h>
 
 const struct abk_driver *const abk_drivers[] = {
-	&abk_drv_hook,
-	&abk_drv_page_idle,
-	&abk_drv_lru_gen,
-	&abk_drv_reclaim,
-	NULL,
+    &abk_drv_hook, &abk_drv_page_idle, &abk_drv_lru_gen, &abk_drv_reclaim, NULL,
 };
 
 const struct abk_driver *abk_driver_by_name(const char *name)

@@ -155,11 +155,11 @@ static void hook_cleanup(struct abk_drv *d)
 }
 
 const struct abk_driver abk_drv_hook = {
-	.name = "hook",
-	.detect = hook_detect,
-	.per_mode = true,
-	.per_page = true,
-	.prepare = hook_prepare,
-	.age = hook_age,
-	.cleanup = hook_cleanup,
+    .name = "hook",
+    .detect = hook_detect,
+    .per_mode = true,
+    .per_page = true,
+    .prepare = hook_prepare,
+    .age = hook_age,
+    .cleanup = hook_cleanup,
 };

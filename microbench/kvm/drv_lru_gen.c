@@ -158,11 +158,11 @@ static void lrug_cleanup(struct abk_drv *d)
 }
 
 const struct abk_driver abk_drv_lru_gen = {
-	.name = "lru_gen",
-	.detect = lrug_detect,
-	.needs_memcg = true,
-	.setup = abk_memcg_setup,
-	.prepare = lrug_prepare,
-	.age = lrug_age,
-	.cleanup = lrug_cleanup,
+    .name = "lru_gen",
+    .detect = lrug_detect,
+    .needs_memcg = true,
+    .setup = abk_memcg_setup,
+    .prepare = lrug_prepare,
+    .age = lrug_age,
+    .cleanup = lrug_cleanup,
 };

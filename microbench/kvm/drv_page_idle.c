@@ -19,7 +19,7 @@
 
 struct pidle {
 	int bm_fd, kf_fd;
-	uint64_t *pfn;	/* per page of the range; 0 = absent or a compound tail */
+	uint64_t *pfn;	  /* per page of the range; 0 = absent or a compound tail */
 	uint32_t *weight; /* 4 KiB pages a tracked page stands for (its folio's tails) */
 	uint64_t npages;
 };
@@ -34,7 +34,7 @@ static enum abk_presence pidle_detect(char *msg, size_t len)
 	if ((pr = abk_probe_file(p, R_OK | W_OK, "kernel without CONFIG_IDLE_PAGE_TRACKING",
 				 "page_idle needs root", msg, len)) != ABK_PRESENT ||
 	    (pr = abk_probe_file(pm, R_OK, "procfs not mounted", "pagemap needs root", msg, len)) !=
-		    ABK_PRESENT)
+		ABK_PRESENT)
 		return pr;
 	snprintf(msg, len, "idle page tracking at %s", p);
 	return ABK_PRESENT;
@@ -50,8 +50,8 @@ static int pidle_prepare(struct abk_drv *d, const struct abk_target *t, char *ms
 	pi->npages = t->bytes / 4096;
 	pi->pfn = calloc(pi->npages, sizeof(uint64_t));
 	pi->weight = calloc(pi->npages, sizeof(uint32_t));
-	pi->bm_fd = open(abk_path(p, sizeof(p), "/sys/kernel/mm/page_idle/bitmap"),
-			 O_RDWR | O_CLOEXEC);
+	pi->bm_fd =
+	    open(abk_path(p, sizeof(p), "/sys/kernel/mm/page_idle/bitmap"), O_RDWR | O_CLOEXEC);
 	/* optional: without it, THP tails are counted as pages of their own */
 	pi->kf_fd = open(abk_path(p, sizeof(p), "/proc/kpageflags"), O_RDONLY | O_CLOEXEC);
 	d->priv = pi;
@@ -86,7 +86,8 @@ static int pidle_pfns(struct pidle *pi, const struct abk_target *t, uint64_t fir
 		/* a run of consecutive PFNs: one read */
 		while (j < first + n && j - i < 512 && pi->pfn[j] == pi->pfn[j - 1] + 1)
 			j++;
-		if (pread(pi->kf_fd, fl, (j - i) * 8, (off_t)pi->pfn[i] * 8) != (ssize_t)((j - i) * 8))
+		if (pread(pi->kf_fd, fl, (j - i) * 8, (off_t)pi->pfn[i] * 8) !=
+		    (ssize_t)((j - i) * 8))
 			break;
 		for (uint64_t k = i; k < j; k++) {
 			if ((fl[k - i] >> 16 & 1) && head != UINT64_MAX) {
@@ -132,8 +133,8 @@ static size_t pidle_words(struct pidle *pi, uint64_t first, uint64_t n, uint64_t
  * transfers nothing for the last, partial 64-PFN chunk below max_pfn (see
  * abvm_idle_read): such words are flagged unknown on read and skipped.
  */
-static int pidle_io(struct pidle *pi, const uint64_t *idx, uint64_t *val, uint8_t *unknown, size_t k,
-		    bool write)
+static int pidle_io(struct pidle *pi, const uint64_t *idx, uint64_t *val, uint8_t *unknown,
+		    size_t k, bool write)
 {
 	for (size_t i = 0; i < k;) {
 		size_t j = i + 1;
@@ -223,11 +224,11 @@ static void pidle_cleanup(struct abk_drv *d)
 }
 
 const struct abk_driver abk_drv_page_idle = {
-	.name = "page_idle",
-	.detect = pidle_detect,
-	.per_page = true,
-	.untracked_baseline = true,
-	.prepare = pidle_prepare,
-	.age = pidle_age,
-	.cleanup = pidle_cleanup,
+    .name = "page_idle",
+    .detect = pidle_detect,
+    .per_page = true,
+    .untracked_baseline = true,
+    .prepare = pidle_prepare,
+    .age = pidle_age,
+    .cleanup = pidle_cleanup,
 };

@@ -53,8 +53,9 @@ static int recl_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 		return -ENOMEM;
 	d->priv = r;
 	if (!t->file_backed) {
-		snprintf(msg, len, "reclaim driver needs a file-backed guest (anonymous memory "
-				   "cannot be reclaimed without swap)");
+		snprintf(msg, len,
+			 "reclaim driver needs a file-backed guest (anonymous memory "
+			 "cannot be reclaimed without swap)");
 		return -EINVAL;
 	}
 	r->vec0 = malloc(n);
@@ -128,14 +129,14 @@ static void recl_cleanup(struct abk_drv *d)
 }
 
 const struct abk_driver abk_drv_reclaim = {
-	.name = "reclaim",
-	.detect = recl_detect,
-	.per_page = true,
-	.young_inexact = true,
-	.needs_file = true,
-	.needs_memcg = true,
-	.setup = abk_memcg_setup,
-	.prepare = recl_prepare,
-	.age = recl_age,
-	.cleanup = recl_cleanup,
+    .name = "reclaim",
+    .detect = recl_detect,
+    .per_page = true,
+    .young_inexact = true,
+    .needs_file = true,
+    .needs_memcg = true,
+    .setup = abk_memcg_setup,
+    .prepare = recl_prepare,
+    .age = recl_age,
+    .cleanup = recl_cleanup,
 };

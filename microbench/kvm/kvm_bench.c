@@ -41,15 +41,15 @@
 #endif
 
 struct kparams {
-	uint64_t base_ms;	/* length of the no-aging phase */
-	int64_t calls;		/* aging calls (iterations) per repetition */
-	int acc_rounds;		/* accuracy rounds */
+	uint64_t base_ms; /* length of the no-aging phase */
+	int64_t calls;	  /* aging calls (iterations) per repetition */
+	int acc_rounds;	  /* accuracy rounds */
 	bool pin;
 };
 
 struct kbench {
 	const struct abk_driver *drv;
-	char mode[32];		/* walker mode, or "native" */
+	char mode[32]; /* walker mode, or "native" */
 	enum abvm_backing backing;
 	const struct kparams *p;
 };
@@ -277,7 +277,8 @@ static int accuracy_reclaim(struct abk_drv *d, struct abvm *vm, int rounds, uint
 			break;
 		}
 		if ((err = abvm_run(vm, &w))) {
-			snprintf(msg, len, "hot pass: %s %s", abvm_strerr(err), abvm_last_error(vm));
+			snprintf(msg, len, "hot pass: %s %s", abvm_strerr(err),
+				 abvm_last_error(vm));
 			close(bfd);
 			err = -EIO;
 			break;
@@ -402,8 +403,7 @@ static void kbench_fn(ab_state *st, void *arg)
 	if (p->pin)
 		ab_pin_self(0);
 	if (strcmp(kb->mode, "native") && !kb->drv->per_mode && (err = abk_mode_set(kb->mode))) {
-		snprintf(err_s, sizeof(err_s), "kvm.mmu_age_mode=%s: %s", kb->mode,
-			 strerror(-err));
+		snprintf(err_s, sizeof(err_s), "kvm.mmu_age_mode=%s: %s", kb->mode, strerror(-err));
 		goto fail;
 	}
 	if (kb->drv->setup && (err = kb->drv->setup(&d, msg, sizeof(msg)))) {
@@ -548,7 +548,9 @@ static void kbench_fn(ab_state *st, void *arg)
 					     msg, sizeof(msg));
 		if (err) {
 			snprintf(err_s, sizeof(err_s), "accuracy: %s",
-				 msg[0] ? msg : d.err[0] ? d.err : strerror(-err));
+				 msg[0]	    ? msg
+				 : d.err[0] ? d.err
+					    : strerror(-err));
 			ab_skip_with_error(st, err_s);
 			goto out;
 		}
@@ -557,10 +559,8 @@ static void kbench_fn(ab_state *st, void *arg)
 
 	/* 5. faults under aging: a zapped pass without, then with, aging */
 	struct ab_hist hfb, hfa;
-	struct ager ag = {.d = &d,
-			  .mode = kb->drv->per_mode ? kb->mode : NULL,
-			  .npages = npages,
-			  .pin = p->pin};
+	struct ager ag = {
+	    .d = &d, .mode = kb->drv->per_mode ? kb->mode : NULL, .npages = npages, .pin = p->pin};
 	uint64_t fb_ns, fa_ns;
 
 	d.budget = kb->drv == &abk_drv_reclaim ? npages / 16 : 0;
@@ -732,9 +732,8 @@ static void dpt_compare(int vcpus, uint64_t bytes_per_vcpu)
 	if (!bin || !*bin)
 		bin = ABK_DPT_DEFAULT;
 	if (!*bin || access(bin, X_OK) < 0) {
-		ab_add_context("demand_paging_ratio",
-			       "unavailable: demand_paging_test not built "
-			       "(microbench/kvm/build-dpt.sh)");
+		ab_add_context("demand_paging_ratio", "unavailable: demand_paging_test not built "
+						      "(microbench/kvm/build-dpt.sh)");
 		return;
 	}
 	for (int i = 0; i < 3; i++) {
@@ -751,8 +750,9 @@ static void dpt_compare(int vcpus, uint64_t bytes_per_vcpu)
 	qsort(theirs, 3, sizeof(double), cmp_double);
 	snprintf(v, sizeof(v), "%.3f", ours[1] / theirs[1]);
 	ab_add_context("demand_paging_ratio", v);
-	snprintf(v, sizeof(v), "ours %.0f pages/s, demand_paging_test %.0f pages/s, %d vCPUs x %llu MiB",
-		 ours[1], theirs[1], vcpus, (unsigned long long)(bytes_per_vcpu >> 20));
+	snprintf(v, sizeof(v),
+		 "ours %.0f pages/s, demand_paging_test %.0f pages/s, %d vCPUs x %llu MiB", ours[1],
+		 theirs[1], vcpus, (unsigned long long)(bytes_per_vcpu >> 20));
 	ab_add_context("demand_paging_detail", v);
 }
 
@@ -764,38 +764,38 @@ static void declare_counters(void)
 		const char *name, *unit;
 		enum ab_better better;
 	} c[] = {
-		{"ns_per_page", "ns", AB_BETTER_LOWER},
-		{"pages_per_s", "pages/s", AB_BETTER_HIGHER},
-		{"pages", "pages per aging call", AB_BETTER_NONE},
-		{"young", "pages per aging call", AB_BETTER_NONE},
-		{"lock_wait_ns", "ns per aging call", AB_BETTER_LOWER},
-		{"declines", "per aging call", AB_BETTER_LOWER},
-		{"kvm_calls", "KVM aging notifier calls per aging call", AB_BETTER_NONE},
-		{"kvm_walk_ns", "ns in KVM's walkers per aging call", AB_BETTER_LOWER},
-		{"evicted", "pages per aging call", AB_BETTER_NONE},
-		{"refaults", "pages per aging call", AB_BETTER_LOWER},
-		{"calls_per_s", "aging calls/s", AB_BETTER_HIGHER},
-		{"fault_p50_ns", "ns", AB_BETTER_LOWER},
-		{"fault_p99_ns", "ns", AB_BETTER_LOWER},
-		{"fault_max_ns", "ns", AB_BETTER_LOWER},
-		{"base_access_p99_ns", "ns", AB_BETTER_LOWER},
-		{"access_p99_ns", "ns", AB_BETTER_LOWER},
-		{"access_max_ns", "ns", AB_BETTER_LOWER},
-		{"vcpu_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
-		{"base_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
-		{"vcpu_rel", "ratio", AB_BETTER_HIGHER},
-		{"vcpu_pass_ns", "ns", AB_BETTER_LOWER},
-		{"base_pass_ns", "ns", AB_BETTER_LOWER},
-		{"base_fault_pass_ns", "ns", AB_BETTER_LOWER},
-		{"fault_pass_ns", "ns", AB_BETTER_LOWER},
-		{"fault_rel", "ratio", AB_BETTER_HIGHER},
-		{"fault_calls", "aging calls per fault pass", AB_BETTER_NONE},
-		{"fault_age_ns", "ns per aging call", AB_BETTER_LOWER},
-		{"base_refault_p99_ns", "ns", AB_BETTER_LOWER},
-		{"aging_fault_p99_ns", "ns", AB_BETTER_LOWER},
-		{"aging_fault_max_ns", "ns", AB_BETTER_LOWER},
-		{"false_old", "pages per check", AB_BETTER_LOWER},
-		{"hot_evicted", "pages per check", AB_BETTER_LOWER},
+	    {"ns_per_page", "ns", AB_BETTER_LOWER},
+	    {"pages_per_s", "pages/s", AB_BETTER_HIGHER},
+	    {"pages", "pages per aging call", AB_BETTER_NONE},
+	    {"young", "pages per aging call", AB_BETTER_NONE},
+	    {"lock_wait_ns", "ns per aging call", AB_BETTER_LOWER},
+	    {"declines", "per aging call", AB_BETTER_LOWER},
+	    {"kvm_calls", "KVM aging notifier calls per aging call", AB_BETTER_NONE},
+	    {"kvm_walk_ns", "ns in KVM's walkers per aging call", AB_BETTER_LOWER},
+	    {"evicted", "pages per aging call", AB_BETTER_NONE},
+	    {"refaults", "pages per aging call", AB_BETTER_LOWER},
+	    {"calls_per_s", "aging calls/s", AB_BETTER_HIGHER},
+	    {"fault_p50_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_max_ns", "ns", AB_BETTER_LOWER},
+	    {"base_access_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"access_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"access_max_ns", "ns", AB_BETTER_LOWER},
+	    {"vcpu_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
+	    {"base_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
+	    {"vcpu_rel", "ratio", AB_BETTER_HIGHER},
+	    {"vcpu_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"base_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"base_fault_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_rel", "ratio", AB_BETTER_HIGHER},
+	    {"fault_calls", "aging calls per fault pass", AB_BETTER_NONE},
+	    {"fault_age_ns", "ns per aging call", AB_BETTER_LOWER},
+	    {"base_refault_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"aging_fault_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"aging_fault_max_ns", "ns", AB_BETTER_LOWER},
+	    {"false_old", "pages per check", AB_BETTER_LOWER},
+	    {"hot_evicted", "pages per check", AB_BETTER_LOWER},
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
@@ -866,7 +866,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 			if (!cfg->mode || !strcmp(cfg->mode, abk_modes[i]))
 				modes[nmodes++] = abk_modes[i];
 		if (!nmodes) {
-			snprintf(err, errlen, "unknown mode '%s' (locked, read_locked, fast_only, bitmap)",
+			snprintf(err, errlen,
+				 "unknown mode '%s' (locked, read_locked, fast_only, bitmap)",
 				 cfg->mode);
 			return -1;
 		}
@@ -897,9 +898,9 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	/* quick: ~10 s per repetition of the whole grid on 2 busy cores */
 	params.base_ms = cfg->quick ? 300 : 1500;
 	params.acc_rounds = cfg->quick ? 2 : 4;
-	params.calls = chosen == &abk_drv_hook ? (cfg->quick ? 20 : 100)
-		     : chosen == &abk_drv_reclaim ? (cfg->quick ? 8 : 20)
-						   : (cfg->quick ? 8 : 40);
+	params.calls = chosen == &abk_drv_hook	    ? (cfg->quick ? 20 : 100)
+		       : chosen == &abk_drv_reclaim ? (cfg->quick ? 8 : 20)
+						    : (cfg->quick ? 8 : 40);
 	ab_pin_enable(cfg->pin);
 	ab_topo_init();
 	pus = ab_topo_nr_pus();
@@ -921,8 +922,9 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 
 		if (statfs(file_dir(), &sf) == 0)
 			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(),
-				 sf.f_type == 0x01021994 ? "tmpfs: reclaim of file guests is swap-out"
-							 : "page cache of a disk filesystem");
+				 sf.f_type == 0x01021994
+				     ? "tmpfs: reclaim of file guests is swap-out"
+				     : "page cache of a disk filesystem");
 		else
 			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(), strerror(errno));
 		ab_add_context("kvm_file_dir", fd_s);
@@ -954,12 +956,14 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 			snprintf(kb->mode, sizeof(kb->mode), "%s", modes[m]);
 			kb->backing = backings[b];
 			kb->p = &params;
-			snprintf(name, sizeof(name), "kvm/%s/%s", kb->mode, backing_tag(kb->backing));
+			snprintf(name, sizeof(name), "kvm/%s/%s", kb->mode,
+				 backing_tag(kb->backing));
 			bh = ab_register(name, kbench_fn, kb);
 			ab_bench_arg_names(bh, argn, 2);
 			for (int i = 0; i < nmib; i++) {
 				/* vCPUs 1, 2, 4, ... and the PU count */
-				for (int v = 1; v <= maxv; v = v * 2 > maxv && v != maxv ? maxv : v * 2) {
+				for (int v = 1; v <= maxv;
+				     v = v * 2 > maxv && v != maxv ? maxv : v * 2) {
 					int64_t args[2] = {mibs[i], v};
 
 					if (!cfg->quick || v == 1 || v == maxv)
