@@ -456,6 +456,8 @@ static void kbench_fn(ab_state *st, void *arg)
 	}
 	t1 = ab_now_ns();
 	merge_hists(vm, &fault);
+	ab_counter(st, "populate_pages_per_s", (double)npages * 1e9 / (double)(t1 - t0),
+		   AB_CTR_DEFAULT);
 
 	/* 2. base: no aging */
 	loop_work(&w, op);
