@@ -419,7 +419,13 @@ int abk_memcg_reclaim(struct abk_memcg *m, uint64_t bytes)
 	snprintf(f, sizeof(f), "%s/memory.limit_in_bytes", m->dir);
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)(usage - bytes));
 	err = abk_write_str(f, v);
-	abk_write_str(f, "-1");
+	/* lift it again; a limit left behind would throttle every later phase */
+	int lift = abk_write_str(f, "-1");
+
+	for (int i = 0; lift && i < 10; i++)
+		lift = abk_write_str(f, "-1");
+	if (lift)
+		return lift;
 	return err == -EBUSY ? 0 : err; /* EBUSY: could not get that low */
 }
 
