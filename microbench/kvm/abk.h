@@ -23,7 +23,7 @@ char *abk_path(char *buf, size_t len, const char *fmt, ...) __attribute__((forma
 
 /* Small file helpers (paths already rooted). Return 0 / -errno. */
 int abk_write_str(const char *path, const char *s);
-int abk_read_str(const char *path, char *buf, size_t len); /* trims trailing newline */
+int abk_read_str(const char *path, char *buf, size_t len);		/* trims trailing newline */
 int abk_read_u64_key(const char *path, const char *key, uint64_t *val); /* "key value" lines */
 
 /*
@@ -32,10 +32,10 @@ int abk_read_u64_key(const char *path, const char *key, uint64_t *val); /* "key 
  * self-contained (order-independent) and async-signal-safe.
  */
 enum abk_undo_kind {
-	ABK_UNDO_RMDIR,	  /* rmdir(path) (a cgroup) */
-	ABK_UNDO_UNLINK,  /* unlink(path) */
-	ABK_UNDO_WRITE,	  /* write(path, value): restore a parameter */
-	ABK_UNDO_CGROUP,  /* value "<parent>/cgroup.procs\n<pid>": leave, then rmdir(path) */
+	ABK_UNDO_RMDIR,	 /* rmdir(path) (a cgroup) */
+	ABK_UNDO_UNLINK, /* unlink(path) */
+	ABK_UNDO_WRITE,	 /* write(path, value): restore a parameter */
+	ABK_UNDO_CGROUP, /* value "<parent>/cgroup.procs\n<pid>": leave, then rmdir(path) */
 };
 int abk_undo_push(enum abk_undo_kind kind, const char *path, const char *value);
 /* Undo and drop entries above @mark (returned by abk_undo_mark()). */
@@ -49,10 +49,10 @@ void abk_cleanup_install(void);
  * is under still applies.
  */
 struct abk_memcg {
-	int version;		/* 1 or 2 */
-	char mount[256];	/* memory hierarchy mount point (rooted) */
-	char parent[512];	/* our original cgroup directory */
-	char dir[560];		/* the cgroup we created */
+	int version;	  /* 1 or 2 */
+	char mount[256];  /* memory hierarchy mount point (rooted) */
+	char parent[512]; /* our original cgroup directory */
+	char dir[560];	  /* the cgroup we created */
 	int undo_mark;
 };
 /*
@@ -75,25 +75,27 @@ int abk_memcg_lru_gen_id(struct abk_memcg *m);
 enum abk_presence { ABK_PRESENT, ABK_ABSENT, ABK_NOPERM };
 
 /* What the benchmark hands a driver: one VM's guest memory. */
+struct abvm;
 struct abk_target {
+	struct abvm *vm;
 	int vm_fd;
-	void *hva;		/* host mapping of guest memory */
+	void *hva; /* host mapping of guest memory */
 	uint64_t bytes;
-	uint64_t gpa;		/* guest physical base of that memory */
+	uint64_t gpa; /* guest physical base of that memory */
 	bool file_backed;
 };
 
 struct abk_age_res {
-	uint64_t pages;		/* pages the call examined */
-	uint64_t young;		/* pages reported young */
-	uint64_t ns;		/* wall time of the call */
-	uint64_t lock_wait_ns;	/* hook only (KVM stats) */
-	uint64_t declines;	/* hook only */
-	uint64_t evicted;	/* reclaim: pages of the range evicted by the call */
-	uint64_t refaults;	/* reclaim: file refaults in the memcg since the last call */
+	uint64_t pages;	       /* pages the call examined */
+	uint64_t young;	       /* pages reported young */
+	uint64_t ns;	       /* wall time of the call */
+	uint64_t lock_wait_ns; /* hook only (KVM stats) */
+	uint64_t declines;     /* hook only */
+	uint64_t evicted;      /* reclaim: pages of the range evicted by the call */
+	uint64_t refaults;     /* reclaim: file refaults in the memcg since the last call */
 	bool has_lock_wait, has_declines, has_refaults;
-	bool has_young;		/* young is known (always, except reclaim without stats) */
-	bool declined;		/* fast_only/bitmap declined: no answer */
+	bool has_young; /* young is known (always, except reclaim without stats) */
+	bool declined;	/* fast_only/bitmap declined: no answer */
 };
 
 struct abk_drv;
@@ -101,12 +103,12 @@ struct abk_driver {
 	const char *name;
 	/* Can this driver run here? @msg gets the reason either way. */
 	enum abk_presence (*detect)(char *msg, size_t len);
-	bool per_mode;		/* times the four walker modes itself (hook) */
-	bool per_page;		/* age() fills a per-page young bitmap */
-	bool young_inexact;	/* per-page "young" may include unscanned pages */
+	bool per_mode;		 /* times the four walker modes itself (hook) */
+	bool per_page;		 /* age() fills a per-page young bitmap */
+	bool young_inexact;	 /* per-page "young" may include unscanned pages */
 	bool untracked_baseline; /* pages "young" right after a clear are untrackable */
-	bool needs_file;	/* only file-backed guests can be aged */
-	bool needs_memcg;	/* the process must be in a memcg before populating */
+	bool needs_file;	 /* only file-backed guests can be aged */
+	bool needs_memcg;	 /* the process must be in a memcg before populating */
 	/* Called before guest memory is populated (memcg setup). */
 	int (*setup)(struct abk_drv *d, char *msg, size_t len);
 	/* Called once the VM exists. */
@@ -127,17 +129,22 @@ struct abk_drv {
 	struct abk_target t;
 	struct abk_memcg memcg;
 	bool in_memcg;
-	uint64_t budget;	/* reclaim: pages to ask for per call (0 = npages) */
+	uint64_t budget; /* reclaim: pages to ask for per call (0 = npages) */
+	char err[512];	 /* age(): what went wrong, when it says more than errno */
 	void *priv;
 };
 
 /*
- * Parse the hook's answer (docs/kernel-interface.md) to a call over
- * [start_gfn, +n): accumulate into @res, set young pages in @bits (region
- * page index = @first + bit). -EPROTO if it does not match the request.
+ * Shared detection/setup steps of the drivers: a kernel file that must be
+ * accessible with @amode (access(2) modes), with the hints shown when it is
+ * missing or not permitted; the memcg drivers' setup (probe + enter) and
+ * presence.
  */
-int abk_hook_parse(const char *buf, uint64_t start_gfn, uint64_t n, bool clear, uint64_t first,
-		   struct abk_age_res *res, uint64_t *bits);
+#define DEBUGFS_HINT "mount debugfs: mount -t debugfs none /sys/kernel/debug"
+enum abk_presence abk_probe_file(const char *path, int amode, const char *absent_hint,
+				 const char *perm_hint, char *msg, size_t len);
+int abk_memcg_setup(struct abk_drv *d, char *msg, size_t len);
+enum abk_presence abk_memcg_presence(char *msg, size_t len);
 
 extern const struct abk_driver abk_drv_hook, abk_drv_page_idle, abk_drv_lru_gen, abk_drv_reclaim;
 /* In auto-detection order. NULL-terminated. */
@@ -152,11 +159,5 @@ extern const char *const abk_modes[4];
 
 /* /dev/kvm pre-flight: 0, or -errno with @msg. */
 int abk_dev_kvm_check(char *msg, size_t len);
-
-/* KVM binary stats of a VM: read the u64 named @name (cumulative). */
-struct abk_stats;
-struct abk_stats *abk_stats_open(int vm_fd);
-int abk_stats_get(struct abk_stats *s, const char *name, uint64_t *val);
-void abk_stats_close(struct abk_stats *s);
 
 #endif

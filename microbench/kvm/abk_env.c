@@ -8,13 +8,11 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -287,7 +285,8 @@ int abk_memcg_probe(struct abk_memcg *m, char *msg, size_t len)
 	}
 	err = find_own_cgroup(m->version, own, sizeof(own));
 	if (err) {
-		snprintf(msg, len, "cannot find our memory cgroup in %s/proc/self/cgroup", abk_root());
+		snprintf(msg, len, "cannot find our memory cgroup in %s/proc/self/cgroup",
+			 abk_root());
 		return -ENOENT;
 	}
 	snprintf(m->parent, sizeof(m->parent), "%s%s", m->mount, strcmp(own, "/") ? own : "");
@@ -420,7 +419,13 @@ int abk_memcg_reclaim(struct abk_memcg *m, uint64_t bytes)
 	snprintf(f, sizeof(f), "%s/memory.limit_in_bytes", m->dir);
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)(usage - bytes));
 	err = abk_write_str(f, v);
-	abk_write_str(f, "-1");
+	/* lift it again; a limit left behind would throttle every later phase */
+	int lift = abk_write_str(f, "-1");
+
+	for (int i = 0; lift && i < 10; i++)
+		lift = abk_write_str(f, "-1");
+	if (lift)
+		return lift;
 	return err == -EBUSY ? 0 : err; /* EBUSY: could not get that low */
 }
 
@@ -499,55 +504,4 @@ int abk_dev_kvm_check(char *msg, size_t len)
 	}
 	close(fd);
 	return 0;
-}
-
-struct abk_stats {
-	int fd;
-	struct kvm_stats_header h;
-	char *desc;
-	size_t desc_sz;
-};
-
-struct abk_stats *abk_stats_open(int vm_fd)
-{
-	struct abk_stats *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	s->fd = ioctl(vm_fd, KVM_GET_STATS_FD, NULL);
-	if (s->fd < 0 || pread(s->fd, &s->h, sizeof(s->h), 0) != (ssize_t)sizeof(s->h))
-		goto fail;
-	s->desc_sz = sizeof(struct kvm_stats_desc) + s->h.name_size;
-	s->desc = malloc(s->desc_sz * s->h.num_desc);
-	if (!s->desc || pread(s->fd, s->desc, s->desc_sz * s->h.num_desc, s->h.desc_offset) !=
-				(ssize_t)(s->desc_sz * s->h.num_desc))
-		goto fail;
-	return s;
-fail:
-	abk_stats_close(s);
-	return NULL;
-}
-
-int abk_stats_get(struct abk_stats *s, const char *name, uint64_t *val)
-{
-	for (uint32_t i = 0; s && i < s->h.num_desc; i++) {
-		struct kvm_stats_desc *d = (void *)(s->desc + i * s->desc_sz);
-
-		if (strcmp(d->name, name))
-			continue;
-		if (pread(s->fd, val, sizeof(*val), s->h.data_offset + d->offset) != sizeof(*val))
-			return -EIO;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-void abk_stats_close(struct abk_stats *s)
-{
-	if (!s)
-		return;
-	if (s->fd >= 0)
-		close(s->fd);
-	free(s->desc);
-	free(s);
 }

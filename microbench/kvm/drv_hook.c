@@ -2,10 +2,13 @@
 /*
  * drv_hook.c - the patched kernel's per-VM debugfs walker hook
  * (docs/kernel-interface.md, "Benchmark hook"): one walker call of a given
- * mode over a GFN range, timed by the kernel.
+ * mode over a GFN range, timed by the kernel, with its lock wait and
+ * whether it declined.
  */
 #define _GNU_SOURCE
 #include "abk.h"
+#include "abvm.h"
+#include "abvm_age.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,19 +17,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HOOK_MAX_PAGES 262144ull
+#define HOOK_MAX_PAGES ((uint64_t)ABVM_HOOK_MAX_PAGES)
 
 struct hook {
 	int fd;
 	uint64_t gfn0;
-	struct abk_stats *stats;
 	char *buf;
 	size_t buflen;
+	struct abvm_hook_result r;
 };
 
 static enum abk_presence hook_detect(char *msg, size_t len)
 {
 	char p[512], d[512], cur[64];
+	enum abk_presence pr;
 
 	abk_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
 	if (!abk_mode_param(cur, sizeof(cur))) {
@@ -35,23 +39,12 @@ static enum abk_presence hook_detect(char *msg, size_t len)
 		return ABK_ABSENT;
 	}
 	abk_path(d, sizeof(d), "/sys/kernel/debug/kvm");
-	if (access(d, F_OK) < 0) {
-		if (errno == EACCES || errno == EPERM) {
-			snprintf(msg, len, "%s: %s (the hook needs root)", d, strerror(errno));
-			return ABK_NOPERM;
-		}
-		snprintf(msg, len, "%s: %s (mount debugfs: mount -t debugfs none /sys/kernel/debug)",
-			 d, strerror(errno));
-		return ABK_ABSENT;
-	}
-	if (access(d, R_OK | X_OK) < 0) {
-		snprintf(msg, len, "%s: %s (the hook needs root)", d, strerror(errno));
-		return ABK_NOPERM;
-	}
-	if (access(p, W_OK) < 0) {
-		snprintf(msg, len, "%s: %s (cannot switch aging modes)", p, strerror(errno));
-		return ABK_NOPERM;
-	}
+	if ((pr = abk_probe_file(d, R_OK | X_OK, DEBUGFS_HINT, "the hook needs root", msg, len)) !=
+	    ABK_PRESENT)
+		return pr;
+	if ((pr = abk_probe_file(p, W_OK, "", "cannot switch aging modes", msg, len)) !=
+	    ABK_PRESENT)
+		return pr;
 	snprintf(msg, len, "debugfs hook under %s, kvm.mmu_age_mode=%s", d, cur);
 	return ABK_PRESENT;
 }
@@ -73,11 +66,14 @@ static int hook_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 		return e;
 	}
 	h->gfn0 = t->gpa >> 12;
-	h->stats = abk_stats_open(t->vm_fd);
 	/* bitmap line: 17 chars per 64 pages, plus the header line */
 	h->buflen = 512 + (HOOK_MAX_PAGES / 64) * 17;
 	h->buf = malloc(h->buflen);
-	if (!h->buf) {
+	h->r.words = HOOK_MAX_PAGES / 64;
+	h->r.bitmap = malloc(h->r.words * 8);
+	if (!h->buf || !h->r.bitmap) {
+		free(h->buf);
+		free(h->r.bitmap);
 		close(h->fd);
 		free(h);
 		return -ENOMEM;
@@ -86,109 +82,62 @@ static int hook_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 	return 0;
 }
 
-static bool field(const char *s, const char *key, uint64_t *v)
-{
-	const char *p = strstr(s, key);
-	char *end;
-
-	if (!p)
-		return false;
-	*v = strtoull(p + strlen(key), &end, 10);
-	return end != p + strlen(key);
-}
-
-int abk_hook_parse(const char *buf, uint64_t start_gfn, uint64_t n, bool clear, uint64_t first,
-		   struct abk_age_res *res, uint64_t *bits)
-{
-	char want_op[16];
-	uint64_t start, pages, young, declined, ns, lw = 0;
-	const char *b;
-
-	snprintf(want_op, sizeof(want_op), " op=%s ", clear ? "clear" : "test");
-	if (strncmp(buf, "mode=", 5) || !strstr(buf, want_op) || !field(buf, " start=", &start) ||
-	    !field(buf, " pages=", &pages) || !field(buf, " young=", &young) ||
-	    !field(buf, " declined=", &declined) || !field(buf, " ns=", &ns))
-		return -EPROTO;
-	if (start != start_gfn || pages != n || young > n || declined > 1 ||
-	    (declined && young))
-		return -EPROTO;
-	field(buf, " lock_wait_ns=", &lw);
-	res->pages += pages;
-	res->young += young;
-	res->has_young = true;
-	res->ns += ns;
-	if (declined)
-		res->declined = true;
-	if (!bits)
-		return 0;
-	b = strstr(buf, "\nbitmap=");
-	if (!b)
-		return -EPROTO;
-	b += 8;
-	uint64_t set = 0;
-
-	for (uint64_t w = 0; w < (n + 63) / 64; w++) {
-		char *end;
-		uint64_t v = strtoull(b, &end, 16);
-
-		if (end == b)
-			return -EPROTO;
-		b = end;
-		for (uint64_t j = 0; j < 64 && w * 64 + j < n; j++) {
-			if (!(v >> j & 1))
-				continue;
-			set++;
-			bits[(first + w * 64 + j) / 64] |= 1ull << ((first + w * 64 + j) % 64);
-		}
-	}
-	/* the bitmap and the count must agree */
-	return set == young ? 0 : -EPROTO;
-}
-
-/* One hook call over at most HOOK_MAX_PAGES pages. */
+/*
+ * One hook call over at most HOOK_MAX_PAGES pages, answer parsed and checked
+ * by libabvm's parser of the contract (abvm_hook_parse/abvm_hook_expect).
+ */
 static int hook_call(struct hook *h, const char *mode, uint64_t first, uint64_t n, bool clear,
-		     struct abk_age_res *res, uint64_t *bits)
+		     struct abk_age_res *res, uint64_t *bits, char *msg, size_t len)
 {
 	char cmd[128];
 	ssize_t r;
-	int len;
+	int l;
 
-	len = snprintf(cmd, sizeof(cmd), "%s %llu %llu %s\n", mode,
-		       (unsigned long long)(h->gfn0 + first), (unsigned long long)n,
-		       clear ? "clear" : "test");
-	if (pwrite(h->fd, cmd, len, 0) != len)
+	l = snprintf(cmd, sizeof(cmd), "%s %llu %llu %s\n", mode,
+		     (unsigned long long)(h->gfn0 + first), (unsigned long long)n,
+		     clear ? "clear" : "test");
+	if (pwrite(h->fd, cmd, l, 0) != l) {
+		snprintf(msg, len, "age_bench: write '%.*s': %s", l - 1, cmd, strerror(errno));
 		return -errno;
+	}
 	r = pread(h->fd, h->buf, h->buflen - 1, 0);
-	if (r <= 0)
+	if (r <= 0) {
+		snprintf(msg, len, "age_bench: read: %s", r < 0 ? strerror(errno) : "empty");
 		return r < 0 ? -errno : -EIO;
+	}
 	h->buf[r] = 0;
-	return abk_hook_parse(h->buf, h->gfn0 + first, n, clear, first, res, bits);
+	if (abvm_hook_parse(h->buf, &h->r, msg, len) ||
+	    abvm_hook_expect(&h->r, mode, h->gfn0 + first, n, clear, msg, len))
+		return -EPROTO;
+	res->pages += h->r.pages;
+	res->young += h->r.young;
+	res->has_young = true;
+	res->ns += h->r.ns;
+	res->lock_wait_ns += h->r.lock_wait_ns;
+	if (h->r.declined) {
+		res->declined = true;
+		res->declines++;
+	}
+	for (uint64_t i = 0; bits && i < n; i++)
+		if (abvm_bit(h->r.bitmap, i))
+			abvm_set_bit(bits, first + i);
+	return 0;
 }
 
 static int hook_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_t npages,
 		    bool clear, struct abk_age_res *res, uint64_t *bits)
 {
 	struct hook *h = d->priv;
-	uint64_t lw0 = 0, lw1 = 0, dc0 = 0, dc1 = 0;
-	bool has_lw, has_dc;
 	int err = 0;
 
 	memset(res, 0, sizeof(*res));
-	has_lw = h->stats && !abk_stats_get(h->stats, "age_lock_wait_ns", &lw0);
-	has_dc = h->stats && !abk_stats_get(h->stats, "age_fast_declines", &dc0);
 	for (uint64_t off = 0; off < npages && !err; off += HOOK_MAX_PAGES) {
 		uint64_t n = npages - off < HOOK_MAX_PAGES ? npages - off : HOOK_MAX_PAGES;
 
-		err = hook_call(h, mode, first + off, n, clear, res, bits);
+		err = hook_call(h, mode, first + off, n, clear, res, bits, d->err, sizeof(d->err));
 	}
-	if (has_lw && !abk_stats_get(h->stats, "age_lock_wait_ns", &lw1)) {
-		res->lock_wait_ns = lw1 - lw0;
-		res->has_lock_wait = true;
-	}
-	if (has_dc && !abk_stats_get(h->stats, "age_fast_declines", &dc1)) {
-		res->declines = dc1 - dc0;
-		res->has_declines = true;
-	}
+	/* the hook answers lock_wait_ns and declined itself, per walker call */
+	res->has_lock_wait = res->has_declines = !err;
 	return err;
 }
 
@@ -199,18 +148,18 @@ static void hook_cleanup(struct abk_drv *d)
 	if (!h)
 		return;
 	close(h->fd);
-	abk_stats_close(h->stats);
 	free(h->buf);
+	free(h->r.bitmap);
 	free(h);
 	d->priv = NULL;
 }
 
 const struct abk_driver abk_drv_hook = {
-	.name = "hook",
-	.detect = hook_detect,
-	.per_mode = true,
-	.per_page = true,
-	.prepare = hook_prepare,
-	.age = hook_age,
-	.cleanup = hook_cleanup,
+    .name = "hook",
+    .detect = hook_detect,
+    .per_mode = true,
+    .per_page = true,
+    .prepare = hook_prepare,
+    .age = hook_age,
+    .cleanup = hook_cleanup,
 };

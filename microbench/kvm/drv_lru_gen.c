@@ -28,7 +28,7 @@ struct lrug {
 static enum abk_presence lrug_detect(char *msg, size_t len)
 {
 	char en[512], dbg[512], v[64];
-	struct abk_memcg m;
+	enum abk_presence pr;
 	int err;
 
 	abk_path(en, sizeof(en), "/sys/kernel/mm/lru_gen/enabled");
@@ -41,35 +41,13 @@ static enum abk_presence lrug_detect(char *msg, size_t len)
 		snprintf(msg, len, "%s is %s: MGLRU disabled (echo y > %s)", en, v, en);
 		return ABK_ABSENT;
 	}
-	if (access(dbg, F_OK) < 0) {
-		if (errno == EACCES || errno == EPERM) {
-			snprintf(msg, len, "%s: %s (lru_gen debugfs needs root)", dbg,
-				 strerror(errno));
-			return ABK_NOPERM;
-		}
-		snprintf(msg, len, "%s: %s (mount debugfs: mount -t debugfs none /sys/kernel/debug)",
-			 dbg, strerror(errno));
-		return ABK_ABSENT;
-	}
-	if (access(dbg, R_OK | W_OK) < 0) {
-		snprintf(msg, len, "%s: %s (lru_gen debugfs needs root)", dbg, strerror(errno));
-		return ABK_NOPERM;
-	}
-	err = abk_memcg_probe(&m, msg, len);
-	if (err)
-		return err == -ENOENT ? ABK_ABSENT : ABK_NOPERM;
-	snprintf(msg, len, "MGLRU aging through %s, %s", dbg, m.parent);
+	if ((pr = abk_probe_file(dbg, R_OK | W_OK, DEBUGFS_HINT, "lru_gen debugfs needs root", msg,
+				 len)) != ABK_PRESENT)
+		return pr;
+	if ((pr = abk_memcg_presence(msg, len)) != ABK_PRESENT)
+		return pr;
+	snprintf(msg + strlen(msg), len - strlen(msg), "; MGLRU aging through %s", dbg);
 	return ABK_PRESENT;
-}
-
-static int lrug_setup(struct abk_drv *d, char *msg, size_t len)
-{
-	int err = abk_memcg_probe(&d->memcg, msg, len);
-
-	if (!err)
-		err = abk_memcg_enter(&d->memcg, msg, len);
-	d->in_memcg = !err;
-	return err;
 }
 
 static int lrug_prepare(struct abk_drv *d, const struct abk_target *t, char *msg, size_t len)
@@ -180,11 +158,11 @@ static void lrug_cleanup(struct abk_drv *d)
 }
 
 const struct abk_driver abk_drv_lru_gen = {
-	.name = "lru_gen",
-	.detect = lrug_detect,
-	.needs_memcg = true,
-	.setup = lrug_setup,
-	.prepare = lrug_prepare,
-	.age = lrug_age,
-	.cleanup = lrug_cleanup,
+    .name = "lru_gen",
+    .detect = lrug_detect,
+    .needs_memcg = true,
+    .setup = abk_memcg_setup,
+    .prepare = lrug_prepare,
+    .age = lrug_age,
+    .cleanup = lrug_cleanup,
 };

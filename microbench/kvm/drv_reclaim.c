@@ -36,24 +36,12 @@ struct recl {
 
 static enum abk_presence recl_detect(char *msg, size_t len)
 {
-	struct abk_memcg m;
-	int err = abk_memcg_probe(&m, msg, len);
+	enum abk_presence pr = abk_memcg_presence(msg, len);
 
-	if (err)
-		return err == -ENOENT ? ABK_ABSENT : ABK_NOPERM;
-	snprintf(msg + strlen(msg), len - strlen(msg), "; reclaim via %s",
-		 m.version == 2 ? "memory.reclaim" : "memory.limit_in_bytes");
-	return ABK_PRESENT;
-}
-
-static int recl_setup(struct abk_drv *d, char *msg, size_t len)
-{
-	int err = abk_memcg_probe(&d->memcg, msg, len);
-
-	if (!err)
-		err = abk_memcg_enter(&d->memcg, msg, len);
-	d->in_memcg = !err;
-	return err;
+	if (pr == ABK_PRESENT)
+		snprintf(msg + strlen(msg), len - strlen(msg), "; reclaim via %s",
+			 strstr(msg, "cgroup v2") ? "memory.reclaim" : "memory.limit_in_bytes");
+	return pr;
 }
 
 static int recl_prepare(struct abk_drv *d, const struct abk_target *t, char *msg, size_t len)
@@ -65,8 +53,9 @@ static int recl_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 		return -ENOMEM;
 	d->priv = r;
 	if (!t->file_backed) {
-		snprintf(msg, len, "reclaim driver needs a file-backed guest (anonymous memory "
-				   "cannot be reclaimed without swap)");
+		snprintf(msg, len,
+			 "reclaim driver needs a file-backed guest (anonymous memory "
+			 "cannot be reclaimed without swap)");
 		return -EINVAL;
 	}
 	r->vec0 = malloc(n);
@@ -140,14 +129,14 @@ static void recl_cleanup(struct abk_drv *d)
 }
 
 const struct abk_driver abk_drv_reclaim = {
-	.name = "reclaim",
-	.detect = recl_detect,
-	.per_page = true,
-	.young_inexact = true,
-	.needs_file = true,
-	.needs_memcg = true,
-	.setup = recl_setup,
-	.prepare = recl_prepare,
-	.age = recl_age,
-	.cleanup = recl_cleanup,
+    .name = "reclaim",
+    .detect = recl_detect,
+    .per_page = true,
+    .young_inexact = true,
+    .needs_file = true,
+    .needs_memcg = true,
+    .setup = abk_memcg_setup,
+    .prepare = recl_prepare,
+    .age = recl_age,
+    .cleanup = recl_cleanup,
 };

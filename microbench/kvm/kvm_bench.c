@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,21 +34,22 @@
 #include "ab_common.h"
 #include "ab_shim.h"
 #include "abvm.h"
+#include "abvm_age.h"
 
 #ifndef ABK_DPT_DEFAULT
 #define ABK_DPT_DEFAULT ""
 #endif
 
 struct kparams {
-	uint64_t base_ms;	/* length of the no-aging phase */
-	int64_t calls;		/* aging calls (iterations) per repetition */
-	int acc_rounds;		/* accuracy rounds */
+	uint64_t base_ms; /* length of the no-aging phase */
+	int64_t calls;	  /* aging calls (iterations) per repetition */
+	int acc_rounds;	  /* accuracy rounds */
 	bool pin;
 };
 
 struct kbench {
 	const struct abk_driver *drv;
-	char mode[32];		/* walker mode, or "native" */
+	char mode[32]; /* walker mode, or "native" */
 	enum abvm_backing backing;
 	const struct kparams *p;
 };
@@ -60,11 +62,14 @@ static const char *backing_tag(enum abvm_backing b)
 	return b == ABVM_BACKING_THP ? "2M" : b == ABVM_BACKING_FILE ? "file" : "4K";
 }
 
+/* Directory of file-backed guests and ballast: a disk if there is one. */
 static const char *file_dir(void)
 {
 	const char *d = getenv("AGEBENCH_KVM_FILE_DIR");
 
-	return d && *d ? d : "/var/tmp";
+	if (d && *d)
+		return d;
+	return access("/var/tmp", W_OK | X_OK) == 0 ? "/var/tmp" : "/tmp";
 }
 
 /* Sum of the vCPUs' access counters. */
@@ -97,6 +102,18 @@ static void sleep_ns(uint64_t ns)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/* age_lock_wait_ns, age_fast_declines, age_calls, age_walk_ns; 0 or -1. */
+static int kstats_read(struct abvm_kstats *ks, uint64_t v[4])
+{
+	static const char *const names[4] = {"age_lock_wait_ns", "age_fast_declines", "age_calls",
+					     "age_walk_ns"};
+
+	for (int i = 0; i < 4; i++)
+		if (abvm_kstats_get(ks, names[i], &v[i]))
+			return -1;
+	return 0;
 }
 
 /* Loop pattern of phases 2 and 3: every page of each partition, forever. */
@@ -140,6 +157,8 @@ static int accuracy_exact(struct abk_drv *d, struct abvm *vm, const struct kbenc
 			if (abvm_page_is_hot(0x5eed + round, p / gran, 50))
 				for (uint64_t q = p; q < p + gran && q < n; q++)
 					touch[q / 64] |= 1ull << (q % 64);
+		if (d->ops->untracked_baseline)
+			abvm_lru_drain_all(); /* page_idle skips folios in per-CPU LRU batches */
 		if ((err = d->ops->age(d, kb->mode, 0, n, true, &r, NULL)))
 			break;
 		/*
@@ -258,7 +277,8 @@ static int accuracy_reclaim(struct abk_drv *d, struct abvm *vm, int rounds, uint
 			break;
 		}
 		if ((err = abvm_run(vm, &w))) {
-			snprintf(msg, len, "hot pass: %s %s", abvm_strerr(err), abvm_last_error(vm));
+			snprintf(msg, len, "hot pass: %s %s", abvm_strerr(err),
+				 abvm_last_error(vm));
 			close(bfd);
 			err = -EIO;
 			break;
@@ -373,6 +393,9 @@ static void kbench_fn(ab_state *st, void *arg)
 	uint64_t sum_ns = 0, sum_pages = 0, sum_young = 0, sum_lw = 0, sum_dc = 0, sum_ev = 0,
 		 sum_rf = 0;
 	bool has_young = true, has_lw = true, has_dc = true, has_rf = true, failed = false;
+	struct abvm_kstats *ks = NULL;
+	uint64_t sum_kcalls = 0, sum_kwalk = 0;
+	bool has_k = true;
 	cpu_set_t saved;
 	int err;
 
@@ -380,8 +403,7 @@ static void kbench_fn(ab_state *st, void *arg)
 	if (p->pin)
 		ab_pin_self(0);
 	if (strcmp(kb->mode, "native") && !kb->drv->per_mode && (err = abk_mode_set(kb->mode))) {
-		snprintf(err_s, sizeof(err_s), "kvm.mmu_age_mode=%s: %s", kb->mode,
-			 strerror(-err));
+		snprintf(err_s, sizeof(err_s), "kvm.mmu_age_mode=%s: %s", kb->mode, strerror(-err));
 		goto fail;
 	}
 	if (kb->drv->setup && (err = kb->drv->setup(&d, msg, sizeof(msg)))) {
@@ -402,7 +424,8 @@ static void kbench_fn(ab_state *st, void *arg)
 		goto fail;
 	}
 	npages = abvm_npages(vm);
-	d.t = (struct abk_target){.vm_fd = abvm_vm_fd(vm),
+	d.t = (struct abk_target){.vm = vm,
+				  .vm_fd = abvm_vm_fd(vm),
 				  .hva = abvm_hva(vm),
 				  .bytes = abvm_mem_bytes(vm),
 				  .gpa = abvm_gpa_base(vm),
@@ -411,6 +434,14 @@ static void kbench_fn(ab_state *st, void *arg)
 		snprintf(err_s, sizeof(err_s), "%s: %s", kb->drv->name, msg);
 		goto fail;
 	}
+
+	/* the patched kernel's aging stats (absent elsewhere: counters omitted) */
+	ks = abvm_kstats_open(vm, -1);
+	if (ks && kstats_read(ks, (uint64_t[4]){0})) {
+		abvm_kstats_close(ks);
+		ks = NULL;
+	}
+	has_k = ks != NULL;
 
 	/* 1. populate: first touch of every page */
 	abvm_work_init(&w);
@@ -425,6 +456,8 @@ static void kbench_fn(ab_state *st, void *arg)
 	}
 	t1 = ab_now_ns();
 	merge_hists(vm, &fault);
+	ab_counter(st, "populate_pages_per_s", (double)npages * 1e9 / (double)(t1 - t0),
+		   AB_CTR_DEFAULT);
 
 	/* 2. base: no aging */
 	loop_work(&w, op);
@@ -433,8 +466,23 @@ static void kbench_fn(ab_state *st, void *arg)
 		goto vm_fail;
 	sleep_ns(p->base_ms * 1000000ull / 5); /* warm-up: leave the first pass out */
 	a0 = vm_accesses(vm), p0 = vm_passes(vm), t0 = ab_now_ns();
-	sleep_ns(p->base_ms * 1000000ull);
-	a1 = vm_accesses(vm), p1 = vm_passes(vm), t1 = ab_now_ns();
+	/*
+	 * At least base_ms and a pass's worth of accesses: on an overloaded
+	 * machine a short window can catch the vCPUs descheduled throughout.
+	 */
+	for (int i = 0; i < 10; i++) {
+		sleep_ns(p->base_ms * 1000000ull / (i ? 2 : 1));
+		a1 = vm_accesses(vm), p1 = vm_passes(vm), t1 = ab_now_ns();
+		if (a1 - a0 >= npages)
+			break;
+	}
+	if (a1 == a0) {
+		abvm_stop(vm);
+		snprintf(err_s, sizeof(err_s),
+			 "the vCPUs made no progress in %.1f s without aging (machine overloaded?)",
+			 (double)(t1 - t0) / 1e9);
+		goto fail;
+	}
 	base_aps = (a1 - a0) * 1000000000ull / (t1 - t0);
 	double base_pass_ns = p1 > p0 ? (double)(t1 - t0) * vcpus / (double)(p1 - p0) : 0;
 	if ((err = abvm_stop(vm)))
@@ -452,11 +500,29 @@ static void kbench_fn(ab_state *st, void *arg)
 		struct abk_age_res r;
 
 		d.budget = kb->drv == &abk_drv_reclaim ? npages / 16 : 0;
+		uint64_t k0[4], k1[4];
+		bool kok = ks && !kstats_read(ks, k0);
+
 		err = kb->drv->age(&d, kb->drv->per_mode ? kb->mode : NULL, 0, npages, true, &r,
 				   NULL);
+		/* patched kernel: what the notifiers cost inside KVM during this call */
+		if (kok && !kstats_read(ks, k1)) {
+			if (!r.has_lock_wait) {
+				r.lock_wait_ns = k1[0] - k0[0];
+				r.has_lock_wait = true;
+			}
+			if (!r.has_declines) {
+				r.declines = k1[1] - k0[1];
+				r.has_declines = true;
+			}
+			sum_kcalls += k1[2] - k0[2];
+			sum_kwalk += k1[3] - k0[3];
+		} else {
+			has_k = false;
+		}
 		if (err) {
 			snprintf(err_s, sizeof(err_s), "%s age: %s", kb->drv->name,
-				 strerror(-err));
+				 d.err[0] ? d.err : strerror(-err));
 			ab_skip_with_error(st, err_s);
 			failed = true;
 			break;
@@ -499,7 +565,9 @@ static void kbench_fn(ab_state *st, void *arg)
 					     msg, sizeof(msg));
 		if (err) {
 			snprintf(err_s, sizeof(err_s), "accuracy: %s",
-				 msg[0] ? msg : strerror(-err));
+				 msg[0]	    ? msg
+				 : d.err[0] ? d.err
+					    : strerror(-err));
 			ab_skip_with_error(st, err_s);
 			goto out;
 		}
@@ -508,10 +576,8 @@ static void kbench_fn(ab_state *st, void *arg)
 
 	/* 5. faults under aging: a zapped pass without, then with, aging */
 	struct ab_hist hfb, hfa;
-	struct ager ag = {.d = &d,
-			  .mode = kb->drv->per_mode ? kb->mode : NULL,
-			  .npages = npages,
-			  .pin = p->pin};
+	struct ager ag = {
+	    .d = &d, .mode = kb->drv->per_mode ? kb->mode : NULL, .npages = npages, .pin = p->pin};
 	uint64_t fb_ns, fa_ns;
 
 	d.budget = kb->drv == &abk_drv_reclaim ? npages / 16 : 0;
@@ -554,6 +620,10 @@ static void kbench_fn(ab_state *st, void *arg)
 			ab_counter(st, "lock_wait_ns", (double)sum_lw / calls, AB_CTR_DEFAULT);
 		if (has_dc)
 			ab_counter(st, "declines", (double)sum_dc / calls, AB_CTR_DEFAULT);
+		if (has_k && !kb->drv->per_mode) {
+			ab_counter(st, "kvm_calls", (double)sum_kcalls / calls, AB_CTR_DEFAULT);
+			ab_counter(st, "kvm_walk_ns", (double)sum_kwalk / calls, AB_CTR_DEFAULT);
+		}
 		if (kb->drv == &abk_drv_reclaim) {
 			ab_counter(st, "evicted", (double)sum_ev / calls, AB_CTR_DEFAULT);
 			if (has_rf)
@@ -599,6 +669,7 @@ fail:
 	while (ab_keep_running(st))
 		;
 out:
+	abvm_kstats_close(ks);
 	if (kb->drv->cleanup)
 		kb->drv->cleanup(&d);
 	abvm_destroy(vm);
@@ -678,9 +749,8 @@ static void dpt_compare(int vcpus, uint64_t bytes_per_vcpu)
 	if (!bin || !*bin)
 		bin = ABK_DPT_DEFAULT;
 	if (!*bin || access(bin, X_OK) < 0) {
-		ab_add_context("demand_paging_ratio",
-			       "unavailable: demand_paging_test not built "
-			       "(microbench/kvm/build-dpt.sh)");
+		ab_add_context("demand_paging_ratio", "unavailable: demand_paging_test not built "
+						      "(microbench/kvm/build-dpt.sh)");
 		return;
 	}
 	for (int i = 0; i < 3; i++) {
@@ -697,8 +767,9 @@ static void dpt_compare(int vcpus, uint64_t bytes_per_vcpu)
 	qsort(theirs, 3, sizeof(double), cmp_double);
 	snprintf(v, sizeof(v), "%.3f", ours[1] / theirs[1]);
 	ab_add_context("demand_paging_ratio", v);
-	snprintf(v, sizeof(v), "ours %.0f pages/s, demand_paging_test %.0f pages/s, %d vCPUs x %llu MiB",
-		 ours[1], theirs[1], vcpus, (unsigned long long)(bytes_per_vcpu >> 20));
+	snprintf(v, sizeof(v),
+		 "ours %.0f pages/s, demand_paging_test %.0f pages/s, %d vCPUs x %llu MiB", ours[1],
+		 theirs[1], vcpus, (unsigned long long)(bytes_per_vcpu >> 20));
 	ab_add_context("demand_paging_detail", v);
 }
 
@@ -710,45 +781,50 @@ static void declare_counters(void)
 		const char *name, *unit;
 		enum ab_better better;
 	} c[] = {
-		{"ns_per_page", "ns", AB_BETTER_LOWER},
-		{"pages_per_s", "pages/s", AB_BETTER_HIGHER},
-		{"pages", "pages per aging call", AB_BETTER_NONE},
-		{"young", "pages per aging call", AB_BETTER_NONE},
-		{"lock_wait_ns", "ns per aging call", AB_BETTER_LOWER},
-		{"declines", "per aging call", AB_BETTER_LOWER},
-		{"evicted", "pages per aging call", AB_BETTER_NONE},
-		{"refaults", "pages per aging call", AB_BETTER_LOWER},
-		{"calls_per_s", "aging calls/s", AB_BETTER_HIGHER},
-		{"fault_p50_ns", "ns", AB_BETTER_LOWER},
-		{"fault_p99_ns", "ns", AB_BETTER_LOWER},
-		{"fault_max_ns", "ns", AB_BETTER_LOWER},
-		{"base_access_p99_ns", "ns", AB_BETTER_LOWER},
-		{"access_p99_ns", "ns", AB_BETTER_LOWER},
-		{"access_max_ns", "ns", AB_BETTER_LOWER},
-		{"vcpu_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
-		{"base_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
-		{"vcpu_rel", "ratio", AB_BETTER_HIGHER},
-		{"vcpu_pass_ns", "ns", AB_BETTER_LOWER},
-		{"base_pass_ns", "ns", AB_BETTER_LOWER},
-		{"base_fault_pass_ns", "ns", AB_BETTER_LOWER},
-		{"fault_pass_ns", "ns", AB_BETTER_LOWER},
-		{"fault_rel", "ratio", AB_BETTER_HIGHER},
-		{"fault_calls", "aging calls per fault pass", AB_BETTER_NONE},
-		{"fault_age_ns", "ns per aging call", AB_BETTER_LOWER},
-		{"base_refault_p99_ns", "ns", AB_BETTER_LOWER},
-		{"aging_fault_p99_ns", "ns", AB_BETTER_LOWER},
-		{"aging_fault_max_ns", "ns", AB_BETTER_LOWER},
-		{"false_old", "pages per check", AB_BETTER_LOWER},
-		{"hot_evicted", "pages per check", AB_BETTER_LOWER},
+	    {"ns_per_page", "ns", AB_BETTER_LOWER},
+	    {"pages_per_s", "pages/s", AB_BETTER_HIGHER},
+	    {"pages", "pages per aging call", AB_BETTER_NONE},
+	    {"young", "pages per aging call", AB_BETTER_NONE},
+	    {"lock_wait_ns", "ns per aging call", AB_BETTER_LOWER},
+	    {"declines", "per aging call", AB_BETTER_LOWER},
+	    {"kvm_calls", "KVM aging notifier calls per aging call", AB_BETTER_NONE},
+	    {"kvm_walk_ns", "ns in KVM's walkers per aging call", AB_BETTER_LOWER},
+	    {"evicted", "pages per aging call", AB_BETTER_NONE},
+	    {"refaults", "pages per aging call", AB_BETTER_LOWER},
+	    {"calls_per_s", "aging calls/s", AB_BETTER_HIGHER},
+	    {"fault_p50_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_max_ns", "ns", AB_BETTER_LOWER},
+	    {"base_access_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"access_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"access_max_ns", "ns", AB_BETTER_LOWER},
+	    {"vcpu_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
+	    {"base_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
+	    {"vcpu_rel", "ratio", AB_BETTER_HIGHER},
+	    {"vcpu_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"base_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"base_fault_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_rel", "ratio", AB_BETTER_HIGHER},
+	    {"fault_calls", "aging calls per fault pass", AB_BETTER_NONE},
+	    {"fault_age_ns", "ns per aging call", AB_BETTER_LOWER},
+	    {"base_refault_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"aging_fault_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"aging_fault_max_ns", "ns", AB_BETTER_LOWER},
+	    {"false_old", "pages per check", AB_BETTER_LOWER},
+	    {"hot_evicted", "pages per check", AB_BETTER_LOWER},
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		ab_counter_declare(c[i].name, c[i].unit, c[i].better);
 }
 
+static char chosen_msg[512];
+
 static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errlen)
 {
-	char msg[512];
+	char *msg = chosen_msg;
+	const size_t msgsz = sizeof(chosen_msg);
 	size_t off = 0;
 	const char *want = cfg->driver;
 
@@ -762,19 +838,17 @@ static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errl
 				 want);
 			return -1;
 		}
-		if (chosen->detect(msg, sizeof(msg)) != ABK_PRESENT) {
+		if (chosen->detect(msg, msgsz) != ABK_PRESENT) {
 			snprintf(err, errlen, "driver %s: %s", want, msg);
 			return -1;
 		}
-		ab_add_context("driver_detail", msg);
 		return 0;
 	}
 	for (int i = 0; abk_drivers[i]; i++) {
-		enum abk_presence pr = abk_drivers[i]->detect(msg, sizeof(msg));
+		enum abk_presence pr = abk_drivers[i]->detect(msg, msgsz);
 
 		if (pr == ABK_PRESENT) {
 			chosen = abk_drivers[i];
-			ab_add_context("driver_detail", msg);
 			return 0;
 		}
 		off += snprintf(err + off, off < errlen ? errlen - off : 0, "%s%s: %s",
@@ -809,7 +883,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 			if (!cfg->mode || !strcmp(cfg->mode, abk_modes[i]))
 				modes[nmodes++] = abk_modes[i];
 		if (!nmodes) {
-			snprintf(err, errlen, "unknown mode '%s' (locked, read_locked, fast_only, bitmap)",
+			snprintf(err, errlen,
+				 "unknown mode '%s' (locked, read_locked, fast_only, bitmap)",
 				 cfg->mode);
 			return -1;
 		}
@@ -840,9 +915,9 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	/* quick: ~10 s per repetition of the whole grid on 2 busy cores */
 	params.base_ms = cfg->quick ? 300 : 1500;
 	params.acc_rounds = cfg->quick ? 2 : 4;
-	params.calls = chosen == &abk_drv_hook ? (cfg->quick ? 20 : 100)
-		     : chosen == &abk_drv_reclaim ? (cfg->quick ? 8 : 40)
-						   : (cfg->quick ? 8 : 40);
+	params.calls = chosen == &abk_drv_hook	    ? (cfg->quick ? 20 : 100)
+		       : chosen == &abk_drv_reclaim ? (cfg->quick ? 8 : 20)
+						    : (cfg->quick ? 8 : 40);
 	ab_pin_enable(cfg->pin);
 	ab_topo_init();
 	pus = ab_topo_nr_pus();
@@ -853,13 +928,28 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 		maxv = ABVM_MAX_VCPUS;
 
 	ab_add_context("driver", chosen->name);
+	ab_add_context("driver_detail", chosen_msg);
 	ab_add_context("kvm_modes", modes_s);
 	ab_add_context("kvm_kernel", patched ? "patched (kvm.mmu_age_mode)" : "native");
 	ab_add_context("kvm_kernel_release", ab_kernel_release());
+	{
+		/* file-backed guests: on tmpfs, "reclaim" means swapping shmem out */
+		struct statfs sf;
+		char fd_s[300];
+
+		if (statfs(file_dir(), &sf) == 0)
+			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(),
+				 sf.f_type == 0x01021994
+				     ? "tmpfs: reclaim of file guests is swap-out"
+				     : "page cache of a disk filesystem");
+		else
+			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(), strerror(errno));
+		ab_add_context("kvm_file_dir", fd_s);
+	}
 	declare_counters();
 
 	static const char *const argn[] = {"mib", "vcpus"};
-	static int64_t mibs_quick[] = {64, 256}, mibs_full[] = {256, 1024};
+	static int64_t mibs_quick[] = {64, 128}, mibs_full[] = {256, 1024};
 	int64_t *mibs = cfg->quick ? mibs_quick : mibs_full;
 	int nmib = 2;
 
@@ -883,12 +973,14 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 			snprintf(kb->mode, sizeof(kb->mode), "%s", modes[m]);
 			kb->backing = backings[b];
 			kb->p = &params;
-			snprintf(name, sizeof(name), "kvm/%s/%s", kb->mode, backing_tag(kb->backing));
+			snprintf(name, sizeof(name), "kvm/%s/%s", kb->mode,
+				 backing_tag(kb->backing));
 			bh = ab_register(name, kbench_fn, kb);
 			ab_bench_arg_names(bh, argn, 2);
 			for (int i = 0; i < nmib; i++) {
 				/* vCPUs 1, 2, 4, ... and the PU count */
-				for (int v = 1; v <= maxv; v = v * 2 > maxv && v != maxv ? maxv : v * 2) {
+				for (int v = 1; v <= maxv;
+				     v = v * 2 > maxv && v != maxv ? maxv : v * 2) {
 					int64_t args[2] = {mibs[i], v};
 
 					if (!cfg->quick || v == 1 || v == maxv)

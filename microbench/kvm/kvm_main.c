@@ -120,12 +120,19 @@ static int detect_all(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"quick", no_argument, 0, 'q'},	      {"driver", required_argument, 0, 'd'},
-		{"mode", required_argument, 0, 'm'},  {"reps", required_argument, 0, 'r'},
-		{"max-vcpus", required_argument, 0, 'v'}, {"no-pin", no_argument, 0, 'P'},
-		{"filter", required_argument, 0, 'f'}, {"json", required_argument, 0, 'j'},
-		{"list", no_argument, 0, 'l'},	      {"check-teardown", no_argument, 0, 'T'},
-		{"detect", no_argument, 0, 'D'},      {"help", no_argument, 0, 'h'},	      {0, 0, 0, 0},
+	    {"quick", no_argument, 0, 'q'},
+	    {"driver", required_argument, 0, 'd'},
+	    {"mode", required_argument, 0, 'm'},
+	    {"reps", required_argument, 0, 'r'},
+	    {"max-vcpus", required_argument, 0, 'v'},
+	    {"no-pin", no_argument, 0, 'P'},
+	    {"filter", required_argument, 0, 'f'},
+	    {"json", required_argument, 0, 'j'},
+	    {"list", no_argument, 0, 'l'},
+	    {"check-teardown", no_argument, 0, 'T'},
+	    {"detect", no_argument, 0, 'D'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	struct ab_bench_config cfg = {.pin = true};
 	struct ab_run_opts ro = {0};
@@ -211,7 +218,8 @@ int main(int argc, char **argv)
 		bad += guest_mappings(getenv("AGEBENCH_KVM_FILE_DIR"));
 		bad += memcg_left();
 		if (fds1 != fds0) {
-			fprintf(stderr, "agebench-kvm: %d file descriptors before the run, %d after\n",
+			fprintf(stderr,
+				"agebench-kvm: %d file descriptors before the run, %d after\n",
 				fds0, fds1);
 			bad++;
 		}

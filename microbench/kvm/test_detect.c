@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ab_bench_config.h"
 #include "abk.h"
 
 static int failures, checks;
@@ -81,8 +82,8 @@ static const char *tree(int opt)
 	if (!(opt & T_NO_PAGE_IDLE))
 		mkfile(root, "/sys/kernel/mm/page_idle/bitmap", "", 0600);
 	if (!(opt & T_NO_LRU_GEN))
-		mkfile(root, "/sys/kernel/mm/lru_gen/enabled", opt & T_LRU_GEN_OFF ? "0x0000\n" : "0x0007\n",
-		       0644);
+		mkfile(root, "/sys/kernel/mm/lru_gen/enabled",
+		       opt & T_LRU_GEN_OFF ? "0x0000\n" : "0x0007\n", 0644);
 	mkfile(root, "/proc/self/pagemap", "", 0444);
 	if (opt & T_NO_MEMCG) {
 		mkfile(root, "/proc/self/mountinfo",
@@ -117,9 +118,9 @@ static const char *tree(int opt)
 static enum abk_presence probe(int drv, char *msg, size_t len)
 {
 	if (drv < 0)
-		return abk_dev_kvm_check(msg, len) == 0 ? ABK_PRESENT
-		       : strstr(msg, "Permission denied")	? ABK_NOPERM
-								: ABK_ABSENT;
+		return abk_dev_kvm_check(msg, len) == 0	  ? ABK_PRESENT
+		       : strstr(msg, "Permission denied") ? ABK_NOPERM
+							  : ABK_ABSENT;
 	return abk_drivers[drv]->detect(msg, len);
 }
 
@@ -229,6 +230,43 @@ int main(void)
 	expect("reclaim no permission", recl, tree(0), true, ABK_NOPERM,
 	       "cannot create a memory cgroup");
 
+	/* ab_kvm_register's pre-flight errors */
+	{
+		static const struct {
+			const char *what;
+			int tree;
+			const char *driver, *mode, *needle;
+		} reg[] = {
+		    {"register: no /dev/kvm", T_NO_KVM, NULL, NULL, "/dev/kvm: No such file"},
+		    {"register: unknown driver", 0, "foo", NULL, "unknown kvm driver 'foo'"},
+		    {"register: driver absent", T_NO_PAGE_IDLE, "page_idle", NULL,
+		     "driver page_idle: "},
+		    {"register: no driver at all",
+		     T_NO_PARAM | T_NO_DEBUGFS | T_NO_PAGE_IDLE | T_NO_LRU_GEN | T_NO_MEMCG, NULL,
+		     NULL, "no usable kvm aging driver: hook: "},
+		    {"register: mode on unpatched kernel", T_NO_PARAM, "reclaim", "locked",
+		     "only 'native' runs here"},
+		    {"register: unknown mode", 0, "reclaim", "fastest", "unknown mode 'fastest'"},
+		};
+
+		for (size_t i = 0; i < sizeof(reg) / sizeof(reg[0]); i++) {
+			struct ab_bench_config cfg = {.driver = reg[i].driver, .mode = reg[i].mode};
+			char err[2048] = "";
+			int rc;
+
+			setenv("AGEBENCH_KVM_FSROOT", tree(reg[i].tree), 1);
+			rc = ab_kvm_register(&cfg, err, sizeof(err));
+			checks++;
+			if (rc != -1 || !strstr(err, reg[i].needle)) {
+				printf("FAIL %s: rc %d, err \"%s\", want \"%s\"\n", reg[i].what, rc,
+				       err, reg[i].needle);
+				failures++;
+			} else {
+				printf("ok   %-34s %.160s\n", reg[i].what, err);
+			}
+		}
+	}
+
 	/* kvm.mmu_age_mode is switched per benchmark and restored at the end */
 	{
 		const char *root = tree(0);
@@ -238,7 +276,8 @@ int main(void)
 		setenv("AGEBENCH_KVM_FSROOT", root, 1);
 		snprintf(p, sizeof(p), "%s/sys/module/kvm/parameters/mmu_age_mode", root);
 		checks++;
-		if (abk_mode_set("bitmap") || abk_read_str(p, v, sizeof(v)) || strcmp(v, "bitmap")) {
+		if (abk_mode_set("bitmap") || abk_read_str(p, v, sizeof(v)) ||
+		    strcmp(v, "bitmap")) {
 			printf("FAIL mode switch: parameter reads '%s'\n", v);
 			failures++;
 		} else {
@@ -248,7 +287,9 @@ int main(void)
 		abk_undo_to(mark);
 		checks++;
 		if (abk_read_str(p, v, sizeof(v)) || strcmp(v, "locked")) {
-			printf("FAIL mode restore: parameter reads '%s', want the original 'locked'\n", v);
+			printf(
+			    "FAIL mode restore: parameter reads '%s', want the original 'locked'\n",
+			    v);
 			failures++;
 		} else {
 			printf("ok   %-34s %s\n", "mode restored at cleanup", v);

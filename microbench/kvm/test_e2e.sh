@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # End-to-end kvm run with the reclaim driver (the one this kind of host
 # offers): real VMs, real memcg reclaim; checks the results JSON.
-# usage: test_e2e.sh <agebench-kvm> <scratch dir>
+# Then the same through `agebench run --backend kvm` (the CLI): results.json
+# must carry the counter metadata and the fault CDF.
+# usage: test_e2e.sh <agebench-kvm> <scratch dir> [<agebench>]
 set -u
 bin=$1
 dir=$2
+cli=${3:-}
 if [ ! -w /dev/kvm ]; then
 	echo "skip: /dev/kvm missing or not writable"
 	exit 77
@@ -58,4 +61,39 @@ for b in bs:
              b.get("evicted", 0), b.get("hot_evicted", -1), b.get("vcpu_rel", 0)))
 sys.exit(1 if bad else 0)
 PY
+
+if [ -n "$cli" ]; then
+	AGEBENCH_KVM_FILE_DIR="$dir/files" AGEBENCH_KVM_NO_DPT=1 AGEBENCH_KVM_MIB=32 \
+	AGEBENCH_KVM_CALLS=3 AGEBENCH_KVM_BASE_MS=100 \
+		"$cli" run --backend kvm --driver reclaim --quick --reps 2 --filter 'vcpus:1/' \
+		--no-report --out "$dir/cli" >"$dir/cli.log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "FAIL: agebench run --backend kvm exited $rc"; cat "$dir/cli.log"; exit 1
+	fi
+	python3 - "$dir/cli/results.json" <<'PY' || exit 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+a = d.get("agebench", {})
+ctr = a.get("counters", {})
+bad = []
+for b in d["benchmarks"]:
+    for k, v in b.items():
+        if k in ("ns_per_page", "vcpu_rel", "fault_p99_ns", "hot_evicted", "evicted",
+                 "fault_rel", "calls_per_s") and k not in ctr:
+            bad.append("counter %s emitted but not declared" % k)
+for k in ("ns_per_page", "fault_p99_ns", "vcpu_rel"):
+    if k in ctr and ctr[k].get("better") not in ("lower", "higher"):
+        bad.append("counter %s has no direction: %r" % (k, ctr[k]))
+cdf = a.get("cdf", {})
+if not any("fault" in m for m in cdf.values()):
+    bad.append("no fault CDF in agebench.cdf")
+if d["context"].get("backend") != "kvm" or d["context"].get("driver") != "reclaim":
+    bad.append("context backend/driver: %r/%r" % (d["context"].get("backend"), d["context"].get("driver")))
+for m in bad:
+    print("FAIL:", m)
+print("CLI run: %d benchmark rows, %d declared counters, CDFs %s" % (len(d["benchmarks"]), len(ctr), sorted(set(k for m in cdf.values() for k in m))))
+sys.exit(1 if bad else 0)
+PY
+fi
 rm -rf "$dir"
