@@ -37,6 +37,7 @@
 #define FRESH_EVERY    64
 #define WRITE_PCT      20
 #define WARMUP_NS      5000000ull
+#define VCPU_READY     1024 /* accesses per vCPU before the timed loop */
 #define BASE_MIN_NS    5000000ull
 #define BASE_MAX_NS    500000000ull
 #define SCAN_MIN_PAIRS 15
@@ -239,6 +240,17 @@ static void bench_model(ab_state *st, void *argp)
 	}
 	if (nv || rate)
 		sleep_ns(WARMUP_NS);
+	/* On a loaded machine a vCPU thread may not have run yet: the timed
+	 * loop must see the load it claims to (and false_old the accesses).
+	 * Wait until every vCPU made VCPU_READY accesses (at most 2 s). */
+	for (uint64_t t0 = ab_now_ns(); ab_now_ns() - t0 < 2000000000ull;) {
+		int ready = 0;
+		for (int i = 0; i < nv; i++)
+			ready += __atomic_load_n(&v[i].accesses, __ATOMIC_RELAXED) >= VCPU_READY;
+		if (ready == nv)
+			break;
+		sleep_ns(1000000);
+	}
 
 	/* Timed: aging calls over the whole range. */
 	uint64_t iters = 0, age_ns = 0, young = 0, wait = 0, decl = 0, false_old = 0;
