@@ -427,8 +427,10 @@ int ab_model_mark_shadow(struct ab_model *m, uint64_t first, uint64_t n)
 	return 0;
 }
 
-static bool needs_lock(const struct ab_model *m, uint64_t first, uint64_t n)
+static inline bool needs_lock(const struct ab_model *m, uint64_t first, uint64_t n)
 {
+	if (!m->nshadow)
+		return false;
 	/* first range whose end is past @first */
 	unsigned lo = 0, hi = m->nshadow;
 	while (lo < hi) {
