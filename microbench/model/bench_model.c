@@ -376,11 +376,17 @@ static void bench_model(ab_state *st, void *argp)
 		if (a->w == AB_W_LOCKED || a->w == AB_W_READ_LOCKED) /* others take no lock */
 			ab_counter(st, "lock_wait_ns", (double)wait / (double)iters,
 				   AB_CTR_DEFAULT);
-		if (a->w != AB_W_SCAN) { /* scan has no notion of shadow ranges */
+		/* declines: the walkers that can decline, and with shadow ranges
+		 * every tree walker (the locking ones: 0). false_old only with
+		 * shadow ranges, where it can be non-zero (so the report's
+		 * accuracy figure picks the shadow points). scan has no notion
+		 * of shadow ranges. */
+		bool can_decline = a->w == AB_W_FAST_ONLY || a->w == AB_W_BITMAP;
+		if (can_decline || (shadow && a->w != AB_W_SCAN))
 			ab_counter(st, "declines", (double)decl / (double)iters, AB_CTR_DEFAULT);
+		if (shadow && a->w != AB_W_SCAN)
 			ab_counter(st, "false_old", (double)false_old / (double)iters,
 				   AB_CTR_DEFAULT);
-		}
 		if (a->w != AB_W_SCAN)
 			ab_counter(st, "walker_scan_ratio", ratio, AB_CTR_DEFAULT);
 	}
