@@ -398,18 +398,54 @@ int ab_model_mark_shadow(struct ab_model *m, uint64_t first, uint64_t n)
 	if (!ns)
 		return -ENOMEM;
 	m->shadow = ns;
-	m->shadow[m->nshadow][0] = first;
-	m->shadow[m->nshadow][1] = first + n;
-	m->nshadow++;
+	/* Keep the ranges sorted, disjoint and non-adjacent (merged), so that
+	 * needs_lock() is a binary search: a grid with hundreds of marked
+	 * tables must not make the bitmap walker's per-window check linear. */
+	uint64_t lo = first, hi = first + n;
+	unsigned i = 0, j, k;
+	while (i < m->nshadow && m->shadow[i][1] < lo)
+		i++;
+	for (j = i; j < m->nshadow && m->shadow[j][0] <= hi; j++) {
+		if (m->shadow[j][0] < lo)
+			lo = m->shadow[j][0];
+		if (m->shadow[j][1] > hi)
+			hi = m->shadow[j][1];
+	}
+	/* ranges [i, j) merge into one at i */
+	if (j == i) {
+		memmove(&m->shadow[i + 1], &m->shadow[i], sizeof(*m->shadow) * (m->nshadow - i));
+		m->nshadow++;
+	} else if (j > i + 1) {
+		for (k = 0; j + k < m->nshadow; k++) {
+			m->shadow[i + 1 + k][0] = m->shadow[j + k][0];
+			m->shadow[i + 1 + k][1] = m->shadow[j + k][1];
+		}
+		m->nshadow -= j - i - 1;
+	}
+	m->shadow[i][0] = lo;
+	m->shadow[i][1] = hi;
 	return 0;
 }
 
-static bool needs_lock(const struct ab_model *m, uint64_t first, uint64_t n)
+static inline bool needs_lock(const struct ab_model *m, uint64_t first, uint64_t n)
 {
-	for (unsigned i = 0; i < m->nshadow; i++)
-		if (first < m->shadow[i][1] && first + n > m->shadow[i][0])
-			return true;
-	return false;
+	if (!m->nshadow)
+		return false;
+	/* first range whose end is past @first */
+	unsigned lo = 0, hi = m->nshadow;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (m->shadow[mid][1] <= first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->nshadow && m->shadow[lo][0] < first + n;
+}
+
+bool ab_model_needs_lock(const struct ab_model *m, uint64_t first, uint64_t n)
+{
+	return n && needs_lock(m, first, n);
 }
 
 /* ---- faults ---- */

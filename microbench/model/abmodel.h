@@ -114,6 +114,9 @@ uint64_t ab_model_unmap_atomic(struct ab_model *m, uint64_t first, uint64_t n);
  * fast_only and bitmap decline any request that intersects them. Call before
  * the model is shared between threads. */
 int ab_model_mark_shadow(struct ab_model *m, uint64_t first, uint64_t n);
+/* true if [first, first+n) intersects a marked range: the predicate on which
+ * fast_only declines a request and bitmap a window. */
+bool ab_model_needs_lock(const struct ab_model *m, uint64_t first, uint64_t n);
 
 struct ab_age_res {
 	uint64_t scanned;      /* leaf entries examined */

@@ -2,14 +2,18 @@
 /*
  * bench_model.c - the model backend's benchmarks (ab_model_register()).
  *
- * model/<walker>/<4K|2M>/pages:<n>/vcpus:<n>/inval:<per_s>
+ * model/<walker>/<4K|2M>/pages:<n>/vcpus:<n>/inval:<per_s>/shadow:<pct>
  *
  * One run: build a table of `pages` pages (all mapped, A clear), start
  * `vcpus` vCPU threads (random accesses over disjoint regions of the range,
  * 20% writes, one access in 64 to a private "fresh" window that is recycled
  * under the read lock so it keeps faulting) and, if inval > 0, an
  * invalidation thread zapping under the write lock (4K: one 512-page leaf
- * table, 2M: one 2M page) `inval` times per second. Then, timed (manual
+ * table, 2M: one 2M page) `inval` times per second. shadow > 0 marks that
+ * percentage of the range's 512-page leaf tables as needing mmu_lock (the
+ * model of shadow-MMU pages): fast_only declines every call, bitmap the
+ * windows in them; the young pages left unanswered are counted after each
+ * declined call, outside the timed region (false_old). Then, timed (manual
  * time): test-and-clear aging calls over the whole range, back to back.
  * After the timed loop, in the same run: scan passes over the same table
  * (walker_scan_ratio) and a window of equal length without aging
@@ -33,6 +37,7 @@
 #define FRESH_EVERY    64
 #define WRITE_PCT      20
 #define WARMUP_NS      5000000ull
+#define VCPU_READY     1024 /* accesses per vCPU before the timed loop */
 #define BASE_MIN_NS    5000000ull
 #define BASE_MAX_NS    500000000ull
 #define SCAN_MIN_PAIRS 15
@@ -76,12 +81,44 @@ static uint64_t sum_faults(const struct ab_vcpu *v, int n)
 	return s;
 }
 
+/*
+ * Mark round(tables * pct / 100) (at least 1) of the 512-page leaf tables of
+ * [0, pages) as needing mmu_lock, spread evenly. Returns the pages marked
+ * or -errno.
+ */
+static int64_t mark_shadow(struct ab_model *m, uint64_t pages, unsigned pct)
+{
+	uint64_t nt = (pages + AB_PT_ENTRIES - 1) / AB_PT_ENTRIES;
+	uint64_t cnt = (nt * pct + 50) / 100, marked = 0;
+	if (pct && !cnt)
+		cnt = 1;
+	for (uint64_t j = 0; j < cnt; j++) {
+		uint64_t t = (2 * j + 1) * nt / (2 * cnt);
+		uint64_t f = t * AB_PT_ENTRIES;
+		uint64_t n = pages - f < AB_PT_ENTRIES ? pages - f : AB_PT_ENTRIES;
+		int rc = ab_model_mark_shadow(m, f, n);
+		if (rc)
+			return rc;
+		marked += n;
+	}
+	return (int64_t)marked;
+}
+
+static uint64_t popcount_and(const uint64_t *a, const uint64_t *b, size_t words)
+{
+	uint64_t c = 0;
+	for (size_t i = 0; i < words; i++)
+		c += (uint64_t)__builtin_popcountll(a[i] & b[i]);
+	return c;
+}
+
 static void bench_model(ab_state *st, void *argp)
 {
 	const struct mb_arg *a = argp;
 	const uint64_t pages = (uint64_t)ab_range(st, 0);
 	const int nv = (int)ab_range(st, 1);
 	const unsigned rate = (unsigned)ab_range(st, 2);
+	const unsigned shadow = (unsigned)ab_range(st, 3);
 	struct ab_model_params prm = {.pgsize = a->ps,
 				      .npages = pages + (uint64_t)nv * FRESH_PAGES,
 				      .base_gfn = 1ull << 20,
@@ -103,6 +140,42 @@ static void bench_model(ab_state *st, void *argp)
 	ab_model_populate(m, 0, pages, false);
 	ab_model_age(m, AB_W_LOCKED, 0, pages, true, NULL, &res);
 
+	/*
+	 * Shadow ranges and the decline bookkeeping. The declined spans of a
+	 * call are a function of the marks only (ab_model_needs_lock, the
+	 * walkers' own predicate): fast_only the whole range, bitmap the
+	 * 64-page windows that intersect a mark. decl_mask has their pages'
+	 * bits set; exp_decl is the declines a declining call must count.
+	 */
+	const size_t words = (pages + 63) / 64;
+	uint64_t *decl_mask = NULL, *tbits = NULL, exp_decl = 0;
+	if (shadow) {
+		int64_t mk = mark_shadow(m, pages, shadow);
+		decl_mask = calloc(words, sizeof(uint64_t));
+		tbits = calloc(words, sizeof(uint64_t));
+		if (mk < 0 || !decl_mask || !tbits) {
+			snprintf(err, sizeof(err), "shadow:%u: %s", shadow,
+				 strerror(mk < 0 ? (int)-mk : ENOMEM));
+			ab_skip_with_error(st, err);
+			free(decl_mask);
+			free(tbits);
+			ab_model_destroy(m);
+			return;
+		}
+		for (uint64_t off = 0; off < pages; off += 64) {
+			unsigned k = pages - off < 64 ? (unsigned)(pages - off) : 64;
+			bool d = a->w == AB_W_FAST_ONLY ? ab_model_needs_lock(m, 0, pages)
+				 : a->w == AB_W_BITMAP	? ab_model_needs_lock(m, off, k)
+							: false;
+			if (d) {
+				decl_mask[off >> 6] = k < 64 ? (1ull << k) - 1 : ~0ull;
+				exp_decl += a->w == AB_W_BITMAP ? 1 : 0;
+			}
+		}
+		if (a->w == AB_W_FAST_ONLY && ab_model_needs_lock(m, 0, pages))
+			exp_decl = 1;
+	}
+
 	volatile int stop = 0, phase = 0;
 	struct ab_vcpu *v = calloc(nv ? nv : 1, sizeof(*v));
 	struct ab_hist *hist = calloc(2 * (nv ? nv : 1), sizeof(*hist));
@@ -117,6 +190,8 @@ static void bench_model(ab_state *st, void *argp)
 	if (!v || !hist || !vt) {
 		ab_skip_with_error(st, "out of memory");
 		ab_model_destroy(m);
+		free(decl_mask);
+		free(tbits);
 		free(v);
 		free(hist);
 		free(vt);
@@ -156,6 +231,8 @@ static void bench_model(ab_state *st, void *argp)
 		snprintf(err, sizeof(err), "pthread_create: %s", strerror(rc));
 		ab_skip_with_error(st, err);
 		ab_model_destroy(m);
+		free(decl_mask);
+		free(tbits);
 		free(v);
 		free(hist);
 		free(vt);
@@ -163,9 +240,24 @@ static void bench_model(ab_state *st, void *argp)
 	}
 	if (nv || rate)
 		sleep_ns(WARMUP_NS);
+	/* On a loaded machine a vCPU thread may not have run yet: the timed
+	 * loop must see the load it claims to (and false_old the accesses).
+	 * Wait until every vCPU made VCPU_READY accesses (at most 2 s). */
+	for (uint64_t t0 = ab_now_ns(); ab_now_ns() - t0 < 2000000000ull;) {
+		int ready = 0;
+		for (int i = 0; i < nv; i++)
+			ready += __atomic_load_n(&v[i].accesses, __ATOMIC_RELAXED) >= VCPU_READY;
+		if (ready == nv)
+			break;
+		sleep_ns(1000000);
+	}
 
 	/* Timed: aging calls over the whole range. */
-	uint64_t iters = 0, age_ns = 0, young = 0, wait = 0, decl = 0;
+	uint64_t iters = 0, age_ns = 0, young = 0, wait = 0, decl = 0, false_old = 0;
+	bool decl_mismatch = false;
+	/* Time, vCPU accesses and faults during the false_old counts: taken
+	 * out of the vCPU window, which measures the vCPUs under aging calls. */
+	uint64_t cnt_ns = 0, cnt_acc = 0, cnt_f = 0;
 	size_t cap_calls = 1024;
 	double *call_ns = malloc(sizeof(double) * cap_calls);
 	__atomic_store_n(&phase, 1, __ATOMIC_RELAXED);
@@ -173,13 +265,27 @@ static void bench_model(ab_state *st, void *argp)
 	while (ab_keep_running(st)) {
 		memset(&res, 0, sizeof(res));
 		uint64_t t0 = ab_now_ns();
-		ab_model_age(m, a->w, 0, pages, true, NULL, &res);
+		int arc = ab_model_age(m, a->w, 0, pages, true, NULL, &res);
 		uint64_t t1 = ab_now_ns();
 		ab_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
 		age_ns += t1 - t0;
 		young += res.young;
 		wait += res.lock_wait_ns;
 		decl += res.declines;
+		if (res.declines != (arc == AB_AGE_DECLINED ? exp_decl : 0))
+			decl_mismatch = true;
+		if (arc == AB_AGE_DECLINED && decl_mask) {
+			/* Untimed: the young pages the declined spans hold now
+			 * (test only, lockless linear pass; the declining walker
+			 * cleared nothing there). */
+			struct ab_age_res tr = {0};
+			uint64_t ca = sum_accesses(v, nv), cf = sum_faults(v, nv), c0 = ab_now_ns();
+			ab_model_age(m, AB_W_SCAN, 0, pages, false, tbits, &tr);
+			false_old += popcount_and(tbits, decl_mask, words);
+			cnt_ns += ab_now_ns() - c0;
+			cnt_acc += sum_accesses(v, nv) - ca;
+			cnt_f += sum_faults(v, nv) - cf;
+		}
 		if (call_ns && iters == cap_calls) {
 			double *n = realloc(call_ns, sizeof(double) * cap_calls * 2);
 			if (!n) {
@@ -196,11 +302,13 @@ static void bench_model(ab_state *st, void *argp)
 	}
 	/* The vCPU side needs a long enough window on a busy machine: keep
 	 * aging (untimed, same calls) until it lasted a->min_window_ns. */
-	while (nv && ab_now_ns() - w0 < a->min_window_ns) {
+	while (nv && ab_now_ns() - w0 - cnt_ns < a->min_window_ns) {
 		memset(&res, 0, sizeof(res));
 		ab_model_age(m, a->w, 0, pages, true, NULL, &res);
 	}
 	uint64_t w1 = ab_now_ns(), acc1 = sum_accesses(v, nv), f1 = sum_faults(v, nv);
+	const uint64_t win_ns = w1 - w0 - cnt_ns, win_acc = acc1 - acc0 - cnt_acc,
+		       win_f = f1 - f0 - cnt_f;
 	__atomic_store_n(&phase, 0, __ATOMIC_RELAXED);
 
 	/* Same run, same table, same load: the scan floor, measured as
@@ -233,7 +341,7 @@ static void bench_model(ab_state *st, void *argp)
 	/* Same run: an equal window without aging. */
 	double rate_aging = 0, rate_base = 0;
 	if (nv) {
-		uint64_t win = w1 - w0;
+		uint64_t win = win_ns;
 		if (win < BASE_MIN_NS)
 			win = BASE_MIN_NS;
 		if (win > BASE_MAX_NS)
@@ -241,7 +349,7 @@ static void bench_model(ab_state *st, void *argp)
 		uint64_t b0 = ab_now_ns(), c0 = sum_accesses(v, nv);
 		sleep_ns(win);
 		uint64_t c1 = sum_accesses(v, nv), b1 = ab_now_ns();
-		rate_aging = (double)(acc1 - acc0) / ((double)(w1 - w0) * 1e-9);
+		rate_aging = (double)win_acc / ((double)win_ns * 1e-9);
 		rate_base = (double)(c1 - c0) / ((double)(b1 - b0) * 1e-9);
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
@@ -250,7 +358,10 @@ static void bench_model(ab_state *st, void *argp)
 	if (inval_started)
 		pthread_join(it, NULL);
 
-	if (iters) {
+	if (decl_mismatch)
+		ab_skip_with_error(st, "decline bookkeeping: a call's declines differ from the "
+				       "marked spans (model bug)");
+	else if (iters) {
 		double per_call = (double)age_ns / (double)iters;
 		ab_counter(st, "ns_per_page", per_call / (double)pages, AB_CTR_DEFAULT);
 		ab_counter(st, "pages_per_s", (double)pages * 1e9 / per_call, AB_CTR_DEFAULT);
@@ -265,8 +376,17 @@ static void bench_model(ab_state *st, void *argp)
 		if (a->w == AB_W_LOCKED || a->w == AB_W_READ_LOCKED) /* others take no lock */
 			ab_counter(st, "lock_wait_ns", (double)wait / (double)iters,
 				   AB_CTR_DEFAULT);
-		if (a->w == AB_W_FAST_ONLY || a->w == AB_W_BITMAP)
+		/* declines: the walkers that can decline, and with shadow ranges
+		 * every tree walker (the locking ones: 0). false_old only with
+		 * shadow ranges, where it can be non-zero (so the report's
+		 * accuracy figure picks the shadow points). scan has no notion
+		 * of shadow ranges. */
+		bool can_decline = a->w == AB_W_FAST_ONLY || a->w == AB_W_BITMAP;
+		if (can_decline || (shadow && a->w != AB_W_SCAN))
 			ab_counter(st, "declines", (double)decl / (double)iters, AB_CTR_DEFAULT);
+		if (shadow && a->w != AB_W_SCAN)
+			ab_counter(st, "false_old", (double)false_old / (double)iters,
+				   AB_CTR_DEFAULT);
 		if (a->w != AB_W_SCAN)
 			ab_counter(st, "walker_scan_ratio", ratio, AB_CTR_DEFAULT);
 	}
@@ -281,21 +401,22 @@ static void bench_model(ab_state *st, void *argp)
 			ab_counter(st, "fault_max_ns", (double)h.max, 0);
 			ab_record_cdf(st, "fault", &h);
 		}
-		ab_counter(st, "vcpu_faults_per_s", (double)(f1 - f0) / ((double)(w1 - w0) * 1e-9),
-			   0);
+		ab_counter(st, "vcpu_faults_per_s", (double)win_f / ((double)win_ns * 1e-9), 0);
 		ab_counter(st, "vcpu_accesses_per_s", rate_aging, 0);
 		ab_counter(st, "pool_waits", (double)ab_model_pool_waits(m), 0);
 		if (rate_base > 0)
 			ab_counter(st, "vcpu_rel", rate_aging / rate_base, 0);
 	}
 	free(call_ns);
+	free(decl_mask);
+	free(tbits);
 	free(v);
 	free(hist);
 	free(vt);
 	ab_model_destroy(m);
 }
 
-static const char *const arg_names[] = {"pages", "vcpus", "inval"};
+static const char *const arg_names[] = {"pages", "vcpus", "inval", "shadow"};
 
 static struct mb_arg args_store[AB_W_NR * 2];
 
@@ -340,6 +461,7 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 	    {"young", "pages", AB_BETTER_NONE},
 	    {"lock_wait_ns", "ns", AB_BETTER_LOWER},
 	    {"declines", "per call", AB_BETTER_LOWER},
+	    {"false_old", "pages", AB_BETTER_LOWER},
 	    {"fault_p50_ns", "ns", AB_BETTER_LOWER},
 	    {"fault_p99_ns", "ns", AB_BETTER_LOWER},
 	    {"fault_max_ns", "ns", AB_BETTER_LOWER},
@@ -393,16 +515,24 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 					snprintf(err, errlen, "cannot register %s", buf);
 					return -1;
 				}
-				ab_bench_arg_names(b, arg_names, 3);
+				ab_bench_arg_names(b, arg_names, 4);
 				for (int j = 0; j < nvc; j++)
 					for (int k = 0; k < 2; k++) {
-						int64_t args[3] = {pg[i], vcpus[j], inval_rates[k]};
+						int64_t args[4] = {pg[i], vcpus[j], inval_rates[k],
+								   0};
 						/* Without vCPUs nothing refaults: zaps
 						 * would just empty the table. */
 						if (!vcpus[j] && inval_rates[k])
 							continue;
-						ab_bench_args(b, args, 3);
+						ab_bench_args(b, args, 4);
 					}
+				/* Shadow ranges (what declining costs in accuracy):
+				 * 4K, one vCPU, no invalidations; quick 10 %, full
+				 * 10 % and 50 %. */
+				for (int k = 0; !p && k < (cfg->quick ? 1 : 2); k++) {
+					int64_t args[4] = {pg[i], 1, 0, k ? 50 : 10};
+					ab_bench_args(b, args, 4);
+				}
 				uint64_t it = visits / (uint64_t)pg[i];
 				ab_bench_iterations(b, it < 16 ? 16 : (int64_t)it);
 				ab_bench_manual_time(b);

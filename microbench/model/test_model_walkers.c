@@ -298,6 +298,37 @@ static void declines(enum ab_pgsize ps)
 	ab_model_destroy(m);
 }
 
+/* Many marks, out of order, overlapping and adjacent: the model keeps them
+ * sorted and merged for a binary search; compare with a brute-force
+ * reference over every short request. */
+static void shadow_marks(void)
+{
+	struct ab_model *m = mk(AB_PG_4K, 0x40000);
+	static const uint64_t mk_[][2] = {{1500, 10}, {100, 20},  {110, 30}, {140, 5},
+					  {1000, 1},  {998, 1},	  {50, 1},   {1990, 10},
+					  {0, 1},     {600, 300}, {700, 10}, {999, 1}};
+	static bool ref[NPAGES];
+	const size_t nm = sizeof(mk_) / sizeof(mk_[0]);
+	memset(ref, 0, sizeof(ref));
+	for (size_t i = 0; i < nm; i++) {
+		CHECK(ab_model_mark_shadow(m, mk_[i][0], mk_[i][1]) == 0, "mark %zu", i);
+		for (uint64_t p = mk_[i][0]; p < mk_[i][0] + mk_[i][1]; p++)
+			ref[p] = true;
+	}
+	int bad = 0;
+	for (uint64_t f = 0; f < NPAGES; f++)
+		for (uint64_t n = 1; n <= 70 && f + n <= NPAGES; n++) {
+			bool want = false;
+			for (uint64_t p = f; p < f + n && !want; p++)
+				want = ref[p];
+			if (ab_model_needs_lock(m, f, n) != want && bad++ < 5)
+				CHECK(0, "needs_lock(%" PRIu64 ", %" PRIu64 ") != %d", f, n, want);
+		}
+	CHECK(bad == 0, "%d needs_lock answers differ from the reference", bad);
+	CHECK(!ab_model_needs_lock(m, 1, 0), "empty request needs no lock");
+	ab_model_destroy(m);
+}
+
 static void bad_input(void)
 {
 	struct ab_model_params p = {.pgsize = AB_PG_2M, .npages = 10, .base_gfn = 3};
@@ -357,6 +388,7 @@ int main(void)
 	walker_exact(AB_PG_4K, AB_W_LOCKED);
 	walker_exact(AB_PG_4K, AB_W_READ_LOCKED);
 	g_lock = AB_LOCK_QUEUED;
+	shadow_marks();
 	bad_input();
 	det();
 	ab_model_thread_unregister();
