@@ -106,19 +106,23 @@ static void run_cleanup(void *arg)
 
 struct agg {
 	char walker[32];
-	long vcpus;
+	long vcpus, shadow;
 	double log_ns, log_ratio;
 	int n_ns, n_ratio;
-	double rel_sum, p99_max, decl_sum, young_sum;
-	int n_rel, n_p99, n_decl, n_young;
+	double rel_sum, p99_max, decl_sum, young_sum, fold_sum;
+	int n_rel, n_p99, n_decl, n_young, n_fold;
 };
 
-static void name_parts(const char *name, char *walker, size_t wlen, long *vcpus)
+static void name_parts(const char *name, char *walker, size_t wlen, long *vcpus, long *shadow)
 {
 	const char *a = strchr(name, '/'), *b, *v;
 
 	walker[0] = 0;
 	*vcpus = -1;
+	*shadow = 0;
+	v = strstr(name, "/shadow:");
+	if (v)
+		*shadow = strtol(v + 8, NULL, 10);
 	if (!a)
 		return;
 	b = strchr(a + 1, '/');
@@ -149,7 +153,7 @@ static json_t *summarise(json_t *root, FILE *out)
 		const char *rt = json_string_value(json_object_get(b, "run_type"));
 		const char *name = json_string_value(json_object_get(b, "run_name"));
 		char walker[32];
-		long vcpus;
+		long vcpus, shadow;
 		bool ok;
 		double v;
 		int k;
@@ -158,9 +162,10 @@ static json_t *summarise(json_t *root, FILE *out)
 			name = json_string_value(json_object_get(b, "name"));
 		if (!name || (rt && strcmp(rt, "iteration")) || json_object_get(b, "error_occurred"))
 			continue;
-		name_parts(name, walker, sizeof(walker), &vcpus);
+		name_parts(name, walker, sizeof(walker), &vcpus, &shadow);
 		for (k = 0; k < naggs; k++)
-			if (!strcmp(aggs[k].walker, walker) && aggs[k].vcpus == vcpus)
+			if (!strcmp(aggs[k].walker, walker) && aggs[k].vcpus == vcpus &&
+			    aggs[k].shadow == shadow)
 				break;
 		if (k == naggs) {
 			if (naggs == 128)
@@ -168,6 +173,7 @@ static json_t *summarise(json_t *root, FILE *out)
 			memset(&aggs[k], 0, sizeof(aggs[k]));
 			snprintf(aggs[k].walker, sizeof(aggs[k].walker), "%s", walker);
 			aggs[k].vcpus = vcpus;
+			aggs[k].shadow = shadow;
 			naggs++;
 		}
 		struct agg *a = &aggs[k];
@@ -201,21 +207,28 @@ static json_t *summarise(json_t *root, FILE *out)
 			a->young_sum += v;
 			a->n_young++;
 		}
+		v = num(b, "false_old", &ok);
+		if (ok) {
+			a->fold_sum += v;
+			a->n_fold++;
+		}
 	}
 
 	json_t *arr = json_array();
-	fprintf(out, "%-12s %5s %10s %11s %8s %12s %9s\n", "walker", "vcpus", "ns/page",
-		"walker/scan", "vcpu_rel", "fault_p99", "declines");
+	fprintf(out, "%-11s %5s %6s %8s %11s %8s %11s %8s %9s\n", "walker", "vcpus", "shadow",
+		"ns/page", "walker/scan", "vcpu_rel", "fault_p99", "declines", "false_old");
 	for (int k = 0; k < naggs; k++) {
 		struct agg *a = &aggs[k];
-		json_t *row = json_pack("{s:s, s:I}", "walker", a->walker, "vcpus", (json_int_t)a->vcpus);
-		char c[5][32];
+		json_t *row = json_pack("{s:s, s:I, s:I}", "walker", a->walker, "vcpus",
+					(json_int_t)a->vcpus, "shadow_pct", (json_int_t)a->shadow);
+		char c[6][32];
 
 		snprintf(c[0], 32, "-");
 		snprintf(c[1], 32, "-");
 		snprintf(c[2], 32, "-");
 		snprintf(c[3], 32, "-");
 		snprintf(c[4], 32, "-");
+		snprintf(c[5], 32, "-");
 		if (a->n_ns) {
 			double g = exp(a->log_ns / a->n_ns);
 
@@ -240,12 +253,17 @@ static json_t *summarise(json_t *root, FILE *out)
 			snprintf(c[4], 32, "%.3g", a->decl_sum / a->n_decl);
 			json_object_set_new(row, "declines_mean", json_real(a->decl_sum / a->n_decl));
 		}
-		fprintf(out, "%-12s %5ld %10s %11s %8s %12s %9s\n", a->walker, a->vcpus, c[0], c[1],
-			c[2], c[3], c[4]);
+		if (a->n_fold) {
+			snprintf(c[5], 32, "%.4g", a->fold_sum / a->n_fold);
+			json_object_set_new(row, "false_old_mean", json_real(a->fold_sum / a->n_fold));
+		}
+		fprintf(out, "%-11s %5ld %5ld%% %8s %11s %8s %11s %8s %9s\n", a->walker, a->vcpus,
+			a->shadow, c[0], c[1], c[2], c[3], c[4], c[5]);
 		json_array_append_new(arr, row);
 	}
-	fprintf(out, "(geometric mean over page sizes, ranges and invalidation rates; "
-		     "fault_p99: worst)\n");
+	fprintf(out, "(per walker, vCPU threads and %% of the range needing the lock: geometric "
+		     "mean over\n page sizes, ranges and invalidation rates; fault_p99: worst; "
+		     "declines, false_old: per call)\n");
 	return arr;
 }
 
