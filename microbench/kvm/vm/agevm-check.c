@@ -40,6 +40,8 @@ static bool verbose;
  * no age_* stats): the exactness of its (locked) aging through page_idle
  * and MGLRU, i.e. the checker's own baseline */
 static bool stock;
+/* stress --modes: which modes the hook threads and the switcher use */
+static unsigned int mode_mask = (1u << ABVM_NR_AGE_MODES) - 1;
 static _Atomic int nfail;
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -99,7 +101,7 @@ static _Noreturn void usage(const char *fmt, ...)
 		"[--seed S]\n"
 		"       %s lru_gen --mode M [--mem SIZE]\n"
 		"       %s switch [--seconds N]\n"
-		"       %s stress --seconds N [--no-aging-ok]\n"
+		"       %s stress --seconds N [--no-aging-ok] [--modes M1,M2,...]\n"
 		"  modes: locked read_locked fast_only bitmap; common: --vcpus N --verbose\n"
 		"  --stock: check an unpatched kernel (no mode parameter, no age_* stats; exact "
 		"page_idle, lru_gen)\n",
@@ -165,12 +167,19 @@ static int parse_size(const char *s, uint64_t *out)
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-	    {"driver", required_argument, 0, 'd'},  {"mode", required_argument, 0, 'm'},
-	    {"mem", required_argument, 0, 'M'},	    {"vcpus", required_argument, 0, 'v'},
-	    {"rounds", required_argument, 0, 'r'},  {"seed", required_argument, 0, 's'},
-	    {"seconds", required_argument, 0, 'S'}, {"no-aging-ok", no_argument, 0, 'n'},
-	    {"verbose", no_argument, 0, 'V'},	    {"stock", no_argument, 0, 'k'},
-	    {"help", no_argument, 0, 'h'},	    {0, 0, 0, 0},
+	    {"driver", required_argument, 0, 'd'},
+	    {"mode", required_argument, 0, 'm'},
+	    {"mem", required_argument, 0, 'M'},
+	    {"vcpus", required_argument, 0, 'v'},
+	    {"rounds", required_argument, 0, 'r'},
+	    {"seed", required_argument, 0, 's'},
+	    {"seconds", required_argument, 0, 'S'},
+	    {"no-aging-ok", no_argument, 0, 'n'},
+	    {"modes", required_argument, 0, 'L'},
+	    {"verbose", no_argument, 0, 'V'},
+	    {"stock", no_argument, 0, 'k'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	int c;
 	uint64_t v;
@@ -218,6 +227,23 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'V':
 			verbose = true;
 			break;
+		case 'L': {
+			char *dup = strdup(optarg), *tok, *save = NULL;
+
+			mode_mask = 0;
+			for (tok = strtok_r(dup, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				int mi = abvm_age_mode_index(tok);
+
+				if (mi < 0)
+					usage("--modes: unknown mode '%s'", tok);
+				mode_mask |= 1u << mi;
+			}
+			free(dup);
+			if (!mode_mask)
+				usage("--modes: empty list");
+			break;
+		}
 		case 'k':
 			stock = true;
 			break;
@@ -1243,7 +1269,8 @@ static void *stress_vms(void *arg)
 		abvm_work_init(&w);
 		if (abvm_run(vm, &w))
 			fail("VM churn: run: %s", abvm_last_error(vm));
-		if (s->hook_on) {
+		if (s->hook_on &&
+		    (mode_mask & (1u << (atomic_load(&s->vm_cycles) % ABVM_NR_AGE_MODES)))) {
 			const char *m =
 			    abvm_age_modes[atomic_load(&s->vm_cycles) % ABVM_NR_AGE_MODES];
 
@@ -1264,7 +1291,11 @@ static void *stress_switch(void *arg)
 
 	while (!atomic_load(&s->stop)) {
 		uint64_t k = atomic_fetch_add(&s->switches, 1);
-		int r = abvm_age_mode_set(abvm_age_modes[k % ABVM_NR_AGE_MODES]);
+		int r;
+
+		if (!(mode_mask & (1u << (k % ABVM_NR_AGE_MODES))))
+			continue;
+		r = abvm_age_mode_set(abvm_age_modes[k % ABVM_NR_AGE_MODES]);
 
 		if (r)
 			fail("mode switch: %s", strerror(-r));
@@ -1313,6 +1344,8 @@ static int cmd_stress(struct opts *o)
 	abvm_stats_total(s.vm, &v0);
 	if (s.hook_on)
 		for (int m = 0; m < ABVM_NR_AGE_MODES; m++) {
+			if (!(mode_mask & (1u << m)))
+				continue;
 			ag[m] = (struct ager){&s, m};
 			pthread_create(&th[nth++], NULL, stress_ager, &ag[m]);
 		}
