@@ -73,6 +73,7 @@ struct abvm {
 	struct abvm_config cfg;
 	char kvm_path[256];
 	int kvm_fd, vm_fd;
+	pid_t creator_tid; /* KVM names the debugfs dir <tid of KVM_CREATE_VM caller>-<fd> */
 	size_t run_size;
 	/* system slot */
 	uint8_t *sys;
@@ -328,7 +329,7 @@ void abvm_vcpu_range(const struct abvm *vm, int v, uint64_t *first, uint64_t *n)
 
 char *abvm_debugfs_dir(const struct abvm *vm, char *buf, size_t len)
 {
-	snprintf(buf, len, "/sys/kernel/debug/kvm/%d-%d", (int)getpid(), vm->vm_fd);
+	snprintf(buf, len, "/sys/kernel/debug/kvm/%d-%d", (int)vm->creator_tid, vm->vm_fd);
 	return buf;
 }
 
@@ -914,6 +915,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		goto fail;
 	}
 
+	vm->creator_tid = (pid_t)syscall(SYS_gettid);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		r = set_err(err, errlen, ABVM_ESYS, "KVM_CREATE_VM: %s", strerror(errno));
