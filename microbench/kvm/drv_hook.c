@@ -52,11 +52,13 @@ static enum abk_presence hook_detect(char *msg, size_t len)
 static int hook_prepare(struct abk_drv *d, const struct abk_target *t, char *msg, size_t len)
 {
 	struct hook *h = calloc(1, sizeof(*h));
-	char p[512];
+	char p[600], dir[256];
 
 	if (!h)
 		return -ENOMEM;
-	abk_path(p, sizeof(p), "/sys/kernel/debug/kvm/%d-%d/age_bench", (int)getpid(), t->vm_fd);
+	/* KVM names the dir after the VM-creating thread (libabvm knows it) */
+	abvm_debugfs_dir(t->vm, dir, sizeof(dir));
+	snprintf(p, sizeof(p), "%s%s/age_bench", abk_root(), dir);
 	h->fd = open(p, O_RDWR | O_CLOEXEC);
 	if (h->fd < 0) {
 		int e = -errno;
