@@ -1,20 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* test_hist.c - the log-bucket histogram's quantiles and merge. */
 #include "ab_common.h"
+#include "ab_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-static int failures;
-#define CHECK(c, ...)                                                                              \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "FAIL line %d: ", __LINE__);                               \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 int main(void)
 {
@@ -47,6 +37,5 @@ int main(void)
 		CHECK(v >= prev, "quantile not monotonic at %.2f", q);
 		prev = v;
 	}
-	printf(failures ? "hist: FAILED\n" : "hist: all checks passed\n");
-	return failures ? 1 : 0;
+	return ab_check_report("hist");
 }

@@ -12,14 +12,19 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+static void vwarn(const char *fmt, va_list ap)
+{
+	fputs("agebench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void ab_warn(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("agebench: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vwarn(fmt, ap);
 	va_end(ap);
 }
 
@@ -28,9 +33,7 @@ void ab_die(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("agebench: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vwarn(fmt, ap);
 	va_end(ap);
 	exit(code);
 }

@@ -6,24 +6,13 @@
  */
 #include "ab_common.h"
 #include "ab_shim.h"
+#include "ab_check.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static void bench_sum(ab_state *st, void *arg)
 {
@@ -126,9 +115,5 @@ int main(void)
 	}
 	json_decref(root);
 	unlink(path);
-	if (failures)
-		fprintf(stderr, "%d check(s) failed\n", failures);
-	else
-		printf("shim: all checks passed\n");
-	return failures ? 1 : 0;
+	return ab_check_report("shim");
 }

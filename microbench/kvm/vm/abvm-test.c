@@ -33,18 +33,7 @@
 #include <unistd.h>
 
 #include "ab_common.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
+#include "ab_check.h"
 
 static uint64_t rng_state = 0x1234567;
 static uint64_t rnd(void)
@@ -414,7 +403,7 @@ static int cmd_touch(int argc, char **argv)
 	free(set);
 	free(written);
 	free(none);
-	return failures ? 1 : 0;
+	return ab_check_failures ? 1 : 0;
 }
 
 static int cmd_orders(void)
@@ -560,7 +549,7 @@ static int cmd_orders(void)
 	free(all);
 	free(hotset);
 	free(none);
-	return failures ? 1 : 0;
+	return ab_check_failures ? 1 : 0;
 }
 
 static int cmd_latency(void)
@@ -618,7 +607,7 @@ static int cmd_latency(void)
 	CHECK(abvm_start(vm, &w) == ABVM_EINVAL,
 	      "record_latency without cfg.latency must be EINVAL");
 	abvm_destroy(vm);
-	return failures ? 1 : 0;
+	return ab_check_failures ? 1 : 0;
 }
 
 static int cmd_slots(void)
@@ -663,7 +652,7 @@ static int cmd_slots(void)
 	}
 	CHECK(abvm_slot_del(vm, 5) == ABVM_EINVAL, "deleting an unused slot must be EINVAL");
 	abvm_destroy(vm);
-	return failures ? 1 : 0;
+	return ab_check_failures ? 1 : 0;
 }
 
 /* ---- subprocess helpers ---- */
@@ -740,7 +729,7 @@ static int cmd_errors(const char *run, const char *dir)
 	}
 	if (access("/dev/kvm", R_OK | W_OK)) {
 		printf("/dev/kvm: %s: the remaining cases need KVM\n", strerror(errno));
-		return failures ? 1 : AB_EXIT_SKIP;
+		return ab_check_failures ? 1 : AB_EXIT_SKIP;
 	}
 	/* memory too large: MemAvailable + 2 GiB, rounded to 2 MiB */
 	snprintf(memarg, sizeof(memarg), "%" PRIu64 "M",
@@ -798,7 +787,7 @@ static int cmd_errors(const char *run, const char *dir)
 
 		expect_run("bad vcpus", a, NULL, false, 2, "--vcpus: '0' not in 1..64");
 	}
-	return failures ? 1 : 0;
+	return ab_check_failures ? 1 : 0;
 }
 
 static int dir_entries(const char *d)
@@ -1107,7 +1096,7 @@ static int cmd_teardown(const char *run, const char *base)
 			}
 		}
 	}
-	return failures ? 1 : 0;
+	return ab_check_failures ? 1 : 0;
 }
 
 static int cmd_checkskip(const char *check)
@@ -1183,7 +1172,7 @@ static int cmd_checkskip(const char *check)
 			      out);
 		printf("  stress: exit %d: %s", rc, out);
 	}
-	return failures ? 1 : 0;
+	return ab_check_failures ? 1 : 0;
 }
 
 /* A guest that crashes is reported, not hung on; the VM still tears down. */
@@ -1213,7 +1202,7 @@ static int cmd_crash(void)
 	CHECK(abvm_vcpu_start(vm, 0, &w) == 0 && abvm_vcpu_wait(vm, 0, 30ull * 1000000000ull) == 0,
 	      "the other vCPU must keep working: %s", abvm_last_error(vm));
 	abvm_destroy(vm);
-	return failures ? 1 : 0;
+	return ab_check_failures ? 1 : 0;
 }
 
 /* The age_bench result parser against the text format of docs/kernel-interface.md. */
@@ -1286,7 +1275,7 @@ static int cmd_parse(void)
 		if (err[0])
 			printf("  rejected %u: %s\n", i, err);
 	}
-	return failures ? 1 : 0;
+	return ab_check_failures ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,1001 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvm_bench.c - the kvm backend: real VMs (libabvm) aged by the running
+ * kernel through one of the aging drivers, timed while vCPUs run.
+ *
+ * One benchmark = kvm/<mode>/<4K|2M|file>/mib:<n>/vcpus:<n>, one repetition
+ * = one fresh VM:
+ *   1. populate: every vCPU touches its partition once (first-touch fault
+ *      latency per access -> fault_* and the "fault" CDF);
+ *   2. base: vCPUs loop over their pages, no aging, for a fixed time;
+ *   3. aging: same loop, the benchmark thread ages the whole guest range
+ *      back to back, one aging call per iteration (manual time = the call);
+ *   4. accuracy: vCPUs idle; clear, touch a known page set, test; compare;
+ *   5. faults under aging: zap the guest memory, one vCPU pass without
+ *      aging, zap again, one pass while a helper thread ages back to back.
+ * See docs/kvm-backend.md.
+ */
+#define _GNU_SOURCE
+#include "abk.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ab_bench_config.h"
+#include "ab_common.h"
+#include "ab_shim.h"
+#include "abvm.h"
+#include "abvm_age.h"
+
+#ifndef ABK_DPT_DEFAULT
+#define ABK_DPT_DEFAULT ""
+#endif
+
+struct kparams {
+	uint64_t base_ms; /* length of the no-aging phase */
+	int64_t calls;	  /* aging calls (iterations) per repetition */
+	int acc_rounds;	  /* accuracy rounds */
+	bool pin;
+};
+
+struct kbench {
+	const struct abk_driver *drv;
+	char mode[32]; /* walker mode, or "native" */
+	enum abvm_backing backing;
+	const struct kparams *p;
+};
+
+static struct kparams params;
+static const struct abk_driver *chosen;
+
+static const char *backing_tag(enum abvm_backing b)
+{
+	return b == ABVM_BACKING_THP ? "2M" : b == ABVM_BACKING_FILE ? "file" : "4K";
+}
+
+/* Directory of file-backed guests and ballast: a disk if there is one. */
+static const char *file_dir(void)
+{
+	const char *d = getenv("AGEBENCH_KVM_FILE_DIR");
+
+	if (d && *d)
+		return d;
+	return access("/var/tmp", W_OK | X_OK) == 0 ? "/var/tmp" : "/tmp";
+}
+
+/* Sum of the vCPUs' access counters. */
+static uint64_t vm_accesses(struct abvm *vm)
+{
+	struct abvm_vcpu_stats s;
+
+	abvm_stats_total(vm, &s);
+	return s.accesses;
+}
+
+static uint64_t vm_passes(struct abvm *vm)
+{
+	struct abvm_vcpu_stats s;
+
+	abvm_stats_total(vm, &s);
+	return s.passes;
+}
+
+static void merge_hists(struct abvm *vm, struct ab_hist *h)
+{
+	ab_hist_init(h);
+	for (int i = 0; i < abvm_nr_vcpus(vm); i++)
+		ab_hist_merge(h, abvm_vcpu_hist(vm, i));
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = ns / 1000000000ull, .tv_nsec = ns % 1000000000ull};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* age_lock_wait_ns, age_fast_declines, age_calls, age_walk_ns; 0 or -1. */
+static int kstats_read(struct abvm_kstats *ks, uint64_t v[4])
+{
+	static const char *const names[4] = {"age_lock_wait_ns", "age_fast_declines", "age_calls",
+					     "age_walk_ns"};
+
+	for (int i = 0; i < 4; i++)
+		if (abvm_kstats_get(ks, names[i], &v[i]))
+			return -1;
+	return 0;
+}
+
+/* Loop pattern of phases 2 and 3: every page of each partition, forever. */
+static void loop_work(struct abvm_work *w, enum abvm_op op)
+{
+	abvm_work_init(w);
+	w->op = op;
+	w->order = ABVM_ORDER_SEQ;
+	w->passes = 0;
+	w->record_latency = true;
+}
+
+/*
+ * Accuracy, exact drivers: clear all, touch a random half, test. A page
+ * reported young that was not touched is a bug (false young, returned as
+ * -EPROTO with @msg); a touched page reported old is a false old. The
+ * comparison is per 2 MiB block for THP (one young bit per huge mapping).
+ */
+static int accuracy_exact(struct abk_drv *d, struct abvm *vm, const struct kbench *kb,
+			  enum abvm_op op, int rounds, uint64_t *false_old, uint64_t *checked,
+			  char *msg, size_t len)
+{
+	uint64_t n = abvm_npages(vm), words = (n + 63) / 64;
+	uint64_t *touch = calloc(words, 8), *young = calloc(words, 8),
+		 *untracked = calloc(words, 8);
+	uint64_t gran = kb->backing == ABVM_BACKING_THP ? 512 : 1;
+	struct abk_age_res r;
+	int err = 0;
+
+	if (!touch || !young || !untracked) {
+		free(touch);
+		free(young);
+		free(untracked);
+		return -ENOMEM;
+	}
+	*false_old = *checked = 0;
+	for (int round = 0; round < rounds && !err; round++) {
+		memset(touch, 0, words * 8);
+		memset(young, 0, words * 8);
+		for (uint64_t p = 0; p < n; p += gran)
+			if (abvm_page_is_hot(0x5eed + round, p / gran, 50))
+				for (uint64_t q = p; q < p + gran && q < n; q++)
+					touch[q / 64] |= 1ull << (q % 64);
+		if (d->ops->untracked_baseline)
+			abvm_lru_drain_all(); /* page_idle skips folios in per-CPU LRU batches */
+		if ((err = d->ops->age(d, kb->mode, 0, n, true, &r, NULL)))
+			break;
+		/*
+		 * page_idle cannot track every page (THP tails, folios off the
+		 * LRU for a moment): they read "not idle" right after marking.
+		 * Such pages are left out; the hook gets no such allowance.
+		 */
+		memset(untracked, 0, words * 8);
+		if (d->ops->untracked_baseline &&
+		    (err = d->ops->age(d, kb->mode, 0, n, false, &r, untracked)))
+			break;
+		if ((err = abvm_touch(vm, touch, op)) || (err = abvm_wait(vm, 0))) {
+			snprintf(msg, len, "touch: %s %s", abvm_strerr(err), abvm_last_error(vm));
+			err = -EIO;
+			break;
+		}
+		if ((err = d->ops->age(d, kb->mode, 0, n, false, &r, young)))
+			break;
+		if (r.declined)
+			continue; /* no answer is not "old" */
+		for (uint64_t p = 0; p < n; p += gran) {
+			bool t = touch[p / 64] >> (p % 64) & 1, y = false;
+
+			int tracked = 0;
+
+			for (uint64_t q = p; q < p + gran && q < n; q++) {
+				if (untracked[q / 64] >> (q % 64) & 1)
+					continue;
+				tracked++;
+				y |= young[q / 64] >> (q % 64) & 1;
+			}
+			if (!tracked)
+				continue;
+			if (y && !t && !d->ops->young_inexact) {
+				snprintf(msg, len,
+					 "false young: %s reported guest page %llu young but the "
+					 "guest did not touch it since the last clear (round %d)",
+					 d->ops->name, (unsigned long long)p, round);
+				err = -EPROTO;
+				break;
+			}
+			if (t && !y)
+				(*false_old)++;
+			if (t)
+				(*checked)++;
+		}
+	}
+	free(touch);
+	free(young);
+	free(untracked);
+	return err;
+}
+
+/*
+ * Page-cache ballast for the reclaim accuracy rounds: a fresh sparse
+ * O_TMPFILE of @pages pages read once (clean, unmapped, never evicted
+ * before, so no workingset activation), charged to our memcg. Returns the
+ * fd (close it to drop the pages) or -errno.
+ */
+static int ballast(uint64_t pages)
+{
+	static char buf[1 << 20];
+	int fd = open(file_dir(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)(pages * 4096)) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	for (off_t off = 0; off < (off_t)(pages * 4096); off += sizeof(buf))
+		if (pread(fd, buf, sizeof(buf), off) < 0)
+			break;
+	return fd;
+}
+
+/*
+ * Accuracy, reclaim: every round (1) adds a page-cache ballast as large as
+ * the hot set (fresh, unreferenced by any PTE), (2) lets the guest touch its
+ * hot half once, (3) asks reclaim for the ballast's size. Old victims (the
+ * ballast, the untouched cold half) are plentiful, so reclaim should not
+ * need to look at a hot page twice: a hot page gone afterwards was judged
+ * old although the guest touched it since the previous call. Counted as
+ * hot_evicted, an upper bound on false old (the kernel's active-list aging
+ * can also consume a young bit in between).
+ */
+static int accuracy_reclaim(struct abk_drv *d, struct abvm *vm, int rounds, uint64_t *hot_evicted,
+			    uint64_t *checked, char *msg, size_t len)
+{
+	uint64_t n = abvm_npages(vm), words = (n + 63) / 64, hot = 0;
+	uint64_t *res = calloc(words, 8);
+	struct abk_age_res r;
+	struct abvm_work w;
+	int err = 0;
+
+	if (!res)
+		return -ENOMEM;
+	for (uint64_t p = 0; p < n; p++)
+		hot += abvm_page_is_hot(0x5eed, p, 50);
+	abvm_work_init(&w);
+	w.op = ABVM_OP_READ;
+	w.order = ABVM_ORDER_HOTCOLD;
+	w.seed = 0x5eed;
+	w.hot_pct = 50;
+	w.cold_every = 0;
+	w.passes = 1;
+	*hot_evicted = *checked = 0;
+	for (int round = 0; round < rounds + 1 && !err; round++) {
+		int bfd = ballast(hot);
+
+		if (bfd < 0) {
+			snprintf(msg, len, "ballast file in %s: %s", file_dir(), strerror(-bfd));
+			err = bfd;
+			break;
+		}
+		if ((err = abvm_run(vm, &w))) {
+			snprintf(msg, len, "hot pass: %s %s", abvm_strerr(err),
+				 abvm_last_error(vm));
+			close(bfd);
+			err = -EIO;
+			break;
+		}
+		memset(res, 0, words * 8);
+		d->budget = hot;
+		err = d->ops->age(d, NULL, 0, n, true, &r, res);
+		close(bfd);
+		if (err || round == 0)
+			continue; /* the first call also meets pages touched before */
+		for (uint64_t p = 0; p < n; p++) {
+			if (!abvm_page_is_hot(0x5eed, p, 50))
+				continue;
+			(*checked)++;
+			if (!(res[p / 64] >> (p % 64) & 1))
+				(*hot_evicted)++;
+		}
+	}
+	d->budget = 0;
+	free(res);
+	return err;
+}
+
+/* Aging in a helper thread while the vCPUs fault (phase 5). */
+struct ager {
+	struct abk_drv *d;
+	const char *mode;
+	uint64_t npages;
+	bool pin;
+	volatile int stop;
+	uint64_t calls, ns;
+	int err;
+};
+
+static void *ager_fn(void *arg)
+{
+	struct ager *a = arg;
+
+	if (a->pin)
+		ab_pin_self(0);
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		struct abk_age_res r;
+
+		a->err = a->d->ops->age(a->d, a->mode, 0, a->npages, true, &r, NULL);
+		if (a->err)
+			break;
+		a->calls++;
+		a->ns += r.ns;
+	}
+	return NULL;
+}
+
+/*
+ * One pass over freshly zapped guest memory (every access faults: host
+ * page tables and KVM's mappings are gone; a file keeps its page cache),
+ * with or without aging running meanwhile. Returns the pass time in ns, 0
+ * on failure (@msg).
+ */
+static uint64_t fault_pass(struct abvm *vm, enum abvm_op op, struct ager *a, struct ab_hist *h,
+			   char *msg, size_t len)
+{
+	struct abvm_work w;
+	pthread_t th;
+	uint64_t t0, t1;
+	int err;
+
+	if (madvise(abvm_hva(vm), abvm_mem_bytes(vm), MADV_DONTNEED) < 0) {
+		snprintf(msg, len, "MADV_DONTNEED: %s", strerror(errno));
+		return 0;
+	}
+	abvm_work_init(&w);
+	w.op = op;
+	w.record_latency = true;
+	abvm_hist_reset(vm);
+	if (a && pthread_create(&th, NULL, ager_fn, a)) {
+		snprintf(msg, len, "aging thread: %s", strerror(errno));
+		return 0;
+	}
+	t0 = ab_now_ns();
+	err = abvm_run(vm, &w);
+	t1 = ab_now_ns();
+	if (a) {
+		__atomic_store_n(&a->stop, 1, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+	}
+	if (err) {
+		snprintf(msg, len, "fault pass: %s %s", abvm_strerr(err), abvm_last_error(vm));
+		return 0;
+	}
+	if (a && a->err) {
+		snprintf(msg, len, "aging during the fault pass: %s", strerror(-a->err));
+		return 0;
+	}
+	merge_hists(vm, h);
+	return t1 - t0;
+}
+
+static void kbench_fn(ab_state *st, void *arg)
+{
+	const struct kbench *kb = arg;
+	const struct kparams *p = kb->p;
+	uint64_t mib = (uint64_t)ab_range(st, 0);
+	int vcpus = (int)ab_range(st, 1);
+	struct abk_drv d = {.ops = kb->drv};
+	enum abvm_op op = kb->backing == ABVM_BACKING_FILE ? ABVM_OP_READ : ABVM_OP_WRITE;
+	struct abvm_config cfg;
+	struct abvm_work w;
+	struct abvm *vm = NULL;
+	struct ab_hist fault, hbase, hage;
+	char msg[512] = "", err_s[600];
+	uint64_t npages, t0, t1, a0, a1, p0, p1, base_aps, calls = 0;
+	uint64_t sum_ns = 0, sum_pages = 0, sum_young = 0, sum_lw = 0, sum_dc = 0, sum_ev = 0,
+		 sum_rf = 0;
+	bool has_young = true, has_lw = true, has_dc = true, has_rf = true, failed = false;
+	struct abvm_kstats *ks = NULL;
+	uint64_t sum_kcalls = 0, sum_kwalk = 0;
+	bool has_k = true;
+	cpu_set_t saved;
+	int err;
+
+	sched_getaffinity(0, sizeof(saved), &saved);
+	if (p->pin)
+		ab_pin_self(0);
+	if (strcmp(kb->mode, "native") && !kb->drv->per_mode && (err = abk_mode_set(kb->mode))) {
+		snprintf(err_s, sizeof(err_s), "kvm.mmu_age_mode=%s: %s", kb->mode, strerror(-err));
+		goto fail;
+	}
+	if (kb->drv->setup && (err = kb->drv->setup(&d, msg, sizeof(msg)))) {
+		snprintf(err_s, sizeof(err_s), "%s setup: %s", kb->drv->name, msg);
+		goto fail;
+	}
+	abvm_config_init(&cfg);
+	cfg.mem_bytes = mib << 20;
+	cfg.nr_vcpus = vcpus;
+	cfg.backing = kb->backing;
+	cfg.file_dir = file_dir();
+	cfg.latency = true;
+	if (p->pin)
+		cfg.vcpu_thread_init = abvm_pin_vcpu_hook;
+	err = abvm_create(&cfg, &vm, msg, sizeof(msg));
+	if (err) {
+		snprintf(err_s, sizeof(err_s), "VM: %s", msg);
+		goto fail;
+	}
+	npages = abvm_npages(vm);
+	d.t = (struct abk_target){.vm = vm,
+				  .vm_fd = abvm_vm_fd(vm),
+				  .hva = abvm_hva(vm),
+				  .bytes = abvm_mem_bytes(vm),
+				  .gpa = abvm_gpa_base(vm),
+				  .file_backed = kb->backing == ABVM_BACKING_FILE};
+	if ((err = kb->drv->prepare(&d, &d.t, msg, sizeof(msg)))) {
+		snprintf(err_s, sizeof(err_s), "%s: %s", kb->drv->name, msg);
+		goto fail;
+	}
+
+	/* the patched kernel's aging stats (absent elsewhere: counters omitted) */
+	ks = abvm_kstats_open(vm, -1);
+	if (ks && kstats_read(ks, (uint64_t[4]){0})) {
+		abvm_kstats_close(ks);
+		ks = NULL;
+	}
+	has_k = ks != NULL;
+
+	/* 1. populate: first touch of every page */
+	abvm_work_init(&w);
+	w.op = op;
+	w.record_latency = true;
+	abvm_hist_reset(vm);
+	t0 = ab_now_ns();
+	if ((err = abvm_run(vm, &w))) {
+		snprintf(err_s, sizeof(err_s), "populate: %s %s", abvm_strerr(err),
+			 abvm_last_error(vm));
+		goto fail;
+	}
+	t1 = ab_now_ns();
+	merge_hists(vm, &fault);
+	ab_counter(st, "populate_pages_per_s", (double)npages * 1e9 / (double)(t1 - t0),
+		   AB_CTR_DEFAULT);
+
+	/* 2. base: no aging */
+	loop_work(&w, op);
+	abvm_hist_reset(vm);
+	if ((err = abvm_start(vm, &w)))
+		goto vm_fail;
+	sleep_ns(p->base_ms * 1000000ull / 5); /* warm-up: leave the first pass out */
+	a0 = vm_accesses(vm), p0 = vm_passes(vm), t0 = ab_now_ns();
+	/*
+	 * At least base_ms and a pass's worth of accesses: on an overloaded
+	 * machine a short window can catch the vCPUs descheduled throughout.
+	 */
+	for (int i = 0; i < 10; i++) {
+		sleep_ns(p->base_ms * 1000000ull / (i ? 2 : 1));
+		a1 = vm_accesses(vm), p1 = vm_passes(vm), t1 = ab_now_ns();
+		if (a1 - a0 >= npages)
+			break;
+	}
+	if (a1 == a0) {
+		abvm_stop(vm);
+		snprintf(err_s, sizeof(err_s),
+			 "the vCPUs made no progress in %.1f s without aging (machine overloaded?)",
+			 (double)(t1 - t0) / 1e9);
+		goto fail;
+	}
+	base_aps = (a1 - a0) * 1000000000ull / (t1 - t0);
+	double base_pass_ns = p1 > p0 ? (double)(t1 - t0) * vcpus / (double)(p1 - p0) : 0;
+	if ((err = abvm_stop(vm)))
+		goto vm_fail;
+	merge_hists(vm, &hbase);
+	ab_counter(st, "base_accesses_per_s", (double)base_aps, AB_CTR_DEFAULT);
+
+	/* 3. aging under vCPU load */
+	abvm_hist_reset(vm);
+	if ((err = abvm_start(vm, &w)))
+		goto vm_fail;
+	sleep_ns(p->base_ms * 1000000ull / 5);
+	a0 = vm_accesses(vm), p0 = vm_passes(vm), t0 = ab_now_ns();
+	while (ab_keep_running(st)) {
+		struct abk_age_res r;
+
+		d.budget = kb->drv == &abk_drv_reclaim ? npages / 16 : 0;
+		uint64_t k0[4], k1[4];
+		bool kok = ks && !kstats_read(ks, k0);
+
+		err = kb->drv->age(&d, kb->drv->per_mode ? kb->mode : NULL, 0, npages, true, &r,
+				   NULL);
+		/* patched kernel: what the notifiers cost inside KVM during this call */
+		if (kok && !kstats_read(ks, k1)) {
+			if (!r.has_lock_wait) {
+				r.lock_wait_ns = k1[0] - k0[0];
+				r.has_lock_wait = true;
+			}
+			if (!r.has_declines) {
+				r.declines = k1[1] - k0[1];
+				r.has_declines = true;
+			}
+			sum_kcalls += k1[2] - k0[2];
+			sum_kwalk += k1[3] - k0[3];
+		} else {
+			has_k = false;
+		}
+		if (err) {
+			snprintf(err_s, sizeof(err_s), "%s age: %s", kb->drv->name,
+				 d.err[0] ? d.err : strerror(-err));
+			ab_skip_with_error(st, err_s);
+			failed = true;
+			break;
+		}
+		ab_set_iteration_time(st, (double)r.ns / 1e9);
+		calls++;
+		sum_ns += r.ns;
+		sum_pages += r.pages;
+		sum_young += r.young;
+		has_young &= r.has_young;
+		sum_lw += r.lock_wait_ns;
+		has_lw &= r.has_lock_wait;
+		sum_dc += r.declines;
+		has_dc &= r.has_declines;
+		sum_ev += r.evicted;
+		sum_rf += r.refaults;
+		has_rf &= r.has_refaults;
+	}
+	a1 = vm_accesses(vm), p1 = vm_passes(vm), t1 = ab_now_ns();
+	if ((err = abvm_stop(vm)))
+		goto vm_fail;
+	merge_hists(vm, &hage);
+	if (failed)
+		goto out;
+
+	uint64_t age_aps = t1 > t0 ? (a1 - a0) * 1000000000ull / (t1 - t0) : 0;
+	double age_pass_ns = p1 > p0 ? (double)(t1 - t0) * vcpus / (double)(p1 - p0) : 0;
+
+	/* 4. accuracy */
+	uint64_t false_old = 0, checked = 0;
+	bool has_acc = false;
+
+	if (kb->drv->per_page) {
+		msg[0] = 0;
+		if (kb->drv == &abk_drv_reclaim)
+			err = accuracy_reclaim(&d, vm, p->acc_rounds, &false_old, &checked, msg,
+					       sizeof(msg));
+		else
+			err = accuracy_exact(&d, vm, kb, op, p->acc_rounds, &false_old, &checked,
+					     msg, sizeof(msg));
+		if (err) {
+			snprintf(err_s, sizeof(err_s), "accuracy: %s",
+				 msg[0]	    ? msg
+				 : d.err[0] ? d.err
+					    : strerror(-err));
+			ab_skip_with_error(st, err_s);
+			goto out;
+		}
+		has_acc = checked > 0;
+	}
+
+	/* 5. faults under aging: a zapped pass without, then with, aging */
+	struct ab_hist hfb, hfa;
+	struct ager ag = {
+	    .d = &d, .mode = kb->drv->per_mode ? kb->mode : NULL, .npages = npages, .pin = p->pin};
+	uint64_t fb_ns, fa_ns;
+
+	d.budget = kb->drv == &abk_drv_reclaim ? npages / 16 : 0;
+	msg[0] = 0;
+	fb_ns = fault_pass(vm, op, NULL, &hfb, msg, sizeof(msg));
+	fa_ns = fb_ns ? fault_pass(vm, op, &ag, &hfa, msg, sizeof(msg)) : 0;
+	d.budget = 0;
+	if (!fa_ns) {
+		snprintf(err_s, sizeof(err_s), "%s", msg);
+		ab_skip_with_error(st, err_s);
+		goto out;
+	}
+	ab_counter(st, "base_fault_pass_ns", (double)fb_ns, AB_CTR_DEFAULT);
+	ab_counter(st, "fault_pass_ns", (double)fa_ns, AB_CTR_DEFAULT);
+	ab_counter(st, "fault_rel", (double)fb_ns / (double)fa_ns, AB_CTR_DEFAULT);
+	ab_counter(st, "fault_calls", (double)ag.calls, AB_CTR_DEFAULT);
+	if (ag.calls)
+		ab_counter(st, "fault_age_ns", (double)ag.ns / ag.calls, AB_CTR_DEFAULT);
+	if (hfb.count && hfa.count) {
+		ab_counter(st, "base_refault_p99_ns", (double)ab_hist_quantile(&hfb, 0.99),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "aging_fault_p99_ns", (double)ab_hist_quantile(&hfa, 0.99),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "aging_fault_max_ns", (double)hfa.max, AB_CTR_DEFAULT);
+		ab_record_cdf(st, "fault_base", &hfb);
+		ab_record_cdf(st, "fault_aging", &hfa);
+	}
+
+	/* counters: aging side */
+	if (calls && sum_pages) {
+		ab_counter(st, "ns_per_page", (double)sum_ns / (double)sum_pages, AB_CTR_DEFAULT);
+		ab_counter(st, "pages_per_s", (double)sum_pages * 1e9 / (double)sum_ns,
+			   AB_CTR_DEFAULT);
+	}
+	if (calls) {
+		ab_counter(st, "pages", (double)sum_pages / calls, AB_CTR_DEFAULT);
+		if (has_young)
+			ab_counter(st, "young", (double)sum_young / calls, AB_CTR_DEFAULT);
+		if (has_lw)
+			ab_counter(st, "lock_wait_ns", (double)sum_lw / calls, AB_CTR_DEFAULT);
+		if (has_dc)
+			ab_counter(st, "declines", (double)sum_dc / calls, AB_CTR_DEFAULT);
+		if (has_k && !kb->drv->per_mode) {
+			ab_counter(st, "kvm_calls", (double)sum_kcalls / calls, AB_CTR_DEFAULT);
+			ab_counter(st, "kvm_walk_ns", (double)sum_kwalk / calls, AB_CTR_DEFAULT);
+		}
+		if (kb->drv == &abk_drv_reclaim) {
+			ab_counter(st, "evicted", (double)sum_ev / calls, AB_CTR_DEFAULT);
+			if (has_rf)
+				ab_counter(st, "refaults", (double)sum_rf / calls, AB_CTR_DEFAULT);
+		}
+		ab_counter(st, "calls_per_s", (double)calls * 1e9 / (double)(t1 - t0),
+			   AB_CTR_DEFAULT);
+	}
+	/* vCPU side */
+	if (fault.count) {
+		ab_counter(st, "fault_p50_ns", (double)ab_hist_quantile(&fault, 0.5),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "fault_p99_ns", (double)ab_hist_quantile(&fault, 0.99),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "fault_max_ns", (double)fault.max, AB_CTR_DEFAULT);
+		ab_record_cdf(st, "fault", &fault);
+	}
+	if (hbase.count && hage.count) {
+		ab_counter(st, "base_access_p99_ns", (double)ab_hist_quantile(&hbase, 0.99),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "access_p99_ns", (double)ab_hist_quantile(&hage, 0.99),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "access_max_ns", (double)hage.max, AB_CTR_DEFAULT);
+		ab_record_cdf(st, "access_base", &hbase);
+		ab_record_cdf(st, "access_aging", &hage);
+	}
+	ab_counter(st, "vcpu_accesses_per_s", (double)age_aps, AB_CTR_DEFAULT);
+	if (base_aps)
+		ab_counter(st, "vcpu_rel", (double)age_aps / (double)base_aps, AB_CTR_DEFAULT);
+	if (age_pass_ns > 0 && base_pass_ns > 0) {
+		ab_counter(st, "vcpu_pass_ns", age_pass_ns, AB_CTR_DEFAULT);
+		ab_counter(st, "base_pass_ns", base_pass_ns, AB_CTR_DEFAULT);
+	}
+	if (has_acc)
+		ab_counter(st, kb->drv == &abk_drv_reclaim ? "hot_evicted" : "false_old",
+			   (double)false_old / p->acc_rounds, AB_CTR_DEFAULT);
+	goto out;
+
+vm_fail:
+	snprintf(err_s, sizeof(err_s), "vCPUs: %s %s", abvm_strerr(err), abvm_last_error(vm));
+fail:
+	ab_skip_with_error(st, err_s);
+	while (ab_keep_running(st))
+		;
+out:
+	abvm_kstats_close(ks);
+	if (kb->drv->cleanup)
+		kb->drv->cleanup(&d);
+	abvm_destroy(vm);
+	if (d.in_memcg)
+		abk_memcg_leave(&d.memcg);
+	sched_setaffinity(0, sizeof(saved), &saved);
+}
+
+/* ---- demand_paging_test comparison ---------------------------------- */
+
+/* Run demand_paging_test; its "Overall demand paging rate" in pages/s, or 0. */
+static double dpt_run(const char *bin, int vcpus, uint64_t bytes_per_vcpu)
+{
+	char cmd[1024], line[512];
+	double rate = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "'%s' -v %d -b %llu -s anonymous 2>&1", bin, vcpus,
+		 (unsigned long long)bytes_per_vcpu);
+	f = popen(cmd, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "Overall demand paging rate:");
+
+		if (p)
+			rate = strtod(p + strlen("Overall demand paging rate:"), NULL);
+	}
+	if (pclose(f) != 0)
+		return 0;
+	return rate;
+}
+
+/* Our populate rate for the same shape: anon 4K, write, one pass, pages/s. */
+static double our_populate(int vcpus, uint64_t bytes_per_vcpu, char *msg, size_t len)
+{
+	struct abvm_config cfg;
+	struct abvm_work w;
+	struct abvm *vm;
+	uint64_t t0, t1;
+	int err;
+
+	abvm_config_init(&cfg);
+	cfg.mem_bytes = bytes_per_vcpu * vcpus;
+	cfg.nr_vcpus = vcpus;
+	cfg.backing = ABVM_BACKING_ANON;
+	if ((err = abvm_create(&cfg, &vm, msg, len)))
+		return 0;
+	abvm_work_init(&w);
+	w.op = ABVM_OP_WRITE;
+	t0 = ab_now_ns();
+	err = abvm_run(vm, &w);
+	t1 = ab_now_ns();
+	if (err)
+		snprintf(msg, len, "%s %s", abvm_strerr(err), abvm_last_error(vm));
+	abvm_destroy(vm);
+	return err ? 0 : (double)(cfg.mem_bytes / 4096) * 1e9 / (double)(t1 - t0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Record demand_paging_ratio = our populate speed / demand_paging_test's,
+ * same vCPUs and bytes, medians of 3 alternating runs.
+ */
+static void dpt_compare(int vcpus, uint64_t bytes_per_vcpu)
+{
+	const char *bin = getenv("AGEBENCH_DPT");
+	double ours[3], theirs[3];
+	char v[128], msg[256] = "";
+
+	if (!bin || !*bin)
+		bin = ABK_DPT_DEFAULT;
+	if (!*bin || access(bin, X_OK) < 0) {
+		ab_add_context("demand_paging_ratio", "unavailable: demand_paging_test not built "
+						      "(microbench/kvm/build-dpt.sh)");
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		theirs[i] = dpt_run(bin, vcpus, bytes_per_vcpu);
+		ours[i] = our_populate(vcpus, bytes_per_vcpu, msg, sizeof(msg));
+		if (!theirs[i] || !ours[i]) {
+			snprintf(v, sizeof(v), "unavailable: %s failed %s",
+				 !theirs[i] ? "demand_paging_test" : "our populate", msg);
+			ab_add_context("demand_paging_ratio", v);
+			return;
+		}
+	}
+	qsort(ours, 3, sizeof(double), cmp_double);
+	qsort(theirs, 3, sizeof(double), cmp_double);
+	snprintf(v, sizeof(v), "%.3f", ours[1] / theirs[1]);
+	ab_add_context("demand_paging_ratio", v);
+	snprintf(v, sizeof(v),
+		 "ours %.0f pages/s, demand_paging_test %.0f pages/s, %d vCPUs x %llu MiB", ours[1],
+		 theirs[1], vcpus, (unsigned long long)(bytes_per_vcpu >> 20));
+	ab_add_context("demand_paging_detail", v);
+}
+
+/* ---- registration ---------------------------------------------------- */
+
+static void declare_counters(void)
+{
+	static const struct {
+		const char *name, *unit;
+		enum ab_better better;
+	} c[] = {
+	    {"ns_per_page", "ns", AB_BETTER_LOWER},
+	    {"pages_per_s", "pages/s", AB_BETTER_HIGHER},
+	    {"pages", "pages per aging call", AB_BETTER_NONE},
+	    {"young", "pages per aging call", AB_BETTER_NONE},
+	    {"lock_wait_ns", "ns per aging call", AB_BETTER_LOWER},
+	    {"declines", "per aging call", AB_BETTER_LOWER},
+	    {"kvm_calls", "KVM aging notifier calls per aging call", AB_BETTER_NONE},
+	    {"kvm_walk_ns", "ns in KVM's walkers per aging call", AB_BETTER_LOWER},
+	    {"evicted", "pages per aging call", AB_BETTER_NONE},
+	    {"refaults", "pages per aging call", AB_BETTER_LOWER},
+	    {"calls_per_s", "aging calls/s", AB_BETTER_HIGHER},
+	    {"fault_p50_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_max_ns", "ns", AB_BETTER_LOWER},
+	    {"base_access_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"access_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"access_max_ns", "ns", AB_BETTER_LOWER},
+	    {"vcpu_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
+	    {"base_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
+	    {"vcpu_rel", "ratio", AB_BETTER_HIGHER},
+	    {"vcpu_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"base_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"base_fault_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_pass_ns", "ns", AB_BETTER_LOWER},
+	    {"fault_rel", "ratio", AB_BETTER_HIGHER},
+	    {"fault_calls", "aging calls per fault pass", AB_BETTER_NONE},
+	    {"fault_age_ns", "ns per aging call", AB_BETTER_LOWER},
+	    {"base_refault_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"aging_fault_p99_ns", "ns", AB_BETTER_LOWER},
+	    {"aging_fault_max_ns", "ns", AB_BETTER_LOWER},
+	    {"false_old", "pages per check", AB_BETTER_LOWER},
+	    {"hot_evicted", "pages per check", AB_BETTER_LOWER},
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		ab_counter_declare(c[i].name, c[i].unit, c[i].better);
+}
+
+static char chosen_msg[512];
+
+static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errlen)
+{
+	char *msg = chosen_msg;
+	const size_t msgsz = sizeof(chosen_msg);
+	size_t off = 0;
+	const char *want = cfg->driver;
+
+	if (!want || !*want)
+		want = getenv("AGEBENCH_KVM_DRIVER");
+	if (want && *want) {
+		chosen = abk_driver_by_name(want);
+		if (!chosen) {
+			snprintf(err, errlen,
+				 "unknown kvm driver '%s' (hook, page_idle, lru_gen, reclaim)",
+				 want);
+			return -1;
+		}
+		if (chosen->detect(msg, msgsz) != ABK_PRESENT) {
+			snprintf(err, errlen, "driver %s: %s", want, msg);
+			return -1;
+		}
+		return 0;
+	}
+	for (int i = 0; abk_drivers[i]; i++) {
+		enum abk_presence pr = abk_drivers[i]->detect(msg, msgsz);
+
+		if (pr == ABK_PRESENT) {
+			chosen = abk_drivers[i];
+			return 0;
+		}
+		off += snprintf(err + off, off < errlen ? errlen - off : 0, "%s%s: %s",
+				off ? "; " : "no usable kvm aging driver: ", abk_drivers[i]->name,
+				msg);
+	}
+	return -1;
+}
+
+int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
+{
+	static struct kbench benches[3 * 5];
+	int nb = 0, pus, maxv;
+	char cur[64], modes_s[128] = "";
+	const char *modes[4];
+	int nmodes = 0;
+	bool patched;
+	enum abvm_backing backings[3];
+	int nback = 0;
+	const char *why;
+
+	abk_cleanup_install();
+	if (abk_dev_kvm_check(err, errlen))
+		return -1;
+	if (pick_driver(cfg, err, errlen))
+		return -1;
+
+	/* modes */
+	patched = abk_mode_param(cur, sizeof(cur));
+	if (patched) {
+		for (int i = 0; i < 4; i++)
+			if (!cfg->mode || !strcmp(cfg->mode, abk_modes[i]))
+				modes[nmodes++] = abk_modes[i];
+		if (!nmodes) {
+			snprintf(err, errlen,
+				 "unknown mode '%s' (locked, read_locked, fast_only, bitmap)",
+				 cfg->mode);
+			return -1;
+		}
+	} else {
+		if (cfg->mode && strcmp(cfg->mode, "native")) {
+			snprintf(err, errlen,
+				 "mode '%s' needs the patched kernel (no kvm.mmu_age_mode on %s); "
+				 "only 'native' runs here",
+				 cfg->mode, ab_kernel_release());
+			return -1;
+		}
+		modes[nmodes++] = "native";
+	}
+	for (int i = 0; i < nmodes; i++)
+		snprintf(modes_s + strlen(modes_s), sizeof(modes_s) - strlen(modes_s), "%s%s",
+			 i ? "," : "", modes[i]);
+
+	/* backings */
+	if (!chosen->needs_file) {
+		backings[nback++] = ABVM_BACKING_ANON;
+		if (abvm_thp_usable(&why))
+			backings[nback++] = ABVM_BACKING_THP;
+	}
+	backings[nback++] = ABVM_BACKING_FILE;
+
+	/* parameters */
+	params.pin = cfg->pin;
+	/* quick: ~10 s per repetition of the whole grid on 2 busy cores */
+	params.base_ms = cfg->quick ? 300 : 1500;
+	params.acc_rounds = cfg->quick ? 2 : 4;
+	params.calls = chosen == &abk_drv_hook	    ? (cfg->quick ? 20 : 100)
+		       : chosen == &abk_drv_reclaim ? (cfg->quick ? 8 : 20)
+						    : (cfg->quick ? 8 : 40);
+	ab_pin_enable(cfg->pin);
+	ab_topo_init();
+	pus = ab_topo_nr_pus();
+	if (pus < 1)
+		pus = 1;
+	maxv = cfg->max_vcpus > 0 ? cfg->max_vcpus : pus;
+	if (maxv > ABVM_MAX_VCPUS)
+		maxv = ABVM_MAX_VCPUS;
+
+	ab_add_context("driver", chosen->name);
+	ab_add_context("driver_detail", chosen_msg);
+	ab_add_context("kvm_modes", modes_s);
+	ab_add_context("kvm_kernel", patched ? "patched (kvm.mmu_age_mode)" : "native");
+	ab_add_context("kvm_kernel_release", ab_kernel_release());
+	{
+		/* file-backed guests: on tmpfs, "reclaim" means swapping shmem out */
+		struct statfs sf;
+		char fd_s[300];
+
+		if (statfs(file_dir(), &sf) == 0)
+			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(),
+				 sf.f_type == 0x01021994
+				     ? "tmpfs: reclaim of file guests is swap-out"
+				     : "page cache of a disk filesystem");
+		else
+			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(), strerror(errno));
+		ab_add_context("kvm_file_dir", fd_s);
+	}
+	declare_counters();
+
+	static const char *const argn[] = {"mib", "vcpus"};
+	static int64_t mibs_quick[] = {64, 128}, mibs_full[] = {256, 1024};
+	int64_t *mibs = cfg->quick ? mibs_quick : mibs_full;
+	int nmib = 2;
+
+	/* knobs for the ctest runs (documented in docs/kvm-backend.md) */
+	if (getenv("AGEBENCH_KVM_MIB") && atoi(getenv("AGEBENCH_KVM_MIB")) > 0) {
+		mibs[0] = (atoi(getenv("AGEBENCH_KVM_MIB")) + 1) & ~1;
+		nmib = 1;
+	}
+	if (getenv("AGEBENCH_KVM_CALLS") && atoi(getenv("AGEBENCH_KVM_CALLS")) > 0)
+		params.calls = atoi(getenv("AGEBENCH_KVM_CALLS"));
+	if (getenv("AGEBENCH_KVM_BASE_MS") && atoi(getenv("AGEBENCH_KVM_BASE_MS")) > 0)
+		params.base_ms = atoi(getenv("AGEBENCH_KVM_BASE_MS"));
+
+	for (int m = 0; m < nmodes; m++) {
+		for (int b = 0; b < nback; b++) {
+			struct kbench *kb = &benches[nb++];
+			char name[128];
+			ab_bench *bh;
+
+			kb->drv = chosen;
+			snprintf(kb->mode, sizeof(kb->mode), "%s", modes[m]);
+			kb->backing = backings[b];
+			kb->p = &params;
+			snprintf(name, sizeof(name), "kvm/%s/%s", kb->mode,
+				 backing_tag(kb->backing));
+			bh = ab_register(name, kbench_fn, kb);
+			ab_bench_arg_names(bh, argn, 2);
+			for (int i = 0; i < nmib; i++) {
+				/* vCPUs 1, 2, 4, ... and the PU count */
+				for (int v = 1; v <= maxv;
+				     v = v * 2 > maxv && v != maxv ? maxv : v * 2) {
+					int64_t args[2] = {mibs[i], v};
+
+					if (!cfg->quick || v == 1 || v == maxv)
+						ab_bench_args(bh, args, 2);
+				}
+			}
+			ab_bench_manual_time(bh);
+			ab_bench_iterations(bh, params.calls);
+			ab_bench_unit(bh, 'u');
+			if (cfg->reps > 0)
+				ab_bench_repetitions(bh, cfg->reps);
+		}
+	}
+	/* the bar: populate at least as fast as the kernel's demand_paging_test */
+	if (!getenv("AGEBENCH_KVM_NO_DPT"))
+		dpt_compare(maxv, cfg->quick ? (32ull << 20) : (128ull << 20));
+	return 0;
+}

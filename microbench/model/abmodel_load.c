@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * abmodel_load.c - the load around the walkers: vCPU threads (guest
+ * accesses and faults), the invalidation thread, and the deterministic
+ * single-threaded entry point used under valgrind.
+ */
+#define _GNU_SOURCE
+#include "abmodel.h"
+
+#include <ab_common.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static inline uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* Uniform in [0, n). */
+static inline uint64_t rng_below(uint64_t *s, uint64_t n)
+{
+	return (uint64_t)(((unsigned __int128)rng_next(s) * n) >> 64);
+}
+
+#define VCPU_BATCH 256
+
+void *ab_vcpu_thread(void *arg)
+{
+	struct ab_vcpu *v = arg;
+	struct ab_model *m = v->m;
+	uint64_t s = v->seed ? v->seed : 0x9e3779b97f4a7c15ull;
+	uint64_t seq = 0, fresh_cur = 0, acc = 0, faults = 0, recycles = 0;
+	uint64_t hot = v->n / 10 ? v->n / 10 : 1;
+	unsigned cnt = 0;
+
+	if (v->pin_role >= 0)
+		ab_pin_self(v->pin_role);
+	ab_model_thread_register();
+	while (!__atomic_load_n(v->stop, __ATOMIC_RELAXED)) {
+		for (int k = 0; k < VCPU_BATCH; k++) {
+			uint64_t r = rng_next(&s), page;
+			bool write = (((r >> 32) * 100) >> 32) < v->write_pct;
+
+			if (v->fresh_n && ++cnt >= v->fresh_every) {
+				cnt = 0;
+				if (fresh_cur % AB_PT_ENTRIES == 0) {
+					/* Entering a segment last touched one lap
+					 * ago: give it back, so it faults again. */
+					ab_model_unmap_atomic(m, v->fresh_first + fresh_cur,
+							      AB_PT_ENTRIES);
+					recycles++;
+				}
+				page = v->fresh_first + fresh_cur;
+				fresh_cur = (fresh_cur + 1) % v->fresh_n;
+			} else if (!v->n) {
+				continue;
+			} else {
+				switch (v->pattern) {
+				case AB_PAT_SEQ:
+					page = v->first + seq;
+					seq = seq + 1 == v->n ? 0 : seq + 1;
+					break;
+				case AB_PAT_SKEW:
+					if (rng_below(&s, 10) < 9)
+						page = v->first + rng_below(&s, hot);
+					else
+						page = v->first + rng_below(&s, v->n);
+					break;
+				case AB_PAT_RANDOM:
+				default:
+					page = v->first + rng_below(&s, v->n);
+					break;
+				}
+			}
+			int ph = v->phase ? __atomic_load_n(v->phase, __ATOMIC_RELAXED) & 1 : 0;
+			faults += ab_model_access(m, page, write, v->hist[ph]);
+			acc++;
+		}
+		__atomic_store_n(&v->accesses, acc, __ATOMIC_RELAXED);
+		__atomic_store_n(&v->faults, faults, __ATOMIC_RELAXED);
+		__atomic_store_n(&v->recycles, recycles, __ATOMIC_RELAXED);
+	}
+	ab_model_thread_unregister();
+	return NULL;
+}
+
+void *ab_inval_thread(void *arg)
+{
+	struct ab_inval *iv = arg;
+	uint64_t s = iv->seed ? iv->seed : 0x2545F4914F6CDD1Dull;
+	uint64_t slots = iv->zap_pages && iv->n >= iv->zap_pages ? iv->n / iv->zap_pages : 0;
+	uint64_t period = iv->rate ? 1000000000ull / iv->rate : 0;
+	uint64_t next = ab_now_ns() + period, zaps = 0;
+
+	ab_model_thread_register();
+	while (slots && period && !__atomic_load_n(iv->stop, __ATOMIC_RELAXED)) {
+		uint64_t now = ab_now_ns();
+		if (now < next) {
+			uint64_t d = next - now;
+			if (d > 10000000)
+				d = 10000000; /* notice *stop within 10 ms */
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)d};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		uint64_t slot = rng_below(&s, slots);
+		ab_model_zap(iv->m, iv->first + slot * iv->zap_pages, iv->zap_pages);
+		zaps++;
+		__atomic_store_n(&iv->zaps, zaps, __ATOMIC_RELAXED);
+		next += period;
+		if (now > next + 100 * period) /* fell far behind: do not burst */
+			next = now + period;
+	}
+	ab_model_thread_unregister();
+	return NULL;
+}
+
+uint64_t ab_model_det_run(enum ab_walker w, enum ab_pgsize pgsize, uint64_t npages, unsigned k)
+{
+	struct ab_model_params p = {.pgsize = pgsize, .npages = npages, .base_gfn = 0x40000};
+	struct ab_model *m;
+	uint64_t *set, s = 0xabcdef, total = 0;
+
+	if ((unsigned)w >= AB_W_NR || !npages || npages > (1u << 22))
+		return UINT64_MAX;
+	ab_model_thread_register();
+	m = ab_model_create(&p);
+	if (!m)
+		return UINT64_MAX;
+	set = calloc((npages + 63) / 64, sizeof(*set));
+	if (!set) {
+		ab_model_destroy(m);
+		return UINT64_MAX;
+	}
+	for (uint64_t i = 0; i < npages; i++)
+		if ((rng_next(&s) >> 62) == 0) /* one page in four */
+			set[i >> 6] |= 1ull << (i & 63);
+
+	struct ab_age_res res = {0};
+	ab_model_populate(m, 0, npages, false);
+	ab_model_age(m, AB_W_LOCKED, 0, npages, true, NULL, &res);
+	for (unsigned r = 0; r < k; r++) {
+		for (uint64_t i = 0; i < npages; i++)
+			if ((set[i >> 6] >> (i & 63)) & 1)
+				ab_model_access(m, i, (i & 7) == 0, NULL);
+		memset(&res, 0, sizeof(res));
+		ab_model_age(m, w, 0, npages, true, NULL, &res);
+		total += res.young;
+	}
+	free(set);
+	ab_model_destroy(m);
+	return total;
+}

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_model_walkers - single-threaded, deterministic checks of the model's
+ * walkers: exact young sets for 4K and 2M mappings over ranges that start
+ * and end mid-table and cross table boundaries; test-only never clears;
+ * clear clears exactly the range and never touches Dirty; the bitmap walker
+ * honours the caller's mask; fast_only/bitmap decline on lock-needing ranges
+ * and count it; the oracle balances.
+ */
+#include "abmodel.h"
+
+#include <ab_common.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		checks++;                                                                          \
+		if (!(cond)) {                                                                     \
+			failures++;                                                                \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+		}                                                                                  \
+	} while (0)
+
+#define NPAGES 2000
+#define WORDS  ((NPAGES + 63) / 64)
+
+static uint64_t rng(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+static bool bit(const uint64_t *b, uint64_t i)
+{
+	return (b[i >> 6] >> (i & 63)) & 1;
+}
+
+static void setbit(uint64_t *b, uint64_t i)
+{
+	b[i >> 6] |= 1ull << (i & 63);
+}
+
+static uint64_t count_range(const uint64_t *b, uint64_t a, uint64_t e)
+{
+	uint64_t c = 0;
+	for (uint64_t i = a; i < e; i++)
+		c += bit(b, i);
+	return c;
+}
+
+/* Compare a walker's young bitmap (relative to @a) with @expect over [a, e). */
+static int diff_range(const uint64_t *young, const uint64_t *expect, uint64_t a, uint64_t e,
+		      uint64_t *first_bad)
+{
+	for (uint64_t i = a; i < e; i++) {
+		if (bit(young, i - a) != bit(expect, i)) {
+			*first_bad = i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static enum ab_lock_kind g_lock = AB_LOCK_QUEUED;
+
+static struct ab_model *mk(enum ab_pgsize ps, uint64_t base)
+{
+	struct ab_model_params p = {
+	    .pgsize = ps, .npages = NPAGES, .base_gfn = base, .oracle = true, .mmu_lock = g_lock};
+	struct ab_model *m = ab_model_create(&p);
+	if (!m) {
+		perror("ab_model_create");
+		exit(1);
+	}
+	return m;
+}
+
+/* Populate everything, then clear all A bits with the locked walker. */
+static void reset(struct ab_model *m)
+{
+	struct ab_age_res r = {0};
+	ab_model_populate(m, 0, NPAGES, false);
+	ab_model_age(m, AB_W_LOCKED, 0, NPAGES, true, NULL, &r);
+}
+
+static void check_oracle(struct ab_model *m, const char *ctx)
+{
+	for (uint64_t i = 0; i < NPAGES; i++) {
+		struct ab_oracle_page o;
+		ab_model_oracle(m, i, &o);
+		uint64_t e = ab_model_spte(m, i);
+		uint64_t a = (e & AB_SPTE_ACCESSED) ? 1 : 0, d = (e & AB_SPTE_DIRTY) ? 1 : 0;
+		if (o.set_a != o.clr_a_walk + o.clr_a_zap + a || o.set_d != o.clr_d_zap + d) {
+			CHECK(0,
+			      "%s: oracle unbalanced at page %" PRIu64 ": set_a %" PRIu64
+			      " walk %" PRIu64 " zap %" PRIu64 " A %" PRIu64 " set_d %" PRIu64
+			      " zap_d %" PRIu64 " D %" PRIu64,
+			      ctx, i, o.set_a, o.clr_a_walk, o.clr_a_zap, a, o.set_d, o.clr_d_zap,
+			      d);
+			return;
+		}
+	}
+	checks++;
+}
+
+static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
+{
+	/* 4K: page 0 sits at entry 300 of its leaf table; 2M likewise at PD
+	 * entry 300, so [a, e) below starts mid-table and crosses 3 tables. */
+	uint64_t base = ps == AB_PG_4K ? 0x40000 + 300 : (0x40000ull + 300) * 512;
+	struct ab_model *m = mk(ps, base);
+	uint64_t touched[WORDS] = {0}, young[WORDS], s = 12345 + w * 7 + ps;
+	const uint64_t a = 100, e = 1700;
+	char ctx[64];
+	snprintf(ctx, sizeof(ctx), "%s/%s", ab_walker_name(w), ps == AB_PG_4K ? "4K" : "2M");
+
+	reset(m);
+	/* Nothing is young after the reset. */
+	struct ab_age_res r = {0};
+	CHECK(ab_model_age(m, w, 0, NPAGES, false, young, &r) == AB_AGE_OK, "%s: age", ctx);
+	CHECK(r.young == 0 && count_range(young, 0, NPAGES) == 0, "%s: young after reset %" PRIu64,
+	      ctx, r.young);
+
+	/* Touch a pseudo-random third of the pages; every 4th touched is a write. */
+	uint64_t ntouch = 0;
+	for (uint64_t i = 0; i < NPAGES; i++) {
+		if (rng(&s) % 3 == 0) {
+			setbit(touched, i);
+			CHECK(ab_model_access(m, i, (ntouch++ & 3) == 0, NULL) == 0,
+			      "%s: access to a mapped page faulted", ctx);
+		}
+	}
+
+	/* test-only over [a, e): exactly the touched pages; twice (no clearing). */
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t bad;
+		memset(&r, 0, sizeof(r));
+		CHECK(ab_model_age(m, w, a, e - a, false, young, &r) == AB_AGE_OK, "%s: test", ctx);
+		CHECK(!diff_range(young, touched, a, e, &bad),
+		      "%s: test-only pass %d wrong at page %" PRIu64, ctx, pass, bad);
+		CHECK(r.young == count_range(touched, a, e),
+		      "%s: test-only young %" PRIu64 " != %" PRIu64, ctx, r.young,
+		      count_range(touched, a, e));
+		CHECK(r.lock_wait_ns == 0 || w == AB_W_LOCKED || w == AB_W_READ_LOCKED,
+		      "%s: lockless walker reports lock wait", ctx);
+	}
+	for (uint64_t i = 0; i < NPAGES; i++)
+		if (bit(touched, i) && !(ab_model_spte(m, i) & AB_SPTE_ACCESSED)) {
+			CHECK(0, "%s: test-only cleared A of page %" PRIu64, ctx, i);
+			break;
+		}
+
+	/* clear over [a, e): reports the same set and clears exactly it. */
+	uint64_t bad;
+	memset(&r, 0, sizeof(r));
+	CHECK(ab_model_age(m, w, a, e - a, true, young, &r) == AB_AGE_OK, "%s: clear", ctx);
+	CHECK(!diff_range(young, touched, a, e, &bad), "%s: clear wrong at page %" PRIu64, ctx,
+	      bad);
+	CHECK(r.young == count_range(touched, a, e), "%s: clear young count", ctx);
+	memset(&r, 0, sizeof(r));
+	ab_model_age(m, AB_W_LOCKED, 0, NPAGES, false, young, &r);
+	for (uint64_t i = 0; i < NPAGES; i++) {
+		bool expect = bit(touched, i) && (i < a || i >= e);
+		if (bit(young, i) != expect) {
+			CHECK(0, "%s: after clear page %" PRIu64 " young=%d expected %d", ctx, i,
+			      bit(young, i), expect);
+			break;
+		}
+	}
+	/* Dirty survives aging. */
+	uint64_t nd = 0;
+	for (uint64_t i = 0; i < NPAGES; i++)
+		nd += !!(ab_model_spte(m, i) & AB_SPTE_DIRTY);
+	CHECK(nd == (ntouch + 3) / 4, "%s: dirty pages %" PRIu64 " expected %" PRIu64, ctx, nd,
+	      (ntouch + 3) / 4);
+	/* The range is now old. */
+	memset(&r, 0, sizeof(r));
+	ab_model_age(m, w, a, e - a, false, young, &r);
+	CHECK(r.young == 0, "%s: range still young after clear (%" PRIu64 ")", ctx, r.young);
+
+	/* Zap a whole leaf table (pages 212..723) and part of the next one:
+	 * unmapped pages are neither young nor counted. */
+	ab_model_zap(m, 212, 512 + 100);
+	for (uint64_t i = 0; i < NPAGES; i++)
+		if (bit(touched, i) && !(i >= 212 && i < 824))
+			ab_model_access(m, i, false, NULL);
+	memset(&r, 0, sizeof(r));
+	ab_model_age(m, w, a, e - a, true, young, &r);
+	uint64_t exp = 0;
+	for (uint64_t i = a; i < e; i++) {
+		bool ex = bit(touched, i) && !(i >= 212 && i < 824);
+		exp += ex;
+		if (bit(young, i - a) != ex) {
+			CHECK(0, "%s: after zap page %" PRIu64 " young=%d expected %d", ctx, i,
+			      bit(young, i - a), ex);
+			break;
+		}
+	}
+	CHECK(r.young == exp, "%s: after zap young %" PRIu64 " expected %" PRIu64, ctx, r.young,
+	      exp);
+	CHECK(ab_model_spte(m, 300) == 0, "%s: zapped page still mapped", ctx);
+	CHECK(ab_model_access(m, 300, false, NULL) == 1, "%s: access to zapped page did not fault",
+	      ctx);
+	check_oracle(m, ctx);
+	ab_model_destroy(m);
+}
+
+static void bitmap_mask(enum ab_pgsize ps)
+{
+	uint64_t base = ps == AB_PG_4K ? 0x40000 + 300 : (0x40000ull + 300) * 512;
+	struct ab_model *m = mk(ps, base);
+	struct ab_age_res r = {0};
+	uint64_t y;
+	const uint64_t first = 190; /* window 190..253 crosses the table boundary at 212 */
+
+	reset(m);
+	for (uint64_t i = first; i < first + 64; i++)
+		ab_model_access(m, i, false, NULL);
+	const uint64_t mask = 0x5555aaaa0f0ff0f0ull;
+	CHECK(ab_model_age_bitmap(m, first, 64, mask, false, &y, &r) == AB_AGE_OK, "bitmap test");
+	CHECK(y == mask, "bitmap test-only honours mask: %016" PRIx64 " vs %016" PRIx64, y, mask);
+	CHECK(ab_model_age_bitmap(m, first, 64, mask, true, &y, &r) == AB_AGE_OK, "bitmap clear");
+	CHECK(y == mask, "bitmap clear honours mask: %016" PRIx64, y);
+	CHECK(ab_model_age_bitmap(m, first, 64, ~0ull, false, &y, &r) == AB_AGE_OK, "bitmap all");
+	CHECK(y == ~mask, "bitmap cleared only the masked pages: %016" PRIx64, y);
+	/* Short window: bits past n are never reported. */
+	CHECK(ab_model_age_bitmap(m, first, 40, ~0ull, false, &y, &r) == AB_AGE_OK, "bitmap n=40");
+	CHECK(y == (~mask & ((1ull << 40) - 1)), "bitmap n=40: %016" PRIx64, y);
+	/* Empty mask: nothing. */
+	CHECK(ab_model_age_bitmap(m, first, 64, 0, true, &y, &r) == AB_AGE_OK && y == 0,
+	      "bitmap empty mask");
+	/* Bad windows. */
+	CHECK(ab_model_age_bitmap(m, first, 65, ~0ull, true, &y, &r) == -EINVAL, "bitmap n=65");
+	CHECK(ab_model_age_bitmap(m, NPAGES - 10, 20, ~0ull, true, &y, &r) == -EINVAL,
+	      "bitmap past end");
+	CHECK(r.declines == 0, "bitmap declined without shadow ranges");
+	check_oracle(m, "bitmap");
+	ab_model_destroy(m);
+}
+
+static void declines(enum ab_pgsize ps)
+{
+	struct ab_model *m = mk(ps, ps == AB_PG_4K ? 0x40000 : 0x40000ull * 512);
+	uint64_t young[WORDS];
+	struct ab_age_res r = {0};
+
+	reset(m);
+	CHECK(ab_model_mark_shadow(m, 1000, 10) == 0, "mark shadow");
+	CHECK(ab_model_mark_shadow(m, 1990, 20) == -EINVAL, "mark shadow past end");
+	for (uint64_t i = 0; i < NPAGES; i += 2)
+		ab_model_access(m, i, false, NULL);
+
+	memset(young, 0xff, sizeof(young));
+	CHECK(ab_model_age(m, AB_W_FAST_ONLY, 0, NPAGES, true, young, &r) == AB_AGE_DECLINED,
+	      "fast_only over a shadow range declines");
+	CHECK(r.declines == 1 && r.young == 0 && count_range(young, 0, NPAGES) == 0,
+	      "decline counted once, nothing answered (declines %" PRIu64 ")", r.declines);
+	CHECK(ab_model_age(m, AB_W_FAST_ONLY, 1009, 1, false, young, &r) == AB_AGE_DECLINED &&
+		  r.declines == 2,
+	      "fast_only on the last shadow page declines");
+	/* A decline must not have cleared anything. */
+	struct ab_age_res r2 = {0};
+	ab_model_age(m, AB_W_LOCKED, 0, NPAGES, false, NULL, &r2);
+	CHECK(r2.young == NPAGES / 2, "declined call cleared A bits (%" PRIu64 " young)", r2.young);
+	/* Outside the shadow range fast_only answers. */
+	memset(&r, 0, sizeof(r));
+	CHECK(ab_model_age(m, AB_W_FAST_ONLY, 0, 1000, true, young, &r) == AB_AGE_OK &&
+		  r.young == 500 && r.declines == 0,
+	      "fast_only outside shadow range: young %" PRIu64, r.young);
+	/* Bitmap declines only the window that intersects. */
+	memset(&r, 0, sizeof(r));
+	CHECK(ab_model_age(m, AB_W_BITMAP, 960, 128, true, young, &r) == AB_AGE_DECLINED,
+	      "bitmap over shadow declines");
+	CHECK(r.declines == 1 && r.young == 32 && count_range(young, 0, 64) == 0 &&
+		  count_range(young, 64, 128) == 32,
+	      "bitmap: one window declined, the other answered (declines %" PRIu64 " young %" PRIu64
+	      ")",
+	      r.declines, r.young);
+	/* The locked walkers answer over shadow ranges. */
+	memset(&r, 0, sizeof(r));
+	CHECK(ab_model_age(m, AB_W_READ_LOCKED, 1000, 10, true, young, &r) == AB_AGE_OK &&
+		  r.young == 5 && r.declines == 0,
+	      "read_locked answers over shadow");
+	check_oracle(m, "declines");
+	ab_model_destroy(m);
+}
+
+static void bad_input(void)
+{
+	struct ab_model_params p = {.pgsize = AB_PG_2M, .npages = 10, .base_gfn = 3};
+	errno = 0;
+	CHECK(!ab_model_create(&p) && errno == EINVAL, "unaligned 2M base rejected");
+	p.base_gfn = 0;
+	p.npages = 0;
+	CHECK(!ab_model_create(&p) && errno == EINVAL, "0 pages rejected");
+	p.npages = 1ull << 40;
+	CHECK(!ab_model_create(&p) && errno == EINVAL, "huge range rejected");
+	p.npages = 10;
+	p.pgsize = 3;
+	CHECK(!ab_model_create(&p) && errno == EINVAL, "bad page size rejected");
+	p.pgsize = AB_PG_4K;
+	p.mmu_lock = 7;
+	CHECK(!ab_model_create(&p) && errno == EINVAL, "bad lock kind rejected");
+	p.mmu_lock = AB_LOCK_QUEUED;
+	struct ab_model *m = ab_model_create(&p);
+	struct ab_age_res r = {0};
+	CHECK(m != NULL, "create");
+	CHECK(ab_model_age(m, AB_W_LOCKED, 0, 0, true, NULL, &r) == -EINVAL, "0 pages");
+	CHECK(ab_model_age(m, AB_W_LOCKED, 5, 6, true, NULL, &r) == -EINVAL, "past end");
+	CHECK(ab_model_age(m, AB_W_NR, 0, 1, true, NULL, &r) == -EINVAL, "bad walker");
+	CHECK(ab_model_populate(m, 5, 6, false) == -EINVAL, "populate past end");
+	CHECK(ab_walker_parse("fast_only") == AB_W_FAST_ONLY && ab_walker_parse("nope") == -1,
+	      "walker names");
+	ab_model_destroy(m);
+}
+
+static void det(void)
+{
+	/* Every walker sees the same deterministic workload: same answer. */
+	for (int ps = AB_PG_4K; ps <= AB_PG_2M; ps++) {
+		uint64_t ref = ab_model_det_run(AB_W_LOCKED, ps, 3000, 3);
+		CHECK(ref > 3 * 3000 / 8 && ref < 3 * 3000 * 3 / 8, "det locked young %" PRIu64,
+		      ref);
+		for (int w = 0; w < AB_W_NR; w++) {
+			uint64_t y = ab_model_det_run(w, ps, 3000, 3);
+			CHECK(y == ref, "det %s/%d young %" PRIu64 " != %" PRIu64,
+			      ab_walker_name(w), ps, y, ref);
+		}
+	}
+	CHECK(ab_model_det_run(AB_W_NR, AB_PG_4K, 10, 1) == UINT64_MAX, "det bad walker");
+}
+
+int main(void)
+{
+	ab_model_thread_register();
+	for (int ps = AB_PG_4K; ps <= AB_PG_2M; ps++) {
+		for (int w = 0; w < AB_W_NR; w++)
+			walker_exact(ps, w);
+		bitmap_mask(ps);
+		declines(ps);
+	}
+	/* The glibc rwlock alternative behaves the same. */
+	g_lock = AB_LOCK_PTHREAD;
+	walker_exact(AB_PG_4K, AB_W_LOCKED);
+	walker_exact(AB_PG_4K, AB_W_READ_LOCKED);
+	g_lock = AB_LOCK_QUEUED;
+	bad_input();
+	det();
+	ab_model_thread_unregister();
+	printf("test_model_walkers: %d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}
