@@ -1460,9 +1460,9 @@ int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 {
 	int i;
 
-	if (!bytes || bytes % ABVM_PAGE_SIZE)
+	if (!bytes || bytes % ABVM_PAGE_SIZE || bytes > 4 * GIB)
 		return set_err(err, errlen, ABVM_EINVAL,
-			       "extra slot size %llu not a multiple of 4 KiB",
+			       "extra slot size %llu: not a multiple of 4 KiB in 4 KiB..4 GiB",
 			       (unsigned long long)bytes);
 	for (i = 0; i < MAX_EXTRA; i++) {
 		struct extra_slot *s = &vm->extra[i];
@@ -1475,7 +1475,7 @@ int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 		if (p == MAP_FAILED)
 			return set_err(err, errlen, ABVM_ENOMEM, "mmap extra slot: %s",
 				       strerror(errno));
-		s->gpa = vm->extra_gpa_next + (uint64_t)i * (1ull << 36);
+		s->gpa = vm->extra_gpa_next + (uint64_t)i * 4 * GIB;
 		if (set_slot(vm, FIRST_EXTRA_SLOT + i, s->gpa, bytes, p, 0)) {
 			int e = errno;
 

@@ -268,7 +268,7 @@ const struct ab_hist *abvm_vcpu_hist(const struct abvm *vm, int vcpu);
 void abvm_hist_reset(struct abvm *vm);
 
 /* ---- extra memslots (memslot churn for stress tests) ---- */
-/* Add an anonymous memslot of @bytes (multiple of 4 KiB) at a free GPA
+/* Add an anonymous memslot of @bytes (multiple of 4 KiB, <= 4 GiB) at a free GPA
  * above the test region; not mapped in the guest page tables. Returns the
  * slot id (>= 0) or a negative ABVM_E* code. */
 int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen);

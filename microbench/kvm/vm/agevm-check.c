@@ -450,6 +450,7 @@ static int write_file(const char *path, const char *s)
 
 /* ---- tracepoint kvm:kvm_age_walk (optional evidence of the mode used) ---- */
 static char trace_dir[64];
+static bool trace_was_off;
 
 /* Enable the event and empty the buffer; false if there is no such event. */
 static bool trace_begin(void)
@@ -470,6 +471,16 @@ static bool trace_begin(void)
 		return false;
 	snprintf(p, sizeof(p), "%s/trace", trace_dir);
 	write_file(p, ""); /* opening "trace" with O_TRUNC empties the buffer */
+	/* records need tracing_on (another test may have left it off) */
+	snprintf(p, sizeof(p), "%s/tracing_on", trace_dir);
+	{
+		char *on = ab_read_file(p, NULL);
+
+		trace_was_off = on && on[0] == '0';
+		free(on);
+		if (trace_was_off && write_file(p, "1"))
+			return false;
+	}
 	snprintf(p, sizeof(p), "%s/events/kvm/kvm_age_walk/enable", trace_dir);
 	return write_file(p, "1") == 0;
 }
@@ -486,6 +497,10 @@ static uint64_t trace_end(const char *mode)
 
 	snprintf(p, sizeof(p), "%s/events/kvm/kvm_age_walk/enable", trace_dir);
 	write_file(p, "0");
+	if (trace_was_off) {
+		snprintf(p, sizeof(p), "%s/tracing_on", trace_dir);
+		write_file(p, "0");
+	}
 	snprintf(p, sizeof(p), "%s/trace", trace_dir);
 	f = fopen(p, "r");
 	if (!f)
