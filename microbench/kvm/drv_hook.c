@@ -20,10 +20,8 @@
 #define HOOK_MAX_PAGES ((uint64_t)ABVM_HOOK_MAX_PAGES)
 
 struct hook {
-	int fd;
+	const struct abvm *vm;
 	uint64_t gfn0;
-	char *buf;
-	size_t buflen;
 	struct abvm_hook_result r;
 };
 
@@ -52,62 +50,33 @@ static enum abk_presence hook_detect(char *msg, size_t len)
 static int hook_prepare(struct abk_drv *d, const struct abk_target *t, char *msg, size_t len)
 {
 	struct hook *h = calloc(1, sizeof(*h));
-	char p[512];
+	char p[256];
 
 	if (!h)
 		return -ENOMEM;
-	abk_path(p, sizeof(p), "/sys/kernel/debug/kvm/%d-%d/age_bench", (int)getpid(), t->vm_fd);
-	h->fd = open(p, O_RDWR | O_CLOEXEC);
-	if (h->fd < 0) {
-		int e = -errno;
-
-		snprintf(msg, len, "%s: %s", p, strerror(errno));
-		free(h);
-		return e;
+	d->priv = h;
+	/* KVM names the dir after the VM-creating thread: libabvm knows it */
+	if (!abvm_hook_path(t->vm, p, sizeof(p))) {
+		snprintf(msg, len, "%s: no such file (kernel without the age_bench hook?)", p);
+		return -ENOENT;
 	}
+	h->vm = t->vm;
 	h->gfn0 = t->gpa >> 12;
-	/* bitmap line: 17 chars per 64 pages, plus the header line */
-	h->buflen = 512 + (HOOK_MAX_PAGES / 64) * 17;
-	h->buf = malloc(h->buflen);
 	h->r.words = HOOK_MAX_PAGES / 64;
 	h->r.bitmap = malloc(h->r.words * 8);
-	if (!h->buf || !h->r.bitmap) {
-		free(h->buf);
-		free(h->r.bitmap);
-		close(h->fd);
-		free(h);
-		return -ENOMEM;
-	}
-	d->priv = h;
-	return 0;
+	return h->r.bitmap ? 0 : -ENOMEM;
 }
 
 /*
- * One hook call over at most HOOK_MAX_PAGES pages, answer parsed and checked
- * by libabvm's parser of the contract (abvm_hook_parse/abvm_hook_expect).
+ * One hook call over at most HOOK_MAX_PAGES pages through libabvm's
+ * abvm_hook_call (open, write the question, read the answer: the file is
+ * non-seekable and keeps one answer per VM; strict parse + echo check).
+ * The kernel times the walker itself: that is res->ns.
  */
 static int hook_call(struct hook *h, const char *mode, uint64_t first, uint64_t n, bool clear,
 		     struct abk_age_res *res, uint64_t *bits, char *msg, size_t len)
 {
-	char cmd[128];
-	ssize_t r;
-	int l;
-
-	l = snprintf(cmd, sizeof(cmd), "%s %llu %llu %s\n", mode,
-		     (unsigned long long)(h->gfn0 + first), (unsigned long long)n,
-		     clear ? "clear" : "test");
-	if (pwrite(h->fd, cmd, l, 0) != l) {
-		snprintf(msg, len, "age_bench: write '%.*s': %s", l - 1, cmd, strerror(errno));
-		return -errno;
-	}
-	r = pread(h->fd, h->buf, h->buflen - 1, 0);
-	if (r <= 0) {
-		snprintf(msg, len, "age_bench: read: %s", r < 0 ? strerror(errno) : "empty");
-		return r < 0 ? -errno : -EIO;
-	}
-	h->buf[r] = 0;
-	if (abvm_hook_parse(h->buf, &h->r, msg, len) ||
-	    abvm_hook_expect(&h->r, mode, h->gfn0 + first, n, clear, msg, len))
+	if (abvm_hook_call(h->vm, mode, h->gfn0 + first, n, clear, &h->r, msg, len))
 		return -EPROTO;
 	res->pages += h->r.pages;
 	res->young += h->r.young;
@@ -147,8 +116,6 @@ static void hook_cleanup(struct abk_drv *d)
 
 	if (!h)
 		return;
-	close(h->fd);
-	free(h->buf);
 	free(h->r.bitmap);
 	free(h);
 	d->priv = NULL;

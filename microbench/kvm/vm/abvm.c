@@ -73,6 +73,7 @@ struct abvm {
 	struct abvm_config cfg;
 	char kvm_path[256];
 	int kvm_fd, vm_fd;
+	pid_t creator_tid; /* KVM names the debugfs dir <tid of KVM_CREATE_VM caller>-<fd> */
 	size_t run_size;
 	/* system slot */
 	uint8_t *sys;
@@ -328,7 +329,7 @@ void abvm_vcpu_range(const struct abvm *vm, int v, uint64_t *first, uint64_t *n)
 
 char *abvm_debugfs_dir(const struct abvm *vm, char *buf, size_t len)
 {
-	snprintf(buf, len, "/sys/kernel/debug/kvm/%d-%d", (int)getpid(), vm->vm_fd);
+	snprintf(buf, len, "/sys/kernel/debug/kvm/%d-%d", (int)vm->creator_tid, vm->vm_fd);
 	return buf;
 }
 
@@ -914,6 +915,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		goto fail;
 	}
 
+	vm->creator_tid = (pid_t)syscall(SYS_gettid);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		r = set_err(err, errlen, ABVM_ESYS, "KVM_CREATE_VM: %s", strerror(errno));
@@ -1458,9 +1460,9 @@ int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 {
 	int i;
 
-	if (!bytes || bytes % ABVM_PAGE_SIZE)
+	if (!bytes || bytes % ABVM_PAGE_SIZE || bytes > 4 * GIB)
 		return set_err(err, errlen, ABVM_EINVAL,
-			       "extra slot size %llu not a multiple of 4 KiB",
+			       "extra slot size %llu: not a multiple of 4 KiB in 4 KiB..4 GiB",
 			       (unsigned long long)bytes);
 	for (i = 0; i < MAX_EXTRA; i++) {
 		struct extra_slot *s = &vm->extra[i];
@@ -1473,7 +1475,7 @@ int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 		if (p == MAP_FAILED)
 			return set_err(err, errlen, ABVM_ENOMEM, "mmap extra slot: %s",
 				       strerror(errno));
-		s->gpa = vm->extra_gpa_next + (uint64_t)i * (1ull << 36);
+		s->gpa = vm->extra_gpa_next + (uint64_t)i * 4 * GIB;
 		if (set_slot(vm, FIRST_EXTRA_SLOT + i, s->gpa, bytes, p, 0)) {
 			int e = errno;
 

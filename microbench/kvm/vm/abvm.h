@@ -142,7 +142,7 @@ void abvm_destroy(struct abvm *vm);
 /* ---- geometry and handles ---- */
 int abvm_nr_vcpus(const struct abvm *vm);
 int abvm_kvm_fd(const struct abvm *vm);
-int abvm_vm_fd(const struct abvm *vm); /* .../debugfs/kvm/<pid>-<vm_fd>/ */
+int abvm_vm_fd(const struct abvm *vm); /* debugfs dir: abvm_debugfs_dir() */
 int abvm_vcpu_fd(const struct abvm *vm, int vcpu);
 /* Test region: host virtual address, guest physical base, first GFN,
  * number of 4 KiB pages, bytes. GVA == GPA inside the guest. */
@@ -158,7 +158,9 @@ int abvm_region_slot(const struct abvm *vm);
 void abvm_vcpu_range(const struct abvm *vm, int vcpu, uint64_t *first, uint64_t *n);
 /* Kernel thread id of the vCPU thread (valid after abvm_create). */
 pid_t abvm_vcpu_tid(const struct abvm *vm, int vcpu);
-/* "/sys/kernel/debug/kvm/<pid>-<vm_fd>" into @buf; returns @buf. */
+/* "/sys/kernel/debug/kvm/<tid>-<vm_fd>" into @buf; returns @buf. KVM uses
+ * task_pid_nr(current) of the thread that created the VM: the process id
+ * only if that was the main thread. Use this, not getpid(). */
 char *abvm_debugfs_dir(const struct abvm *vm, char *buf, size_t len);
 /* Guest TSC rate used to convert guest rdtsc deltas (KVM_GET_TSC_KHZ). */
 uint64_t abvm_tsc_khz(const struct abvm *vm);
@@ -266,7 +268,7 @@ const struct ab_hist *abvm_vcpu_hist(const struct abvm *vm, int vcpu);
 void abvm_hist_reset(struct abvm *vm);
 
 /* ---- extra memslots (memslot churn for stress tests) ---- */
-/* Add an anonymous memslot of @bytes (multiple of 4 KiB) at a free GPA
+/* Add an anonymous memslot of @bytes (multiple of 4 KiB, <= 4 GiB) at a free GPA
  * above the test region; not mapped in the guest page tables. Returns the
  * slot id (>= 0) or a negative ABVM_E* code. */
 int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen);

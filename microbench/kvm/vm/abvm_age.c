@@ -159,6 +159,31 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 	return abvm_hook_expect(res, mode, start_gfn, npages, clear, err, errlen);
 }
 
+int abvm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
+		   bool clear, char *err, size_t errlen)
+{
+	char path[160], cmd[128];
+	ssize_t n;
+	int fd;
+
+	if (!abvm_hook_path(vm, path, sizeof(path)))
+		return errf(err, errlen, "%s: no such file", path);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
+	n = snprintf(cmd, sizeof(cmd), "%s %" PRIu64 " %" PRIu64 " %s\n", mode, start_gfn, npages,
+		     clear ? "clear" : "test");
+	if (write(fd, cmd, (size_t)n) != n) {
+		int e = errno;
+
+		close(fd);
+		return errf(err, errlen, "write '%.*s' to %s: %s", (int)n - 1, cmd, path,
+			    strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
 int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, size_t errlen)
 {
 	const char *line2, *p;

@@ -47,6 +47,14 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 		   bool clear, struct abvm_hook_result *res, char *err, size_t errlen);
 
 /*
+ * Only the walk: write the line, do not read the answer. age_bench keeps one
+ * answer per VM, so concurrent callers on one VM must serialize
+ * abvm_hook_call()s against every other write; plain walks may overlap.
+ */
+int abvm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
+		   bool clear, char *err, size_t errlen);
+
+/*
  * Parse a hook result (the text read back from age_bench) into @res, whose
  * bitmap holds res->words words. Strict: every field of the contract, a
  * known mode and op, exactly (pages + 63) / 64 words of 16 hex digits, no
