@@ -912,9 +912,12 @@ static __attribute__((noinline)) void walk_cas(struct ab_model *m, uint64_t firs
 }
 
 /* Linear pass over the pool's live leaf tables (RCU read section only so
- * that a table zapped meanwhile is not recycled under us). */
-static __attribute__((noinline)) void scan(struct ab_model *m, uint64_t first, uint64_t n,
-					   bool clear, uint64_t *yo, struct ab_age_res *res)
+ * that a table zapped meanwhile is not recycled under us). Specialised per
+ * operation, like walk(), so the floor's inner loop carries no branches the
+ * walkers do not have. */
+static inline __attribute__((always_inline)) void scan_op(struct ab_model *m, uint64_t first,
+							  uint64_t n, enum op op, uint64_t *yo,
+							  struct ab_age_res *res)
 {
 	struct ab_pool *p = &m->pool;
 	uint64_t lo = gfn_of(m, first), hi = gfn_of(m, first + n);
@@ -941,8 +944,7 @@ static __attribute__((noinline)) void scan(struct ab_model *m, uint64_t first, u
 			    (AB_SPTE_PRESENT | AB_SPTE_ACCESSED))
 				continue;
 			uint64_t g = g0 + (uint64_t)(pe - t) * span;
-			if (!(clear ? age_one(m, pe, g, OP_CLEAR_CAS, res)
-				    : age_one(m, pe, g, OP_TEST, res)))
+			if (!age_one(m, pe, g, op, res))
 				continue;
 			young++;
 			if (yo) {
@@ -954,6 +956,15 @@ static __attribute__((noinline)) void scan(struct ab_model *m, uint64_t first, u
 	ab_rcu_unlock();
 	res->scanned += scanned;
 	res->young += young;
+}
+
+static __attribute__((noinline)) void scan(struct ab_model *m, uint64_t first, uint64_t n,
+					   bool clear, uint64_t *yo, struct ab_age_res *res)
+{
+	if (clear)
+		scan_op(m, first, n, OP_CLEAR_AND, yo, res);
+	else
+		scan_op(m, first, n, OP_TEST, yo, res);
 }
 
 int ab_model_age_bitmap(struct ab_model *m, uint64_t first, unsigned n, uint64_t mask, bool clear,
