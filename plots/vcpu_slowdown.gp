@@ -9,7 +9,7 @@ if (xlog) { set logscale x 2 } else { if (xmax <= 16) { set xtics 1 } }
 set xrange [xmin:xmax]
 set yrange [0:(ymax > 1.05 ? ymax : 1.05)]
 if (yclip) { set label 1 'quartile bars clipped at 2.5x the largest median' at graph 0.99, graph 0.97 right font ',9' tc rgb '#555555' }
-set key bottom left
+set key outside right top
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb '#555555'
 plotcmd = "plot for [i=1:nmodes] data index (i-1) using 1:2:3:4 with yerrorlines \
      lw 2 dt mode_dt(word(modes,i)) pt mode_pt(word(modes,i)) ps 1.3 lc rgb mode_color(word(modes,i)) \
