@@ -7,12 +7,15 @@
 #ifndef AB_CHECK_H
 #define AB_CHECK_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
-static int ab_check_failures;
+static int ab_check_failures __attribute__((unused)), ab_check_total __attribute__((unused));
 
 #define CHECK(cond, ...)                                                                           \
 	do {                                                                                       \
+		ab_check_total++;                                                                  \
 		if (!(cond)) {                                                                     \
 			ab_check_failures++;                                                       \
 			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
@@ -25,10 +28,29 @@ static int ab_check_failures;
 static inline int ab_check_report(const char *name)
 {
 	if (ab_check_failures)
-		fprintf(stderr, "%s: %d check(s) FAILED\n", name, ab_check_failures);
+		fprintf(stderr, "%s: %d of %d checks FAILED\n", name, ab_check_failures,
+			ab_check_total);
 	else
-		printf("%s: all checks passed\n", name);
+		printf("%s: all %d checks passed\n", name, ab_check_total);
 	return ab_check_failures ? 1 : 0;
+}
+
+/* Deterministic pseudo-random numbers for tests (xorshift64*). */
+static inline uint64_t ab_test_rng(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* Bit @i of the bitmap @b (64-bit words, bit 0 = LSB of word 0). */
+static inline bool ab_test_bit(const uint64_t *b, uint64_t i)
+{
+	return (b[i >> 6] >> (i & 63)) & 1;
 }
 
 #endif

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "abmodel_lock.h"
+#include "ab_check.h"
 
 #include <ab_common.h>
 
@@ -17,18 +18,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
 
 static struct ab_mmu_lock L;
 static int reader_done, writer_done;
@@ -122,7 +111,7 @@ static void *hammer(void *arg)
 			int w = __atomic_add_fetch(&inside_writers, 1, __ATOMIC_SEQ_CST);
 			int r = __atomic_load_n(&inside_readers, __ATOMIC_SEQ_CST);
 			if (w != 1 || r != 0)
-				__atomic_fetch_add(&failures, 1, __ATOMIC_SEQ_CST);
+				__atomic_fetch_add(&ab_check_failures, 1, __ATOMIC_SEQ_CST);
 			plain++;
 			__atomic_sub_fetch(&inside_writers, 1, __ATOMIC_SEQ_CST);
 			mmu_write_unlock(&L);
@@ -130,7 +119,7 @@ static void *hammer(void *arg)
 			mmu_read_lock(&L);
 			__atomic_add_fetch(&inside_readers, 1, __ATOMIC_SEQ_CST);
 			if (__atomic_load_n(&inside_writers, __ATOMIC_SEQ_CST))
-				__atomic_fetch_add(&failures, 1, __ATOMIC_SEQ_CST);
+				__atomic_fetch_add(&ab_check_failures, 1, __ATOMIC_SEQ_CST);
 			seen += plain;
 			__atomic_sub_fetch(&inside_readers, 1, __ATOMIC_SEQ_CST);
 			mmu_read_unlock(&L);
@@ -151,7 +140,7 @@ static void exclusion(int kind)
 		pthread_rwlock_init(&L.pt, NULL);
 	stop = 0;
 	nread = nwrite = 0;
-	int f0 = failures;
+	int f0 = ab_check_failures;
 	for (int i = 0; i < 4; i++)
 		pthread_create(&t[i], NULL, hammer, i & 1 ? (void *)1 : NULL);
 	uint64_t t0 = ab_now_ns();
@@ -160,8 +149,8 @@ static void exclusion(int kind)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
-	CHECK(failures == f0, "%s: mutual exclusion violated %d times", kind ? "pthread" : "queued",
-	      failures - f0);
+	CHECK(ab_check_failures == f0, "%s: mutual exclusion violated %d times", kind ? "pthread" : "queued",
+	      ab_check_failures - f0);
 	CHECK(nread > 0 && nwrite > 0, "%s: no progress (reads %llu writes %llu)",
 	      kind ? "pthread" : "queued", (unsigned long long)nread, (unsigned long long)nwrite);
 	printf("%s: %llu read and %llu write sections, exclusive\n", kind ? "pthread" : "queued",
@@ -175,6 +164,6 @@ int main(void)
 	fairness();
 	exclusion(0);
 	exclusion(1);
-	printf("test_model_lock: %d failed\n", failures);
-	return failures ? 1 : 0;
+	printf("test_model_lock: %d failed\n", ab_check_failures);
+	return ab_check_failures ? 1 : 0;
 }

@@ -8,6 +8,7 @@
  * structure and internal consistency only, never a performance figure.
  */
 #include "abmodel.h"
+#include "ab_check.h"
 
 #include <ab_bench_config.h>
 #include <ab_common.h>
@@ -20,18 +21,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
 
 static double num(json_t *b, const char *k)
 {
@@ -177,7 +166,7 @@ int main(void)
 	check_names(list);
 
 	/* One ab_run per process (Google Benchmark is initialised once): the
-	 * counter checks (vcpus:1, inval:1000) and the shadow:10 checks. */
+	 * counter ab_check_total (vcpus:1, inval:1000) and the shadow:10 ab_check_total. */
 	json_t *root = run_json("^model/(locked|fast_only)/4K/pages:16384/vcpus:1/"
 				"(inval:1000/shadow:0|inval:0/shadow:10)/",
 				path, 4);
@@ -240,6 +229,6 @@ int main(void)
 out:
 	unlink(path);
 	unlink(list);
-	printf("test_model_register: %d failed\n", failures);
-	return failures ? 1 : 0;
+	printf("test_model_register: %d failed\n", ab_check_failures);
+	return ab_check_failures ? 1 : 0;
 }

@@ -20,6 +20,7 @@
  * page before its grace period ends is reported.
  */
 #include "abmodel.h"
+#include "ab_check.h"
 
 #include <ab_common.h>
 
@@ -37,21 +38,6 @@ static int failures;
 		fprintf(stderr, "FAIL: " __VA_ARGS__);                                             \
 		fputc('\n', stderr);                                                               \
 	} while (0)
-
-static uint64_t rng(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
-
-static bool bit(const uint64_t *b, uint64_t i)
-{
-	return (b[i >> 6] >> (i & 63)) & 1;
-}
 
 /* Layout (pages): [0, TOUCH) vCPU regions | [TOUCH, AGED) never touched |
  * [AGED, AGED + 2 * FRESH) the vCPUs' fresh windows. */
@@ -133,11 +119,11 @@ static int run_one(enum ab_pgsize ps, enum ab_walker w, double seconds)
 	while (ab_now_ns() < deadline && failures - fails0 < 5) {
 		/* Random subrange (often the whole aged range), random form. */
 		uint64_t first = 0, n = L.aged;
-		if (rng(&s) & 1) {
-			first = rng(&s) % L.aged;
-			n = 1 + rng(&s) % (L.aged - first);
+		if (ab_test_rng(&s) & 1) {
+			first = ab_test_rng(&s) % L.aged;
+			n = 1 + ab_test_rng(&s) % (L.aged - first);
 		}
-		bool clear = (rng(&s) % 4) != 0;
+		bool clear = (ab_test_rng(&s) % 4) != 0;
 		struct ab_age_res res = {0};
 		int ret = ab_model_age(m, w, first, n, clear, young, &res);
 		calls++;
@@ -156,7 +142,7 @@ static int run_one(enum ab_pgsize ps, enum ab_walker w, double seconds)
 		declines += res.declines;
 		uint64_t cnt = 0;
 		for (uint64_t i = 0; i < n; i++) {
-			if (!bit(young, i))
+			if (!ab_test_bit(young, i))
 				continue;
 			cnt++;
 			if (first + i >= L.touch) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * test_model_walkers - single-threaded, deterministic checks of the model's
+ * test_model_walkers - single-threaded, deterministic ab_check_total of the model's
  * walkers: exact young sets for 4K and 2M mappings over ranges that start
  * and end mid-table and cross table boundaries; test-only never clears;
  * clear clears exactly the range and never touches Dirty; the bitmap walker
@@ -8,6 +8,7 @@
  * and count it; the oracle balances.
  */
 #include "abmodel.h"
+#include "ab_check.h"
 
 #include <ab_common.h>
 
@@ -17,36 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		checks++;                                                                          \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
-
 #define NPAGES 2000
 #define WORDS  ((NPAGES + 63) / 64)
-
-static uint64_t rng(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
-
-static bool bit(const uint64_t *b, uint64_t i)
-{
-	return (b[i >> 6] >> (i & 63)) & 1;
-}
 
 static void setbit(uint64_t *b, uint64_t i)
 {
@@ -57,7 +30,7 @@ static uint64_t count_range(const uint64_t *b, uint64_t a, uint64_t e)
 {
 	uint64_t c = 0;
 	for (uint64_t i = a; i < e; i++)
-		c += bit(b, i);
+		c += ab_test_bit(b, i);
 	return c;
 }
 
@@ -66,7 +39,7 @@ static int diff_range(const uint64_t *young, const uint64_t *expect, uint64_t a,
 		      uint64_t *first_bad)
 {
 	for (uint64_t i = a; i < e; i++) {
-		if (bit(young, i - a) != bit(expect, i)) {
+		if (ab_test_bit(young, i - a) != ab_test_bit(expect, i)) {
 			*first_bad = i;
 			return 1;
 		}
@@ -113,7 +86,7 @@ static void check_oracle(struct ab_model *m, const char *ctx)
 			return;
 		}
 	}
-	checks++;
+	ab_check_total++;
 }
 
 static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
@@ -137,7 +110,7 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 	/* Touch a pseudo-random third of the pages; every 4th touched is a write. */
 	uint64_t ntouch = 0;
 	for (uint64_t i = 0; i < NPAGES; i++) {
-		if (rng(&s) % 3 == 0) {
+		if (ab_test_rng(&s) % 3 == 0) {
 			setbit(touched, i);
 			CHECK(ab_model_access(m, i, (ntouch++ & 3) == 0, NULL) == 0,
 			      "%s: access to a mapped page faulted", ctx);
@@ -158,7 +131,7 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 		      "%s: lockless walker reports lock wait", ctx);
 	}
 	for (uint64_t i = 0; i < NPAGES; i++)
-		if (bit(touched, i) && !(ab_model_spte(m, i) & AB_SPTE_ACCESSED)) {
+		if (ab_test_bit(touched, i) && !(ab_model_spte(m, i) & AB_SPTE_ACCESSED)) {
 			CHECK(0, "%s: test-only cleared A of page %" PRIu64, ctx, i);
 			break;
 		}
@@ -173,10 +146,10 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 	memset(&r, 0, sizeof(r));
 	ab_model_age(m, AB_W_LOCKED, 0, NPAGES, false, young, &r);
 	for (uint64_t i = 0; i < NPAGES; i++) {
-		bool expect = bit(touched, i) && (i < a || i >= e);
-		if (bit(young, i) != expect) {
+		bool expect = ab_test_bit(touched, i) && (i < a || i >= e);
+		if (ab_test_bit(young, i) != expect) {
 			CHECK(0, "%s: after clear page %" PRIu64 " young=%d expected %d", ctx, i,
-			      bit(young, i), expect);
+			      ab_test_bit(young, i), expect);
 			break;
 		}
 	}
@@ -195,17 +168,17 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 	 * unmapped pages are neither young nor counted. */
 	ab_model_zap(m, 212, 512 + 100);
 	for (uint64_t i = 0; i < NPAGES; i++)
-		if (bit(touched, i) && !(i >= 212 && i < 824))
+		if (ab_test_bit(touched, i) && !(i >= 212 && i < 824))
 			ab_model_access(m, i, false, NULL);
 	memset(&r, 0, sizeof(r));
 	ab_model_age(m, w, a, e - a, true, young, &r);
 	uint64_t exp = 0;
 	for (uint64_t i = a; i < e; i++) {
-		bool ex = bit(touched, i) && !(i >= 212 && i < 824);
+		bool ex = ab_test_bit(touched, i) && !(i >= 212 && i < 824);
 		exp += ex;
-		if (bit(young, i - a) != ex) {
+		if (ab_test_bit(young, i - a) != ex) {
 			CHECK(0, "%s: after zap page %" PRIu64 " young=%d expected %d", ctx, i,
-			      bit(young, i - a), ex);
+			      ab_test_bit(young, i - a), ex);
 			break;
 		}
 	}
@@ -392,6 +365,6 @@ int main(void)
 	bad_input();
 	det();
 	ab_model_thread_unregister();
-	printf("test_model_walkers: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	printf("test_model_walkers: %d ab_check_total, %d failed\n", ab_check_total, ab_check_failures);
+	return ab_check_failures ? 1 : 0;
 }
