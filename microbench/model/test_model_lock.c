@@ -149,8 +149,8 @@ static void exclusion(int kind)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
-	CHECK(ab_check_failures == f0, "%s: mutual exclusion violated %d times", kind ? "pthread" : "queued",
-	      ab_check_failures - f0);
+	CHECK(ab_check_failures == f0, "%s: mutual exclusion violated %d times",
+	      kind ? "pthread" : "queued", ab_check_failures - f0);
 	CHECK(nread > 0 && nwrite > 0, "%s: no progress (reads %llu writes %llu)",
 	      kind ? "pthread" : "queued", (unsigned long long)nread, (unsigned long long)nwrite);
 	printf("%s: %llu read and %llu write sections, exclusive\n", kind ? "pthread" : "queued",

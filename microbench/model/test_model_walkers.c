@@ -365,6 +365,6 @@ int main(void)
 	bad_input();
 	det();
 	ab_model_thread_unregister();
-	printf("test_model_walkers: %d ab_check_total, %d failed\n", ab_check_total, ab_check_failures);
+	printf("test_model_walkers: %d checks, %d failed\n", ab_check_total, ab_check_failures);
 	return ab_check_failures ? 1 : 0;
 }
