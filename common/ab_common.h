@@ -34,6 +34,12 @@ __attribute__((noreturn)) void ab_die(int code, const char *fmt, ...) __attribut
 int ab_write_atomic(const char *path, const void *buf, size_t len);
 /* Temp name used by ab_write_atomic() for @path (static buffer per thread). */
 const char *ab_tmp_path(const char *path);
+/*
+ * Parse a non-negative size: a number (decimal, 0x hex or 0 octal) with an
+ * optional binary unit k/K, m/M, g/G, t/T, optionally followed by "i" and
+ * "B" ("64M", "64MiB", "2g"). Returns 0, or -1 on junk or overflow.
+ */
+int ab_parse_size(const char *s, uint64_t *out);
 /* mkdir -p; returns 0 or -errno. */
 int ab_mkdir_p(const char *path);
 /* Read a whole (small) file into a malloc'd NUL-terminated buffer, or NULL. */

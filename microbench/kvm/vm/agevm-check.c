@@ -132,38 +132,6 @@ struct opts {
 	bool no_aging_ok;
 };
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || s[0] == '-')
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		v <<= 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		v <<= 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		v <<= 30;
-		end++;
-		break;
-	}
-	if (*end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -200,25 +168,25 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->mode = optarg;
 			break;
 		case 'M':
-			if (parse_size(optarg, &o->mem) || !o->mem || o->mem % ABVM_HUGE_SIZE)
+			if (ab_parse_size(optarg, &o->mem) || !o->mem || o->mem % ABVM_HUGE_SIZE)
 				usage("--mem: '%s' is not a non-zero multiple of 2M", optarg);
 			break;
 		case 'v':
-			if (parse_size(optarg, &v) || v < 1 || v > ABVM_MAX_VCPUS)
+			if (ab_parse_size(optarg, &v) || v < 1 || v > ABVM_MAX_VCPUS)
 				usage("--vcpus: '%s' not in 1..%d", optarg, ABVM_MAX_VCPUS);
 			o->vcpus = (int)v;
 			break;
 		case 'r':
-			if (parse_size(optarg, &v) || v < 1 || v > 1000)
+			if (ab_parse_size(optarg, &v) || v < 1 || v > 1000)
 				usage("--rounds: '%s' not in 1..1000", optarg);
 			o->rounds = (int)v;
 			break;
 		case 's':
-			if (parse_size(optarg, &o->seed))
+			if (ab_parse_size(optarg, &o->seed))
 				usage("--seed: bad number '%s'", optarg);
 			break;
 		case 'S':
-			if (parse_size(optarg, &o->seconds) || !o->seconds || o->seconds > 86400)
+			if (ab_parse_size(optarg, &o->seconds) || !o->seconds || o->seconds > 86400)
 				usage("--seconds: '%s' not in 1..86400", optarg);
 			break;
 		case 'n':
