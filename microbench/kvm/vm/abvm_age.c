@@ -94,10 +94,27 @@ static int parse_u64_field(const char *s, const char *key, uint64_t *out)
 	return 0;
 }
 
+/* Write one age_bench request to @fd; on failure close @fd and say why. */
+static int hook_request(int fd, const char *path, const char *mode, uint64_t start_gfn,
+			uint64_t npages, bool clear, char *err, size_t errlen)
+{
+	char cmd[128];
+	int n = snprintf(cmd, sizeof(cmd), "%s %" PRIu64 " %" PRIu64 " %s\n", mode, start_gfn,
+			 npages, clear ? "clear" : "test");
+
+	if (write(fd, cmd, (size_t)n) != n) {
+		int e = errno;
+
+		close(fd);
+		return errf(err, errlen, "write '%.*s' to %s: %s", n - 1, cmd, path, strerror(e));
+	}
+	return 0;
+}
+
 int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
 		   bool clear, struct abvm_hook_result *res, char *err, size_t errlen)
 {
-	char path[160], cmd[128], *buf;
+	char path[160], *buf;
 	size_t cap = 256 + (npages + 63) / 64 * 17 + 64;
 	ssize_t n, got = 0;
 	int fd;
@@ -113,15 +130,8 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return errf(err, errlen, "%s: %s", path, strerror(errno));
-	n = snprintf(cmd, sizeof(cmd), "%s %" PRIu64 " %" PRIu64 " %s\n", mode, start_gfn, npages,
-		     clear ? "clear" : "test");
-	if (write(fd, cmd, (size_t)n) != n) {
-		int e = errno;
-
-		close(fd);
-		return errf(err, errlen, "write '%.*s' to %s: %s", (int)n - 1, cmd, path,
-			    strerror(e));
-	}
+	if (hook_request(fd, path, mode, start_gfn, npages, clear, err, errlen))
+		return -1;
 	buf = malloc(cap);
 	if (!buf) {
 		close(fd);
@@ -162,8 +172,7 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 int abvm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
 		   bool clear, char *err, size_t errlen)
 {
-	char path[160], cmd[128];
-	ssize_t n;
+	char path[160];
 	int fd;
 
 	if (!abvm_hook_path(vm, path, sizeof(path)))
@@ -171,15 +180,8 @@ int abvm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errf(err, errlen, "%s: %s", path, strerror(errno));
-	n = snprintf(cmd, sizeof(cmd), "%s %" PRIu64 " %" PRIu64 " %s\n", mode, start_gfn, npages,
-		     clear ? "clear" : "test");
-	if (write(fd, cmd, (size_t)n) != n) {
-		int e = errno;
-
-		close(fd);
-		return errf(err, errlen, "write '%.*s' to %s: %s", (int)n - 1, cmd, path,
-			    strerror(e));
-	}
+	if (hook_request(fd, path, mode, start_gfn, npages, clear, err, errlen))
+		return -1;
 	close(fd);
 	return 0;
 }
