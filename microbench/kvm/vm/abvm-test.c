@@ -1126,6 +1126,26 @@ static int cmd_checkskip(const char *check)
 		      "bad mode must be usage (2) naming it: %s", out);
 	}
 	{
+		char *a[] = {(char *)check, "stress",	       "--seconds", "1",
+			     "--without",   "zapper,gremlins", NULL};
+
+		CHECK(run_capture(a, NULL, false, out, sizeof(out)) == 2 && strstr(out, "gremlins"),
+		      "unknown stressor must be usage (2) naming it: %s", out);
+	}
+	{
+		/* every stressor left out: the vCPUs still run, the run says what was left out */
+		char *a[] = {(char *)check, "stress",	     "--seconds",
+			     "1",	    "--no-aging-ok", "--mem",
+			     "8M",	    "--without",     "hook,idle,switch,zapper,slots,vms",
+			     NULL};
+		int rc = run_capture(a, NULL, false, out, sizeof(out));
+
+		CHECK(rc == 0 && strstr(out, "left out: hook,idle,switch,zapper,slots,vms") &&
+			  strstr(out, "aging via nothing"),
+		      "stress with every stressor left out must pass and say so: exit %d '%s'", rc,
+		      out);
+	}
+	{
 		char *a[] = {(char *)check, "exact", "--driver", "hook", "--mode", "locked", NULL};
 		int rc = run_capture(a, NULL, false, out, sizeof(out));
 

@@ -42,6 +42,12 @@ static bool verbose;
 static bool stock;
 /* stress --modes: which modes the hook threads and the switcher use */
 static unsigned int mode_mask = (1u << ABVM_NR_AGE_MODES) - 1;
+
+/* stress --without: stressors left out (to find which one a failure needs) */
+enum { ST_HOOK, ST_IDLE, ST_SWITCH, ST_ZAPPER, ST_SLOTS, ST_VMS, ST_NR };
+static const char *const stressor_names[ST_NR] = {"hook",   "idle",  "switch",
+						  "zapper", "slots", "vms"};
+static unsigned int stress_off;
 static _Atomic int nfail;
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -96,16 +102,18 @@ static _Noreturn void usage(const char *fmt, ...)
 		va_end(ap);
 		fputc('\n', stderr);
 	}
-	fprintf(stderr,
-		"usage: %s exact --driver hook|page_idle --mode M [--mem SIZE] [--rounds N] "
-		"[--seed S]\n"
-		"       %s lru_gen --mode M [--mem SIZE]\n"
-		"       %s switch [--seconds N]\n"
-		"       %s stress --seconds N [--no-aging-ok] [--modes M1,M2,...]\n"
-		"  modes: locked read_locked fast_only bitmap; common: --vcpus N --verbose\n"
-		"  --stock: check an unpatched kernel (no mode parameter, no age_* stats; exact "
-		"page_idle, lru_gen)\n",
-		prog, prog, prog, prog);
+	fprintf(
+	    stderr,
+	    "usage: %s exact --driver hook|page_idle --mode M [--mem SIZE] [--rounds N] "
+	    "[--seed S]\n"
+	    "       %s lru_gen --mode M [--mem SIZE]\n"
+	    "       %s switch [--seconds N]\n"
+	    "       %s stress --seconds N [--no-aging-ok] [--modes M1,M2,...] [--without S1,...]\n"
+	    "  modes: locked read_locked fast_only bitmap; common: --vcpus N --verbose\n"
+	    "  stressors (--without): hook idle switch zapper slots vms\n"
+	    "  --stock: check an unpatched kernel (no mode parameter, no age_* stats; exact "
+	    "page_idle, lru_gen)\n",
+	    prog, prog, prog, prog);
 	exit(AB_EXIT_USAGE);
 }
 
@@ -135,19 +143,13 @@ struct opts {
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-	    {"driver", required_argument, 0, 'd'},
-	    {"mode", required_argument, 0, 'm'},
-	    {"mem", required_argument, 0, 'M'},
-	    {"vcpus", required_argument, 0, 'v'},
-	    {"rounds", required_argument, 0, 'r'},
-	    {"seed", required_argument, 0, 's'},
-	    {"seconds", required_argument, 0, 'S'},
-	    {"no-aging-ok", no_argument, 0, 'n'},
-	    {"modes", required_argument, 0, 'L'},
-	    {"verbose", no_argument, 0, 'V'},
-	    {"stock", no_argument, 0, 'k'},
-	    {"help", no_argument, 0, 'h'},
-	    {0, 0, 0, 0},
+	    {"driver", required_argument, 0, 'd'},  {"mode", required_argument, 0, 'm'},
+	    {"mem", required_argument, 0, 'M'},	    {"vcpus", required_argument, 0, 'v'},
+	    {"rounds", required_argument, 0, 'r'},  {"seed", required_argument, 0, 's'},
+	    {"seconds", required_argument, 0, 'S'}, {"no-aging-ok", no_argument, 0, 'n'},
+	    {"modes", required_argument, 0, 'L'},   {"without", required_argument, 0, 'W'},
+	    {"verbose", no_argument, 0, 'V'},	    {"stock", no_argument, 0, 'k'},
+	    {"help", no_argument, 0, 'h'},	    {0, 0, 0, 0},
 	};
 	int c;
 	uint64_t v;
@@ -210,6 +212,24 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			free(dup);
 			if (!mode_mask)
 				usage("--modes: empty list");
+			break;
+		}
+		case 'W': {
+			char *dup = strdup(optarg), *tok, *save = NULL;
+
+			for (tok = strtok_r(dup, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				int si = 0;
+
+				while (si < ST_NR && strcmp(tok, stressor_names[si]))
+					si++;
+				if (si == ST_NR)
+					usage("--without: unknown stressor '%s' (hook idle switch "
+					      "zapper slots vms)",
+					      tok);
+				stress_off |= 1u << si;
+			}
+			free(dup);
 			break;
 		}
 		case 'k':
@@ -1304,18 +1324,31 @@ static int cmd_stress(struct opts *o)
 	s.param_on = abvm_age_mode_get(mode, sizeof(mode)) == 0;
 	if (s.param_on)
 		need_param();
-	else if (!o->no_aging_ok)
+	else if (!o->no_aging_ok && !stock) /* --stock: plain 6.12, page_idle ages */
 		skip("%s: %s: kernel without the agebench aging patches", ABVM_AGE_MODE_PARAM,
 		     strerror(ENOENT));
 	s.vm = make_vm(o->mem, o->vcpus);
-	s.hook_on = abvm_hook_path(s.vm, path, sizeof(path));
-	s.idle_on = access(ABVM_PAGE_IDLE_PATH, F_OK) == 0;
+	s.hook_on = abvm_hook_path(s.vm, path, sizeof(path)) && !(stress_off & 1u << ST_HOOK);
+	s.idle_on = access(ABVM_PAGE_IDLE_PATH, F_OK) == 0 && !(stress_off & 1u << ST_IDLE);
+	if (s.param_on && (stress_off & 1u << ST_SWITCH))
+		s.param_on = false; /* no mode switches (the mode stays as it is) */
 	if (!s.hook_on && !s.idle_on && !o->no_aging_ok)
-		skip("neither %s nor %s exists: nothing can age the VM", path, ABVM_PAGE_IDLE_PATH);
-	info("stress: %" PRIu64 " s, %" PRIu64 " MiB, %d vCPUs; aging via%s%s%s; mode switches %s",
-	     o->seconds, o->mem >> 20, o->vcpus, s.hook_on ? " hook (all modes)" : "",
-	     s.idle_on ? " page_idle" : "",
-	     !s.hook_on && !s.idle_on ? " nothing (--no-aging-ok)" : "", s.param_on ? "on" : "off");
+		skip("nothing ages the VM: %s and %s are absent or left out (--without)", path,
+		     ABVM_PAGE_IDLE_PATH);
+	{
+		char off[64] = "";
+
+		for (int si = 0; si < ST_NR; si++)
+			if (stress_off & 1u << si)
+				snprintf(off + strlen(off), sizeof(off) - strlen(off), "%s%s",
+					 off[0] ? "," : "; left out: ", stressor_names[si]);
+		info("stress: %" PRIu64 " s, %" PRIu64
+		     " MiB, %d vCPUs; aging via%s%s%s; mode switches %s%s",
+		     o->seconds, o->mem >> 20, o->vcpus, s.hook_on ? " hook (all modes)" : "",
+		     s.idle_on ? " page_idle" : "",
+		     !s.hook_on && !s.idle_on ? " nothing (--no-aging-ok)" : "",
+		     s.param_on ? "on" : "off", off);
+	}
 	populate(s.vm);
 	abvm_work_init(&w);
 	w.passes = 0;
@@ -1336,9 +1369,12 @@ static int cmd_stress(struct opts *o)
 		pthread_create(&th[nth++], NULL, stress_idle, &s);
 	if (s.param_on)
 		pthread_create(&th[nth++], NULL, stress_switch, &s);
-	pthread_create(&th[nth++], NULL, stress_zapper, &s);
-	pthread_create(&th[nth++], NULL, stress_slots, &s);
-	pthread_create(&th[nth++], NULL, stress_vms, &s);
+	if (!(stress_off & 1u << ST_ZAPPER))
+		pthread_create(&th[nth++], NULL, stress_zapper, &s);
+	if (!(stress_off & 1u << ST_SLOTS))
+		pthread_create(&th[nth++], NULL, stress_slots, &s);
+	if (!(stress_off & 1u << ST_VMS))
+		pthread_create(&th[nth++], NULL, stress_vms, &s);
 	for (uint64_t t = 0; t < o->seconds * 10 && !atomic_load(&nfail); t++)
 		usleep(100 * 1000);
 	atomic_store(&s.stop, true);
@@ -1356,7 +1392,8 @@ static int cmd_stress(struct opts *o)
 	     atomic_load(&s.vm_cycles), s.param_on ? atomic_load(&s.switches) : 0);
 	if (v1.passes <= v0.passes)
 		fail("vCPUs completed no pass under stress");
-	if (!atomic_load(&nfail) && (!atomic_load(&s.vm_cycles) || !atomic_load(&s.slot_ops)))
+	if (!atomic_load(&nfail) && ((!(stress_off & 1u << ST_VMS) && !atomic_load(&s.vm_cycles)) ||
+				     (!(stress_off & 1u << ST_SLOTS) && !atomic_load(&s.slot_ops))))
 		fail("VM churn or memslot churn made no progress");
 	/* afterwards the VM still answers exactly (locked clear, touch, test) */
 	if (s.hook_on && !atomic_load(&nfail)) {
