@@ -1000,29 +1000,27 @@ static int cmp_pt(const void *a, const void *b)
 }
 
 /*
- * The configuration shown in the per-vCPU figures of @backend: the group
- * (name minus mode and vcpus) with the most benchmarks having @metric.
+ * The group key (benchmark name minus mode and vcpus) shared by the most of
+ * @names[0..n) that have @ok[i] set; NULL if none has. The caller frees it.
  */
-static char *dominant_group(const struct ab_results *r, const char *backend, const char *metric)
+static char *most_common_group(const char *const *names, const bool *ok, size_t n)
 {
 	char *best = NULL;
 	size_t bestn = 0;
 
-	for (size_t i = 0; i < r->nb; i++) {
-		char be[64];
+	for (size_t i = 0; i < n; i++) {
 		char *k;
 		size_t cnt = 0;
 
-		if (!ab_name_element(r->b[i].name, 0, be, sizeof(be)) || strcmp(be, backend) ||
-		    !ab_bench_metric(&r->b[i], metric))
+		if (!ok[i])
 			continue;
-		k = group_key(r->b[i].name);
-		for (size_t j = 0; j < r->nb; j++) {
+		k = group_key(names[i]);
+		for (size_t j = 0; j < n; j++) {
 			char *kj;
 
-			if (!ab_bench_metric(&r->b[j], metric))
+			if (!ok[j])
 				continue;
-			kj = group_key(r->b[j].name);
+			kj = group_key(names[j]);
 			cnt += !strcmp(k, kj);
 			free(kj);
 		}
@@ -1034,6 +1032,37 @@ static char *dominant_group(const struct ab_results *r, const char *backend, con
 			free(k);
 		}
 	}
+	return best;
+}
+
+/* Is @name a benchmark of @backend? */
+static bool of_backend(const char *name, const char *backend)
+{
+	char be[64];
+
+	return ab_name_element(name, 0, be, sizeof(be)) && !strcmp(be, backend);
+}
+
+/*
+ * The configuration shown in the per-vCPU figures of @backend: the group
+ * (name minus mode and vcpus) with the most benchmarks having @metric.
+ */
+static char *dominant_group(const struct ab_results *r, const char *backend, const char *metric)
+{
+	const char **names = calloc(r->nb + 1, sizeof(*names));
+	bool *ok = calloc(r->nb + 1, sizeof(*ok));
+	char *best = NULL;
+
+	if (names && ok) {
+		for (size_t i = 0; i < r->nb; i++) {
+			names[i] = r->b[i].name;
+			ok[i] = of_backend(r->b[i].name, backend) &&
+				ab_bench_metric(&r->b[i], metric) != NULL;
+		}
+		best = most_common_group(names, ok, r->nb);
+	}
+	free(names);
+	free(ok);
 	return best;
 }
 
@@ -1192,34 +1221,24 @@ static void fig_cdf(struct figs *f, const struct ab_results *r, const struct mod
 		}
 	}
 	if (!key) {
-		size_t bestn = 0;
-		const char *n1, *n2;
-		json_t *v1, *v2;
+		/* the group with most fault CDFs of this backend */
+		size_t n = json_object_size(cdf), i = 0;
+		const char **names = calloc(n + 1, sizeof(*names));
+		bool *ok = calloc(n + 1, sizeof(*ok));
+		const char *n1;
+		json_t *v1;
 
-		json_object_foreach(cdf, n1, v1)
-		{
-			char be[64], *k1;
-			size_t cnt = 0;
-
-			if (!ab_name_element(n1, 0, be, sizeof(be)) || strcmp(be, backend) ||
-			    !json_is_array(json_object_get(v1, "fault")))
-				continue;
-			k1 = group_key(n1);
-			json_object_foreach(cdf, n2, v2)
+		if (names && ok) {
+			json_object_foreach(cdf, n1, v1)
 			{
-				char *k2 = group_key(n2);
-
-				cnt += !strcmp(k1, k2);
-				free(k2);
+				names[i] = n1;
+				ok[i++] = of_backend(n1, backend) &&
+					  json_is_array(json_object_get(v1, "fault"));
 			}
-			if (cnt > bestn) {
-				free(key);
-				key = k1;
-				bestn = cnt;
-			} else {
-				free(k1);
-			}
+			key = most_common_group(names, ok, i);
 		}
+		free(names);
+		free(ok);
 	}
 	if (!key) {
 		note(f, file, what, "no fault CDF for the %s backend in agebench.cdf", backend);
