@@ -187,15 +187,10 @@ static void bench_model(ab_state *st, void *argp)
 			      .rate = rate,
 			      .seed = 0x5eed,
 			      .stop = &stop};
+	double *call_ns = NULL;
 	if (!v || !hist || !vt) {
 		ab_skip_with_error(st, "out of memory");
-		ab_model_destroy(m);
-		free(decl_mask);
-		free(tbits);
-		free(v);
-		free(hist);
-		free(vt);
-		return;
+		goto out;
 	}
 	for (int i = 0; i < nv; i++) {
 		ab_hist_init(&hist[2 * i]);
@@ -230,13 +225,7 @@ static void bench_model(ab_state *st, void *argp)
 			pthread_join(vt[i], NULL);
 		snprintf(err, sizeof(err), "pthread_create: %s", strerror(rc));
 		ab_skip_with_error(st, err);
-		ab_model_destroy(m);
-		free(decl_mask);
-		free(tbits);
-		free(v);
-		free(hist);
-		free(vt);
-		return;
+		goto out;
 	}
 	if (nv || rate)
 		sleep_ns(WARMUP_NS);
@@ -259,7 +248,7 @@ static void bench_model(ab_state *st, void *argp)
 	 * out of the vCPU window, which measures the vCPUs under aging calls. */
 	uint64_t cnt_ns = 0, cnt_acc = 0, cnt_f = 0;
 	size_t cap_calls = 1024;
-	double *call_ns = malloc(sizeof(double) * cap_calls);
+	call_ns = malloc(sizeof(double) * cap_calls);
 	__atomic_store_n(&phase, 1, __ATOMIC_RELAXED);
 	uint64_t acc0 = sum_accesses(v, nv), f0 = sum_faults(v, nv), w0 = ab_now_ns();
 	while (ab_keep_running(st)) {
@@ -407,6 +396,7 @@ static void bench_model(ab_state *st, void *argp)
 		if (rate_base > 0)
 			ab_counter(st, "vcpu_rel", rate_aging / rate_base, 0);
 	}
+out:
 	free(call_ns);
 	free(decl_mask);
 	free(tbits);
