@@ -376,6 +376,23 @@ static uint64_t fault_pass(struct abvm *vm, enum abvm_op op, struct ager *a, str
 	return t1 - t0;
 }
 
+/*
+ * The same latency measured without (@hb) and with (@ha) aging: names[0] and
+ * names[1] get the two p99s, names[2] the max with aging, names[3] and
+ * names[4] the two CDFs. Nothing if either histogram is empty.
+ */
+static void base_vs_aging(ab_state *st, const struct ab_hist *hb, const struct ab_hist *ha,
+			  const char *const names[5])
+{
+	if (!hb->count || !ha->count)
+		return;
+	ab_counter(st, names[0], (double)ab_hist_quantile(hb, 0.99), AB_CTR_DEFAULT);
+	ab_counter(st, names[1], (double)ab_hist_quantile(ha, 0.99), AB_CTR_DEFAULT);
+	ab_counter(st, names[2], (double)ha->max, AB_CTR_DEFAULT);
+	ab_record_cdf(st, names[3], hb);
+	ab_record_cdf(st, names[4], ha);
+}
+
 static void kbench_fn(ab_state *st, void *arg)
 {
 	const struct kbench *kb = arg;
@@ -596,15 +613,9 @@ static void kbench_fn(ab_state *st, void *arg)
 	ab_counter(st, "fault_calls", (double)ag.calls, AB_CTR_DEFAULT);
 	if (ag.calls)
 		ab_counter(st, "fault_age_ns", (double)ag.ns / ag.calls, AB_CTR_DEFAULT);
-	if (hfb.count && hfa.count) {
-		ab_counter(st, "base_refault_p99_ns", (double)ab_hist_quantile(&hfb, 0.99),
-			   AB_CTR_DEFAULT);
-		ab_counter(st, "aging_fault_p99_ns", (double)ab_hist_quantile(&hfa, 0.99),
-			   AB_CTR_DEFAULT);
-		ab_counter(st, "aging_fault_max_ns", (double)hfa.max, AB_CTR_DEFAULT);
-		ab_record_cdf(st, "fault_base", &hfb);
-		ab_record_cdf(st, "fault_aging", &hfa);
-	}
+	base_vs_aging(st, &hfb, &hfa,
+		      (const char *[5]){"base_refault_p99_ns", "aging_fault_p99_ns",
+					"aging_fault_max_ns", "fault_base", "fault_aging"});
 
 	/* counters: aging side */
 	if (calls && sum_pages) {
@@ -641,15 +652,9 @@ static void kbench_fn(ab_state *st, void *arg)
 		ab_counter(st, "fault_max_ns", (double)fault.max, AB_CTR_DEFAULT);
 		ab_record_cdf(st, "fault", &fault);
 	}
-	if (hbase.count && hage.count) {
-		ab_counter(st, "base_access_p99_ns", (double)ab_hist_quantile(&hbase, 0.99),
-			   AB_CTR_DEFAULT);
-		ab_counter(st, "access_p99_ns", (double)ab_hist_quantile(&hage, 0.99),
-			   AB_CTR_DEFAULT);
-		ab_counter(st, "access_max_ns", (double)hage.max, AB_CTR_DEFAULT);
-		ab_record_cdf(st, "access_base", &hbase);
-		ab_record_cdf(st, "access_aging", &hage);
-	}
+	base_vs_aging(st, &hbase, &hage,
+		      (const char *[5]){"base_access_p99_ns", "access_p99_ns", "access_max_ns",
+					"access_base", "access_aging"});
 	ab_counter(st, "vcpu_accesses_per_s", (double)age_aps, AB_CTR_DEFAULT);
 	if (base_aps)
 		ab_counter(st, "vcpu_rel", (double)age_aps / (double)base_aps, AB_CTR_DEFAULT);
