@@ -35,18 +35,6 @@ static inline int ab_check_report(const char *name)
 	return ab_check_failures ? 1 : 0;
 }
 
-/* Deterministic pseudo-random numbers for tests (xorshift64*). */
-static inline uint64_t ab_test_rng(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
-
 /* Bit @i of the bitmap @b (64-bit words, bit 0 = LSB of word 0). */
 static inline bool ab_test_bit(const uint64_t *b, uint64_t i)
 {

@@ -22,6 +22,18 @@ static inline uint64_t ab_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Deterministic pseudo-random numbers (xorshift64*); *s must not be 0. */
+static inline uint64_t ab_rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
 /* Print "agebench: <msg>" to stderr. */
 void ab_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "agebench: <msg>" to stderr and exit(code). */

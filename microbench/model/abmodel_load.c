@@ -14,21 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-static inline uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
-
 /* Uniform in [0, n). */
 static inline uint64_t rng_below(uint64_t *s, uint64_t n)
 {
-	return (uint64_t)(((unsigned __int128)rng_next(s) * n) >> 64);
+	return (uint64_t)(((unsigned __int128)ab_rng_next(s) * n) >> 64);
 }
 
 #define VCPU_BATCH 256
@@ -47,7 +36,7 @@ void *ab_vcpu_thread(void *arg)
 	ab_model_thread_register();
 	while (!__atomic_load_n(v->stop, __ATOMIC_RELAXED)) {
 		for (int k = 0; k < VCPU_BATCH; k++) {
-			uint64_t r = rng_next(&s), page;
+			uint64_t r = ab_rng_next(&s), page;
 			bool write = (((r >> 32) * 100) >> 32) < v->write_pct;
 
 			if (v->fresh_n && ++cnt >= v->fresh_every) {
@@ -142,7 +131,7 @@ uint64_t ab_model_det_run(enum ab_walker w, enum ab_pgsize pgsize, uint64_t npag
 		return UINT64_MAX;
 	}
 	for (uint64_t i = 0; i < npages; i++)
-		if ((rng_next(&s) >> 62) == 0) /* one page in four */
+		if ((ab_rng_next(&s) >> 62) == 0) /* one page in four */
 			set[i >> 6] |= 1ull << (i & 63);
 
 	struct ab_age_res res = {0};

@@ -119,11 +119,11 @@ static int run_one(enum ab_pgsize ps, enum ab_walker w, double seconds)
 	while (ab_now_ns() < deadline && failures - fails0 < 5) {
 		/* Random subrange (often the whole aged range), random form. */
 		uint64_t first = 0, n = L.aged;
-		if (ab_test_rng(&s) & 1) {
-			first = ab_test_rng(&s) % L.aged;
-			n = 1 + ab_test_rng(&s) % (L.aged - first);
+		if (ab_rng_next(&s) & 1) {
+			first = ab_rng_next(&s) % L.aged;
+			n = 1 + ab_rng_next(&s) % (L.aged - first);
 		}
-		bool clear = (ab_test_rng(&s) % 4) != 0;
+		bool clear = (ab_rng_next(&s) % 4) != 0;
 		struct ab_age_res res = {0};
 		int ret = ab_model_age(m, w, first, n, clear, young, &res);
 		calls++;

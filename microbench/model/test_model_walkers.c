@@ -110,7 +110,7 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 	/* Touch a pseudo-random third of the pages; every 4th touched is a write. */
 	uint64_t ntouch = 0;
 	for (uint64_t i = 0; i < NPAGES; i++) {
-		if (ab_test_rng(&s) % 3 == 0) {
+		if (ab_rng_next(&s) % 3 == 0) {
 			setbit(touched, i);
 			CHECK(ab_model_access(m, i, (ntouch++ & 3) == 0, NULL) == 0,
 			      "%s: access to a mapped page faulted", ctx);
