@@ -6,9 +6,9 @@
  * whether it declined.
  */
 #define _GNU_SOURCE
-#include "abk.h"
-#include "abvm.h"
-#include "abvm_age.h"
+#include "ab_kvm.h"
+#include "ab_vm.h"
+#include "ab_vm_age.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,37 +17,37 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HOOK_MAX_PAGES ((uint64_t)ABVM_HOOK_MAX_PAGES)
+#define HOOK_MAX_PAGES ((uint64_t)AB_VM_HOOK_MAX_PAGES)
 
 struct hook {
 	const struct abvm *vm;
 	uint64_t gfn0;
-	struct abvm_hook_result r;
+	struct ab_vm_hook_result r;
 };
 
-static enum abk_presence hook_detect(char *msg, size_t len)
+static enum ab_kvm_presence hook_detect(char *msg, size_t len)
 {
 	char p[512], d[512], cur[64];
-	enum abk_presence pr;
+	enum ab_kvm_presence pr;
 
-	abk_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
-	if (!abk_mode_param(cur, sizeof(cur))) {
+	ab_kvm_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
+	if (!ab_kvm_mode_param(cur, sizeof(cur))) {
 		snprintf(msg, len, "%s: %s (kernel without the agebench aging patches)", p,
 			 strerror(errno ? errno : ENOENT));
-		return ABK_ABSENT;
+		return AB_KVM_ABSENT;
 	}
-	abk_path(d, sizeof(d), "/sys/kernel/debug/kvm");
-	if ((pr = abk_probe_file(d, R_OK | X_OK, DEBUGFS_HINT, "the hook needs root", msg, len)) !=
-	    ABK_PRESENT)
+	ab_kvm_path(d, sizeof(d), "/sys/kernel/debug/kvm");
+	if ((pr = ab_kvm_probe_file(d, R_OK | X_OK, DEBUGFS_HINT, "the hook needs root", msg, len)) !=
+	    AB_KVM_PRESENT)
 		return pr;
-	if ((pr = abk_probe_file(p, W_OK, "", "cannot switch aging modes", msg, len)) !=
-	    ABK_PRESENT)
+	if ((pr = ab_kvm_probe_file(p, W_OK, "", "cannot switch aging modes", msg, len)) !=
+	    AB_KVM_PRESENT)
 		return pr;
 	snprintf(msg, len, "debugfs hook under %s, kvm.mmu_age_mode=%s", d, cur);
-	return ABK_PRESENT;
+	return AB_KVM_PRESENT;
 }
 
-static int hook_prepare(struct abk_drv *d, const struct abk_target *t, char *msg, size_t len)
+static int hook_prepare(struct ab_kvm_drv *d, const struct ab_kvm_target *t, char *msg, size_t len)
 {
 	struct hook *h = calloc(1, sizeof(*h));
 	char p[256];
@@ -56,7 +56,7 @@ static int hook_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 		return -ENOMEM;
 	d->priv = h;
 	/* KVM names the dir after the VM-creating thread: libabvm knows it */
-	if (!abvm_hook_path(t->vm, p, sizeof(p))) {
+	if (!ab_vm_hook_path(t->vm, p, sizeof(p))) {
 		snprintf(msg, len, "%s: no such file (kernel without the age_bench hook?)", p);
 		return -ENOENT;
 	}
@@ -69,14 +69,14 @@ static int hook_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 
 /*
  * One hook call over at most HOOK_MAX_PAGES pages through libabvm's
- * abvm_hook_call (open, write the question, read the answer: the file is
+ * ab_vm_hook_call (open, write the question, read the answer: the file is
  * non-seekable and keeps one answer per VM; strict parse + echo check).
  * The kernel times the walker itself: that is res->ns.
  */
 static int hook_call(struct hook *h, const char *mode, uint64_t first, uint64_t n, bool clear,
-		     struct abk_age_res *res, uint64_t *bits, char *msg, size_t len)
+		     struct ab_kvm_age_res *res, uint64_t *bits, char *msg, size_t len)
 {
-	if (abvm_hook_call(h->vm, mode, h->gfn0 + first, n, clear, &h->r, msg, len))
+	if (ab_vm_hook_call(h->vm, mode, h->gfn0 + first, n, clear, &h->r, msg, len))
 		return -EPROTO;
 	res->pages += h->r.pages;
 	res->young += h->r.young;
@@ -88,13 +88,13 @@ static int hook_call(struct hook *h, const char *mode, uint64_t first, uint64_t 
 		res->declines++;
 	}
 	for (uint64_t i = 0; bits && i < n; i++)
-		if (abvm_bit(h->r.bitmap, i))
-			abvm_set_bit(bits, first + i);
+		if (ab_vm_bit(h->r.bitmap, i))
+			ab_vm_set_bit(bits, first + i);
 	return 0;
 }
 
-static int hook_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_t npages,
-		    bool clear, struct abk_age_res *res, uint64_t *bits)
+static int hook_age(struct ab_kvm_drv *d, const char *mode, uint64_t first, uint64_t npages,
+		    bool clear, struct ab_kvm_age_res *res, uint64_t *bits)
 {
 	struct hook *h = d->priv;
 	int err = 0;
@@ -110,7 +110,7 @@ static int hook_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_
 	return err;
 }
 
-static void hook_cleanup(struct abk_drv *d)
+static void hook_cleanup(struct ab_kvm_drv *d)
 {
 	struct hook *h = d->priv;
 
@@ -121,7 +121,7 @@ static void hook_cleanup(struct abk_drv *d)
 	d->priv = NULL;
 }
 
-const struct abk_driver abk_drv_hook = {
+const struct ab_kvm_driver ab_kvm_drv_hook = {
     .name = "hook",
     .detect = hook_detect,
     .per_mode = true,

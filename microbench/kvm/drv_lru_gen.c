@@ -9,7 +9,7 @@
  * "young" reports (pages faulted in during the call land there too).
  */
 #define _GNU_SOURCE
-#include "abk.h"
+#include "ab_kvm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,40 +25,40 @@ struct lrug {
 	char path[512];
 };
 
-static enum abk_presence lrug_detect(char *msg, size_t len)
+static enum ab_kvm_presence lrug_detect(char *msg, size_t len)
 {
 	char en[512], dbg[512], v[64];
-	enum abk_presence pr;
+	enum ab_kvm_presence pr;
 	int err;
 
-	abk_path(en, sizeof(en), "/sys/kernel/mm/lru_gen/enabled");
-	abk_path(dbg, sizeof(dbg), "/sys/kernel/debug/lru_gen");
-	if ((err = abk_read_str(en, v, sizeof(v)))) {
+	ab_kvm_path(en, sizeof(en), "/sys/kernel/mm/lru_gen/enabled");
+	ab_kvm_path(dbg, sizeof(dbg), "/sys/kernel/debug/lru_gen");
+	if ((err = ab_kvm_read_str(en, v, sizeof(v)))) {
 		snprintf(msg, len, "%s: %s (kernel without CONFIG_LRU_GEN)", en, strerror(-err));
-		return err == -EACCES ? ABK_NOPERM : ABK_ABSENT;
+		return err == -EACCES ? AB_KVM_NOPERM : AB_KVM_ABSENT;
 	}
 	if (!(strtoul(v, NULL, 0) & 1)) {
 		snprintf(msg, len, "%s is %s: MGLRU disabled (echo y > %s)", en, v, en);
-		return ABK_ABSENT;
+		return AB_KVM_ABSENT;
 	}
-	if ((pr = abk_probe_file(dbg, R_OK | W_OK, DEBUGFS_HINT, "lru_gen debugfs needs root", msg,
-				 len)) != ABK_PRESENT)
+	if ((pr = ab_kvm_probe_file(dbg, R_OK | W_OK, DEBUGFS_HINT, "lru_gen debugfs needs root", msg,
+				 len)) != AB_KVM_PRESENT)
 		return pr;
-	if ((pr = abk_memcg_presence(msg, len)) != ABK_PRESENT)
+	if ((pr = ab_kvm_memcg_presence(msg, len)) != AB_KVM_PRESENT)
 		return pr;
 	snprintf(msg + strlen(msg), len - strlen(msg), "; MGLRU aging through %s", dbg);
-	return ABK_PRESENT;
+	return AB_KVM_PRESENT;
 }
 
-static int lrug_prepare(struct abk_drv *d, const struct abk_target *t, char *msg, size_t len)
+static int lrug_prepare(struct ab_kvm_drv *d, const struct ab_kvm_target *t, char *msg, size_t len)
 {
 	struct lrug *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return -ENOMEM;
 	d->priv = l;
-	abk_path(l->path, sizeof(l->path), "/sys/kernel/debug/lru_gen");
-	l->id = abk_memcg_lru_gen_id(&d->memcg);
+	ab_kvm_path(l->path, sizeof(l->path), "/sys/kernel/debug/lru_gen");
+	l->id = ab_kvm_memcg_lru_gen_id(&d->memcg);
 	if (l->id < 0) {
 		snprintf(msg, len, "%s: memcg %s not listed", l->path, d->memcg.dir);
 		return -ENOENT;
@@ -121,8 +121,8 @@ static uint64_t gen_size(const struct gens *g, uint64_t seq)
  * was youngest when the call started (then opens a new, empty one): young =
  * growth of that generation (pages faulted in meanwhile land there too).
  */
-static int lrug_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_t npages,
-		    bool clear, struct abk_age_res *res, uint64_t *bits)
+static int lrug_age(struct ab_kvm_drv *d, const char *mode, uint64_t first, uint64_t npages,
+		    bool clear, struct ab_kvm_age_res *res, uint64_t *bits)
 {
 	struct lrug *l = d->priv;
 	struct gens g0, g1;
@@ -138,7 +138,7 @@ static int lrug_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_
 	/* swappiness 200: anon and file alike; force_scan 1: walk page tables */
 	snprintf(cmd, sizeof(cmd), "+ %d 0 %llu 200 1\n", l->id, (unsigned long long)max);
 	t0 = ab_now_ns();
-	err = abk_write_str(l->path, cmd);
+	err = ab_kvm_write_str(l->path, cmd);
 	res->ns = ab_now_ns() - t0;
 	if (err)
 		return err;
@@ -151,17 +151,17 @@ static int lrug_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_
 	return 0;
 }
 
-static void lrug_cleanup(struct abk_drv *d)
+static void lrug_cleanup(struct ab_kvm_drv *d)
 {
 	free(d->priv);
 	d->priv = NULL;
 }
 
-const struct abk_driver abk_drv_lru_gen = {
+const struct ab_kvm_driver ab_kvm_drv_lru_gen = {
     .name = "lru_gen",
     .detect = lrug_detect,
     .needs_memcg = true,
-    .setup = abk_memcg_setup,
+    .setup = ab_kvm_memcg_setup,
     .prepare = lrug_prepare,
     .age = lrug_age,
     .cleanup = lrug_cleanup,

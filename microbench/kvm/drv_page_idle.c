@@ -5,7 +5,7 @@
  * young state through the clear_young notifier; writing marks pages idle.
  */
 #define _GNU_SOURCE
-#include "abk.h"
+#include "ab_kvm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "ab_common.h"
-#include "abvm_age.h"
+#include "ab_vm_age.h"
 
 struct pidle {
 	int bm_fd, kf_fd;
@@ -24,23 +24,23 @@ struct pidle {
 	uint64_t npages;
 };
 
-static enum abk_presence pidle_detect(char *msg, size_t len)
+static enum ab_kvm_presence pidle_detect(char *msg, size_t len)
 {
 	char p[512], pm[512];
-	enum abk_presence pr;
+	enum ab_kvm_presence pr;
 
-	abk_path(p, sizeof(p), "/sys/kernel/mm/page_idle/bitmap");
-	abk_path(pm, sizeof(pm), "/proc/self/pagemap");
-	if ((pr = abk_probe_file(p, R_OK | W_OK, "kernel without CONFIG_IDLE_PAGE_TRACKING",
-				 "page_idle needs root", msg, len)) != ABK_PRESENT ||
-	    (pr = abk_probe_file(pm, R_OK, "procfs not mounted", "pagemap needs root", msg, len)) !=
-		ABK_PRESENT)
+	ab_kvm_path(p, sizeof(p), "/sys/kernel/mm/page_idle/bitmap");
+	ab_kvm_path(pm, sizeof(pm), "/proc/self/pagemap");
+	if ((pr = ab_kvm_probe_file(p, R_OK | W_OK, "kernel without CONFIG_IDLE_PAGE_TRACKING",
+				 "page_idle needs root", msg, len)) != AB_KVM_PRESENT ||
+	    (pr = ab_kvm_probe_file(pm, R_OK, "procfs not mounted", "pagemap needs root", msg, len)) !=
+		AB_KVM_PRESENT)
 		return pr;
 	snprintf(msg, len, "idle page tracking at %s", p);
-	return ABK_PRESENT;
+	return AB_KVM_PRESENT;
 }
 
-static int pidle_prepare(struct abk_drv *d, const struct abk_target *t, char *msg, size_t len)
+static int pidle_prepare(struct ab_kvm_drv *d, const struct ab_kvm_target *t, char *msg, size_t len)
 {
 	struct pidle *pi = calloc(1, sizeof(*pi));
 	char p[512];
@@ -51,9 +51,9 @@ static int pidle_prepare(struct abk_drv *d, const struct abk_target *t, char *ms
 	pi->pfn = calloc(pi->npages, sizeof(uint64_t));
 	pi->weight = calloc(pi->npages, sizeof(uint32_t));
 	pi->bm_fd =
-	    open(abk_path(p, sizeof(p), "/sys/kernel/mm/page_idle/bitmap"), O_RDWR | O_CLOEXEC);
+	    open(ab_kvm_path(p, sizeof(p), "/sys/kernel/mm/page_idle/bitmap"), O_RDWR | O_CLOEXEC);
 	/* optional: without it, THP tails are counted as pages of their own */
-	pi->kf_fd = open(abk_path(p, sizeof(p), "/proc/kpageflags"), O_RDONLY | O_CLOEXEC);
+	pi->kf_fd = open(ab_kvm_path(p, sizeof(p), "/proc/kpageflags"), O_RDONLY | O_CLOEXEC);
 	d->priv = pi;
 	if (!pi->pfn || !pi->weight || pi->bm_fd < 0) {
 		snprintf(msg, len, "page_idle: %s", strerror(errno));
@@ -63,10 +63,10 @@ static int pidle_prepare(struct abk_drv *d, const struct abk_target *t, char *ms
 }
 
 /* Refresh PFNs of [first, first+n) from pagemap (libabvm's reader; not timed). */
-static int pidle_pfns(struct pidle *pi, const struct abk_target *t, uint64_t first, uint64_t n,
+static int pidle_pfns(struct pidle *pi, const struct ab_kvm_target *t, uint64_t first, uint64_t n,
 		      char *msg, size_t len)
 {
-	if (abvm_pagemap_pfns((const char *)t->hva + first * 4096, n, pi->pfn + first, msg, len))
+	if (ab_vm_pagemap_pfns((const char *)t->hva + first * 4096, n, pi->pfn + first, msg, len))
 		return -EIO;
 	for (uint64_t i = first; i < first + n; i++)
 		pi->weight[i] = pi->pfn[i] ? 1 : 0;
@@ -131,7 +131,7 @@ static size_t pidle_words(struct pidle *pi, uint64_t first, uint64_t n, uint64_t
  * only set bits mark pages idle), in runs of consecutive words: one syscall
  * per run keeps the interface's own cost, not ours, in the timing. 6.12
  * transfers nothing for the last, partial 64-PFN chunk below max_pfn (see
- * abvm_idle_read): such words are flagged unknown on read and skipped.
+ * ab_vm_idle_read): such words are flagged unknown on read and skipped.
  */
 static int pidle_io(struct pidle *pi, const uint64_t *idx, uint64_t *val, uint8_t *unknown,
 		    size_t k, bool write)
@@ -158,8 +158,8 @@ static int pidle_io(struct pidle *pi, const uint64_t *idx, uint64_t *val, uint8_
 	return 0;
 }
 
-static int pidle_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_t npages,
-		     bool clear, struct abk_age_res *res, uint64_t *bits)
+static int pidle_age(struct ab_kvm_drv *d, const char *mode, uint64_t first, uint64_t npages,
+		     bool clear, struct ab_kvm_age_res *res, uint64_t *bits)
 {
 	struct pidle *pi = d->priv;
 	uint64_t *idx, *mask, *val, t0;
@@ -207,7 +207,7 @@ static int pidle_age(struct abk_drv *d, const char *mode, uint64_t first, uint64
 	return err;
 }
 
-static void pidle_cleanup(struct abk_drv *d)
+static void pidle_cleanup(struct ab_kvm_drv *d)
 {
 	struct pidle *pi = d->priv;
 
@@ -223,7 +223,7 @@ static void pidle_cleanup(struct abk_drv *d)
 	d->priv = NULL;
 }
 
-const struct abk_driver abk_drv_page_idle = {
+const struct ab_kvm_driver ab_kvm_drv_page_idle = {
     .name = "page_idle",
     .detect = pidle_detect,
     .per_page = true,

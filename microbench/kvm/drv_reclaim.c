@@ -17,7 +17,7 @@
  * scanned, so "young" per page is not exact (no false-young check).
  */
 #define _GNU_SOURCE
-#include "abk.h"
+#include "ab_kvm.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,17 +34,17 @@ struct recl {
 	bool has_refault;
 };
 
-static enum abk_presence recl_detect(char *msg, size_t len)
+static enum ab_kvm_presence recl_detect(char *msg, size_t len)
 {
-	enum abk_presence pr = abk_memcg_presence(msg, len);
+	enum ab_kvm_presence pr = ab_kvm_memcg_presence(msg, len);
 
-	if (pr == ABK_PRESENT)
+	if (pr == AB_KVM_PRESENT)
 		snprintf(msg + strlen(msg), len - strlen(msg), "; reclaim via %s",
 			 strstr(msg, "cgroup v2") ? "memory.reclaim" : "memory.limit_in_bytes");
 	return pr;
 }
 
-static int recl_prepare(struct abk_drv *d, const struct abk_target *t, char *msg, size_t len)
+static int recl_prepare(struct ab_kvm_drv *d, const struct ab_kvm_target *t, char *msg, size_t len)
 {
 	struct recl *r = calloc(1, sizeof(*r));
 	uint64_t n = t->bytes / 4096;
@@ -62,24 +62,24 @@ static int recl_prepare(struct abk_drv *d, const struct abk_target *t, char *msg
 	r->vec1 = malloc(n);
 	if (!r->vec0 || !r->vec1)
 		return -ENOMEM;
-	r->has_refault = !abk_memcg_stat(&d->memcg, "workingset_refault_file", &r->refault0);
+	r->has_refault = !ab_kvm_memcg_stat(&d->memcg, "workingset_refault_file", &r->refault0);
 	return 0;
 }
 
-static uint64_t active_pages(struct abk_drv *d, bool *ok)
+static uint64_t active_pages(struct ab_kvm_drv *d, bool *ok)
 {
 	uint64_t v = 0;
 
 	if (d->memcg.version == 2) {
-		*ok = !abk_memcg_stat(&d->memcg, "pgactivate", &v);
+		*ok = !ab_kvm_memcg_stat(&d->memcg, "pgactivate", &v);
 		return v;
 	}
-	*ok = !abk_memcg_stat(&d->memcg, "active_file", &v);
+	*ok = !ab_kvm_memcg_stat(&d->memcg, "active_file", &v);
 	return v / 4096;
 }
 
-static int recl_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_t npages,
-		    bool clear, struct abk_age_res *res, uint64_t *bits)
+static int recl_age(struct ab_kvm_drv *d, const char *mode, uint64_t first, uint64_t npages,
+		    bool clear, struct ab_kvm_age_res *res, uint64_t *bits)
 {
 	struct recl *r = d->priv;
 	char *base = (char *)d->t.hva + first * 4096;
@@ -92,7 +92,7 @@ static int recl_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_
 		return -errno;
 	a0 = active_pages(d, &ok0);
 	t0 = ab_now_ns();
-	err = abk_memcg_reclaim(&d->memcg, budget * 4096);
+	err = ab_kvm_memcg_reclaim(&d->memcg, budget * 4096);
 	res->ns = ab_now_ns() - t0;
 	if (err)
 		return err;
@@ -108,7 +108,7 @@ static int recl_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_
 	res->young = ok0 && ok1 && a1 > a0 ? a1 - a0 : 0;
 	res->has_young = ok0 && ok1;
 	res->pages = res->evicted + res->young;
-	if (r->has_refault && !abk_memcg_stat(&d->memcg, "workingset_refault_file", &rf)) {
+	if (r->has_refault && !ab_kvm_memcg_stat(&d->memcg, "workingset_refault_file", &rf)) {
 		res->refaults = rf - r->refault0;
 		res->has_refaults = true;
 		r->refault0 = rf;
@@ -116,7 +116,7 @@ static int recl_age(struct abk_drv *d, const char *mode, uint64_t first, uint64_
 	return 0;
 }
 
-static void recl_cleanup(struct abk_drv *d)
+static void recl_cleanup(struct ab_kvm_drv *d)
 {
 	struct recl *r = d->priv;
 
@@ -128,14 +128,14 @@ static void recl_cleanup(struct abk_drv *d)
 	d->priv = NULL;
 }
 
-const struct abk_driver abk_drv_reclaim = {
+const struct ab_kvm_driver ab_kvm_drv_reclaim = {
     .name = "reclaim",
     .detect = recl_detect,
     .per_page = true,
     .young_inexact = true,
     .needs_file = true,
     .needs_memcg = true,
-    .setup = abk_memcg_setup,
+    .setup = ab_kvm_memcg_setup,
     .prepare = recl_prepare,
     .age = recl_age,
     .cleanup = recl_cleanup,

@@ -16,7 +16,7 @@
  * See docs/kvm-backend.md.
  */
 #define _GNU_SOURCE
-#include "abk.h"
+#include "ab_kvm.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -33,11 +33,11 @@
 #include "ab_bench_config.h"
 #include "ab_common.h"
 #include "ab_shim.h"
-#include "abvm.h"
-#include "abvm_age.h"
+#include "ab_vm.h"
+#include "ab_vm_age.h"
 
-#ifndef ABK_DPT_DEFAULT
-#define ABK_DPT_DEFAULT ""
+#ifndef AB_KVM_DPT_DEFAULT
+#define AB_KVM_DPT_DEFAULT ""
 #endif
 
 struct kparams {
@@ -48,18 +48,18 @@ struct kparams {
 };
 
 struct kbench {
-	const struct abk_driver *drv;
+	const struct ab_kvm_driver *drv;
 	char mode[32]; /* walker mode, or "native" */
-	enum abvm_backing backing;
+	enum ab_vm_backing backing;
 	const struct kparams *p;
 };
 
 static struct kparams params;
-static const struct abk_driver *chosen;
+static const struct ab_kvm_driver *chosen;
 
-static const char *backing_tag(enum abvm_backing b)
+static const char *backing_tag(enum ab_vm_backing b)
 {
-	return b == ABVM_BACKING_THP ? "2M" : b == ABVM_BACKING_FILE ? "file" : "4K";
+	return b == AB_VM_BACKING_THP ? "2M" : b == AB_VM_BACKING_FILE ? "file" : "4K";
 }
 
 /* Directory of file-backed guests and ballast: a disk if there is one. */
@@ -75,25 +75,25 @@ static const char *file_dir(void)
 /* Sum of the vCPUs' access counters. */
 static uint64_t vm_accesses(struct abvm *vm)
 {
-	struct abvm_vcpu_stats s;
+	struct ab_vm_vcpu_stats s;
 
-	abvm_stats_total(vm, &s);
+	ab_vm_stats_total(vm, &s);
 	return s.accesses;
 }
 
 static uint64_t vm_passes(struct abvm *vm)
 {
-	struct abvm_vcpu_stats s;
+	struct ab_vm_vcpu_stats s;
 
-	abvm_stats_total(vm, &s);
+	ab_vm_stats_total(vm, &s);
 	return s.passes;
 }
 
 static void merge_hists(struct abvm *vm, struct ab_hist *h)
 {
 	ab_hist_init(h);
-	for (int i = 0; i < abvm_nr_vcpus(vm); i++)
-		ab_hist_merge(h, abvm_vcpu_hist(vm, i));
+	for (int i = 0; i < ab_vm_nr_vcpus(vm); i++)
+		ab_hist_merge(h, ab_vm_vcpu_hist(vm, i));
 }
 
 static void sleep_ns(uint64_t ns)
@@ -105,23 +105,23 @@ static void sleep_ns(uint64_t ns)
 }
 
 /* age_lock_wait_ns, age_fast_declines, age_calls, age_walk_ns; 0 or -1. */
-static int kstats_read(struct abvm_kstats *ks, uint64_t v[4])
+static int kstats_read(struct ab_vm_kstats *ks, uint64_t v[4])
 {
 	static const char *const names[4] = {"age_lock_wait_ns", "age_fast_declines", "age_calls",
 					     "age_walk_ns"};
 
 	for (int i = 0; i < 4; i++)
-		if (abvm_kstats_get(ks, names[i], &v[i]))
+		if (ab_vm_kstats_get(ks, names[i], &v[i]))
 			return -1;
 	return 0;
 }
 
 /* Loop pattern of phases 2 and 3: every page of each partition, forever. */
-static void loop_work(struct abvm_work *w, enum abvm_op op)
+static void loop_work(struct ab_vm_work *w, enum ab_vm_op op)
 {
-	abvm_work_init(w);
+	ab_vm_work_init(w);
 	w->op = op;
-	w->order = ABVM_ORDER_SEQ;
+	w->order = AB_VM_ORDER_SEQ;
 	w->passes = 0;
 	w->record_latency = true;
 }
@@ -132,15 +132,15 @@ static void loop_work(struct abvm_work *w, enum abvm_op op)
  * -EPROTO with @msg); a touched page reported old is a false old. The
  * comparison is per 2 MiB block for THP (one young bit per huge mapping).
  */
-static int accuracy_exact(struct abk_drv *d, struct abvm *vm, const struct kbench *kb,
-			  enum abvm_op op, int rounds, uint64_t *false_old, uint64_t *checked,
+static int accuracy_exact(struct ab_kvm_drv *d, struct abvm *vm, const struct kbench *kb,
+			  enum ab_vm_op op, int rounds, uint64_t *false_old, uint64_t *checked,
 			  char *msg, size_t len)
 {
-	uint64_t n = abvm_npages(vm), words = (n + 63) / 64;
+	uint64_t n = ab_vm_npages(vm), words = (n + 63) / 64;
 	uint64_t *touch = calloc(words, 8), *young = calloc(words, 8),
 		 *untracked = calloc(words, 8);
-	uint64_t gran = kb->backing == ABVM_BACKING_THP ? 512 : 1;
-	struct abk_age_res r;
+	uint64_t gran = kb->backing == AB_VM_BACKING_THP ? 512 : 1;
+	struct ab_kvm_age_res r;
 	int err = 0;
 
 	if (!touch || !young || !untracked) {
@@ -154,11 +154,11 @@ static int accuracy_exact(struct abk_drv *d, struct abvm *vm, const struct kbenc
 		memset(touch, 0, words * 8);
 		memset(young, 0, words * 8);
 		for (uint64_t p = 0; p < n; p += gran)
-			if (abvm_page_is_hot(0x5eed + round, p / gran, 50))
+			if (ab_vm_page_is_hot(0x5eed + round, p / gran, 50))
 				for (uint64_t q = p; q < p + gran && q < n; q++)
 					touch[q / 64] |= 1ull << (q % 64);
 		if (d->ops->untracked_baseline)
-			abvm_lru_drain_all(); /* page_idle skips folios in per-CPU LRU batches */
+			ab_vm_lru_drain_all(); /* page_idle skips folios in per-CPU LRU batches */
 		if ((err = d->ops->age(d, kb->mode, 0, n, true, &r, NULL)))
 			break;
 		/*
@@ -170,8 +170,8 @@ static int accuracy_exact(struct abk_drv *d, struct abvm *vm, const struct kbenc
 		if (d->ops->untracked_baseline &&
 		    (err = d->ops->age(d, kb->mode, 0, n, false, &r, untracked)))
 			break;
-		if ((err = abvm_touch(vm, touch, op)) || (err = abvm_wait(vm, 0))) {
-			snprintf(msg, len, "touch: %s %s", abvm_strerr(err), abvm_last_error(vm));
+		if ((err = ab_vm_touch(vm, touch, op)) || (err = ab_vm_wait(vm, 0))) {
+			snprintf(msg, len, "touch: %s %s", ab_vm_strerr(err), ab_vm_last_error(vm));
 			err = -EIO;
 			break;
 		}
@@ -247,22 +247,22 @@ static int ballast(uint64_t pages)
  * hot_evicted, an upper bound on false old (the kernel's active-list aging
  * can also consume a young bit in between).
  */
-static int accuracy_reclaim(struct abk_drv *d, struct abvm *vm, int rounds, uint64_t *hot_evicted,
+static int accuracy_reclaim(struct ab_kvm_drv *d, struct abvm *vm, int rounds, uint64_t *hot_evicted,
 			    uint64_t *checked, char *msg, size_t len)
 {
-	uint64_t n = abvm_npages(vm), words = (n + 63) / 64, hot = 0;
+	uint64_t n = ab_vm_npages(vm), words = (n + 63) / 64, hot = 0;
 	uint64_t *res = calloc(words, 8);
-	struct abk_age_res r;
-	struct abvm_work w;
+	struct ab_kvm_age_res r;
+	struct ab_vm_work w;
 	int err = 0;
 
 	if (!res)
 		return -ENOMEM;
 	for (uint64_t p = 0; p < n; p++)
-		hot += abvm_page_is_hot(0x5eed, p, 50);
-	abvm_work_init(&w);
-	w.op = ABVM_OP_READ;
-	w.order = ABVM_ORDER_HOTCOLD;
+		hot += ab_vm_page_is_hot(0x5eed, p, 50);
+	ab_vm_work_init(&w);
+	w.op = AB_VM_OP_READ;
+	w.order = AB_VM_ORDER_HOTCOLD;
 	w.seed = 0x5eed;
 	w.hot_pct = 50;
 	w.cold_every = 0;
@@ -276,9 +276,9 @@ static int accuracy_reclaim(struct abk_drv *d, struct abvm *vm, int rounds, uint
 			err = bfd;
 			break;
 		}
-		if ((err = abvm_run(vm, &w))) {
-			snprintf(msg, len, "hot pass: %s %s", abvm_strerr(err),
-				 abvm_last_error(vm));
+		if ((err = ab_vm_run(vm, &w))) {
+			snprintf(msg, len, "hot pass: %s %s", ab_vm_strerr(err),
+				 ab_vm_last_error(vm));
 			close(bfd);
 			err = -EIO;
 			break;
@@ -290,7 +290,7 @@ static int accuracy_reclaim(struct abk_drv *d, struct abvm *vm, int rounds, uint
 		if (err || round == 0)
 			continue; /* the first call also meets pages touched before */
 		for (uint64_t p = 0; p < n; p++) {
-			if (!abvm_page_is_hot(0x5eed, p, 50))
+			if (!ab_vm_page_is_hot(0x5eed, p, 50))
 				continue;
 			(*checked)++;
 			if (!(res[p / 64] >> (p % 64) & 1))
@@ -304,7 +304,7 @@ static int accuracy_reclaim(struct abk_drv *d, struct abvm *vm, int rounds, uint
 
 /* Aging in a helper thread while the vCPUs fault (phase 5). */
 struct ager {
-	struct abk_drv *d;
+	struct ab_kvm_drv *d;
 	const char *mode;
 	uint64_t npages;
 	bool pin;
@@ -320,7 +320,7 @@ static void *ager_fn(void *arg)
 	if (a->pin)
 		ab_pin_self(0);
 	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
-		struct abk_age_res r;
+		struct ab_kvm_age_res r;
 
 		a->err = a->d->ops->age(a->d, a->mode, 0, a->npages, true, &r, NULL);
 		if (a->err)
@@ -337,35 +337,35 @@ static void *ager_fn(void *arg)
  * with or without aging running meanwhile. Returns the pass time in ns, 0
  * on failure (@msg).
  */
-static uint64_t fault_pass(struct abvm *vm, enum abvm_op op, struct ager *a, struct ab_hist *h,
+static uint64_t fault_pass(struct abvm *vm, enum ab_vm_op op, struct ager *a, struct ab_hist *h,
 			   char *msg, size_t len)
 {
-	struct abvm_work w;
+	struct ab_vm_work w;
 	pthread_t th;
 	uint64_t t0, t1;
 	int err;
 
-	if (madvise(abvm_hva(vm), abvm_mem_bytes(vm), MADV_DONTNEED) < 0) {
+	if (madvise(ab_vm_hva(vm), ab_vm_mem_bytes(vm), MADV_DONTNEED) < 0) {
 		snprintf(msg, len, "MADV_DONTNEED: %s", strerror(errno));
 		return 0;
 	}
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.op = op;
 	w.record_latency = true;
-	abvm_hist_reset(vm);
+	ab_vm_hist_reset(vm);
 	if (a && pthread_create(&th, NULL, ager_fn, a)) {
 		snprintf(msg, len, "aging thread: %s", strerror(errno));
 		return 0;
 	}
 	t0 = ab_now_ns();
-	err = abvm_run(vm, &w);
+	err = ab_vm_run(vm, &w);
 	t1 = ab_now_ns();
 	if (a) {
 		__atomic_store_n(&a->stop, 1, __ATOMIC_RELEASE);
 		pthread_join(th, NULL);
 	}
 	if (err) {
-		snprintf(msg, len, "fault pass: %s %s", abvm_strerr(err), abvm_last_error(vm));
+		snprintf(msg, len, "fault pass: %s %s", ab_vm_strerr(err), ab_vm_last_error(vm));
 		return 0;
 	}
 	if (a && a->err) {
@@ -399,10 +399,10 @@ static void kbench_fn(ab_state *st, void *arg)
 	const struct kparams *p = kb->p;
 	uint64_t mib = (uint64_t)ab_range(st, 0);
 	int vcpus = (int)ab_range(st, 1);
-	struct abk_drv d = {.ops = kb->drv};
-	enum abvm_op op = kb->backing == ABVM_BACKING_FILE ? ABVM_OP_READ : ABVM_OP_WRITE;
-	struct abvm_config cfg;
-	struct abvm_work w;
+	struct ab_kvm_drv d = {.ops = kb->drv};
+	enum ab_vm_op op = kb->backing == AB_VM_BACKING_FILE ? AB_VM_OP_READ : AB_VM_OP_WRITE;
+	struct ab_vm_config cfg;
+	struct ab_vm_work w;
 	struct abvm *vm = NULL;
 	struct ab_hist fault, hbase, hage;
 	char msg[512] = "", err_s[600];
@@ -410,7 +410,7 @@ static void kbench_fn(ab_state *st, void *arg)
 	uint64_t sum_ns = 0, sum_pages = 0, sum_young = 0, sum_lw = 0, sum_dc = 0, sum_ev = 0,
 		 sum_rf = 0;
 	bool has_young = true, has_lw = true, has_dc = true, has_rf = true, failed = false;
-	struct abvm_kstats *ks = NULL;
+	struct ab_vm_kstats *ks = NULL;
 	uint64_t sum_kcalls = 0, sum_kwalk = 0;
 	bool has_k = true;
 	cpu_set_t saved;
@@ -419,7 +419,7 @@ static void kbench_fn(ab_state *st, void *arg)
 	sched_getaffinity(0, sizeof(saved), &saved);
 	if (p->pin)
 		ab_pin_self(0);
-	if (strcmp(kb->mode, "native") && !kb->drv->per_mode && (err = abk_mode_set(kb->mode))) {
+	if (strcmp(kb->mode, "native") && !kb->drv->per_mode && (err = ab_kvm_mode_set(kb->mode))) {
 		snprintf(err_s, sizeof(err_s), "kvm.mmu_age_mode=%s: %s", kb->mode, strerror(-err));
 		goto fail;
 	}
@@ -427,48 +427,48 @@ static void kbench_fn(ab_state *st, void *arg)
 		snprintf(err_s, sizeof(err_s), "%s setup: %s", kb->drv->name, msg);
 		goto fail;
 	}
-	abvm_config_init(&cfg);
+	ab_vm_config_init(&cfg);
 	cfg.mem_bytes = mib << 20;
 	cfg.nr_vcpus = vcpus;
 	cfg.backing = kb->backing;
 	cfg.file_dir = file_dir();
 	cfg.latency = true;
 	if (p->pin)
-		cfg.vcpu_thread_init = abvm_pin_vcpu_hook;
-	err = abvm_create(&cfg, &vm, msg, sizeof(msg));
+		cfg.vcpu_thread_init = ab_vm_pin_vcpu_hook;
+	err = ab_vm_create(&cfg, &vm, msg, sizeof(msg));
 	if (err) {
 		snprintf(err_s, sizeof(err_s), "VM: %s", msg);
 		goto fail;
 	}
-	npages = abvm_npages(vm);
-	d.t = (struct abk_target){.vm = vm,
-				  .vm_fd = abvm_vm_fd(vm),
-				  .hva = abvm_hva(vm),
-				  .bytes = abvm_mem_bytes(vm),
-				  .gpa = abvm_gpa_base(vm),
-				  .file_backed = kb->backing == ABVM_BACKING_FILE};
+	npages = ab_vm_npages(vm);
+	d.t = (struct ab_kvm_target){.vm = vm,
+				  .vm_fd = ab_vm_vm_fd(vm),
+				  .hva = ab_vm_hva(vm),
+				  .bytes = ab_vm_mem_bytes(vm),
+				  .gpa = ab_vm_gpa_base(vm),
+				  .file_backed = kb->backing == AB_VM_BACKING_FILE};
 	if ((err = kb->drv->prepare(&d, &d.t, msg, sizeof(msg)))) {
 		snprintf(err_s, sizeof(err_s), "%s: %s", kb->drv->name, msg);
 		goto fail;
 	}
 
 	/* the patched kernel's aging stats (absent elsewhere: counters omitted) */
-	ks = abvm_kstats_open(vm, -1);
+	ks = ab_vm_kstats_open(vm, -1);
 	if (ks && kstats_read(ks, (uint64_t[4]){0})) {
-		abvm_kstats_close(ks);
+		ab_vm_kstats_close(ks);
 		ks = NULL;
 	}
 	has_k = ks != NULL;
 
 	/* 1. populate: first touch of every page */
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.op = op;
 	w.record_latency = true;
-	abvm_hist_reset(vm);
+	ab_vm_hist_reset(vm);
 	t0 = ab_now_ns();
-	if ((err = abvm_run(vm, &w))) {
-		snprintf(err_s, sizeof(err_s), "populate: %s %s", abvm_strerr(err),
-			 abvm_last_error(vm));
+	if ((err = ab_vm_run(vm, &w))) {
+		snprintf(err_s, sizeof(err_s), "populate: %s %s", ab_vm_strerr(err),
+			 ab_vm_last_error(vm));
 		goto fail;
 	}
 	t1 = ab_now_ns();
@@ -478,8 +478,8 @@ static void kbench_fn(ab_state *st, void *arg)
 
 	/* 2. base: no aging */
 	loop_work(&w, op);
-	abvm_hist_reset(vm);
-	if ((err = abvm_start(vm, &w)))
+	ab_vm_hist_reset(vm);
+	if ((err = ab_vm_start(vm, &w)))
 		goto vm_fail;
 	sleep_ns(p->base_ms * 1000000ull / 5); /* warm-up: leave the first pass out */
 	a0 = vm_accesses(vm), p0 = vm_passes(vm), t0 = ab_now_ns();
@@ -494,7 +494,7 @@ static void kbench_fn(ab_state *st, void *arg)
 			break;
 	}
 	if (a1 == a0) {
-		abvm_stop(vm);
+		ab_vm_stop(vm);
 		snprintf(err_s, sizeof(err_s),
 			 "the vCPUs made no progress in %.1f s without aging (machine overloaded?)",
 			 (double)(t1 - t0) / 1e9);
@@ -502,21 +502,21 @@ static void kbench_fn(ab_state *st, void *arg)
 	}
 	base_aps = (a1 - a0) * 1000000000ull / (t1 - t0);
 	double base_pass_ns = p1 > p0 ? (double)(t1 - t0) * vcpus / (double)(p1 - p0) : 0;
-	if ((err = abvm_stop(vm)))
+	if ((err = ab_vm_stop(vm)))
 		goto vm_fail;
 	merge_hists(vm, &hbase);
 	ab_counter(st, "base_accesses_per_s", (double)base_aps, AB_CTR_DEFAULT);
 
 	/* 3. aging under vCPU load */
-	abvm_hist_reset(vm);
-	if ((err = abvm_start(vm, &w)))
+	ab_vm_hist_reset(vm);
+	if ((err = ab_vm_start(vm, &w)))
 		goto vm_fail;
 	sleep_ns(p->base_ms * 1000000ull / 5);
 	a0 = vm_accesses(vm), p0 = vm_passes(vm), t0 = ab_now_ns();
 	while (ab_keep_running(st)) {
-		struct abk_age_res r;
+		struct ab_kvm_age_res r;
 
-		d.budget = kb->drv == &abk_drv_reclaim ? npages / 16 : 0;
+		d.budget = kb->drv == &ab_kvm_drv_reclaim ? npages / 16 : 0;
 		uint64_t k0[4], k1[4];
 		bool kok = ks && !kstats_read(ks, k0);
 
@@ -559,7 +559,7 @@ static void kbench_fn(ab_state *st, void *arg)
 		has_rf &= r.has_refaults;
 	}
 	a1 = vm_accesses(vm), p1 = vm_passes(vm), t1 = ab_now_ns();
-	if ((err = abvm_stop(vm)))
+	if ((err = ab_vm_stop(vm)))
 		goto vm_fail;
 	merge_hists(vm, &hage);
 	if (failed)
@@ -574,7 +574,7 @@ static void kbench_fn(ab_state *st, void *arg)
 
 	if (kb->drv->per_page) {
 		msg[0] = 0;
-		if (kb->drv == &abk_drv_reclaim)
+		if (kb->drv == &ab_kvm_drv_reclaim)
 			err = accuracy_reclaim(&d, vm, p->acc_rounds, &false_old, &checked, msg,
 					       sizeof(msg));
 		else
@@ -597,7 +597,7 @@ static void kbench_fn(ab_state *st, void *arg)
 	    .d = &d, .mode = kb->drv->per_mode ? kb->mode : NULL, .npages = npages, .pin = p->pin};
 	uint64_t fb_ns, fa_ns;
 
-	d.budget = kb->drv == &abk_drv_reclaim ? npages / 16 : 0;
+	d.budget = kb->drv == &ab_kvm_drv_reclaim ? npages / 16 : 0;
 	msg[0] = 0;
 	fb_ns = fault_pass(vm, op, NULL, &hfb, msg, sizeof(msg));
 	fa_ns = fb_ns ? fault_pass(vm, op, &ag, &hfa, msg, sizeof(msg)) : 0;
@@ -635,7 +635,7 @@ static void kbench_fn(ab_state *st, void *arg)
 			ab_counter(st, "kvm_calls", (double)sum_kcalls / calls, AB_CTR_DEFAULT);
 			ab_counter(st, "kvm_walk_ns", (double)sum_kwalk / calls, AB_CTR_DEFAULT);
 		}
-		if (kb->drv == &abk_drv_reclaim) {
+		if (kb->drv == &ab_kvm_drv_reclaim) {
 			ab_counter(st, "evicted", (double)sum_ev / calls, AB_CTR_DEFAULT);
 			if (has_rf)
 				ab_counter(st, "refaults", (double)sum_rf / calls, AB_CTR_DEFAULT);
@@ -663,23 +663,23 @@ static void kbench_fn(ab_state *st, void *arg)
 		ab_counter(st, "base_pass_ns", base_pass_ns, AB_CTR_DEFAULT);
 	}
 	if (has_acc)
-		ab_counter(st, kb->drv == &abk_drv_reclaim ? "hot_evicted" : "false_old",
+		ab_counter(st, kb->drv == &ab_kvm_drv_reclaim ? "hot_evicted" : "false_old",
 			   (double)false_old / p->acc_rounds, AB_CTR_DEFAULT);
 	goto out;
 
 vm_fail:
-	snprintf(err_s, sizeof(err_s), "vCPUs: %s %s", abvm_strerr(err), abvm_last_error(vm));
+	snprintf(err_s, sizeof(err_s), "vCPUs: %s %s", ab_vm_strerr(err), ab_vm_last_error(vm));
 fail:
 	ab_skip_with_error(st, err_s);
 	while (ab_keep_running(st))
 		;
 out:
-	abvm_kstats_close(ks);
+	ab_vm_kstats_close(ks);
 	if (kb->drv->cleanup)
 		kb->drv->cleanup(&d);
-	abvm_destroy(vm);
+	ab_vm_destroy(vm);
 	if (d.in_memcg)
-		abk_memcg_leave(&d.memcg);
+		ab_kvm_memcg_leave(&d.memcg);
 	sched_setaffinity(0, sizeof(saved), &saved);
 }
 
@@ -711,26 +711,26 @@ static double dpt_run(const char *bin, int vcpus, uint64_t bytes_per_vcpu)
 /* Our populate rate for the same shape: anon 4K, write, one pass, pages/s. */
 static double our_populate(int vcpus, uint64_t bytes_per_vcpu, char *msg, size_t len)
 {
-	struct abvm_config cfg;
-	struct abvm_work w;
+	struct ab_vm_config cfg;
+	struct ab_vm_work w;
 	struct abvm *vm;
 	uint64_t t0, t1;
 	int err;
 
-	abvm_config_init(&cfg);
+	ab_vm_config_init(&cfg);
 	cfg.mem_bytes = bytes_per_vcpu * vcpus;
 	cfg.nr_vcpus = vcpus;
-	cfg.backing = ABVM_BACKING_ANON;
-	if ((err = abvm_create(&cfg, &vm, msg, len)))
+	cfg.backing = AB_VM_BACKING_ANON;
+	if ((err = ab_vm_create(&cfg, &vm, msg, len)))
 		return 0;
-	abvm_work_init(&w);
-	w.op = ABVM_OP_WRITE;
+	ab_vm_work_init(&w);
+	w.op = AB_VM_OP_WRITE;
 	t0 = ab_now_ns();
-	err = abvm_run(vm, &w);
+	err = ab_vm_run(vm, &w);
 	t1 = ab_now_ns();
 	if (err)
-		snprintf(msg, len, "%s %s", abvm_strerr(err), abvm_last_error(vm));
-	abvm_destroy(vm);
+		snprintf(msg, len, "%s %s", ab_vm_strerr(err), ab_vm_last_error(vm));
+	ab_vm_destroy(vm);
 	return err ? 0 : (double)(cfg.mem_bytes / 4096) * 1e9 / (double)(t1 - t0);
 }
 
@@ -752,7 +752,7 @@ static void dpt_compare(int vcpus, uint64_t bytes_per_vcpu)
 	char v[128], msg[256] = "";
 
 	if (!bin || !*bin)
-		bin = ABK_DPT_DEFAULT;
+		bin = AB_KVM_DPT_DEFAULT;
 	if (!*bin || access(bin, X_OK) < 0) {
 		ab_add_context("demand_paging_ratio", "unavailable: demand_paging_test not built "
 						      "(microbench/kvm/build-dpt.sh)");
@@ -836,28 +836,28 @@ static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errl
 	if (!want || !*want)
 		want = getenv("AGEBENCH_KVM_DRIVER");
 	if (want && *want) {
-		chosen = abk_driver_by_name(want);
+		chosen = ab_kvm_driver_by_name(want);
 		if (!chosen) {
 			snprintf(err, errlen,
 				 "unknown kvm driver '%s' (hook, page_idle, lru_gen, reclaim)",
 				 want);
 			return -1;
 		}
-		if (chosen->detect(msg, msgsz) != ABK_PRESENT) {
+		if (chosen->detect(msg, msgsz) != AB_KVM_PRESENT) {
 			snprintf(err, errlen, "driver %s: %s", want, msg);
 			return -1;
 		}
 		return 0;
 	}
-	for (int i = 0; abk_drivers[i]; i++) {
-		enum abk_presence pr = abk_drivers[i]->detect(msg, msgsz);
+	for (int i = 0; ab_kvm_drivers[i]; i++) {
+		enum ab_kvm_presence pr = ab_kvm_drivers[i]->detect(msg, msgsz);
 
-		if (pr == ABK_PRESENT) {
-			chosen = abk_drivers[i];
+		if (pr == AB_KVM_PRESENT) {
+			chosen = ab_kvm_drivers[i];
 			return 0;
 		}
 		off += snprintf(err + off, off < errlen ? errlen - off : 0, "%s%s: %s",
-				off ? "; " : "no usable kvm aging driver: ", abk_drivers[i]->name,
+				off ? "; " : "no usable kvm aging driver: ", ab_kvm_drivers[i]->name,
 				msg);
 	}
 	return -1;
@@ -871,22 +871,22 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	const char *modes[4];
 	int nmodes = 0;
 	bool patched;
-	enum abvm_backing backings[3];
+	enum ab_vm_backing backings[3];
 	int nback = 0;
 	const char *why;
 
-	abk_cleanup_install();
-	if (abk_dev_kvm_check(err, errlen))
+	ab_kvm_cleanup_install();
+	if (ab_kvm_dev_kvm_check(err, errlen))
 		return -1;
 	if (pick_driver(cfg, err, errlen))
 		return -1;
 
 	/* modes */
-	patched = abk_mode_param(cur, sizeof(cur));
+	patched = ab_kvm_mode_param(cur, sizeof(cur));
 	if (patched) {
 		for (int i = 0; i < 4; i++)
-			if (!cfg->mode || !strcmp(cfg->mode, abk_modes[i]))
-				modes[nmodes++] = abk_modes[i];
+			if (!cfg->mode || !strcmp(cfg->mode, ab_kvm_modes[i]))
+				modes[nmodes++] = ab_kvm_modes[i];
 		if (!nmodes) {
 			snprintf(err, errlen,
 				 "unknown mode '%s' (locked, read_locked, fast_only, bitmap)",
@@ -909,19 +909,19 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 
 	/* backings */
 	if (!chosen->needs_file) {
-		backings[nback++] = ABVM_BACKING_ANON;
-		if (abvm_thp_usable(&why))
-			backings[nback++] = ABVM_BACKING_THP;
+		backings[nback++] = AB_VM_BACKING_ANON;
+		if (ab_vm_thp_usable(&why))
+			backings[nback++] = AB_VM_BACKING_THP;
 	}
-	backings[nback++] = ABVM_BACKING_FILE;
+	backings[nback++] = AB_VM_BACKING_FILE;
 
 	/* parameters */
 	params.pin = cfg->pin;
 	/* quick: ~10 s per repetition of the whole grid on 2 busy cores */
 	params.base_ms = cfg->quick ? 300 : 1500;
 	params.acc_rounds = cfg->quick ? 2 : 4;
-	params.calls = chosen == &abk_drv_hook	    ? (cfg->quick ? 20 : 100)
-		       : chosen == &abk_drv_reclaim ? (cfg->quick ? 8 : 20)
+	params.calls = chosen == &ab_kvm_drv_hook	    ? (cfg->quick ? 20 : 100)
+		       : chosen == &ab_kvm_drv_reclaim ? (cfg->quick ? 8 : 20)
 						    : (cfg->quick ? 8 : 40);
 	ab_pin_enable(cfg->pin);
 	ab_topo_init();
@@ -929,8 +929,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	if (pus < 1)
 		pus = 1;
 	maxv = cfg->max_vcpus > 0 ? cfg->max_vcpus : pus;
-	if (maxv > ABVM_MAX_VCPUS)
-		maxv = ABVM_MAX_VCPUS;
+	if (maxv > AB_VM_MAX_VCPUS)
+		maxv = AB_VM_MAX_VCPUS;
 
 	ab_add_context("driver", chosen->name);
 	ab_add_context("driver_detail", chosen_msg);

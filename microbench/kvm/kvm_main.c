@@ -23,7 +23,7 @@
 #include "ab_bench_config.h"
 #include "ab_common.h"
 #include "ab_shim.h"
-#include "abk.h"
+#include "ab_kvm.h"
 
 static void usage(FILE *f)
 {
@@ -75,14 +75,14 @@ static int guest_mappings(const char *dir)
 
 static int memcg_left(void)
 {
-	struct abk_memcg m;
+	struct ab_kvm_memcg m;
 	char msg[256];
 	DIR *d;
 	struct dirent *e;
 	int n = 0;
 	char pre[64];
 
-	if (abk_memcg_probe(&m, msg, sizeof(msg)))
+	if (ab_kvm_memcg_probe(&m, msg, sizeof(msg)))
 		return 0;
 	d = opendir(m.parent);
 	if (!d)
@@ -104,14 +104,14 @@ static int detect_all(void)
 	const char *chosen = NULL;
 	char msg[1024];
 
-	if (abk_dev_kvm_check(msg, sizeof(msg)))
+	if (ab_kvm_dev_kvm_check(msg, sizeof(msg)))
 		printf("/dev/kvm: %s\n", msg);
-	for (int i = 0; abk_drivers[i]; i++) {
-		enum abk_presence p = abk_drivers[i]->detect(msg, sizeof(msg));
+	for (int i = 0; ab_kvm_drivers[i]; i++) {
+		enum ab_kvm_presence p = ab_kvm_drivers[i]->detect(msg, sizeof(msg));
 
-		printf("%s: %s: %s\n", abk_drivers[i]->name, names[p], msg);
-		if (p == ABK_PRESENT && !chosen)
-			chosen = abk_drivers[i]->name;
+		printf("%s: %s: %s\n", ab_kvm_drivers[i]->name, names[p], msg);
+		if (p == AB_KVM_PRESENT && !chosen)
+			chosen = ab_kvm_drivers[i]->name;
 	}
 	printf("chosen: %s\n", chosen ? chosen : "none");
 	return chosen ? 0 : AB_EXIT_FAIL;
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return AB_EXIT_USAGE;
 	}
-	if (abk_dev_kvm_check(err, sizeof(err))) {
+	if (ab_kvm_dev_kvm_check(err, sizeof(err))) {
 		fprintf(stderr, "agebench-kvm: skip: %s\n", err);
 		return AB_EXIT_SKIP;
 	}

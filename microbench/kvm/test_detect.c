@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "ab_bench_config.h"
-#include "abk.h"
+#include "ab_kvm.h"
 
 static int failures, checks;
 static char base[256];
@@ -114,21 +114,21 @@ static const char *tree(int opt)
 	return root;
 }
 
-/* -1 = /dev/kvm check, else index into abk_drivers. */
-static enum abk_presence probe(int drv, char *msg, size_t len)
+/* -1 = /dev/kvm check, else index into ab_kvm_drivers. */
+static enum ab_kvm_presence probe(int drv, char *msg, size_t len)
 {
 	if (drv < 0)
-		return abk_dev_kvm_check(msg, len) == 0	  ? ABK_PRESENT
-		       : strstr(msg, "Permission denied") ? ABK_NOPERM
-							  : ABK_ABSENT;
-	return abk_drivers[drv]->detect(msg, len);
+		return ab_kvm_dev_kvm_check(msg, len) == 0	  ? AB_KVM_PRESENT
+		       : strstr(msg, "Permission denied") ? AB_KVM_NOPERM
+							  : AB_KVM_ABSENT;
+	return ab_kvm_drivers[drv]->detect(msg, len);
 }
 
-static void expect(const char *what, int drv, const char *root, bool unpriv, enum abk_presence want,
+static void expect(const char *what, int drv, const char *root, bool unpriv, enum ab_kvm_presence want,
 		   const char *needle)
 {
 	static const char *const names[] = {"present", "absent", "no-permission"};
-	enum abk_presence got;
+	enum ab_kvm_presence got;
 	char msg[1024] = "";
 	int pfd[2];
 
@@ -185,8 +185,8 @@ int main(void)
 		printf("skip: the no-permission cases need root to drop privileges\n");
 		return 77;
 	}
-	if (strcmp(abk_drivers[0]->name, "hook") || strcmp(abk_drivers[1]->name, "page_idle") ||
-	    strcmp(abk_drivers[2]->name, "lru_gen") || strcmp(abk_drivers[3]->name, "reclaim")) {
+	if (strcmp(ab_kvm_drivers[0]->name, "hook") || strcmp(ab_kvm_drivers[1]->name, "page_idle") ||
+	    strcmp(ab_kvm_drivers[2]->name, "lru_gen") || strcmp(ab_kvm_drivers[3]->name, "reclaim")) {
 		printf("FAIL driver table order changed\n");
 		return 1;
 	}
@@ -197,37 +197,37 @@ int main(void)
 	}
 	chmod(base, 0755);
 
-	expect("/dev/kvm present", -1, tree(0), false, ABK_PRESENT, NULL);
-	expect("/dev/kvm absent", -1, tree(T_NO_KVM), false, ABK_ABSENT, "No such file");
-	expect("/dev/kvm no permission", -1, tree(0), true, ABK_NOPERM, "Permission denied");
+	expect("/dev/kvm present", -1, tree(0), false, AB_KVM_PRESENT, NULL);
+	expect("/dev/kvm absent", -1, tree(T_NO_KVM), false, AB_KVM_ABSENT, "No such file");
+	expect("/dev/kvm no permission", -1, tree(0), true, AB_KVM_NOPERM, "Permission denied");
 
-	expect("hook present", hook, tree(0), false, ABK_PRESENT, "kvm.mmu_age_mode=locked");
-	expect("hook absent (unpatched kernel)", hook, tree(T_NO_PARAM), false, ABK_ABSENT,
+	expect("hook present", hook, tree(0), false, AB_KVM_PRESENT, "kvm.mmu_age_mode=locked");
+	expect("hook absent (unpatched kernel)", hook, tree(T_NO_PARAM), false, AB_KVM_ABSENT,
 	       "without the agebench aging patches");
-	expect("hook absent (no debugfs)", hook, tree(T_NO_DEBUGFS), false, ABK_ABSENT,
+	expect("hook absent (no debugfs)", hook, tree(T_NO_DEBUGFS), false, AB_KVM_ABSENT,
 	       "mount debugfs");
-	expect("hook no permission", hook, tree(0), true, ABK_NOPERM, "Permission denied");
+	expect("hook no permission", hook, tree(0), true, AB_KVM_NOPERM, "Permission denied");
 
-	expect("page_idle present", pidle, tree(0), false, ABK_PRESENT, "idle page tracking");
-	expect("page_idle absent", pidle, tree(T_NO_PAGE_IDLE), false, ABK_ABSENT,
+	expect("page_idle present", pidle, tree(0), false, AB_KVM_PRESENT, "idle page tracking");
+	expect("page_idle absent", pidle, tree(T_NO_PAGE_IDLE), false, AB_KVM_ABSENT,
 	       "CONFIG_IDLE_PAGE_TRACKING");
-	expect("page_idle no permission", pidle, tree(0), true, ABK_NOPERM, "needs root");
+	expect("page_idle no permission", pidle, tree(0), true, AB_KVM_NOPERM, "needs root");
 
-	expect("lru_gen present", lrug, tree(0), false, ABK_PRESENT, "MGLRU aging");
-	expect("lru_gen absent", lrug, tree(T_NO_LRU_GEN), false, ABK_ABSENT, "CONFIG_LRU_GEN");
-	expect("lru_gen absent (disabled)", lrug, tree(T_LRU_GEN_OFF), false, ABK_ABSENT,
+	expect("lru_gen present", lrug, tree(0), false, AB_KVM_PRESENT, "MGLRU aging");
+	expect("lru_gen absent", lrug, tree(T_NO_LRU_GEN), false, AB_KVM_ABSENT, "CONFIG_LRU_GEN");
+	expect("lru_gen absent (disabled)", lrug, tree(T_LRU_GEN_OFF), false, AB_KVM_ABSENT,
 	       "MGLRU disabled");
-	expect("lru_gen absent (no debugfs)", lrug, tree(T_NO_DEBUGFS), false, ABK_ABSENT,
+	expect("lru_gen absent (no debugfs)", lrug, tree(T_NO_DEBUGFS), false, AB_KVM_ABSENT,
 	       "mount debugfs");
-	expect("lru_gen no permission", lrug, tree(0), true, ABK_NOPERM, "needs root");
+	expect("lru_gen no permission", lrug, tree(0), true, AB_KVM_NOPERM, "needs root");
 
-	expect("reclaim present (cgroup v2)", recl, tree(0), false, ABK_PRESENT,
+	expect("reclaim present (cgroup v2)", recl, tree(0), false, AB_KVM_PRESENT,
 	       "memory cgroup v2");
-	expect("reclaim present (cgroup v1)", recl, tree(T_CGROUP_V1), false, ABK_PRESENT,
+	expect("reclaim present (cgroup v1)", recl, tree(T_CGROUP_V1), false, AB_KVM_PRESENT,
 	       "memory.limit_in_bytes");
-	expect("reclaim absent", recl, tree(T_NO_MEMCG), false, ABK_ABSENT,
+	expect("reclaim absent", recl, tree(T_NO_MEMCG), false, AB_KVM_ABSENT,
 	       "no memory cgroup hierarchy");
-	expect("reclaim no permission", recl, tree(0), true, ABK_NOPERM,
+	expect("reclaim no permission", recl, tree(0), true, AB_KVM_NOPERM,
 	       "cannot create a memory cgroup");
 
 	/* ab_kvm_register's pre-flight errors */
@@ -271,22 +271,22 @@ int main(void)
 	{
 		const char *root = tree(0);
 		char p[512], v[64] = "";
-		int mark = abk_undo_mark();
+		int mark = ab_kvm_undo_mark();
 
 		setenv("AGEBENCH_KVM_FSROOT", root, 1);
 		snprintf(p, sizeof(p), "%s/sys/module/kvm/parameters/mmu_age_mode", root);
 		checks++;
-		if (abk_mode_set("bitmap") || abk_read_str(p, v, sizeof(v)) ||
+		if (ab_kvm_mode_set("bitmap") || ab_kvm_read_str(p, v, sizeof(v)) ||
 		    strcmp(v, "bitmap")) {
 			printf("FAIL mode switch: parameter reads '%s'\n", v);
 			failures++;
 		} else {
 			printf("ok   %-34s %s\n", "mode switch", v);
 		}
-		abk_mode_set("fast_only");
-		abk_undo_to(mark);
+		ab_kvm_mode_set("fast_only");
+		ab_kvm_undo_to(mark);
 		checks++;
-		if (abk_read_str(p, v, sizeof(v)) || strcmp(v, "locked")) {
+		if (ab_kvm_read_str(p, v, sizeof(v)) || strcmp(v, "locked")) {
 			printf(
 			    "FAIL mode restore: parameter reads '%s', want the original 'locked'\n",
 			    v);

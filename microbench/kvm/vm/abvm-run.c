@@ -8,7 +8,7 @@
  * teardown (--hold, --hold-after-destroy).
  */
 #define _GNU_SOURCE
-#include "abvm.h"
+#include "ab_vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +40,7 @@ static void usage(FILE *f)
 		"  --pin               pin vCPU i to role 1+i (ab_pin_self)\n"
 		"  --cpl0              guest in ring 0 with a TLB flush per command\n"
 		"  --cgroup DIR        create cgroup v2 DIR, run in it, remove it at exit/signal\n"
-		"  --prefault P        host | kvm | both: abvm_prefault() before the first pass\n"
+		"  --prefault P        host | kvm | both: ab_vm_prefault() before the first pass\n"
 		"  --repeat N          create/run/destroy N times (default 1)\n"
 		"  --hold              after the run, print 'ready' and wait for a signal\n"
 		"  --hold-after-destroy  after destroy, print 'destroyed' and wait for a signal\n");
@@ -79,7 +79,7 @@ static int join_cgroup(const char *dir)
 		ab_warn("--cgroup: mkdir %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (abvm_teardown_add(ABVM_TD_CGROUP, dir, procs) < 0) {
+	if (ab_vm_teardown_add(AB_VM_TD_CGROUP, dir, procs) < 0) {
 		rmdir(dir);
 		ab_warn("--cgroup: teardown registry full");
 		return -1;
@@ -128,8 +128,8 @@ int main(int argc, char **argv)
 	    {"help", no_argument, 0, '?'},
 	    {0, 0, 0, 0},
 	};
-	struct abvm_config cfg;
-	struct abvm_work w;
+	struct ab_vm_config cfg;
+	struct ab_vm_work w;
 	uint64_t passes = 2, repeat = 1, v64;
 	bool hold = false, hold_destroyed = false;
 	const char *cgroup = NULL;
@@ -137,8 +137,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, b;
 
-	abvm_config_init(&cfg);
-	abvm_work_init(&w);
+	ab_vm_config_init(&cfg);
+	ab_vm_work_init(&w);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -146,17 +146,17 @@ int main(int argc, char **argv)
 				ab_die(AB_EXIT_USAGE, "--mem: bad size '%s'", optarg);
 			break;
 		case 'v':
-			if (parse_u64(optarg, &v64) || v64 < 1 || v64 > ABVM_MAX_VCPUS)
+			if (parse_u64(optarg, &v64) || v64 < 1 || v64 > AB_VM_MAX_VCPUS)
 				ab_die(AB_EXIT_USAGE, "--vcpus: '%s' not in 1..%d", optarg,
-				       ABVM_MAX_VCPUS);
+				       AB_VM_MAX_VCPUS);
 			cfg.nr_vcpus = (int)v64;
 			break;
 		case 'b':
-			b = abvm_backing_parse(optarg);
+			b = ab_vm_backing_parse(optarg);
 			if (b < 0)
 				ab_die(AB_EXIT_USAGE,
 				       "--backing: unknown backing '%s' (anon, thp, file)", optarg);
-			cfg.backing = (enum abvm_backing)b;
+			cfg.backing = (enum ab_vm_backing)b;
 			break;
 		case 'd':
 			cfg.file_dir = optarg;
@@ -166,19 +166,19 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			if (!strcmp(optarg, "write"))
-				w.op = ABVM_OP_WRITE;
+				w.op = AB_VM_OP_WRITE;
 			else if (!strcmp(optarg, "read"))
-				w.op = ABVM_OP_READ;
+				w.op = AB_VM_OP_READ;
 			else
 				ab_die(AB_EXIT_USAGE, "--op: '%s' (write, read)", optarg);
 			break;
 		case 'O':
 			if (!strcmp(optarg, "seq"))
-				w.order = ABVM_ORDER_SEQ;
+				w.order = AB_VM_ORDER_SEQ;
 			else if (!strcmp(optarg, "random"))
-				w.order = ABVM_ORDER_RANDOM;
+				w.order = AB_VM_ORDER_RANDOM;
 			else if (!strcmp(optarg, "hotcold"))
-				w.order = ABVM_ORDER_HOTCOLD;
+				w.order = AB_VM_ORDER_HOTCOLD;
 			else
 				ab_die(AB_EXIT_USAGE, "--order: '%s' (seq, random, hotcold)",
 				       optarg);
@@ -205,7 +205,7 @@ int main(int argc, char **argv)
 			cfg.latency = true;
 			break;
 		case 'P':
-			cfg.vcpu_thread_init = abvm_pin_vcpu_hook;
+			cfg.vcpu_thread_init = ab_vm_pin_vcpu_hook;
 			break;
 		case 'r':
 			if (parse_u64(optarg, &repeat) || !repeat)
@@ -216,11 +216,11 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			if (!strcmp(optarg, "host"))
-				prefault = ABVM_PREFAULT_HOST;
+				prefault = AB_VM_PREFAULT_HOST;
 			else if (!strcmp(optarg, "kvm"))
-				prefault = ABVM_PREFAULT_KVM;
+				prefault = AB_VM_PREFAULT_KVM;
 			else if (!strcmp(optarg, "both"))
-				prefault = ABVM_PREFAULT_HOST | ABVM_PREFAULT_KVM;
+				prefault = AB_VM_PREFAULT_HOST | AB_VM_PREFAULT_KVM;
 			else
 				ab_die(AB_EXIT_USAGE, "--prefault: '%s' (host, kvm, both)", optarg);
 			break;
@@ -244,37 +244,37 @@ int main(int argc, char **argv)
 	}
 	if (cfg.vcpu_thread_init)
 		ab_topo_init();
-	abvm_teardown_install();
+	ab_vm_teardown_install();
 	if (cgroup && join_cgroup(cgroup))
 		return AB_EXIT_USAGE;
 
 	for (uint64_t rep = 0; rep < repeat; rep++) {
 		struct abvm *vm;
-		struct abvm_vcpu_stats st;
-		struct abvm_work first = w;
+		struct ab_vm_vcpu_stats st;
+		struct ab_vm_work first = w;
 		uint64_t t0, t_create, t_pop;
 		int r;
 
 		t0 = ab_now_ns();
-		r = abvm_create(&cfg, &vm, err, sizeof(err));
+		r = ab_vm_create(&cfg, &vm, err, sizeof(err));
 		if (r) {
 			ab_warn("%s", err);
-			return abvm_exit_code(r);
+			return ab_vm_exit_code(r);
 		}
 		t_create = ab_now_ns() - t0;
 		if (prefault) {
 			t0 = ab_now_ns();
-			r = abvm_prefault(vm, prefault);
+			r = ab_vm_prefault(vm, prefault);
 			if (r < 0) {
-				ab_warn("prefault failed: %s (%s)", abvm_strerr(r),
-					abvm_last_error(vm));
-				abvm_destroy(vm);
+				ab_warn("prefault failed: %s (%s)", ab_vm_strerr(r),
+					ab_vm_last_error(vm));
+				ab_vm_destroy(vm);
 				return AB_EXIT_FAIL;
 			}
 			printf("prefault (%s%s): %.1f ms\n",
-			       r & ABVM_PREFAULT_HOST ? "host page tables " : "",
-			       !(r & ABVM_PREFAULT_KVM)	      ? ""
-			       : r & ABVM_PREFAULT_USED_IOCTL ? "KVM via KVM_PRE_FAULT_MEMORY"
+			       r & AB_VM_PREFAULT_HOST ? "host page tables " : "",
+			       !(r & AB_VM_PREFAULT_KVM)	      ? ""
+			       : r & AB_VM_PREFAULT_USED_IOCTL ? "KVM via KVM_PRE_FAULT_MEMORY"
 							      : "KVM via a guest write pass",
 			       (ab_now_ns() - t0) / 1e6);
 		}
@@ -282,28 +282,28 @@ int main(int argc, char **argv)
 		first.passes = 1;
 		first.record_latency = cfg.latency;
 		t0 = ab_now_ns();
-		r = abvm_run(vm, &first);
+		r = ab_vm_run(vm, &first);
 		t_pop = ab_now_ns() - t0;
 		if (r) {
-			ab_warn("first pass failed: %s (%s)", abvm_strerr(r), abvm_last_error(vm));
-			abvm_destroy(vm);
+			ab_warn("first pass failed: %s (%s)", ab_vm_strerr(r), ab_vm_last_error(vm));
+			ab_vm_destroy(vm);
 			return AB_EXIT_FAIL;
 		}
-		abvm_stats_total(vm, &st);
+		ab_vm_stats_total(vm, &st);
 		printf("create: %.1f ms (%s, %" PRIu64 " MiB, %d vCPUs, tsc %" PRIu64
 		       " kHz) hva=%p\n",
-		       t_create / 1e6, abvm_backing_name(cfg.backing), cfg.mem_bytes >> 20,
-		       cfg.nr_vcpus, abvm_tsc_khz(vm), abvm_hva(vm));
+		       t_create / 1e6, ab_vm_backing_name(cfg.backing), cfg.mem_bytes >> 20,
+		       cfg.nr_vcpus, ab_vm_tsc_khz(vm), ab_vm_hva(vm));
 		printf("populate: %" PRIu64
 		       " pages in %.1f ms: %.0f MiB/s, %.0f ns/page wall, %" PRIu64 " accesses\n",
-		       abvm_npages(vm), t_pop / 1e6, (double)(cfg.mem_bytes >> 20) / (t_pop / 1e9),
-		       (double)t_pop / (double)abvm_npages(vm), st.accesses);
+		       ab_vm_npages(vm), t_pop / 1e6, (double)(cfg.mem_bytes >> 20) / (t_pop / 1e9),
+		       (double)t_pop / (double)ab_vm_npages(vm), st.accesses);
 		if (cfg.latency) {
 			struct ab_hist h;
 
 			ab_hist_init(&h);
 			for (int i = 0; i < cfg.nr_vcpus; i++)
-				ab_hist_merge(&h, abvm_vcpu_hist(vm, i));
+				ab_hist_merge(&h, ab_vm_vcpu_hist(vm, i));
 			printf("first-touch latency: n=%" PRIu64 " p50=%" PRIu64 " p99=%" PRIu64
 			       " max=%" PRIu64 " ns (mean %.0f)\n",
 			       h.count, ab_hist_quantile(&h, 0.5), ab_hist_quantile(&h, 0.99),
@@ -315,39 +315,39 @@ int main(int argc, char **argv)
 			w.passes = passes;
 			w.record_latency = false;
 			t0 = ab_now_ns();
-			r = abvm_run(vm, &w);
+			r = ab_vm_run(vm, &w);
 			t0 = ab_now_ns() - t0;
 			if (r) {
-				ab_warn("passes failed: %s (%s)", abvm_strerr(r),
-					abvm_last_error(vm));
-				abvm_destroy(vm);
+				ab_warn("passes failed: %s (%s)", ab_vm_strerr(r),
+					ab_vm_last_error(vm));
+				ab_vm_destroy(vm);
 				return AB_EXIT_FAIL;
 			}
-			abvm_stats_total(vm, &st);
+			ab_vm_stats_total(vm, &st);
 			printf("passes: %" PRIu64 " in %.1f ms: %.1f M accesses/s (%" PRIu64
 			       " accesses, %" PRIu64 " exits)\n",
 			       passes, t0 / 1e6, (double)(st.accesses - acc0) / (t0 / 1e3),
 			       st.accesses - acc0, st.exits_io);
 		}
-		if (getenv("ABVM_RUN_KSTATS")) {
-			struct abvm_kstats *ks = abvm_kstats_open(vm, 0);
-			const char *const *n = ks ? abvm_kstats_names(ks) : NULL;
+		if (getenv("AB_VM_RUN_KSTATS")) {
+			struct ab_vm_kstats *ks = ab_vm_kstats_open(vm, 0);
+			const char *const *n = ks ? ab_vm_kstats_names(ks) : NULL;
 
 			for (; n && *n; n++) {
 				uint64_t v = 0;
 
-				if (!abvm_kstats_get(ks, *n, &v) && v)
+				if (!ab_vm_kstats_get(ks, *n, &v) && v)
 					printf("  vcpu0 %s = %" PRIu64 "\n", *n, v);
 			}
-			abvm_kstats_close(ks);
+			ab_vm_kstats_close(ks);
 		}
 		fflush(stdout);
 		if (hold) {
-			printf("ready pid=%d hva=%p\n", (int)getpid(), abvm_hva(vm));
+			printf("ready pid=%d hva=%p\n", (int)getpid(), ab_vm_hva(vm));
 			fflush(stdout);
 			wait_signal();
 		}
-		abvm_destroy(vm);
+		ab_vm_destroy(vm);
 	}
 	if (hold_destroyed) {
 		printf("destroyed pid=%d\n", (int)getpid());

@@ -14,10 +14,10 @@
  * Exit: 0 pass, 1 fail, 77 skip (reason printed), 2 usage.
  */
 #define _GNU_SOURCE
-#include "abvm.h"
-#include "abvm_age.h"
-#include "abvm_guest.h"
-#include "abvm_internal.h"
+#include "ab_vm.h"
+#include "ab_vm_age.h"
+#include "ab_vm_guest.h"
+#include "ab_vm_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,20 +39,20 @@ static uint64_t rng_state = 0x1234567;
 static uint64_t rnd(void)
 {
 	rng_state += 0x9e3779b97f4a7c15ull;
-	return abvm_mix64(rng_state);
+	return ab_vm_mix64(rng_state);
 }
 
-static struct abvm *create_or_skip(struct abvm_config *cfg)
+static struct abvm *create_or_skip(struct ab_vm_config *cfg)
 {
 	struct abvm *vm;
 	char err[512];
-	int r = abvm_create(cfg, &vm, err, sizeof(err));
+	int r = ab_vm_create(cfg, &vm, err, sizeof(err));
 
 	if (r) {
 		printf("%s\n", err);
-		if (abvm_exit_code(r) == AB_EXIT_SKIP)
+		if (ab_vm_exit_code(r) == AB_EXIT_SKIP)
 			exit(AB_EXIT_SKIP);
-		fprintf(stderr, "FAIL abvm_create: %s (%s)\n", err, abvm_strerr(r));
+		fprintf(stderr, "FAIL ab_vm_create: %s (%s)\n", err, ab_vm_strerr(r));
 		exit(AB_EXIT_FAIL);
 	}
 	return vm;
@@ -73,7 +73,7 @@ static uint64_t bm_diff(const uint64_t *a, const uint64_t *b, uint64_t n, uint64
 
 	*first = UINT64_MAX;
 	for (i = 0; i < n; i++)
-		if (abvm_bit(a, i) != abvm_bit(b, i)) {
+		if (ab_vm_bit(a, i) != ab_vm_bit(b, i)) {
 			if (!d)
 				*first = i;
 			d++;
@@ -83,40 +83,40 @@ static uint64_t bm_diff(const uint64_t *a, const uint64_t *b, uint64_t n, uint64
 
 static void expect_dirty(struct abvm *vm, const uint64_t *want, const char *what)
 {
-	uint64_t n = abvm_npages(vm), *got = bm_alloc(n), first, d;
+	uint64_t n = ab_vm_npages(vm), *got = bm_alloc(n), first, d;
 
-	CHECK(abvm_get_dirty_log(vm, got) == 0, "KVM_GET_DIRTY_LOG failed");
+	CHECK(ab_vm_get_dirty_log(vm, got) == 0, "KVM_GET_DIRTY_LOG failed");
 	d = bm_diff(got, want, n, &first);
 	CHECK(d == 0,
 	      "%s: dirty log differs from the expected set in %" PRIu64
 	      " pages (first: page %" PRIu64 ", dirty=%d expected=%d)",
-	      what, d, first, first < n ? abvm_bit(got, first) : -1,
-	      first < n ? abvm_bit(want, first) : -1);
+	      what, d, first, first < n ? ab_vm_bit(got, first) : -1,
+	      first < n ? ab_vm_bit(want, first) : -1);
 	if (!d)
 		printf("  %s: dirty log == expected set (%" PRIu64 " pages)\n", what,
-		       abvm_popcount(want, n));
+		       ab_vm_popcount(want, n));
 	free(got);
 }
 
 static void wait_ok(struct abvm *vm)
 {
-	int r = abvm_wait(vm, 60ull * 1000000000ull);
+	int r = ab_vm_wait(vm, 60ull * 1000000000ull);
 
 	if (r) {
-		fprintf(stderr, "FAIL wait: %s (%s)\n", abvm_strerr(r), abvm_last_error(vm));
+		fprintf(stderr, "FAIL wait: %s (%s)\n", ab_vm_strerr(r), ab_vm_last_error(vm));
 		exit(AB_EXIT_FAIL);
 	}
 }
 
-/* Memory contents: page p holds ABVM_WRITE_MARK(p) iff written. */
+/* Memory contents: page p holds AB_VM_WRITE_MARK(p) iff written. */
 static void expect_marks(struct abvm *vm, const uint64_t *written, const char *what)
 {
-	uint64_t n = abvm_npages(vm), i, bad = 0, firstbad = 0;
-	const uint8_t *h = abvm_hva(vm);
+	uint64_t n = ab_vm_npages(vm), i, bad = 0, firstbad = 0;
+	const uint8_t *h = ab_vm_hva(vm);
 
 	for (i = 0; i < n; i++) {
 		uint64_t v = *(const volatile uint64_t *)(h + i * 4096);
-		uint64_t want = abvm_bit(written, i) ? ABVM_WRITE_MARK(i) : 0;
+		uint64_t want = ab_vm_bit(written, i) ? AB_VM_WRITE_MARK(i) : 0;
 
 		if (v != want && !bad++)
 			firstbad = i;
@@ -128,16 +128,16 @@ static void expect_marks(struct abvm *vm, const uint64_t *written, const char *w
 /* Where page_idle exists: mark all idle, touch @set, read back exactly @set. */
 static void page_idle_check(struct abvm *vm, const uint64_t *set)
 {
-	uint64_t n = abvm_npages(vm), *pfns, *young, *unknown, first, d = 0, nunk;
+	uint64_t n = ab_vm_npages(vm), *pfns, *young, *unknown, first, d = 0, nunk;
 	char err[256];
-	int fd = open(ABVM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
+	int fd = open(AB_VM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
-		printf("  page_idle: %s: %s: that part not run here\n", ABVM_PAGE_IDLE_PATH,
+		printf("  page_idle: %s: %s: that part not run here\n", AB_VM_PAGE_IDLE_PATH,
 		       strerror(errno));
 		return;
 	}
-	if (abvm_backing(vm) == ABVM_BACKING_THP) {
+	if (ab_vm_backing(vm) == AB_VM_BACKING_THP) {
 		printf("  page_idle: THP backing tracks whole 2 MiB folios: that part not run\n");
 		close(fd);
 		return;
@@ -145,28 +145,28 @@ static void page_idle_check(struct abvm *vm, const uint64_t *set)
 	pfns = calloc(n, 8);
 	young = bm_alloc(n);
 	unknown = bm_alloc(n);
-	abvm_lru_drain_all(); /* pages still in per-CPU LRU batches read as young */
-	CHECK(abvm_pagemap_pfns(abvm_hva(vm), n, pfns, err, sizeof(err)) == 0, "%s", err);
-	CHECK(abvm_idle_mark(fd, pfns, n) == 0, "page_idle mark failed");
-	CHECK(abvm_touch(vm, set, ABVM_OP_READ) == 0, "touch");
+	ab_vm_lru_drain_all(); /* pages still in per-CPU LRU batches read as young */
+	CHECK(ab_vm_pagemap_pfns(ab_vm_hva(vm), n, pfns, err, sizeof(err)) == 0, "%s", err);
+	CHECK(ab_vm_idle_mark(fd, pfns, n) == 0, "page_idle mark failed");
+	CHECK(ab_vm_touch(vm, set, AB_VM_OP_READ) == 0, "touch");
 	wait_ok(vm);
-	CHECK(abvm_idle_read(fd, pfns, n, young, unknown) == 0, "page_idle read failed: %s",
+	CHECK(ab_vm_idle_read(fd, pfns, n, young, unknown) == 0, "page_idle read failed: %s",
 	      strerror(errno));
-	nunk = abvm_popcount(unknown, n);
+	nunk = ab_vm_popcount(unknown, n);
 	first = UINT64_MAX;
 	for (uint64_t i = 0; i < n; i++)
-		if (!abvm_bit(unknown, i) && abvm_bit(young, i) != abvm_bit(set, i) && !d++)
+		if (!ab_vm_bit(unknown, i) && ab_vm_bit(young, i) != ab_vm_bit(set, i) && !d++)
 			first = i;
 	CHECK(d == 0,
 	      "page_idle: young set differs from the touched set in %" PRIu64
 	      " pages (first %" PRIu64 ": young=%d touched=%d)",
-	      d, first, first < n ? abvm_bit(young, first) : -1,
-	      first < n ? abvm_bit(set, first) : -1);
+	      d, first, first < n ? ab_vm_bit(young, first) : -1,
+	      first < n ? ab_vm_bit(set, first) : -1);
 	CHECK(nunk < n / 100, "page_idle could not read back %" PRIu64 " pages", nunk);
 	if (!d)
 		printf("  page_idle: young == touched (%" PRIu64 " pages; %" PRIu64
 		       " in the unreadable last chunk below max_pfn)\n",
-		       abvm_popcount(set, n), nunk);
+		       ab_vm_popcount(set, n), nunk);
 	free(pfns);
 	free(young);
 	free(unknown);
@@ -176,22 +176,22 @@ static void page_idle_check(struct abvm *vm, const uint64_t *set)
 /* Where the hook exists: locked clear, touch @set, locked test == @set. */
 static void hook_check(struct abvm *vm, const uint64_t *set)
 {
-	uint64_t n = abvm_npages(vm), first, d;
-	struct abvm_hook_result res = {.words = (n + 63) / 64};
+	uint64_t n = ab_vm_npages(vm), first, d;
+	struct ab_vm_hook_result res = {.words = (n + 63) / 64};
 	char path[160], err[256];
 
-	if (!abvm_hook_path(vm, path, sizeof(path))) {
+	if (!ab_vm_hook_path(vm, path, sizeof(path))) {
 		printf("  hook: %s absent: that part not run here\n", path);
 		return;
 	}
-	if (n > ABVM_HOOK_MAX_PAGES)
+	if (n > AB_VM_HOOK_MAX_PAGES)
 		return;
 	res.bitmap = bm_alloc(n);
-	CHECK(abvm_hook_call(vm, "locked", abvm_gfn_base(vm), n, true, &res, err, sizeof(err)) == 0,
+	CHECK(ab_vm_hook_call(vm, "locked", ab_vm_gfn_base(vm), n, true, &res, err, sizeof(err)) == 0,
 	      "%s", err);
-	CHECK(abvm_touch(vm, set, ABVM_OP_READ) == 0, "touch");
+	CHECK(ab_vm_touch(vm, set, AB_VM_OP_READ) == 0, "touch");
 	wait_ok(vm);
-	CHECK(abvm_hook_call(vm, "locked", abvm_gfn_base(vm), n, false, &res, err, sizeof(err)) ==
+	CHECK(ab_vm_hook_call(vm, "locked", ab_vm_gfn_base(vm), n, false, &res, err, sizeof(err)) ==
 		  0,
 	      "%s", err);
 	d = bm_diff(res.bitmap, set, n, &first);
@@ -199,7 +199,7 @@ static void hook_check(struct abvm *vm, const uint64_t *set)
 	      d, first);
 	if (!d)
 		printf("  hook (locked): young == touched (%" PRIu64 " pages)\n",
-		       abvm_popcount(set, n));
+		       ab_vm_popcount(set, n));
 	free(res.bitmap);
 }
 
@@ -228,21 +228,21 @@ static uint64_t thp_kb(const void *hva)
 
 static int cmd_touch(int argc, char **argv)
 {
-	struct abvm_config cfg;
+	struct ab_vm_config cfg;
 	struct abvm *vm;
-	struct abvm_vcpu_stats st;
+	struct ab_vm_vcpu_stats st;
 	uint64_t n, *set, *written, *none, expect_sum = 0, acc0, i;
 	int b;
 
-	abvm_config_init(&cfg);
+	ab_vm_config_init(&cfg);
 	cfg.mem_bytes = 64ull << 20;
 	cfg.dirty_log = true;
 	for (int i2 = 0; i2 < argc; i2++) {
 		if (!strcmp(argv[i2], "--backing") && i2 + 1 < argc) {
-			b = abvm_backing_parse(argv[++i2]);
+			b = ab_vm_backing_parse(argv[++i2]);
 			if (b < 0)
 				ab_die(2, "unknown backing %s", argv[i2]);
-			cfg.backing = (enum abvm_backing)b;
+			cfg.backing = (enum ab_vm_backing)b;
 		} else if (!strcmp(argv[i2], "--file-dir") && i2 + 1 < argc) {
 			cfg.file_dir = argv[++i2];
 		} else if (!strcmp(argv[i2], "--cpl0")) {
@@ -254,10 +254,10 @@ static int cmd_touch(int argc, char **argv)
 		}
 	}
 	vm = create_or_skip(&cfg);
-	n = abvm_npages(vm);
+	n = ab_vm_npages(vm);
 	printf("touch: backing %s, %" PRIu64 " pages, %d vCPUs, gfn base 0x%" PRIx64
 	       ", guest ring %d\n",
-	       abvm_backing_name(cfg.backing), n, cfg.nr_vcpus, abvm_gfn_base(vm),
+	       ab_vm_backing_name(cfg.backing), n, cfg.nr_vcpus, ab_vm_gfn_base(vm),
 	       cfg.cpl0 ? 0 : 3);
 	set = bm_alloc(n);
 	written = bm_alloc(n);
@@ -269,22 +269,22 @@ static int cmd_touch(int argc, char **argv)
 	/* 1: a random ~1/8 set plus both edges and partition boundaries, all vCPUs */
 	for (i = 0; i < n; i++)
 		if (rnd() % 8 == 0)
-			abvm_set_bit(set, i);
-	abvm_set_bit(set, 0);
-	abvm_set_bit(set, n - 1);
+			ab_vm_set_bit(set, i);
+	ab_vm_set_bit(set, 0);
+	ab_vm_set_bit(set, n - 1);
 	for (int v = 0; v < cfg.nr_vcpus; v++) {
 		uint64_t f, c;
 
-		abvm_vcpu_range(vm, v, &f, &c);
-		abvm_set_bit(set, f);
-		abvm_set_bit(set, f + c - 1);
+		ab_vm_vcpu_range(vm, v, &f, &c);
+		ab_vm_set_bit(set, f);
+		ab_vm_set_bit(set, f + c - 1);
 	}
-	CHECK(abvm_touch(vm, set, ABVM_OP_WRITE) == 0, "abvm_touch");
+	CHECK(ab_vm_touch(vm, set, AB_VM_OP_WRITE) == 0, "ab_vm_touch");
 	wait_ok(vm);
-	abvm_stats_total(vm, &st);
-	CHECK(st.accesses == abvm_popcount(set, n),
+	ab_vm_stats_total(vm, &st);
+	CHECK(st.accesses == ab_vm_popcount(set, n),
 	      "guest counted %" PRIu64 " accesses, set has %" PRIu64, st.accesses,
-	      abvm_popcount(set, n));
+	      ab_vm_popcount(set, n));
 	expect_dirty(vm, set, "write touch (all vCPUs)");
 	for (i = 0; i < (n + 63) / 64; i++)
 		written[i] |= set[i];
@@ -297,17 +297,17 @@ static int cmd_touch(int argc, char **argv)
 		memset(set, 0, (n + 63) / 64 * 8);
 		for (i = 0; i < n; i++)
 			if (rnd() % 5 == 0) {
-				abvm_set_bit(set, i);
+				ab_vm_set_bit(set, i);
 				list[cnt++] = i;
 			}
 		list[cnt++] = list[0]; /* a duplicate: touched once */
 		acc0 = st.accesses;
-		CHECK(abvm_touch_list(vm, list, cnt, ABVM_OP_WRITE) == 0, "abvm_touch_list");
+		CHECK(ab_vm_touch_list(vm, list, cnt, AB_VM_OP_WRITE) == 0, "ab_vm_touch_list");
 		wait_ok(vm);
-		abvm_stats_total(vm, &st);
-		CHECK(st.accesses - acc0 == abvm_popcount(set, n),
+		ab_vm_stats_total(vm, &st);
+		CHECK(st.accesses - acc0 == ab_vm_popcount(set, n),
 		      "list touch: %" PRIu64 " accesses, want %" PRIu64, st.accesses - acc0,
-		      abvm_popcount(set, n));
+		      ab_vm_popcount(set, n));
 		expect_dirty(vm, set, "write touch (page list)");
 		for (i = 0; i < (n + 63) / 64; i++)
 			written[i] |= set[i];
@@ -315,13 +315,13 @@ static int cmd_touch(int argc, char **argv)
 		memset(set, 0, (n + 63) / 64 * 8);
 		for (i = 0; i < n; i++)
 			if (rnd() % 3 == 0)
-				abvm_set_bit(set, i);
+				ab_vm_set_bit(set, i);
 		acc0 = st.accesses;
-		CHECK(abvm_vcpu_touch(vm, cfg.nr_vcpus - 1, set, ABVM_OP_WRITE) == 0,
-		      "abvm_vcpu_touch");
+		CHECK(ab_vm_vcpu_touch(vm, cfg.nr_vcpus - 1, set, AB_VM_OP_WRITE) == 0,
+		      "ab_vm_vcpu_touch");
 		wait_ok(vm);
-		abvm_stats_total(vm, &st);
-		CHECK(st.accesses - acc0 == abvm_popcount(set, n),
+		ab_vm_stats_total(vm, &st);
+		CHECK(st.accesses - acc0 == ab_vm_popcount(set, n),
 		      "vcpu touch: %" PRIu64 " accesses", st.accesses - acc0);
 		expect_dirty(vm, set, "write touch (one vCPU, whole region)");
 		for (i = 0; i < (n + 63) / 64; i++)
@@ -333,56 +333,56 @@ static int cmd_touch(int argc, char **argv)
 	memset(set, 0, (n + 63) / 64 * 8);
 	for (i = 0; i < n; i++)
 		if (rnd() % 4 == 0) {
-			abvm_set_bit(set, i);
-			if (abvm_bit(written, i))
-				expect_sum += ABVM_WRITE_MARK(i);
+			ab_vm_set_bit(set, i);
+			if (ab_vm_bit(written, i))
+				expect_sum += AB_VM_WRITE_MARK(i);
 		}
 	{
 		uint64_t sum0 = st.read_sum;
 
 		acc0 = st.accesses;
-		CHECK(abvm_touch(vm, set, ABVM_OP_READ) == 0, "read touch");
+		CHECK(ab_vm_touch(vm, set, AB_VM_OP_READ) == 0, "read touch");
 		wait_ok(vm);
-		abvm_stats_total(vm, &st);
+		ab_vm_stats_total(vm, &st);
 		CHECK(st.read_sum - sum0 == expect_sum,
 		      "read touch: guest read sum 0x%" PRIx64 ", expected 0x%" PRIx64,
 		      st.read_sum - sum0, expect_sum);
-		CHECK(st.accesses - acc0 == abvm_popcount(set, n), "read touch accesses");
+		CHECK(st.accesses - acc0 == ab_vm_popcount(set, n), "read touch accesses");
 		/* KVM may map a page writable on a read fault when the host
 		 * page is writable (THP, file) and then logs it dirty: the log
 		 * of a read touch is only a subset of the read set */
 		{
 			uint64_t *got = bm_alloc(n), outside = 0;
 
-			CHECK(abvm_get_dirty_log(vm, got) == 0, "KVM_GET_DIRTY_LOG");
+			CHECK(ab_vm_get_dirty_log(vm, got) == 0, "KVM_GET_DIRTY_LOG");
 			for (i = 0; i < n; i++)
-				if (abvm_bit(got, i) && !abvm_bit(set, i))
+				if (ab_vm_bit(got, i) && !ab_vm_bit(set, i))
 					outside++;
 			CHECK(outside == 0,
 			      "read touch: %" PRIu64 " dirty pages outside the read set", outside);
 			printf("  read touch: guest read sum exact, %" PRIu64 " of %" PRIu64
 			       " read pages logged dirty (read faults mapped writable), none "
 			       "outside\n",
-			       abvm_popcount(got, n), abvm_popcount(set, n));
+			       ab_vm_popcount(got, n), ab_vm_popcount(set, n));
 			free(got);
 		}
 	}
 
 	/* 4: a full write pass: every page dirty once */
 	{
-		struct abvm_work w;
+		struct ab_vm_work w;
 		uint64_t *all = bm_alloc(n);
 
 		for (i = 0; i < n; i++)
-			abvm_set_bit(all, i);
-		abvm_work_init(&w);
-		CHECK(abvm_run(vm, &w) == 0, "write pass: %s", abvm_last_error(vm));
+			ab_vm_set_bit(all, i);
+		ab_vm_work_init(&w);
+		CHECK(ab_vm_run(vm, &w) == 0, "write pass: %s", ab_vm_last_error(vm));
 		expect_dirty(vm, all, "full write pass");
 		expect_marks(vm, all, "full write pass");
 		free(all);
 	}
-	if (cfg.backing == ABVM_BACKING_THP) {
-		uint64_t kb = thp_kb(abvm_hva(vm));
+	if (cfg.backing == AB_VM_BACKING_THP) {
+		uint64_t kb = thp_kb(ab_vm_hva(vm));
 
 		printf("  THP: AnonHugePages %" PRIu64 " kB of %" PRIu64 " kB\n", kb,
 		       cfg.mem_bytes >> 10);
@@ -393,13 +393,13 @@ static int cmd_touch(int argc, char **argv)
 	memset(set, 0, (n + 63) / 64 * 8);
 	for (i = 0; i < n; i++)
 		if (rnd() % 7 == 0)
-			abvm_set_bit(set, i);
+			ab_vm_set_bit(set, i);
 	page_idle_check(vm, set);
 	hook_check(vm, set);
 
-	abvm_stats_total(vm, &st);
+	ab_vm_stats_total(vm, &st);
 	CHECK(st.exits_other == 0, "%" PRIu64 " unexpected exits", st.exits_other);
-	abvm_destroy(vm);
+	ab_vm_destroy(vm);
 	free(set);
 	free(written);
 	free(none);
@@ -408,10 +408,10 @@ static int cmd_touch(int argc, char **argv)
 
 static int cmd_orders(void)
 {
-	struct abvm_config cfg;
+	struct ab_vm_config cfg;
 	struct abvm *vm;
-	struct abvm_work w;
-	struct abvm_vcpu_stats st, st0;
+	struct ab_vm_work w;
+	struct ab_vm_vcpu_stats st, st0;
 	uint64_t n, i, hot = 0, *all, *hotset, *none;
 
 	/* the permutation is a permutation, for awkward sizes too */
@@ -420,16 +420,16 @@ static int cmd_orders(void)
 
 		for (unsigned s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 			uint64_t m = sizes[s], *seen = bm_alloc(m), dup = 0, inorder = 0, prev = 0;
-			struct abvm_perm pm;
+			struct ab_vm_perm pm;
 
-			abvm_perm_init(&pm, m, 42 + s);
+			ab_vm_perm_init(&pm, m, 42 + s);
 			for (i = 0; i < m; i++) {
-				uint64_t x = abvm_perm_next(&pm);
+				uint64_t x = ab_vm_perm_next(&pm);
 
-				if (x >= m || abvm_bit(seen, x))
+				if (x >= m || ab_vm_bit(seen, x))
 					dup++;
 				else
-					abvm_set_bit(seen, x);
+					ab_vm_set_bit(seen, x);
 				if (i && x == prev + 1)
 					inorder++;
 				prev = x;
@@ -443,25 +443,25 @@ static int cmd_orders(void)
 		}
 	}
 
-	abvm_config_init(&cfg);
+	ab_vm_config_init(&cfg);
 	cfg.mem_bytes = 16ull << 20;
 	cfg.dirty_log = true;
 	cfg.nr_vcpus = 2;
 	vm = create_or_skip(&cfg);
-	n = abvm_npages(vm);
+	n = ab_vm_npages(vm);
 	all = bm_alloc(n);
 	hotset = bm_alloc(n);
 	none = bm_alloc(n);
 	for (i = 0; i < n; i++)
-		abvm_set_bit(all, i);
+		ab_vm_set_bit(all, i);
 
 	/* random order: every page once per pass */
-	abvm_work_init(&w);
-	w.order = ABVM_ORDER_RANDOM;
+	ab_vm_work_init(&w);
+	w.order = AB_VM_ORDER_RANDOM;
 	w.seed = 7;
 	w.passes = 3;
-	CHECK(abvm_run(vm, &w) == 0, "random: %s", abvm_last_error(vm));
-	abvm_stats_total(vm, &st);
+	CHECK(ab_vm_run(vm, &w) == 0, "random: %s", ab_vm_last_error(vm));
+	ab_vm_stats_total(vm, &st);
 	CHECK(st.accesses == 3 * n, "random: %" PRIu64 " accesses, want %" PRIu64, st.accesses,
 	      3 * n);
 	CHECK(st.passes == 3 * 2, "random: %" PRIu64 " passes counted, want 6", st.passes);
@@ -469,21 +469,21 @@ static int cmd_orders(void)
 
 	/* hot/cold, cold never: exactly the hot set, every pass */
 	for (i = 0; i < n; i++)
-		if (abvm_page_is_hot(99, i, 20)) {
-			abvm_set_bit(hotset, i);
+		if (ab_vm_page_is_hot(99, i, 20)) {
+			ab_vm_set_bit(hotset, i);
 			hot++;
 		}
 	CHECK(hot > n / 10 && hot < n * 3 / 10, "hot set %" PRIu64 " of %" PRIu64 " pages for 20%%",
 	      hot, n);
-	abvm_work_init(&w);
-	w.order = ABVM_ORDER_HOTCOLD;
+	ab_vm_work_init(&w);
+	w.order = AB_VM_ORDER_HOTCOLD;
 	w.seed = 99;
 	w.hot_pct = 20;
 	w.cold_every = 0;
 	w.passes = 4;
 	st0 = st;
-	CHECK(abvm_run(vm, &w) == 0, "hotcold: %s", abvm_last_error(vm));
-	abvm_stats_total(vm, &st);
+	CHECK(ab_vm_run(vm, &w) == 0, "hotcold: %s", ab_vm_last_error(vm));
+	ab_vm_stats_total(vm, &st);
 	CHECK(st.accesses - st0.accesses == 4 * hot, "hotcold: %" PRIu64 " accesses, want %" PRIu64,
 	      st.accesses - st0.accesses, 4 * hot);
 	expect_dirty(vm, hotset, "hot/cold (cold never)");
@@ -491,46 +491,46 @@ static int cmd_orders(void)
 	w.cold_every = 2;
 	w.passes = 3;
 	st0 = st;
-	CHECK(abvm_run(vm, &w) == 0, "hotcold2: %s", abvm_last_error(vm));
-	abvm_stats_total(vm, &st);
+	CHECK(ab_vm_run(vm, &w) == 0, "hotcold2: %s", ab_vm_last_error(vm));
+	ab_vm_stats_total(vm, &st);
 	CHECK(st.accesses - st0.accesses == 2 * n + hot,
 	      "hotcold cold_every=2: %" PRIu64 " accesses, want %" PRIu64,
 	      st.accesses - st0.accesses, 2 * n + hot);
 
 	/* read passes: no dirty pages; sum = all marks twice */
 	expect_dirty(vm, all, "(clearing the log)");
-	abvm_work_init(&w);
-	w.op = ABVM_OP_READ;
+	ab_vm_work_init(&w);
+	w.op = AB_VM_OP_READ;
 	w.passes = 2;
 	st0 = st;
-	CHECK(abvm_run(vm, &w) == 0, "read: %s", abvm_last_error(vm));
-	abvm_stats_total(vm, &st);
+	CHECK(ab_vm_run(vm, &w) == 0, "read: %s", ab_vm_last_error(vm));
+	ab_vm_stats_total(vm, &st);
 	{
 		uint64_t sum = 0;
 
 		for (i = 0; i < n; i++)
-			sum += 2 * ABVM_WRITE_MARK(i);
+			sum += 2 * AB_VM_WRITE_MARK(i);
 		CHECK(st.read_sum - st0.read_sum == sum, "read passes: sum mismatch");
 	}
 	expect_dirty(vm, none, "read passes");
 
 	/* until stopped: runs, stops on request, stays usable */
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.passes = 0;
-	w.order = ABVM_ORDER_RANDOM;
+	w.order = AB_VM_ORDER_RANDOM;
 	st0 = st;
-	CHECK(abvm_start(vm, &w) == 0, "start unbounded");
-	CHECK(abvm_start(vm, &w) == ABVM_EBUSY, "second start must be EBUSY");
+	CHECK(ab_vm_start(vm, &w) == 0, "start unbounded");
+	CHECK(ab_vm_start(vm, &w) == AB_VM_EBUSY, "second start must be EBUSY");
 	{
 		uint64_t t0 = ab_now_ns();
 
 		do { /* until every vCPU finished a pass (slow under TCG) */
 			usleep(20 * 1000);
-			abvm_stats_total(vm, &st);
+			ab_vm_stats_total(vm, &st);
 		} while (st.passes < st0.passes + (uint64_t)cfg.nr_vcpus &&
 			 ab_now_ns() - t0 < 30ull * 1000000000ull);
-		CHECK(abvm_stop(vm) == 0, "stop: %s", abvm_last_error(vm));
-		abvm_stats_total(vm, &st);
+		CHECK(ab_vm_stop(vm) == 0, "stop: %s", ab_vm_last_error(vm));
+		ab_vm_stats_total(vm, &st);
 		CHECK(st.passes >= st0.passes + (uint64_t)cfg.nr_vcpus,
 		      "unbounded run made no full pass in 30 s");
 		printf("  unbounded: %" PRIu64 " passes, %" PRIu64
@@ -543,9 +543,9 @@ static int cmd_orders(void)
 	      "exits_io %" PRIu64 " != passes %" PRIu64 " + commands %" PRIu64 " + %d", st.exits_io,
 	      st.passes, st.commands, cfg.nr_vcpus);
 	CHECK(st.exits_other == 0, "unexpected exits");
-	abvm_work_init(&w);
-	CHECK(abvm_run(vm, &w) == 0, "run after stop: %s", abvm_last_error(vm));
-	abvm_destroy(vm);
+	ab_vm_work_init(&w);
+	CHECK(ab_vm_run(vm, &w) == 0, "run after stop: %s", ab_vm_last_error(vm));
+	ab_vm_destroy(vm);
 	free(all);
 	free(hotset);
 	free(none);
@@ -554,104 +554,104 @@ static int cmd_orders(void)
 
 static int cmd_latency(void)
 {
-	struct abvm_config cfg;
+	struct ab_vm_config cfg;
 	struct abvm *vm;
-	struct abvm_work w;
+	struct ab_vm_work w;
 	struct ab_hist cold, warm;
 
-	abvm_config_init(&cfg);
+	ab_vm_config_init(&cfg);
 	cfg.mem_bytes = 32ull << 20;
 	cfg.latency = true;
 	vm = create_or_skip(&cfg);
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.record_latency = true;
-	CHECK(abvm_run(vm, &w) == 0, "first pass: %s", abvm_last_error(vm));
-	cold = *abvm_vcpu_hist(vm, 0);
-	abvm_hist_reset(vm);
-	CHECK(abvm_run(vm, &w) == 0, "second pass: %s", abvm_last_error(vm));
-	warm = *abvm_vcpu_hist(vm, 0);
-	CHECK(cold.count == abvm_npages(vm),
+	CHECK(ab_vm_run(vm, &w) == 0, "first pass: %s", ab_vm_last_error(vm));
+	cold = *ab_vm_vcpu_hist(vm, 0);
+	ab_vm_hist_reset(vm);
+	CHECK(ab_vm_run(vm, &w) == 0, "second pass: %s", ab_vm_last_error(vm));
+	warm = *ab_vm_vcpu_hist(vm, 0);
+	CHECK(cold.count == ab_vm_npages(vm),
 	      "first-touch histogram has %" PRIu64 " samples, want %" PRIu64, cold.count,
-	      abvm_npages(vm));
-	CHECK(warm.count == abvm_npages(vm), "warm histogram has %" PRIu64 " samples", warm.count);
+	      ab_vm_npages(vm));
+	CHECK(warm.count == ab_vm_npages(vm), "warm histogram has %" PRIu64 " samples", warm.count);
 	printf("  first touch: p50 %" PRIu64 " ns p99 %" PRIu64 " ns; warm: p50 %" PRIu64 " ns\n",
 	       ab_hist_quantile(&cold, 0.5), ab_hist_quantile(&cold, 0.99),
 	       ab_hist_quantile(&warm, 0.5));
 	/* a fault (exit to the host kernel) vs a cached store: orders apart */
 	CHECK(ab_hist_quantile(&cold, 0.5) > 2 * ab_hist_quantile(&warm, 0.5),
 	      "first-touch p50 not above warm p50: latency not measured around the access?");
-	abvm_destroy(vm);
+	ab_vm_destroy(vm);
 	/* prefaulted (host + KVM) memory: the first write pass takes no faults */
 	vm = create_or_skip(&cfg);
 	{
-		int r = abvm_prefault(vm, ABVM_PREFAULT_KVM);
+		int r = ab_vm_prefault(vm, AB_VM_PREFAULT_KVM);
 		struct ab_hist pre;
 
-		CHECK(r > 0 && (r & ABVM_PREFAULT_HOST) && (r & ABVM_PREFAULT_KVM),
-		      "abvm_prefault: %d (%s)", r, abvm_last_error(vm));
-		abvm_hist_reset(vm);
-		CHECK(abvm_run(vm, &w) == 0, "pass after prefault: %s", abvm_last_error(vm));
-		pre = *abvm_vcpu_hist(vm, 0);
-		printf("  after abvm_prefault (%s): first write pass p50 %" PRIu64 " ns\n",
-		       r & ABVM_PREFAULT_USED_IOCTL ? "KVM_PRE_FAULT_MEMORY" : "guest write pass",
+		CHECK(r > 0 && (r & AB_VM_PREFAULT_HOST) && (r & AB_VM_PREFAULT_KVM),
+		      "ab_vm_prefault: %d (%s)", r, ab_vm_last_error(vm));
+		ab_vm_hist_reset(vm);
+		CHECK(ab_vm_run(vm, &w) == 0, "pass after prefault: %s", ab_vm_last_error(vm));
+		pre = *ab_vm_vcpu_hist(vm, 0);
+		printf("  after ab_vm_prefault (%s): first write pass p50 %" PRIu64 " ns\n",
+		       r & AB_VM_PREFAULT_USED_IOCTL ? "KVM_PRE_FAULT_MEMORY" : "guest write pass",
 		       ab_hist_quantile(&pre, 0.5));
-		CHECK(pre.count == abvm_npages(vm), "prefault pass samples");
+		CHECK(pre.count == ab_vm_npages(vm), "prefault pass samples");
 		CHECK(2 * ab_hist_quantile(&pre, 0.5) < ab_hist_quantile(&cold, 0.5),
 		      "after prefault the first pass still faults (p50 %" PRIu64 " ns)",
 		      ab_hist_quantile(&pre, 0.5));
 	}
 	/* without cfg.latency, record_latency is refused */
-	abvm_destroy(vm);
+	ab_vm_destroy(vm);
 	cfg.latency = false;
 	vm = create_or_skip(&cfg);
-	CHECK(abvm_start(vm, &w) == ABVM_EINVAL,
+	CHECK(ab_vm_start(vm, &w) == AB_VM_EINVAL,
 	      "record_latency without cfg.latency must be EINVAL");
-	abvm_destroy(vm);
+	ab_vm_destroy(vm);
 	return ab_check_failures ? 1 : 0;
 }
 
 static int cmd_slots(void)
 {
-	struct abvm_config cfg;
+	struct ab_vm_config cfg;
 	struct abvm *vm;
-	struct abvm_work w;
+	struct ab_vm_work w;
 	char err[256];
 	int i;
 
-	abvm_config_init(&cfg);
+	ab_vm_config_init(&cfg);
 	cfg.mem_bytes = 16ull << 20;
 	cfg.nr_vcpus = 2;
 	vm = create_or_skip(&cfg);
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.passes = 0;
-	w.order = ABVM_ORDER_RANDOM;
-	CHECK(abvm_start(vm, &w) == 0, "start");
+	w.order = AB_VM_ORDER_RANDOM;
+	CHECK(ab_vm_start(vm, &w) == 0, "start");
 	for (i = 0; i < 50; i++) {
-		int s = abvm_slot_add(vm, 2ull << 20, err, sizeof(err));
+		int s = ab_vm_slot_add(vm, 2ull << 20, err, sizeof(err));
 
 		CHECK(s >= 2, "slot add %d: %s", i, err);
 		if (s >= 0)
-			CHECK(abvm_slot_del(vm, s) == 0, "slot del %d", s);
+			CHECK(ab_vm_slot_del(vm, s) == 0, "slot del %d", s);
 	}
 	{
-		struct abvm_vcpu_stats st;
+		struct ab_vm_vcpu_stats st;
 		uint64_t t0 = ab_now_ns();
 
 		/* the vCPUs keep running across the churn: wait for a full pass */
 		do {
 			usleep(10000);
-			abvm_stats_total(vm, &st);
+			ab_vm_stats_total(vm, &st);
 		} while (st.passes < (uint64_t)cfg.nr_vcpus &&
 			 ab_now_ns() - t0 < 20ull * 1000000000ull);
 		CHECK(st.passes >= (uint64_t)cfg.nr_vcpus,
 		      "vCPUs made no progress after slot churn");
-		CHECK(abvm_stop(vm) == 0, "stop after slot churn: %s", abvm_last_error(vm));
-		abvm_stats_total(vm, &st);
+		CHECK(ab_vm_stop(vm) == 0, "stop after slot churn: %s", ab_vm_last_error(vm));
+		ab_vm_stats_total(vm, &st);
 		CHECK(st.exits_other == 0, "unexpected exits");
 		printf("  50 slot add/delete while running; %" PRIu64 " passes after\n", st.passes);
 	}
-	CHECK(abvm_slot_del(vm, 5) == ABVM_EINVAL, "deleting an unused slot must be EINVAL");
-	abvm_destroy(vm);
+	CHECK(ab_vm_slot_del(vm, 5) == AB_VM_EINVAL, "deleting an unused slot must be EINVAL");
+	ab_vm_destroy(vm);
 	return ab_check_failures ? 1 : 0;
 }
 
@@ -712,14 +712,14 @@ static void expect_run(const char *name, char *const argv[], const char *env, bo
 static int cmd_errors(const char *run, const char *dir)
 {
 	char memarg[64], thp[512];
-	uint64_t avail = abvm_mem_available();
+	uint64_t avail = ab_vm_mem_available();
 
 	{
 		char *a[] = {(char *)run, "--passes", "0", NULL};
 
-		expect_run("no /dev/kvm", a, "ABVM_KVM_DEV=/nonexistent/kvm", false, 77,
+		expect_run("no /dev/kvm", a, "AB_VM_KVM_DEV=/nonexistent/kvm", false, 77,
 			   "/nonexistent/kvm: No such file or directory");
-		expect_run("not a KVM device", a, "ABVM_KVM_DEV=/dev/null", false, 77,
+		expect_run("not a KVM device", a, "AB_VM_KVM_DEV=/dev/null", false, 77,
 			   "/dev/null: not a KVM device");
 		if (access("/dev/kvm", F_OK) == 0 && getuid() == 0)
 			expect_run("/dev/kvm not permitted", a, NULL, true, 77,
@@ -773,7 +773,7 @@ static int cmd_errors(const char *run, const char *dir)
 		if (fd < 0 || write(fd, "always madvise [never]\n", 23) != 23)
 			ab_die(1, "cannot write %s", f);
 		close(fd);
-		snprintf(env, sizeof(env), "ABVM_THP_SYSFS=%s", f);
+		snprintf(env, sizeof(env), "AB_VM_THP_SYSFS=%s", f);
 		snprintf(thp, sizeof(thp), "THP disabled: %s is \"always madvise [never]\"", f);
 		{
 			char *a[] = {(char *)run, "--backing", "thp", "--mem", "4M", NULL};
@@ -1102,8 +1102,8 @@ static int cmd_teardown(const char *run, const char *base)
 static int cmd_checkskip(const char *check)
 {
 	char out[8192];
-	bool have_param = access(ABVM_AGE_MODE_PARAM, F_OK) == 0;
-	bool have_idle = access(ABVM_PAGE_IDLE_PATH, F_OK) == 0;
+	bool have_param = access(AB_VM_AGE_MODE_PARAM, F_OK) == 0;
+	bool have_idle = access(AB_VM_PAGE_IDLE_PATH, F_OK) == 0;
 	bool have_lru = access("/sys/kernel/debug/lru_gen", F_OK) == 0;
 
 	{
@@ -1198,30 +1198,30 @@ static int cmd_checkskip(const char *check)
 /* A guest that crashes is reported, not hung on; the VM still tears down. */
 static int cmd_crash(void)
 {
-	struct abvm_config cfg;
+	struct ab_vm_config cfg;
 	struct abvm *vm;
-	struct abvm_work w;
-	struct abvm_vcpu_stats st;
+	struct ab_vm_work w;
+	struct ab_vm_vcpu_stats st;
 	int r;
 
-	abvm_config_init(&cfg);
+	ab_vm_config_init(&cfg);
 	cfg.mem_bytes = 8ull << 20;
 	cfg.nr_vcpus = 2;
 	vm = create_or_skip(&cfg);
-	CHECK(abvm_debug_crash(vm, 1) == 0, "inject");
-	r = abvm_wait(vm, 30ull * 1000000000ull);
-	CHECK(r == ABVM_EGUEST, "wait after a guest crash returned %s, want EGUEST",
-	      abvm_strerr(r));
-	CHECK(strstr(abvm_last_error(vm), "vCPU 1") && strstr(abvm_last_error(vm), "triple fault"),
-	      "last error '%s' does not name vCPU 1 and the triple fault", abvm_last_error(vm));
-	printf("  crash reported: %s\n", abvm_last_error(vm));
-	abvm_stats_total(vm, &st);
+	CHECK(ab_vm_debug_crash(vm, 1) == 0, "inject");
+	r = ab_vm_wait(vm, 30ull * 1000000000ull);
+	CHECK(r == AB_VM_EGUEST, "wait after a guest crash returned %s, want EGUEST",
+	      ab_vm_strerr(r));
+	CHECK(strstr(ab_vm_last_error(vm), "vCPU 1") && strstr(ab_vm_last_error(vm), "triple fault"),
+	      "last error '%s' does not name vCPU 1 and the triple fault", ab_vm_last_error(vm));
+	printf("  crash reported: %s\n", ab_vm_last_error(vm));
+	ab_vm_stats_total(vm, &st);
 	CHECK(st.exits_other == 1, "exits_other %" PRIu64 ", want 1", st.exits_other);
-	abvm_work_init(&w);
-	CHECK(abvm_vcpu_start(vm, 1, &w) == ABVM_EGUEST, "a crashed vCPU must refuse commands");
-	CHECK(abvm_vcpu_start(vm, 0, &w) == 0 && abvm_vcpu_wait(vm, 0, 30ull * 1000000000ull) == 0,
-	      "the other vCPU must keep working: %s", abvm_last_error(vm));
-	abvm_destroy(vm);
+	ab_vm_work_init(&w);
+	CHECK(ab_vm_vcpu_start(vm, 1, &w) == AB_VM_EGUEST, "a crashed vCPU must refuse commands");
+	CHECK(ab_vm_vcpu_start(vm, 0, &w) == 0 && ab_vm_vcpu_wait(vm, 0, 30ull * 1000000000ull) == 0,
+	      "the other vCPU must keep working: %s", ab_vm_last_error(vm));
+	ab_vm_destroy(vm);
 	return ab_check_failures ? 1 : 0;
 }
 
@@ -1229,7 +1229,7 @@ static int cmd_crash(void)
 static int cmd_parse(void)
 {
 	uint64_t bm[4];
-	struct abvm_hook_result r = {.bitmap = bm, .words = 4};
+	struct ab_vm_hook_result r = {.bitmap = bm, .words = 4};
 	char err[256];
 	static const char *const bad[] = {
 	    "mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\n",
@@ -1261,7 +1261,7 @@ static int cmd_parse(void)
 	    "bitmap=0000000000000000\n",
 	};
 
-	CHECK(abvm_hook_parse(
+	CHECK(ab_vm_hook_parse(
 		  "mode=read_locked op=test start=1048576 pages=70 young=3 declined=0 ns=1234 "
 		  "lock_wait_ns=56\nbitmap=0000000000000005 0000000000000020\n",
 		  &r, err, sizeof(err)) == 0,
@@ -1271,26 +1271,26 @@ static int cmd_parse(void)
 		  r.lock_wait_ns == 56,
 	      "fields parsed wrong: mode=%s op=%s start=%" PRIu64 " pages=%" PRIu64, r.mode, r.op,
 	      r.start, r.pages);
-	CHECK(bm[0] == 5 && bm[1] == 0x20 && abvm_popcount(bm, 70) == 3 && abvm_bit(bm, 69),
+	CHECK(bm[0] == 5 && bm[1] == 0x20 && ab_vm_popcount(bm, 70) == 3 && ab_vm_bit(bm, 69),
 	      "bitmap parsed wrong: %" PRIx64 " %" PRIx64, bm[0], bm[1]);
 	CHECK(
-	    abvm_hook_parse(
+	    ab_vm_hook_parse(
 		"mode=fast_only op=clear start=7 pages=64 young=0 declined=1 ns=9 lock_wait_ns=0\n"
 		"bitmap=0000000000000000\n",
 		&r, err, sizeof(err)) == 0 &&
 		r.declined == 1 && !strcmp(r.op, "clear"),
 	    "declined result: %s", err);
-	CHECK(abvm_hook_expect(&r, "fast_only", 7, 64, true, err, sizeof(err)) == 0, "expect: %s",
+	CHECK(ab_vm_hook_expect(&r, "fast_only", 7, 64, true, err, sizeof(err)) == 0, "expect: %s",
 	      err);
-	CHECK(abvm_hook_expect(&r, "bitmap", 7, 64, true, err, sizeof(err)) == -1, "wrong mode");
-	CHECK(abvm_hook_expect(&r, "fast_only", 7, 64, false, err, sizeof(err)) == -1, "wrong op");
-	CHECK(abvm_hook_expect(&r, "fast_only", 8, 64, true, err, sizeof(err)) == -1,
+	CHECK(ab_vm_hook_expect(&r, "bitmap", 7, 64, true, err, sizeof(err)) == -1, "wrong mode");
+	CHECK(ab_vm_hook_expect(&r, "fast_only", 7, 64, false, err, sizeof(err)) == -1, "wrong op");
+	CHECK(ab_vm_hook_expect(&r, "fast_only", 8, 64, true, err, sizeof(err)) == -1,
 	      "wrong start");
-	CHECK(abvm_hook_expect(&r, "fast_only", 7, 63, true, err, sizeof(err)) == -1,
+	CHECK(ab_vm_hook_expect(&r, "fast_only", 7, 63, true, err, sizeof(err)) == -1,
 	      "wrong pages");
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		CHECK(abvm_hook_parse(bad[i], &r, err, sizeof(err)) == -1 && err[0],
+		CHECK(ab_vm_hook_parse(bad[i], &r, err, sizeof(err)) == -1 && err[0],
 		      "malformed result %u accepted: '%s'", i, bad[i]);
 		if (err[0])
 			printf("  rejected %u: %s\n", i, err);

@@ -12,9 +12,9 @@
  * says why), 2 usage. See docs/vm.md for what each check asserts.
  */
 #define _GNU_SOURCE
-#include "abvm.h"
-#include "abvm_age.h"
-#include "abvm_guest.h"
+#include "ab_vm.h"
+#include "ab_vm_age.h"
+#include "ab_vm_guest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +41,7 @@ static bool verbose;
  * and MGLRU, i.e. the checker's own baseline */
 static bool stock;
 /* stress --modes: which modes the hook threads and the switcher use */
-static unsigned int mode_mask = (1u << ABVM_NR_AGE_MODES) - 1;
+static unsigned int mode_mask = (1u << AB_VM_NR_AGE_MODES) - 1;
 
 /* stress --without: stressors left out (to find which one a failure needs) */
 enum { ST_HOOK, ST_IDLE, ST_SWITCH, ST_ZAPPER, ST_SLOTS, ST_VMS, ST_NR };
@@ -163,19 +163,19 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->driver = optarg;
 			break;
 		case 'm':
-			if (abvm_age_mode_index(optarg) < 0)
+			if (ab_vm_age_mode_index(optarg) < 0)
 				usage("--mode: unknown mode '%s' (locked, read_locked, fast_only, "
 				      "bitmap)",
 				      optarg);
 			o->mode = optarg;
 			break;
 		case 'M':
-			if (ab_parse_size(optarg, &o->mem) || !o->mem || o->mem % ABVM_HUGE_SIZE)
+			if (ab_parse_size(optarg, &o->mem) || !o->mem || o->mem % AB_VM_HUGE_SIZE)
 				usage("--mem: '%s' is not a non-zero multiple of 2M", optarg);
 			break;
 		case 'v':
-			if (ab_parse_size(optarg, &v) || v < 1 || v > ABVM_MAX_VCPUS)
-				usage("--vcpus: '%s' not in 1..%d", optarg, ABVM_MAX_VCPUS);
+			if (ab_parse_size(optarg, &v) || v < 1 || v > AB_VM_MAX_VCPUS)
+				usage("--vcpus: '%s' not in 1..%d", optarg, AB_VM_MAX_VCPUS);
 			o->vcpus = (int)v;
 			break;
 		case 'r':
@@ -203,7 +203,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			mode_mask = 0;
 			for (tok = strtok_r(dup, ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save)) {
-				int mi = abvm_age_mode_index(tok);
+				int mi = ab_vm_age_mode_index(tok);
 
 				if (mi < 0)
 					usage("--modes: unknown mode '%s'", tok);
@@ -253,7 +253,7 @@ static void restore_mode(void *arg)
 {
 	(void)arg;
 	if (orig_mode[0])
-		abvm_age_mode_set(orig_mode);
+		ab_vm_age_mode_set(orig_mode);
 }
 
 /* Skip unless the patched kernel's parameter exists; remember the mode. */
@@ -263,13 +263,13 @@ static void need_param(void)
 
 	if (stock)
 		return;
-	r = abvm_age_mode_get(orig_mode, sizeof(orig_mode));
+	r = ab_vm_age_mode_get(orig_mode, sizeof(orig_mode));
 
 	if (r)
-		skip("%s: %s: kernel without the agebench aging patches", ABVM_AGE_MODE_PARAM,
+		skip("%s: %s: kernel without the agebench aging patches", AB_VM_AGE_MODE_PARAM,
 		     strerror(-r));
-	if (abvm_age_mode_index(orig_mode) < 0) {
-		fail("%s reads '%s', not one of the four modes", ABVM_AGE_MODE_PARAM, orig_mode);
+	if (ab_vm_age_mode_index(orig_mode) < 0) {
+		fail("%s reads '%s', not one of the four modes", AB_VM_AGE_MODE_PARAM, orig_mode);
 		exit(AB_EXIT_FAIL);
 	}
 	ab_cleanup_push(restore_mode, NULL);
@@ -282,67 +282,67 @@ static void set_mode_or_die(const char *mode)
 
 	if (stock)
 		return;
-	r = abvm_age_mode_set(mode);
+	r = ab_vm_age_mode_set(mode);
 	if (r) {
-		fail("cannot set %s to %s: %s", ABVM_AGE_MODE_PARAM, mode, strerror(-r));
+		fail("cannot set %s to %s: %s", AB_VM_AGE_MODE_PARAM, mode, strerror(-r));
 		exit(AB_EXIT_FAIL);
 	}
-	if (abvm_age_mode_get(now, sizeof(now)) || strcmp(now, mode)) {
-		fail("%s reads '%s' after writing '%s'", ABVM_AGE_MODE_PARAM, now, mode);
+	if (ab_vm_age_mode_get(now, sizeof(now)) || strcmp(now, mode)) {
+		fail("%s reads '%s' after writing '%s'", AB_VM_AGE_MODE_PARAM, now, mode);
 		exit(AB_EXIT_FAIL);
 	}
 }
 
 static struct abvm *make_vm(uint64_t mem, int vcpus)
 {
-	struct abvm_config cfg;
+	struct ab_vm_config cfg;
 	struct abvm *vm;
 	char err[512];
 	int r;
 
-	abvm_config_init(&cfg);
+	ab_vm_config_init(&cfg);
 	cfg.mem_bytes = mem;
 	cfg.nr_vcpus = vcpus;
-	cfg.backing = ABVM_BACKING_ANON; /* 4 KiB host pages: exact per-page answers */
+	cfg.backing = AB_VM_BACKING_ANON; /* 4 KiB host pages: exact per-page answers */
 	/* ring 0 + a TLB flush before every touch: aging clears accessed bits
 	 * without flushing, and a cached translation would not set them again */
 	cfg.cpl0 = true;
-	r = abvm_create(&cfg, &vm, err, sizeof(err));
+	r = ab_vm_create(&cfg, &vm, err, sizeof(err));
 	if (r) {
-		if (abvm_exit_code(r) == AB_EXIT_SKIP)
+		if (ab_vm_exit_code(r) == AB_EXIT_SKIP)
 			skip("%s", err);
 		printf("FAIL: cannot create the VM: %s\n", err);
-		exit(abvm_exit_code(r) == AB_EXIT_USAGE ? AB_EXIT_USAGE : AB_EXIT_FAIL);
+		exit(ab_vm_exit_code(r) == AB_EXIT_USAGE ? AB_EXIT_USAGE : AB_EXIT_FAIL);
 	}
 	return vm;
 }
 
-static void run_or_die(struct abvm *vm, const struct abvm_work *w, const char *what)
+static void run_or_die(struct abvm *vm, const struct ab_vm_work *w, const char *what)
 {
-	int r = abvm_run(vm, w);
+	int r = ab_vm_run(vm, w);
 
 	if (r) {
-		fail("%s: %s (%s)", what, abvm_strerr(r), abvm_last_error(vm));
+		fail("%s: %s (%s)", what, ab_vm_strerr(r), ab_vm_last_error(vm));
 		exit(AB_EXIT_FAIL);
 	}
 }
 
 static void populate(struct abvm *vm)
 {
-	struct abvm_work w;
+	struct ab_vm_work w;
 
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	run_or_die(vm, &w, "populating guest memory");
 }
 
-static void touch_or_die(struct abvm *vm, const uint64_t *set, enum abvm_op op)
+static void touch_or_die(struct abvm *vm, const uint64_t *set, enum ab_vm_op op)
 {
-	int r = abvm_touch(vm, set, op);
+	int r = ab_vm_touch(vm, set, op);
 
 	if (!r)
-		r = abvm_wait(vm, 120 * NSEC);
+		r = ab_vm_wait(vm, 120 * NSEC);
 	if (r) {
-		fail("guest touch: %s (%s)", abvm_strerr(r), abvm_last_error(vm));
+		fail("guest touch: %s (%s)", ab_vm_strerr(r), ab_vm_last_error(vm));
 		exit(AB_EXIT_FAIL);
 	}
 }
@@ -363,10 +363,10 @@ static void make_set(uint64_t *set, uint64_t n, uint64_t seed, unsigned density)
 {
 	memset(set, 0, (n + 63) / 64 * 8);
 	for (uint64_t i = 0; i < n; i++)
-		if (abvm_mix64(seed ^ (i * 0x9e3779b97f4a7c15ull)) % density == 0)
-			abvm_set_bit(set, i);
-	abvm_set_bit(set, 0);
-	abvm_set_bit(set, n - 1);
+		if (ab_vm_mix64(seed ^ (i * 0x9e3779b97f4a7c15ull)) % density == 0)
+			ab_vm_set_bit(set, i);
+	ab_vm_set_bit(set, 0);
+	ab_vm_set_bit(set, n - 1);
 }
 
 /* ---- KVM binary stats ---- */
@@ -378,20 +378,20 @@ struct kst {
 	uint64_t v[NSTATS];
 };
 
-static struct abvm_kstats *open_stats(struct abvm *vm)
+static struct ab_vm_kstats *open_stats(struct abvm *vm)
 {
-	struct abvm_kstats *ks;
+	struct ab_vm_kstats *ks;
 	uint64_t v;
 
 	if (stock)
 		return NULL;
-	ks = abvm_kstats_open(vm, -1);
+	ks = ab_vm_kstats_open(vm, -1);
 	if (!ks) {
 		fail("KVM_GET_STATS_FD on the VM fd failed: %s", strerror(errno));
 		exit(AB_EXIT_FAIL);
 	}
 	for (int i = 0; i < NSTATS; i++)
-		if (abvm_kstats_get(ks, stat_names[i], &v)) {
+		if (ab_vm_kstats_get(ks, stat_names[i], &v)) {
 			fail("KVM VM stat '%s' missing (docs/kernel-interface.md lists it)",
 			     stat_names[i]);
 			exit(AB_EXIT_FAIL);
@@ -399,11 +399,11 @@ static struct abvm_kstats *open_stats(struct abvm *vm)
 	return ks;
 }
 
-static void read_stats(struct abvm_kstats *ks, struct kst *s)
+static void read_stats(struct ab_vm_kstats *ks, struct kst *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; ks && i < NSTATS; i++)
-		abvm_kstats_get(ks, stat_names[i], &s->v[i]);
+		ab_vm_kstats_get(ks, stat_names[i], &s->v[i]);
 }
 
 static void print_stats_delta(const struct kst *a, const struct kst *b)
@@ -500,7 +500,7 @@ static uint64_t trace_end(const char *mode)
 			continue;
 		recs++;
 		m = strstr(line, "mode=");
-		if (m && sscanf(m + 5, "%31[a-z_]", name) == 1 && abvm_age_mode_index(name) >= 0) {
+		if (m && sscanf(m + 5, "%31[a-z_]", name) == 1 && ab_vm_age_mode_index(name) >= 0) {
 			named++;
 			if (strcmp(name, mode) && !other++)
 				fail("tracepoint kvm_age_walk reports mode=%s while mmu_age_mode "
@@ -532,9 +532,9 @@ static void judge_masked(const char *what, const char *mode, const uint64_t *you
 	uint64_t falsey = 0, missed = 0, ff = UINT64_MAX, fm = UINT64_MAX;
 
 	for (uint64_t i = 0; i < n; i++) {
-		bool y = abvm_bit(young, i), s = abvm_bit(set, i);
+		bool y = ab_vm_bit(young, i), s = ab_vm_bit(set, i);
 
-		if (unknown && abvm_bit(unknown, i))
+		if (unknown && ab_vm_bit(unknown, i))
 			continue;
 
 		if (y && !s && !falsey++)
@@ -543,7 +543,7 @@ static void judge_masked(const char *what, const char *mode, const uint64_t *you
 			fm = i;
 	}
 	t->missed += missed;
-	t->young += abvm_popcount(young, n);
+	t->young += ab_vm_popcount(young, n);
 	if (falsey)
 		fail("%s (%s): %" PRIu64 " untouched pages reported young (first gfn 0x%" PRIx64
 		     ")",
@@ -551,13 +551,13 @@ static void judge_masked(const char *what, const char *mode, const uint64_t *you
 	if (missed && !may_miss && strcmp(mode, "bitmap"))
 		fail("%s (%s): %" PRIu64 " of %" PRIu64
 		     " touched pages reported old (first gfn 0x%" PRIx64 ")",
-		     what, mode, missed, abvm_popcount(set, n), gfn0 + fm);
+		     what, mode, missed, ab_vm_popcount(set, n), gfn0 + fm);
 	else if (missed)
 		info("  %s (%s): %" PRIu64 " touched pages not reported young (%s)", what, mode,
 		     missed, may_miss ? "declines seen" : "bitmap may miss");
 	if (verbose || (!falsey && !missed))
 		info("  %s (%s): young == touched (%" PRIu64 " pages)", what, mode,
-		     abvm_popcount(set, n));
+		     ab_vm_popcount(set, n));
 }
 
 static void judge(const char *what, const char *mode, const uint64_t *young, const uint64_t *set,
@@ -568,13 +568,13 @@ static void judge(const char *what, const char *mode, const uint64_t *young, con
 
 /* One hook call over the whole region with structural checks. Returns
  * false if declined. */
-static bool hook(struct abvm *vm, const char *mode, bool clear, struct abvm_hook_result *res,
+static bool hook(struct abvm *vm, const char *mode, bool clear, struct ab_vm_hook_result *res,
 		 struct tally *t)
 {
-	uint64_t n = abvm_npages(vm), pop;
+	uint64_t n = ab_vm_npages(vm), pop;
 	char err[512];
 
-	if (abvm_hook_call(vm, mode, abvm_gfn_base(vm), n, clear, res, err, sizeof(err))) {
+	if (ab_vm_hook_call(vm, mode, ab_vm_gfn_base(vm), n, clear, res, err, sizeof(err))) {
 		fail("hook: %s", err);
 		exit(AB_EXIT_FAIL);
 	}
@@ -584,11 +584,11 @@ static bool hook(struct abvm *vm, const char *mode, bool clear, struct abvm_hook
 	if (strcmp(res->op, clear ? "clear" : "test"))
 		fail("hook: asked for op %s, the result says op=%s", clear ? "clear" : "test",
 		     res->op);
-	if (res->start != abvm_gfn_base(vm) || res->pages != n)
+	if (res->start != ab_vm_gfn_base(vm) || res->pages != n)
 		fail("hook: asked for start=%" PRIu64 " pages=%" PRIu64 ", got start=%" PRIu64
 		     " pages=%" PRIu64,
-		     abvm_gfn_base(vm), n, res->start, res->pages);
-	pop = abvm_popcount(res->bitmap, n);
+		     ab_vm_gfn_base(vm), n, res->start, res->pages);
+	pop = ab_vm_popcount(res->bitmap, n);
 	if (pop != res->young)
 		fail("hook (%s %s): young=%" PRIu64 " but the bitmap has %" PRIu64 " bits", mode,
 		     res->op, res->young, pop);
@@ -607,22 +607,22 @@ static bool hook(struct abvm *vm, const char *mode, bool clear, struct abvm_hook
 
 static int exact_hook(struct abvm *vm, const struct opts *o)
 {
-	uint64_t n = abvm_npages(vm), gfn0 = abvm_gfn_base(vm), *set = bm_alloc(n),
+	uint64_t n = ab_vm_npages(vm), gfn0 = ab_vm_gfn_base(vm), *set = bm_alloc(n),
 		 *none = bm_alloc(n);
-	struct abvm_hook_result res = {.bitmap = bm_alloc(n), .words = (n + 63) / 64};
-	struct abvm_hook_result res2 = {.bitmap = bm_alloc(n), .words = (n + 63) / 64};
-	struct abvm_kstats *ks;
+	struct ab_vm_hook_result res = {.bitmap = bm_alloc(n), .words = (n + 63) / 64};
+	struct ab_vm_hook_result res2 = {.bitmap = bm_alloc(n), .words = (n + 63) / 64};
+	struct ab_vm_kstats *ks;
 	struct kst s0, s1;
 	struct tally t = {0};
 	char path[200];
 	const char *m = o->mode;
 
-	if (!abvm_hook_path(vm, path, sizeof(path)))
+	if (!ab_vm_hook_path(vm, path, sizeof(path)))
 		skip("%s: no such file (kernel without the age_bench debugfs hook, or debugfs not "
 		     "mounted)",
 		     path);
-	if (n > ABVM_HOOK_MAX_PAGES)
-		usage("--mem: at most %d pages for the hook", ABVM_HOOK_MAX_PAGES);
+	if (n > AB_VM_HOOK_MAX_PAGES)
+		usage("--mem: at most %d pages for the hook", AB_VM_HOOK_MAX_PAGES);
 	ks = open_stats(vm);
 	populate(vm);
 	read_stats(ks, &s0);
@@ -633,14 +633,14 @@ static int exact_hook(struct abvm *vm, const struct opts *o)
 		judge("after clear, before any touch", m, res.bitmap, none, n, gfn0, false, &t);
 
 	for (int round = 0; round < o->rounds; round++) {
-		enum abvm_op op = round % 2 ? ABVM_OP_WRITE : ABVM_OP_READ;
+		enum ab_vm_op op = round % 2 ? AB_VM_OP_WRITE : AB_VM_OP_READ;
 		char what[96];
 		bool ok1, ok2;
 
 		make_set(set, n, o->seed + (uint64_t)round, 8);
 		touch_or_die(vm, set, op);
 		snprintf(what, sizeof(what), "round %d (%s touch of %" PRIu64 " pages): test",
-			 round, op == ABVM_OP_READ ? "read" : "write", abvm_popcount(set, n));
+			 round, op == AB_VM_OP_READ ? "read" : "write", ab_vm_popcount(set, n));
 		ok1 = hook(vm, m, false, &res, &t);
 		if (ok1)
 			judge(what, m, res.bitmap, set, n, gfn0, false, &t);
@@ -679,7 +679,7 @@ static int exact_hook(struct abvm *vm, const struct opts *o)
 		fail("age_fast_declines grew by %" PRIu64 ", fewer than the %" PRIu64
 		     " declined calls",
 		     s1.v[3] - s0.v[3], t.declined);
-	abvm_kstats_close(ks);
+	ab_vm_kstats_close(ks);
 	free(set);
 	free(none);
 	free(res.bitmap);
@@ -689,24 +689,24 @@ static int exact_hook(struct abvm *vm, const struct opts *o)
 
 static int exact_page_idle(struct abvm *vm, const struct opts *o)
 {
-	uint64_t n = abvm_npages(vm), gfn0 = abvm_gfn_base(vm), *set = bm_alloc(n),
+	uint64_t n = ab_vm_npages(vm), gfn0 = ab_vm_gfn_base(vm), *set = bm_alloc(n),
 		 *none = bm_alloc(n);
 	uint64_t *young = bm_alloc(n), *unknown = bm_alloc(n), *pfns = calloc(n, 8), missing = 0;
-	struct abvm_kstats *ks;
+	struct ab_vm_kstats *ks;
 	struct kst s0, s1, a, b;
 	struct tally t = {0};
 	char err[256];
 	int fd, r;
 	bool traced;
 
-	fd = open(ABVM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
+	fd = open(AB_VM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		skip("%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", ABVM_PAGE_IDLE_PATH,
+		skip("%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", AB_VM_PAGE_IDLE_PATH,
 		     strerror(errno));
 	ks = open_stats(vm);
 	populate(vm);
-	abvm_lru_drain_all();
-	if (abvm_pagemap_pfns(abvm_hva(vm), n, pfns, err, sizeof(err))) {
+	ab_vm_lru_drain_all();
+	if (ab_vm_pagemap_pfns(ab_vm_hva(vm), n, pfns, err, sizeof(err))) {
 		fail("%s", err);
 		return 1;
 	}
@@ -719,40 +719,40 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 	traced = trace_begin();
 	read_stats(ks, &s0);
 	for (int round = 0; round < o->rounds; round++) {
-		enum abvm_op op = round % 2 ? ABVM_OP_WRITE : ABVM_OP_READ;
+		enum ab_vm_op op = round % 2 ? AB_VM_OP_WRITE : AB_VM_OP_READ;
 		char what[96];
 
 		make_set(set, n, o->seed + (uint64_t)round, 8);
-		r = abvm_idle_mark(fd, pfns, n);
+		r = ab_vm_idle_mark(fd, pfns, n);
 		if (r) {
 			fail("marking pages idle: %s", strerror(-r));
 			return 1;
 		}
 		touch_or_die(vm, set, op);
 		read_stats(ks, &a);
-		r = abvm_idle_read(fd, pfns, n, young, unknown);
+		r = ab_vm_idle_read(fd, pfns, n, young, unknown);
 		read_stats(ks, &b);
 		if (r) {
-			fail("reading %s: %s", ABVM_PAGE_IDLE_PATH, strerror(-r));
+			fail("reading %s: %s", AB_VM_PAGE_IDLE_PATH, strerror(-r));
 			return 1;
 		}
 		t.calls++;
 		snprintf(what, sizeof(what), "round %d (%s touch of %" PRIu64 " pages)", round,
-			 op == ABVM_OP_READ ? "read" : "write", abvm_popcount(set, n));
-		if (!round && abvm_popcount(unknown, n))
+			 op == AB_VM_OP_READ ? "read" : "write", ab_vm_popcount(set, n));
+		if (!round && ab_vm_popcount(unknown, n))
 			info("  %" PRIu64 " pages sit in the last, partial 64-PFN chunk below "
 			     "max_pfn, which page_idle "
 			     "cannot read back: not judged",
-			     abvm_popcount(unknown, n));
-		if (abvm_popcount(unknown, n) > n / 100)
+			     ab_vm_popcount(unknown, n));
+		if (ab_vm_popcount(unknown, n) > n / 100)
 			fail("page_idle could not read back %" PRIu64 " pages",
-			     abvm_popcount(unknown, n));
+			     ab_vm_popcount(unknown, n));
 		judge_masked(what, o->mode, young, set, unknown, n, gfn0, b.v[3] > a.v[3], &t);
 		/* clearing works: the read cleared young bits; mark idle and read
 		 * again without touching: nothing young */
-		r = abvm_idle_mark(fd, pfns, n);
+		r = ab_vm_idle_mark(fd, pfns, n);
 		if (!r)
-			r = abvm_idle_read(fd, pfns, n, young, unknown);
+			r = ab_vm_idle_read(fd, pfns, n, young, unknown);
 		if (r) {
 			fail("page_idle: %s", strerror(-r));
 			return 1;
@@ -771,7 +771,7 @@ static int exact_page_idle(struct abvm *vm, const struct opts *o)
 	if (ks && s1.v[1] <= s0.v[1])
 		fail("age_pages_scanned did not grow");
 	info("  (test-only does not apply to page_idle: its read is test-and-clear)");
-	abvm_kstats_close(ks);
+	ab_vm_kstats_close(ks);
 	close(fd);
 	free(set);
 	free(none);
@@ -793,20 +793,20 @@ static int cmd_exact(struct opts *o)
 	if (!o->mode)
 		usage("exact: --mode is required");
 	need_param();
-	if (!strcmp(o->driver, "page_idle") && access(ABVM_PAGE_IDLE_PATH, F_OK))
-		skip("%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", ABVM_PAGE_IDLE_PATH,
+	if (!strcmp(o->driver, "page_idle") && access(AB_VM_PAGE_IDLE_PATH, F_OK))
+		skip("%s: %s (kernel without CONFIG_IDLE_PAGE_TRACKING)", AB_VM_PAGE_IDLE_PATH,
 		     strerror(errno));
 	if (!strcmp(o->driver, "hook") && access("/sys/kernel/debug/kvm", F_OK))
 		skip("/sys/kernel/debug/kvm: %s (debugfs not mounted, or no KVM)", strerror(errno));
 	set_mode_or_die(o->mode);
 	vm = make_vm(o->mem, 1);
 	info("exact --driver %s --mode %s: %" PRIu64 " pages at gfn 0x%" PRIx64 ", %d rounds",
-	     o->driver, o->mode, abvm_npages(vm), abvm_gfn_base(vm), o->rounds);
+	     o->driver, o->mode, ab_vm_npages(vm), ab_vm_gfn_base(vm), o->rounds);
 	if (!strcmp(o->driver, "hook"))
 		exact_hook(vm, o);
 	else
 		exact_page_idle(vm, o);
-	abvm_destroy(vm);
+	ab_vm_destroy(vm);
 	snprintf(what, sizeof(what), "exact %s %s", o->driver, o->mode);
 	return finish(what);
 }
@@ -879,8 +879,8 @@ static int cmd_lru_gen(struct opts *o)
 	char buf[400], *en, cgpath[300];
 	unsigned long caps;
 	struct abvm *vm;
-	struct abvm_kstats *ks;
-	struct abvm_work w;
+	struct ab_vm_kstats *ks;
+	struct ab_vm_work w;
 	struct kst s0, s1;
 	int memcg_id = -1, nid = -1, r, agings = 0;
 	bool traced;
@@ -931,7 +931,7 @@ static int cmd_lru_gen(struct opts *o)
 		return AB_EXIT_FAIL;
 	}
 	snprintf(buf, sizeof(buf), "%s/cgroup.procs", root);
-	cg_td = abvm_teardown_add(ABVM_TD_CGROUP, cg_dir, buf);
+	cg_td = ab_vm_teardown_add(AB_VM_TD_CGROUP, cg_dir, buf);
 	snprintf(buf, sizeof(buf), "%s/cgroup.procs", cg_dir);
 	{
 		char pid[24];
@@ -940,7 +940,7 @@ static int cmd_lru_gen(struct opts *o)
 		r = write_file(buf, pid);
 		if (r) {
 			fail("joining %s: %s", cg_dir, strerror(-r));
-			abvm_teardown_run();
+			ab_vm_teardown_run();
 			return AB_EXIT_FAIL;
 		}
 	}
@@ -951,12 +951,12 @@ static int cmd_lru_gen(struct opts *o)
 	     o->mem >> 20);
 	populate(vm);
 	/* keep the vCPUs touching their memory while MGLRU ages */
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.passes = 0;
-	w.order = ABVM_ORDER_RANDOM;
-	w.op = ABVM_OP_READ;
-	if (abvm_start(vm, &w))
-		fail("starting vCPUs: %s", abvm_last_error(vm));
+	w.order = AB_VM_ORDER_RANDOM;
+	w.op = AB_VM_OP_READ;
+	if (ab_vm_start(vm, &w))
+		fail("starting vCPUs: %s", ab_vm_last_error(vm));
 	usleep(50 * 1000);
 	traced = trace_begin();
 	read_stats(ks, &s0);
@@ -985,7 +985,7 @@ static int cmd_lru_gen(struct opts *o)
 	if (traced && !trace_end(o->mode) && agings)
 		fail("tracepoint kvm:kvm_age_walk recorded no walk during MGLRU aging");
 	lru_gen_state(cgpath, &memcg_id, &nid, &max_seq);
-	abvm_stop(vm);
+	ab_vm_stop(vm);
 	print_stats_delta(&s0, &s1);
 	info("  %d aging commands, max_seq %" PRIu64 " -> %" PRIu64, agings, seq0, max_seq);
 	if (agings && max_seq <= seq0)
@@ -995,9 +995,9 @@ static int cmd_lru_gen(struct opts *o)
 		     o->mode);
 	if (ks && agings && s1.v[1] <= s0.v[1])
 		fail("age_pages_scanned did not grow: the %s walker was not used", o->mode);
-	abvm_kstats_close(ks);
-	abvm_destroy(vm);
-	abvm_teardown_run(); /* leave and remove the memcg */
+	ab_vm_kstats_close(ks);
+	ab_vm_destroy(vm);
+	ab_vm_teardown_run(); /* leave and remove the memcg */
 	if (access(cg_dir, F_OK) == 0)
 		fail("could not remove %s", cg_dir);
 	return finish("lru_gen");
@@ -1015,11 +1015,11 @@ static void *switch_thread(void *arg)
 	struct switcher *s = arg;
 
 	while (!atomic_load(&s->stop)) {
-		const char *m = abvm_age_modes[s->switches % ABVM_NR_AGE_MODES];
-		int r = abvm_age_mode_set(m);
+		const char *m = ab_vm_age_modes[s->switches % AB_VM_NR_AGE_MODES];
+		int r = ab_vm_age_mode_set(m);
 
 		if (r)
-			fail("switching %s to %s: %s", ABVM_AGE_MODE_PARAM, m, strerror(-r));
+			fail("switching %s to %s: %s", AB_VM_AGE_MODE_PARAM, m, strerror(-r));
 		s->switches++;
 		usleep(500);
 	}
@@ -1035,18 +1035,18 @@ struct idler {
 static void *idle_thread(void *arg)
 {
 	struct idler *d = arg;
-	uint64_t n = abvm_npages(d->vm), *pfns = calloc(n, 8), *young = bm_alloc(n);
+	uint64_t n = ab_vm_npages(d->vm), *pfns = calloc(n, 8), *young = bm_alloc(n);
 	char err[256];
-	int fd = open(ABVM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
+	int fd = open(AB_VM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0 || !pfns)
 		goto out;
 	while (!atomic_load(&d->stop)) {
-		if (abvm_pagemap_pfns(abvm_hva(d->vm), n, pfns, err, sizeof(err))) {
+		if (ab_vm_pagemap_pfns(ab_vm_hva(d->vm), n, pfns, err, sizeof(err))) {
 			fail("%s", err);
 			break;
 		}
-		if (abvm_idle_mark(fd, pfns, n) || abvm_idle_read(fd, pfns, n, young, NULL)) {
+		if (ab_vm_idle_mark(fd, pfns, n) || ab_vm_idle_read(fd, pfns, n, young, NULL)) {
 			fail("page_idle failed during mode switches");
 			break;
 		}
@@ -1063,14 +1063,14 @@ out:
 static int cmd_switch(struct opts *o)
 {
 	struct abvm *vm;
-	struct abvm_work w;
+	struct ab_vm_work w;
 	struct switcher sw = {0};
 	struct idler id = {0};
 	pthread_t st, it;
 	bool idle_on;
-	uint64_t n, calls[ABVM_NR_AGE_MODES] = {0}, t_end;
-	struct abvm_hook_result res;
-	struct abvm_vcpu_stats vs0, vs1;
+	uint64_t n, calls[AB_VM_NR_AGE_MODES] = {0}, t_end;
+	struct ab_vm_hook_result res;
+	struct ab_vm_vcpu_stats vs0, vs1;
 	struct tally t = {0};
 	char path[200];
 
@@ -1078,30 +1078,30 @@ static int cmd_switch(struct opts *o)
 	if (access("/sys/kernel/debug/kvm", F_OK))
 		skip("/sys/kernel/debug/kvm: %s (debugfs not mounted)", strerror(errno));
 	vm = make_vm(o->mem, o->vcpus);
-	if (!abvm_hook_path(vm, path, sizeof(path)))
+	if (!ab_vm_hook_path(vm, path, sizeof(path)))
 		skip("%s: no such file (kernel without the age_bench debugfs hook)", path);
-	n = abvm_npages(vm);
+	n = ab_vm_npages(vm);
 	res.bitmap = bm_alloc(n);
 	res.words = (n + 63) / 64;
 	populate(vm);
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.passes = 0;
-	w.order = ABVM_ORDER_RANDOM;
-	if (abvm_start(vm, &w)) {
-		fail("starting vCPUs: %s", abvm_last_error(vm));
+	w.order = AB_VM_ORDER_RANDOM;
+	if (ab_vm_start(vm, &w)) {
+		fail("starting vCPUs: %s", ab_vm_last_error(vm));
 		return AB_EXIT_FAIL;
 	}
-	abvm_stats_total(vm, &vs0);
+	ab_vm_stats_total(vm, &vs0);
 	pthread_create(&st, NULL, switch_thread, &sw);
 	id.vm = vm;
-	idle_on = access(ABVM_PAGE_IDLE_PATH, F_OK) == 0;
+	idle_on = access(AB_VM_PAGE_IDLE_PATH, F_OK) == 0;
 	if (idle_on)
 		pthread_create(&it, NULL, idle_thread, &id);
 	t_end = ab_now_ns() + o->seconds * NSEC;
-	for (uint64_t i = 0; ab_now_ns() < t_end || i < 4 * ABVM_NR_AGE_MODES; i++) {
-		int mi = (int)(i % ABVM_NR_AGE_MODES);
+	for (uint64_t i = 0; ab_now_ns() < t_end || i < 4 * AB_VM_NR_AGE_MODES; i++) {
+		int mi = (int)(i % AB_VM_NR_AGE_MODES);
 
-		hook(vm, abvm_age_modes[mi], i % 2, &res, &t); /* checks mode/op/range/young */
+		hook(vm, ab_vm_age_modes[mi], i % 2, &res, &t); /* checks mode/op/range/young */
 		calls[mi]++;
 	}
 	atomic_store(&sw.stop, true);
@@ -1109,9 +1109,9 @@ static int cmd_switch(struct opts *o)
 	pthread_join(st, NULL);
 	if (idle_on)
 		pthread_join(it, NULL);
-	if (abvm_stop(vm))
-		fail("vCPUs failed while modes switched: %s", abvm_last_error(vm));
-	abvm_stats_total(vm, &vs1);
+	if (ab_vm_stop(vm))
+		fail("vCPUs failed while modes switched: %s", ab_vm_last_error(vm));
+	ab_vm_stats_total(vm, &vs1);
 	if (vs1.accesses <= vs0.accesses)
 		fail("vCPUs made no progress while modes switched");
 	if (vs1.exits_other)
@@ -1121,10 +1121,10 @@ static int cmd_switch(struct opts *o)
 	     "); page_idle reads %" PRIu64 "%s; vCPU accesses %" PRIu64,
 	     sw.switches, calls[0], calls[1], calls[2], calls[3], t.declined, id.reads,
 	     idle_on ? "" : " (no page_idle)", vs1.accesses - vs0.accesses);
-	if (sw.switches < 4 * ABVM_NR_AGE_MODES)
+	if (sw.switches < 4 * AB_VM_NR_AGE_MODES)
 		fail("only %" PRIu64 " mode switches happened", sw.switches);
 	free(res.bitmap);
-	abvm_destroy(vm);
+	ab_vm_destroy(vm);
 	return finish("switch");
 }
 
@@ -1153,30 +1153,30 @@ static void *stress_ager(void *arg)
 {
 	struct ager *a = arg;
 	struct stress *s = a->s;
-	uint64_t n = abvm_npages(s->vm), seed = (uint64_t)a->mode * 77 + 1;
-	struct abvm_hook_result res = {.bitmap = bm_alloc(ABVM_HOOK_MAX_PAGES),
-				       .words = ABVM_HOOK_MAX_PAGES / 64};
+	uint64_t n = ab_vm_npages(s->vm), seed = (uint64_t)a->mode * 77 + 1;
+	struct ab_vm_hook_result res = {.bitmap = bm_alloc(AB_VM_HOOK_MAX_PAGES),
+				       .words = AB_VM_HOOK_MAX_PAGES / 64};
 	char err[512];
 
 	while (!atomic_load(&s->stop)) {
-		uint64_t start = abvm_mix64(seed++) % n, len = 1 + abvm_mix64(seed++) % (n - start);
-		bool clear = abvm_mix64(seed++) & 1;
-		const char *m = abvm_age_modes[a->mode];
+		uint64_t start = ab_vm_mix64(seed++) % n, len = 1 + ab_vm_mix64(seed++) % (n - start);
+		bool clear = ab_vm_mix64(seed++) & 1;
+		const char *m = ab_vm_age_modes[a->mode];
 
 		int r;
 
 		if (seed % 8 == 1) {
 			/* checked: the answer must be well formed and answer this call
-			 * (abvm_hook_call: strict parse + echo check) */
+			 * (ab_vm_hook_call: strict parse + echo check) */
 			pthread_rwlock_wrlock(&s->hook_lock);
-			r = abvm_hook_call(s->vm, m, abvm_gfn_base(s->vm) + start, len, clear, &res,
+			r = ab_vm_hook_call(s->vm, m, ab_vm_gfn_base(s->vm) + start, len, clear, &res,
 					   err, sizeof(err));
 			pthread_rwlock_unlock(&s->hook_lock);
 			atomic_fetch_add(&s->checked_calls, 1);
 		} else {
 			/* plain walk, concurrent with the other modes' walks */
 			pthread_rwlock_rdlock(&s->hook_lock);
-			r = abvm_hook_walk(s->vm, m, abvm_gfn_base(s->vm) + start, len, clear, err,
+			r = ab_vm_hook_walk(s->vm, m, ab_vm_gfn_base(s->vm) + start, len, clear, err,
 					   sizeof(err));
 			pthread_rwlock_unlock(&s->hook_lock);
 		}
@@ -1194,16 +1194,16 @@ static void *stress_ager(void *arg)
 static void *stress_idle(void *arg)
 {
 	struct stress *s = arg;
-	uint64_t n = abvm_npages(s->vm), *pfns = calloc(n, 8), *young = bm_alloc(n);
+	uint64_t n = ab_vm_npages(s->vm), *pfns = calloc(n, 8), *young = bm_alloc(n);
 	char err[256];
-	int fd = open(ABVM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
+	int fd = open(AB_VM_PAGE_IDLE_PATH, O_RDWR | O_CLOEXEC);
 
 	while (fd >= 0 && pfns && !atomic_load(&s->stop)) {
 		/* pages come and go (zapper): only PFNs present right now */
-		if (abvm_pagemap_pfns(abvm_hva(s->vm), n, pfns, err, sizeof(err)))
+		if (ab_vm_pagemap_pfns(ab_vm_hva(s->vm), n, pfns, err, sizeof(err)))
 			break;
-		abvm_idle_mark(fd, pfns, n);
-		abvm_idle_read(fd, pfns, n, young, NULL);
+		ab_vm_idle_mark(fd, pfns, n);
+		ab_vm_idle_read(fd, pfns, n, young, NULL);
 		atomic_fetch_add(&s->age_calls, 1);
 	}
 	if (fd >= 0)
@@ -1216,14 +1216,14 @@ static void *stress_idle(void *arg)
 static void *stress_zapper(void *arg)
 {
 	struct stress *s = arg;
-	uint8_t *h = abvm_hva(s->vm);
-	uint64_t chunks = abvm_mem_bytes(s->vm) / ABVM_HUGE_SIZE, seed = 5;
+	uint8_t *h = ab_vm_hva(s->vm);
+	uint64_t chunks = ab_vm_mem_bytes(s->vm) / AB_VM_HUGE_SIZE, seed = 5;
 
 	while (!atomic_load(&s->stop)) {
-		uint64_t c = abvm_mix64(seed++) % chunks;
+		uint64_t c = ab_vm_mix64(seed++) % chunks;
 
 		/* drop 2 MiB of guest memory: KVM invalidation, then vCPU refaults */
-		if (madvise(h + c * ABVM_HUGE_SIZE, ABVM_HUGE_SIZE, MADV_DONTNEED))
+		if (madvise(h + c * AB_VM_HUGE_SIZE, AB_VM_HUGE_SIZE, MADV_DONTNEED))
 			fail("madvise(MADV_DONTNEED): %s", strerror(errno));
 		atomic_fetch_add(&s->zaps, 1);
 		usleep(2000);
@@ -1237,13 +1237,13 @@ static void *stress_slots(void *arg)
 	char err[256];
 
 	while (!atomic_load(&s->stop)) {
-		int slot = abvm_slot_add(s->vm, 1ull << 20, err, sizeof(err));
+		int slot = ab_vm_slot_add(s->vm, 1ull << 20, err, sizeof(err));
 
 		if (slot < 0) {
 			fail("memslot add: %s", err);
 			break;
 		}
-		if (abvm_slot_del(s->vm, slot)) {
+		if (ab_vm_slot_del(s->vm, slot)) {
 			fail("memslot delete of slot %d failed", slot);
 			break;
 		}
@@ -1255,33 +1255,33 @@ static void *stress_slots(void *arg)
 static void *stress_vms(void *arg)
 {
 	struct stress *s = arg;
-	struct abvm_hook_result res = {.bitmap = bm_alloc(2048), .words = 2048 / 64};
+	struct ab_vm_hook_result res = {.bitmap = bm_alloc(2048), .words = 2048 / 64};
 
 	while (!atomic_load(&s->stop)) {
-		struct abvm_config cfg;
+		struct ab_vm_config cfg;
 		struct abvm *vm;
-		struct abvm_work w;
+		struct ab_vm_work w;
 		char err[512];
 
-		abvm_config_init(&cfg);
+		ab_vm_config_init(&cfg);
 		cfg.mem_bytes = 8ull << 20;
-		if (abvm_create(&cfg, &vm, err, sizeof(err))) {
+		if (ab_vm_create(&cfg, &vm, err, sizeof(err))) {
 			fail("VM churn: create: %s", err);
 			break;
 		}
-		abvm_work_init(&w);
-		if (abvm_run(vm, &w))
-			fail("VM churn: run: %s", abvm_last_error(vm));
+		ab_vm_work_init(&w);
+		if (ab_vm_run(vm, &w))
+			fail("VM churn: run: %s", ab_vm_last_error(vm));
 		if (s->hook_on &&
-		    (mode_mask & (1u << (atomic_load(&s->vm_cycles) % ABVM_NR_AGE_MODES)))) {
+		    (mode_mask & (1u << (atomic_load(&s->vm_cycles) % AB_VM_NR_AGE_MODES)))) {
 			const char *m =
-			    abvm_age_modes[atomic_load(&s->vm_cycles) % ABVM_NR_AGE_MODES];
+			    ab_vm_age_modes[atomic_load(&s->vm_cycles) % AB_VM_NR_AGE_MODES];
 
-			if (abvm_hook_call(vm, m, abvm_gfn_base(vm), 2048, true, &res, err,
+			if (ab_vm_hook_call(vm, m, ab_vm_gfn_base(vm), 2048, true, &res, err,
 					   sizeof(err)))
 				fail("VM churn: hook: %s", err);
 		}
-		abvm_destroy(vm);
+		ab_vm_destroy(vm);
 		atomic_fetch_add(&s->vm_cycles, 1);
 	}
 	free(res.bitmap);
@@ -1296,9 +1296,9 @@ static void *stress_switch(void *arg)
 		uint64_t k = atomic_fetch_add(&s->switches, 1);
 		int r;
 
-		if (!(mode_mask & (1u << (k % ABVM_NR_AGE_MODES))))
+		if (!(mode_mask & (1u << (k % AB_VM_NR_AGE_MODES))))
 			continue;
-		r = abvm_age_mode_set(abvm_age_modes[k % ABVM_NR_AGE_MODES]);
+		r = ab_vm_age_mode_set(ab_vm_age_modes[k % AB_VM_NR_AGE_MODES]);
 
 		if (r)
 			fail("mode switch: %s", strerror(-r));
@@ -1312,29 +1312,29 @@ static int cmd_stress(struct opts *o)
 	struct stress s = {0};
 
 	pthread_rwlock_init(&s.hook_lock, NULL);
-	struct ager ag[ABVM_NR_AGE_MODES];
+	struct ager ag[AB_VM_NR_AGE_MODES];
 	pthread_t th[16];
 	int nth = 0;
-	struct abvm_work w;
-	struct abvm_vcpu_stats v0, v1;
+	struct ab_vm_work w;
+	struct ab_vm_vcpu_stats v0, v1;
 	char path[200], mode[32];
 
 	if (!o->seconds)
 		usage("stress: --seconds N is required");
-	s.param_on = abvm_age_mode_get(mode, sizeof(mode)) == 0;
+	s.param_on = ab_vm_age_mode_get(mode, sizeof(mode)) == 0;
 	if (s.param_on)
 		need_param();
 	else if (!o->no_aging_ok && !stock) /* --stock: plain 6.12, page_idle ages */
-		skip("%s: %s: kernel without the agebench aging patches", ABVM_AGE_MODE_PARAM,
+		skip("%s: %s: kernel without the agebench aging patches", AB_VM_AGE_MODE_PARAM,
 		     strerror(ENOENT));
 	s.vm = make_vm(o->mem, o->vcpus);
-	s.hook_on = abvm_hook_path(s.vm, path, sizeof(path)) && !(stress_off & 1u << ST_HOOK);
-	s.idle_on = access(ABVM_PAGE_IDLE_PATH, F_OK) == 0 && !(stress_off & 1u << ST_IDLE);
+	s.hook_on = ab_vm_hook_path(s.vm, path, sizeof(path)) && !(stress_off & 1u << ST_HOOK);
+	s.idle_on = access(AB_VM_PAGE_IDLE_PATH, F_OK) == 0 && !(stress_off & 1u << ST_IDLE);
 	if (s.param_on && (stress_off & 1u << ST_SWITCH))
 		s.param_on = false; /* no mode switches (the mode stays as it is) */
 	if (!s.hook_on && !s.idle_on && !o->no_aging_ok)
 		skip("nothing ages the VM: %s and %s are absent or left out (--without)", path,
-		     ABVM_PAGE_IDLE_PATH);
+		     AB_VM_PAGE_IDLE_PATH);
 	{
 		char off[64] = "";
 
@@ -1350,16 +1350,16 @@ static int cmd_stress(struct opts *o)
 		     s.param_on ? "on" : "off", off);
 	}
 	populate(s.vm);
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.passes = 0;
-	w.order = ABVM_ORDER_RANDOM;
-	if (abvm_start(s.vm, &w)) {
-		fail("starting vCPUs: %s", abvm_last_error(s.vm));
+	w.order = AB_VM_ORDER_RANDOM;
+	if (ab_vm_start(s.vm, &w)) {
+		fail("starting vCPUs: %s", ab_vm_last_error(s.vm));
 		return AB_EXIT_FAIL;
 	}
-	abvm_stats_total(s.vm, &v0);
+	ab_vm_stats_total(s.vm, &v0);
 	if (s.hook_on)
-		for (int m = 0; m < ABVM_NR_AGE_MODES; m++) {
+		for (int m = 0; m < AB_VM_NR_AGE_MODES; m++) {
 			if (!(mode_mask & (1u << m)))
 				continue;
 			ag[m] = (struct ager){&s, m};
@@ -1380,9 +1380,9 @@ static int cmd_stress(struct opts *o)
 	atomic_store(&s.stop, true);
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
-	if (abvm_stop(s.vm))
-		fail("vCPUs failed under stress: %s", abvm_last_error(s.vm));
-	abvm_stats_total(s.vm, &v1);
+	if (ab_vm_stop(s.vm))
+		fail("vCPUs failed under stress: %s", ab_vm_last_error(s.vm));
+	ab_vm_stats_total(s.vm, &v1);
 	info("  vCPU accesses %" PRIu64 " passes %" PRIu64 "; aging calls %" PRIu64 " (%" PRIu64
 	     " checked)"
 	     ", 2M zaps %" PRIu64 ", memslot ops %" PRIu64 ", VM create/destroy %" PRIu64
@@ -1397,21 +1397,21 @@ static int cmd_stress(struct opts *o)
 		fail("VM churn or memslot churn made no progress");
 	/* afterwards the VM still answers exactly (locked clear, touch, test) */
 	if (s.hook_on && !atomic_load(&nfail)) {
-		uint64_t n = abvm_npages(s.vm), *set = bm_alloc(n);
-		struct abvm_hook_result res = {.bitmap = bm_alloc(n), .words = (n + 63) / 64};
+		uint64_t n = ab_vm_npages(s.vm), *set = bm_alloc(n);
+		struct ab_vm_hook_result res = {.bitmap = bm_alloc(n), .words = (n + 63) / 64};
 		struct tally t = {0};
 
 		populate(s.vm); /* refault what the zapper dropped */
 		hook(s.vm, "locked", true, &res, &t);
 		make_set(set, n, 4242, 8);
-		touch_or_die(s.vm, set, ABVM_OP_READ);
+		touch_or_die(s.vm, set, AB_VM_OP_READ);
 		if (hook(s.vm, "locked", false, &res, &t))
-			judge("after stress", "locked", res.bitmap, set, n, abvm_gfn_base(s.vm),
+			judge("after stress", "locked", res.bitmap, set, n, ab_vm_gfn_base(s.vm),
 			      false, &t);
 		free(set);
 		free(res.bitmap);
 	}
-	abvm_destroy(s.vm);
+	ab_vm_destroy(s.vm);
 	return finish("stress");
 }
 
@@ -1425,7 +1425,7 @@ int main(int argc, char **argv)
 		usage(NULL);
 	cmd = argv[1];
 	parse_opts(argc - 1, argv + 1, &o);
-	abvm_teardown_install();
+	ab_vm_teardown_install();
 	if (!strcmp(cmd, "exact"))
 		return cmd_exact(&o);
 	if (!strcmp(cmd, "lru_gen"))

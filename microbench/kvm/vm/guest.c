@@ -5,15 +5,15 @@
  * the host reports as KVM_EXIT_SHUTDOWN).
  *
  * Built by CMake with its own flags (no libc, no SSE, no red zone), linked
- * at ABVM_CODE_GPA by guest.ld, objcopy'd to a flat image and embedded in
+ * at AB_VM_CODE_GPA by guest.ld, objcopy'd to a flat image and embedded in
  * libabvm (guest_blob.c). The host enters guest_main(ctl) with RSP at the
  * top of this vCPU's stack and RDI = this vCPU's control block.
  *
- * Protocol: the guest does what ctl->cmd says, then writes ABVM_PORT_DONE;
+ * Protocol: the guest does what ctl->cmd says, then writes AB_VM_PORT_DONE;
  * the host parks the vCPU thread until the next command, writes the new
  * command into ctl and resumes the guest right after that `out`.
  */
-#include "abvm_guest.h"
+#include "ab_vm_guest.h"
 
 #define STOP_CHECK_MASK 63 /* poll ctl->stop and publish counters every 64 */
 
@@ -31,7 +31,7 @@ static inline uint64_t rdtsc_ordered(void)
 }
 
 struct walk {
-	volatile struct abvm_ctl *ctl;
+	volatile struct ab_vm_ctl *ctl;
 	uint8_t *region;
 	uint32_t *lat;
 	uint64_t op;
@@ -48,7 +48,7 @@ static inline void access_page(struct walk *w, uint64_t p)
 	if (w->lat)
 		t0 = rdtsc_ordered();
 	if (w->op == 0)
-		*a = ABVM_WRITE_MARK(p);
+		*a = AB_VM_WRITE_MARK(p);
 	else
 		w->sum += *a;
 	if (w->lat) {
@@ -80,7 +80,7 @@ static inline int poll_stop(struct walk *w)
 /* One pass; returns nonzero if stopped. */
 static int do_pass(struct walk *w, uint64_t pass)
 {
-	volatile struct abvm_ctl *ctl = w->ctl;
+	volatile struct ab_vm_ctl *ctl = w->ctl;
 	uint64_t first = ctl->first, n = ctl->npages, i;
 
 	switch (ctl->order) {
@@ -92,11 +92,11 @@ static int do_pass(struct walk *w, uint64_t pass)
 		}
 		break;
 	case 1: {
-		struct abvm_perm pm;
+		struct ab_vm_perm pm;
 
-		abvm_perm_init(&pm, n, abvm_pass_seed(ctl->seed, pass));
+		ab_vm_perm_init(&pm, n, ab_vm_pass_seed(ctl->seed, pass));
 		for (i = 0; i < n; i++) {
-			access_page(w, first + abvm_perm_next(&pm));
+			access_page(w, first + ab_vm_perm_next(&pm));
 			if (poll_stop(w))
 				return 1;
 		}
@@ -109,7 +109,7 @@ static int do_pass(struct walk *w, uint64_t pass)
 		for (i = 0; i < n; i++) {
 			uint64_t p = first + i;
 
-			if (!cold && !abvm_page_hot(seed, p, pct))
+			if (!cold && !ab_vm_page_hot(seed, p, pct))
 				continue;
 			access_page(w, p);
 			if (poll_stop(w))
@@ -123,7 +123,7 @@ static int do_pass(struct walk *w, uint64_t pass)
 
 static void do_touch(struct walk *w)
 {
-	volatile struct abvm_ctl *ctl = w->ctl;
+	volatile struct ab_vm_ctl *ctl = w->ctl;
 	const uint64_t *bm = (const uint64_t *)ctl->bitmap_gva;
 	uint64_t first = ctl->first, end = first + ctl->npages, wd;
 
@@ -146,7 +146,7 @@ static void do_touch(struct walk *w)
 	}
 }
 
-static void prefault(volatile struct abvm_ctl *ctl)
+static void prefault(volatile struct ab_vm_ctl *ctl)
 {
 	uint64_t a;
 
@@ -157,13 +157,13 @@ static void prefault(volatile struct abvm_ctl *ctl)
 }
 
 __attribute__((section(".text.entry"), noreturn, used)) void
-guest_main(volatile struct abvm_ctl *ctl)
+guest_main(volatile struct ab_vm_ctl *ctl)
 {
 	prefault(ctl);
 	for (;;) {
 		struct walk w;
 
-		outl(ABVM_PORT_DONE, 0);
+		outl(AB_VM_PORT_DONE, 0);
 		w.ctl = ctl;
 		w.region = (uint8_t *)ctl->region_gva;
 		w.lat = (uint32_t *)ctl->lat_gva;
@@ -178,7 +178,7 @@ guest_main(volatile struct abvm_ctl *ctl)
 
 			__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
 		}
-		if (ctl->cmd == ABVM_CMD_PASSES) {
+		if (ctl->cmd == AB_VM_CMD_PASSES) {
 			uint64_t pass;
 
 			for (pass = 0; !ctl->passes || pass < ctl->passes; pass++) {
@@ -189,15 +189,15 @@ guest_main(volatile struct abvm_ctl *ctl)
 					break;
 				ctl->cmd_passes = pass + 1;
 				ctl->passes_done++;
-				outl(ABVM_PORT_PASS, (uint32_t)pass);
+				outl(AB_VM_PORT_PASS, (uint32_t)pass);
 				if (ctl->stop)
 					break;
 			}
-		} else if (ctl->cmd == ABVM_CMD_TOUCH) {
+		} else if (ctl->cmd == AB_VM_CMD_TOUCH) {
 			do_touch(&w);
 			publish(&w);
-		} else if (ctl->cmd != ABVM_CMD_NONE) {
-			outl(ABVM_PORT_PANIC, ABVM_PANIC_BADCMD);
+		} else if (ctl->cmd != AB_VM_CMD_NONE) {
+			outl(AB_VM_PORT_PANIC, AB_VM_PANIC_BADCMD);
 		}
 	}
 }

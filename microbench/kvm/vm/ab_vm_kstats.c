@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* abvm_kstats.c - read KVM binary stats (KVM_GET_STATS_FD). */
+/* ab_vm_kstats.c - read KVM binary stats (KVM_GET_STATS_FD). */
 #define _GNU_SOURCE
-#include "abvm.h"
+#include "ab_vm.h"
 
 #include <linux/kvm.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-struct abvm_kstats {
+struct ab_vm_kstats {
 	int fd;
 	struct kvm_stats_header hdr;
 	char *descs; /* num_desc descriptors of desc_size bytes */
@@ -17,15 +17,15 @@ struct abvm_kstats {
 	const char **names;
 };
 
-static struct kvm_stats_desc *desc_at(struct abvm_kstats *s, unsigned int i)
+static struct kvm_stats_desc *desc_at(struct ab_vm_kstats *s, unsigned int i)
 {
 	return (struct kvm_stats_desc *)(s->descs + (size_t)i * s->desc_size);
 }
 
-struct abvm_kstats *abvm_kstats_open(struct abvm *vm, int vcpu)
+struct ab_vm_kstats *ab_vm_kstats_open(struct abvm *vm, int vcpu)
 {
-	struct abvm_kstats *s = calloc(1, sizeof(*s));
-	int fd = vcpu < 0 ? abvm_vm_fd(vm) : abvm_vcpu_fd(vm, vcpu);
+	struct ab_vm_kstats *s = calloc(1, sizeof(*s));
+	int fd = vcpu < 0 ? ab_vm_vm_fd(vm) : ab_vm_vcpu_fd(vm, vcpu);
 	size_t total;
 	unsigned int i;
 
@@ -52,11 +52,11 @@ struct abvm_kstats *abvm_kstats_open(struct abvm *vm, int vcpu)
 	}
 	return s;
 fail:
-	abvm_kstats_close(s);
+	ab_vm_kstats_close(s);
 	return NULL;
 }
 
-void abvm_kstats_close(struct abvm_kstats *s)
+void ab_vm_kstats_close(struct ab_vm_kstats *s)
 {
 	if (!s)
 		return;
@@ -67,7 +67,7 @@ void abvm_kstats_close(struct abvm_kstats *s)
 	free(s);
 }
 
-int abvm_kstats_get(struct abvm_kstats *s, const char *name, uint64_t *val)
+int ab_vm_kstats_get(struct ab_vm_kstats *s, const char *name, uint64_t *val)
 {
 	unsigned int i;
 
@@ -84,7 +84,7 @@ int abvm_kstats_get(struct abvm_kstats *s, const char *name, uint64_t *val)
 	return -1;
 }
 
-const char *const *abvm_kstats_names(struct abvm_kstats *s)
+const char *const *ab_vm_kstats_names(struct ab_vm_kstats *s)
 {
 	return s->names;
 }

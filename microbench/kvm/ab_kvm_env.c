@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* abk_env.c - roots, file helpers, cleanup registry, memcg, KVM stats. */
+/* ab_kvm_env.c - roots, file helpers, cleanup registry, memcg, KVM stats. */
 #define _GNU_SOURCE
-#include "abk.h"
-#include "abvm.h"
+#include "ab_kvm.h"
+#include "ab_vm.h"
 #include "ab_common.h"
 
 #include <errno.h>
@@ -16,17 +16,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *abk_root(void)
+const char *ab_kvm_root(void)
 {
 	const char *r = getenv("AGEBENCH_KVM_FSROOT");
 
 	return r ? r : "";
 }
 
-char *abk_path(char *buf, size_t len, const char *fmt, ...)
+char *ab_kvm_path(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
-	size_t n = (size_t)snprintf(buf, len, "%s", abk_root());
+	size_t n = (size_t)snprintf(buf, len, "%s", ab_kvm_root());
 
 	if (n >= len)
 		n = len - 1;
@@ -36,7 +36,7 @@ char *abk_path(char *buf, size_t len, const char *fmt, ...)
 	return buf;
 }
 
-int abk_write_str(const char *path, const char *s)
+int ab_kvm_write_str(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	ssize_t n;
@@ -53,7 +53,7 @@ int abk_write_str(const char *path, const char *s)
 	return err;
 }
 
-int abk_read_str(const char *path, char *buf, size_t len)
+int ab_kvm_read_str(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -74,7 +74,7 @@ int abk_read_str(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-int abk_read_u64_key(const char *path, const char *key, uint64_t *val)
+int ab_kvm_read_u64_key(const char *path, const char *key, uint64_t *val)
 {
 	FILE *f = fopen(path, "re");
 	char line[256];
@@ -96,14 +96,14 @@ int abk_read_u64_key(const char *path, const char *key, uint64_t *val)
 
 /* ---- cleanup registry (on top of common's ab_cleanup_push) ---------- */
 
-#define ABK_UNDO_MAX 64
-struct abk_undo {
-	enum abk_undo_kind kind;
+#define AB_KVM_UNDO_MAX 64
+struct ab_kvm_undo {
+	enum ab_kvm_undo_kind kind;
 	int handle;
 	char path[600];
 	char value[600];
 };
-static struct abk_undo undo_stack[ABK_UNDO_MAX];
+static struct ab_kvm_undo undo_stack[AB_KVM_UNDO_MAX];
 static volatile sig_atomic_t undo_n;
 
 static void write_path(const char *path, const char *value)
@@ -121,11 +121,11 @@ static void write_path(const char *path, const char *value)
 /* Async-signal-safe: open/write/close/rmdir/unlink/nanosleep only. */
 static void undo_one(void *arg)
 {
-	const struct abk_undo *u = arg;
+	const struct ab_kvm_undo *u = arg;
 	struct timespec ts = {0, 5000000};
 
 	switch (u->kind) {
-	case ABK_UNDO_CGROUP: {
+	case AB_KVM_UNDO_CGROUP: {
 		/* leave (value = "<parent>/cgroup.procs\n<pid>"), then remove */
 		char procs[600];
 		const char *nl = strchr(u->value, '\n');
@@ -137,25 +137,25 @@ static void undo_one(void *arg)
 			write_path(procs, nl + 1);
 	}
 		/* fallthrough */
-	case ABK_UNDO_RMDIR:
+	case AB_KVM_UNDO_RMDIR:
 		/* a cgroup may need a moment after its last task left */
 		for (int i = 0; i < 200 && rmdir(u->path) < 0 && errno == EBUSY; i++)
 			nanosleep(&ts, NULL);
 		break;
-	case ABK_UNDO_UNLINK:
+	case AB_KVM_UNDO_UNLINK:
 		unlink(u->path);
 		break;
-	case ABK_UNDO_WRITE:
+	case AB_KVM_UNDO_WRITE:
 		write_path(u->path, u->value);
 		break;
 	}
 }
 
-int abk_undo_push(enum abk_undo_kind kind, const char *path, const char *value)
+int ab_kvm_undo_push(enum ab_kvm_undo_kind kind, const char *path, const char *value)
 {
-	struct abk_undo *u;
+	struct ab_kvm_undo *u;
 
-	if (undo_n >= ABK_UNDO_MAX)
+	if (undo_n >= AB_KVM_UNDO_MAX)
 		return -ENOSPC;
 	u = &undo_stack[undo_n];
 	u->kind = kind;
@@ -168,12 +168,12 @@ int abk_undo_push(enum abk_undo_kind kind, const char *path, const char *value)
 	return 0;
 }
 
-int abk_undo_mark(void)
+int ab_kvm_undo_mark(void)
 {
 	return undo_n;
 }
 
-void abk_undo_to(int mark)
+void ab_kvm_undo_to(int mark)
 {
 	while (undo_n > mark) {
 		int i = undo_n - 1;
@@ -183,10 +183,10 @@ void abk_undo_to(int mark)
 	}
 }
 
-void abk_cleanup_install(void)
+void ab_kvm_cleanup_install(void)
 {
 	/* common's registry installs its exit and signal handlers on first use */
-	abvm_teardown_install();
+	ab_vm_teardown_install();
 }
 
 /* ---- memcg ---------------------------------------------------------- */
@@ -195,7 +195,7 @@ void abk_cleanup_install(void)
 static int find_memory_mount(char *mnt, size_t len, int *version)
 {
 	char p[512], line[1024], v1[256] = "", v2[256] = "";
-	FILE *f = fopen(abk_path(p, sizeof(p), "/proc/self/mountinfo"), "re");
+	FILE *f = fopen(ab_kvm_path(p, sizeof(p), "/proc/self/mountinfo"), "re");
 
 	if (!f)
 		return -errno;
@@ -210,8 +210,8 @@ static int find_memory_mount(char *mnt, size_t len, int *version)
 		if (!strcmp(fstype, "cgroup2") && !v2[0]) {
 			char c[512], ctl[256];
 
-			snprintf(c, sizeof(c), "%s%s/cgroup.controllers", abk_root(), mp);
-			if (!abk_read_str(c, ctl, sizeof(ctl)) && strstr(ctl, "memory"))
+			snprintf(c, sizeof(c), "%s%s/cgroup.controllers", ab_kvm_root(), mp);
+			if (!ab_kvm_read_str(c, ctl, sizeof(ctl)) && strstr(ctl, "memory"))
 				snprintf(v2, sizeof(v2), "%s", mp);
 		} else if (!strcmp(fstype, "cgroup") && !v1[0]) {
 			char *o, *save = NULL;
@@ -223,12 +223,12 @@ static int find_memory_mount(char *mnt, size_t len, int *version)
 	}
 	fclose(f);
 	if (v2[0]) {
-		snprintf(mnt, len, "%s%s", abk_root(), v2);
+		snprintf(mnt, len, "%s%s", ab_kvm_root(), v2);
 		*version = 2;
 		return 0;
 	}
 	if (v1[0]) {
-		snprintf(mnt, len, "%s%s", abk_root(), v1);
+		snprintf(mnt, len, "%s%s", ab_kvm_root(), v1);
 		*version = 1;
 		return 0;
 	}
@@ -239,7 +239,7 @@ static int find_memory_mount(char *mnt, size_t len, int *version)
 static int find_own_cgroup(int version, char *path, size_t len)
 {
 	char p[512], line[1024];
-	FILE *f = fopen(abk_path(p, sizeof(p), "/proc/self/cgroup"), "re");
+	FILE *f = fopen(ab_kvm_path(p, sizeof(p), "/proc/self/cgroup"), "re");
 	int err = -ENOENT;
 
 	if (!f)
@@ -271,7 +271,7 @@ static int find_own_cgroup(int version, char *path, size_t len)
 	return err;
 }
 
-int abk_memcg_probe(struct abk_memcg *m, char *msg, size_t len)
+int ab_kvm_memcg_probe(struct ab_kvm_memcg *m, char *msg, size_t len)
 {
 	char own[256], f[600];
 	int err;
@@ -280,13 +280,13 @@ int abk_memcg_probe(struct abk_memcg *m, char *msg, size_t len)
 	err = find_memory_mount(m->mount, sizeof(m->mount), &m->version);
 	if (err) {
 		snprintf(msg, len, "no memory cgroup hierarchy mounted (%s/proc/self/mountinfo)",
-			 abk_root());
+			 ab_kvm_root());
 		return -ENOENT;
 	}
 	err = find_own_cgroup(m->version, own, sizeof(own));
 	if (err) {
 		snprintf(msg, len, "cannot find our memory cgroup in %s/proc/self/cgroup",
-			 abk_root());
+			 ab_kvm_root());
 		return -ENOENT;
 	}
 	snprintf(m->parent, sizeof(m->parent), "%s%s", m->mount, strcmp(own, "/") ? own : "");
@@ -301,7 +301,7 @@ int abk_memcg_probe(struct abk_memcg *m, char *msg, size_t len)
 		char ctl[256] = "";
 
 		snprintf(f, sizeof(f), "%s/cgroup.subtree_control", m->parent);
-		abk_read_str(f, ctl, sizeof(ctl));
+		ab_kvm_read_str(f, ctl, sizeof(ctl));
 		if (!strstr(ctl, "memory") && strcmp(own, "/")) {
 			snprintf(msg, len,
 				 "cgroup v2: memory controller not delegated below %s (it holds "
@@ -315,7 +315,7 @@ int abk_memcg_probe(struct abk_memcg *m, char *msg, size_t len)
 }
 
 /* Remove empty agebench-<pid>-<n> cgroups left by killed (SIGKILL) runs. */
-static void reap_stale(const struct abk_memcg *m)
+static void reap_stale(const struct ab_kvm_memcg *m)
 {
 	DIR *d = opendir(m->parent);
 	struct dirent *e;
@@ -336,20 +336,20 @@ static void reap_stale(const struct abk_memcg *m)
 	closedir(d);
 }
 
-int abk_memcg_enter(struct abk_memcg *m, char *msg, size_t len)
+int ab_kvm_memcg_enter(struct ab_kvm_memcg *m, char *msg, size_t len)
 {
 	static int seq;
 	char f[600], pid[32];
 	int err;
 
-	m->undo_mark = abk_undo_mark();
+	m->undo_mark = ab_kvm_undo_mark();
 	reap_stale(m);
 	if (m->version == 2) {
 		snprintf(f, sizeof(f), "%s/cgroup.subtree_control", m->parent);
 		char ctl[256] = "";
 
-		abk_read_str(f, ctl, sizeof(ctl));
-		if (!strstr(ctl, "memory") && (err = abk_write_str(f, "+memory"))) {
+		ab_kvm_read_str(f, ctl, sizeof(ctl));
+		if (!strstr(ctl, "memory") && (err = ab_kvm_write_str(f, "+memory"))) {
 			snprintf(msg, len, "%s: +memory: %s", f, strerror(-err));
 			return err;
 		}
@@ -366,37 +366,37 @@ int abk_memcg_enter(struct abk_memcg *m, char *msg, size_t len)
 
 		/* registered before the move, so a signal in between still cleans up */
 		snprintf(v, sizeof(v), "%s/cgroup.procs\n%s", m->parent, pid);
-		if ((err = abk_undo_push(ABK_UNDO_CGROUP, m->dir, v))) {
+		if ((err = ab_kvm_undo_push(AB_KVM_UNDO_CGROUP, m->dir, v))) {
 			rmdir(m->dir);
 			snprintf(msg, len, "cleanup registry full");
 			return err;
 		}
 	}
 	snprintf(f, sizeof(f), "%s/cgroup.procs", m->dir);
-	err = abk_write_str(f, pid);
+	err = ab_kvm_write_str(f, pid);
 	if (err) {
 		snprintf(msg, len, "%s: %s", f, strerror(-err));
-		abk_undo_to(m->undo_mark);
+		ab_kvm_undo_to(m->undo_mark);
 		return err;
 	}
 	return 0;
 }
 
-void abk_memcg_leave(struct abk_memcg *m)
+void ab_kvm_memcg_leave(struct ab_kvm_memcg *m)
 {
-	abk_undo_to(m->undo_mark);
+	ab_kvm_undo_to(m->undo_mark);
 	m->dir[0] = 0;
 }
 
-int abk_memcg_stat(struct abk_memcg *m, const char *key, uint64_t *val)
+int ab_kvm_memcg_stat(struct ab_kvm_memcg *m, const char *key, uint64_t *val)
 {
 	char f[600];
 
 	snprintf(f, sizeof(f), "%s/memory.stat", m->dir);
-	return abk_read_u64_key(f, key, val);
+	return ab_kvm_read_u64_key(f, key, val);
 }
 
-int abk_memcg_reclaim(struct abk_memcg *m, uint64_t bytes)
+int ab_kvm_memcg_reclaim(struct ab_kvm_memcg *m, uint64_t bytes)
 {
 	char f[600], v[64];
 	int err;
@@ -404,32 +404,32 @@ int abk_memcg_reclaim(struct abk_memcg *m, uint64_t bytes)
 	if (m->version == 2) {
 		snprintf(f, sizeof(f), "%s/memory.reclaim", m->dir);
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)bytes);
-		err = abk_write_str(f, v);
+		err = ab_kvm_write_str(f, v);
 		return err == -EAGAIN ? 0 : err; /* EAGAIN: reclaimed less than asked */
 	}
 	/* v1: squeeze the limit below usage, then lift it again */
 	uint64_t usage;
 
 	snprintf(f, sizeof(f), "%s/memory.usage_in_bytes", m->dir);
-	if ((err = abk_read_str(f, v, sizeof(v))))
+	if ((err = ab_kvm_read_str(f, v, sizeof(v))))
 		return err;
 	usage = strtoull(v, NULL, 10);
 	if (bytes >= usage)
 		bytes = usage;
 	snprintf(f, sizeof(f), "%s/memory.limit_in_bytes", m->dir);
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)(usage - bytes));
-	err = abk_write_str(f, v);
+	err = ab_kvm_write_str(f, v);
 	/* lift it again; a limit left behind would throttle every later phase */
-	int lift = abk_write_str(f, "-1");
+	int lift = ab_kvm_write_str(f, "-1");
 
 	for (int i = 0; lift && i < 10; i++)
-		lift = abk_write_str(f, "-1");
+		lift = ab_kvm_write_str(f, "-1");
 	if (lift)
 		return lift;
 	return err == -EBUSY ? 0 : err; /* EBUSY: could not get that low */
 }
 
-int abk_memcg_lru_gen_id(struct abk_memcg *m)
+int ab_kvm_memcg_lru_gen_id(struct ab_kvm_memcg *m)
 {
 	char p[512], line[1024], rel[512];
 	FILE *f;
@@ -437,7 +437,7 @@ int abk_memcg_lru_gen_id(struct abk_memcg *m)
 
 	/* lru_gen prints cgroup paths relative to the hierarchy root */
 	snprintf(rel, sizeof(rel), "%s", m->dir + strlen(m->mount));
-	f = fopen(abk_path(p, sizeof(p), "/sys/kernel/debug/lru_gen"), "re");
+	f = fopen(ab_kvm_path(p, sizeof(p), "/sys/kernel/debug/lru_gen"), "re");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -455,39 +455,39 @@ int abk_memcg_lru_gen_id(struct abk_memcg *m)
 
 /* ---- mode parameter, /dev/kvm, stats -------------------------------- */
 
-const char *const abk_modes[4] = {"locked", "read_locked", "fast_only", "bitmap"};
+const char *const ab_kvm_modes[4] = {"locked", "read_locked", "fast_only", "bitmap"};
 
-bool abk_mode_param(char *cur, size_t len)
+bool ab_kvm_mode_param(char *cur, size_t len)
 {
 	char p[512];
 
-	abk_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
-	return abk_read_str(p, cur, len) == 0;
+	ab_kvm_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
+	return ab_kvm_read_str(p, cur, len) == 0;
 }
 
-int abk_mode_set(const char *mode)
+int ab_kvm_mode_set(const char *mode)
 {
 	static bool saved;
 	char p[512], cur[64];
 
-	abk_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
+	ab_kvm_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
 	if (!saved) {
-		int err = abk_read_str(p, cur, sizeof(cur));
+		int err = ab_kvm_read_str(p, cur, sizeof(cur));
 
 		if (err)
 			return err;
-		abk_undo_push(ABK_UNDO_WRITE, p, cur);
+		ab_kvm_undo_push(AB_KVM_UNDO_WRITE, p, cur);
 		saved = true;
 	}
-	return abk_write_str(p, mode);
+	return ab_kvm_write_str(p, mode);
 }
 
-int abk_dev_kvm_check(char *msg, size_t len)
+int ab_kvm_dev_kvm_check(char *msg, size_t len)
 {
 	char p[512];
 	int fd;
 
-	abk_path(p, sizeof(p), "/dev/kvm");
+	ab_kvm_path(p, sizeof(p), "/dev/kvm");
 	fd = open(p, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;

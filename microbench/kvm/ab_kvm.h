@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * abk.h - internals of the kvm backend: filesystem roots, the cleanup
+ * ab_kvm.h - internals of the kvm backend: filesystem roots, the cleanup
  * registry, memcg helpers and the aging-driver interface.
  */
-#ifndef ABK_H
-#define ABK_H
+#ifndef AB_KVM_H
+#define AB_KVM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,38 +17,38 @@
  * from $AGEBENCH_KVM_FSROOT (default: empty, i.e. the real root). The
  * detection tests point it at fake trees to exercise absent/no-permission.
  */
-const char *abk_root(void);
+const char *ab_kvm_root(void);
 /* Format root + path into @buf. Returns @buf. */
-char *abk_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *ab_kvm_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Small file helpers (paths already rooted). Return 0 / -errno. */
-int abk_write_str(const char *path, const char *s);
-int abk_read_str(const char *path, char *buf, size_t len);		/* trims trailing newline */
-int abk_read_u64_key(const char *path, const char *key, uint64_t *val); /* "key value" lines */
+int ab_kvm_write_str(const char *path, const char *s);
+int ab_kvm_read_str(const char *path, char *buf, size_t len);		/* trims trailing newline */
+int ab_kvm_read_u64_key(const char *path, const char *key, uint64_t *val); /* "key value" lines */
 
 /*
  * Cleanup registry on top of common's ab_cleanup_push(): entries are undone
- * by abk_undo_to(), at exit and on SIGINT/SIGTERM/SIGHUP. Every entry is
+ * by ab_kvm_undo_to(), at exit and on SIGINT/SIGTERM/SIGHUP. Every entry is
  * self-contained (order-independent) and async-signal-safe.
  */
-enum abk_undo_kind {
-	ABK_UNDO_RMDIR,	 /* rmdir(path) (a cgroup) */
-	ABK_UNDO_UNLINK, /* unlink(path) */
-	ABK_UNDO_WRITE,	 /* write(path, value): restore a parameter */
-	ABK_UNDO_CGROUP, /* value "<parent>/cgroup.procs\n<pid>": leave, then rmdir(path) */
+enum ab_kvm_undo_kind {
+	AB_KVM_UNDO_RMDIR,	 /* rmdir(path) (a cgroup) */
+	AB_KVM_UNDO_UNLINK, /* unlink(path) */
+	AB_KVM_UNDO_WRITE,	 /* write(path, value): restore a parameter */
+	AB_KVM_UNDO_CGROUP, /* value "<parent>/cgroup.procs\n<pid>": leave, then rmdir(path) */
 };
-int abk_undo_push(enum abk_undo_kind kind, const char *path, const char *value);
-/* Undo and drop entries above @mark (returned by abk_undo_mark()). */
-int abk_undo_mark(void);
-void abk_undo_to(int mark);
-void abk_cleanup_install(void);
+int ab_kvm_undo_push(enum ab_kvm_undo_kind kind, const char *path, const char *value);
+/* Undo and drop entries above @mark (returned by ab_kvm_undo_mark()). */
+int ab_kvm_undo_mark(void);
+void ab_kvm_undo_to(int mark);
+void ab_kvm_cleanup_install(void);
 
 /*
  * Memory cgroup of the harness (v2, or v1 "memory" hierarchy). The cgroup is
  * created as a child of the cgroup the process is in, so any limit the caller
  * is under still applies.
  */
-struct abk_memcg {
+struct ab_kvm_memcg {
 	int version;	  /* 1 or 2 */
 	char mount[256];  /* memory hierarchy mount point (rooted) */
 	char parent[512]; /* our original cgroup directory */
@@ -59,24 +59,24 @@ struct abk_memcg {
  * Locate the memory hierarchy and our cgroup; 0, -ENOENT (no memory
  * controller) or -EACCES/-EPERM (cannot create a child). @msg explains.
  */
-int abk_memcg_probe(struct abk_memcg *m, char *msg, size_t len);
+int ab_kvm_memcg_probe(struct ab_kvm_memcg *m, char *msg, size_t len);
 /* Create "agebench-<pid>-<n>", move the whole process into it. */
-int abk_memcg_enter(struct abk_memcg *m, char *msg, size_t len);
+int ab_kvm_memcg_enter(struct ab_kvm_memcg *m, char *msg, size_t len);
 /* Move back to the parent and remove the cgroup. */
-void abk_memcg_leave(struct abk_memcg *m);
+void ab_kvm_memcg_leave(struct ab_kvm_memcg *m);
 /* Ask the kernel to reclaim @bytes from the cgroup (v2 memory.reclaim, v1 limit squeeze). */
-int abk_memcg_reclaim(struct abk_memcg *m, uint64_t bytes);
-int abk_memcg_stat(struct abk_memcg *m, const char *key, uint64_t *val);
+int ab_kvm_memcg_reclaim(struct ab_kvm_memcg *m, uint64_t bytes);
+int ab_kvm_memcg_stat(struct ab_kvm_memcg *m, const char *key, uint64_t *val);
 /* memcg id for /sys/kernel/debug/lru_gen (looked up by path there), or -1. */
-int abk_memcg_lru_gen_id(struct abk_memcg *m);
+int ab_kvm_memcg_lru_gen_id(struct ab_kvm_memcg *m);
 
 /* ---- aging drivers ------------------------------------------------- */
 
-enum abk_presence { ABK_PRESENT, ABK_ABSENT, ABK_NOPERM };
+enum ab_kvm_presence { AB_KVM_PRESENT, AB_KVM_ABSENT, AB_KVM_NOPERM };
 
 /* What the benchmark hands a driver: one VM's guest memory. */
 struct abvm;
-struct abk_target {
+struct ab_kvm_target {
 	struct abvm *vm;
 	int vm_fd;
 	void *hva; /* host mapping of guest memory */
@@ -85,7 +85,7 @@ struct abk_target {
 	bool file_backed;
 };
 
-struct abk_age_res {
+struct ab_kvm_age_res {
 	uint64_t pages;	       /* pages the call examined */
 	uint64_t young;	       /* pages reported young */
 	uint64_t ns;	       /* wall time of the call */
@@ -98,11 +98,11 @@ struct abk_age_res {
 	bool declined;	/* fast_only/bitmap declined: no answer */
 };
 
-struct abk_drv;
-struct abk_driver {
+struct ab_kvm_drv;
+struct ab_kvm_driver {
 	const char *name;
 	/* Can this driver run here? @msg gets the reason either way. */
-	enum abk_presence (*detect)(char *msg, size_t len);
+	enum ab_kvm_presence (*detect)(char *msg, size_t len);
 	bool per_mode;		 /* times the four walker modes itself (hook) */
 	bool per_page;		 /* age() fills a per-page young bitmap */
 	bool young_inexact;	 /* per-page "young" may include unscanned pages */
@@ -110,24 +110,24 @@ struct abk_driver {
 	bool needs_file;	 /* only file-backed guests can be aged */
 	bool needs_memcg;	 /* the process must be in a memcg before populating */
 	/* Called before guest memory is populated (memcg setup). */
-	int (*setup)(struct abk_drv *d, char *msg, size_t len);
+	int (*setup)(struct ab_kvm_drv *d, char *msg, size_t len);
 	/* Called once the VM exists. */
-	int (*prepare)(struct abk_drv *d, const struct abk_target *t, char *msg, size_t len);
+	int (*prepare)(struct ab_kvm_drv *d, const struct ab_kvm_target *t, char *msg, size_t len);
 	/*
 	 * Age [first, first+npages) pages of the target; @clear: clear young
 	 * (else only test). @mode: walker mode for per_mode drivers (else NULL).
 	 * @young_bits (may be NULL): one bit per page, set = young.
 	 */
-	int (*age)(struct abk_drv *d, const char *mode, uint64_t first, uint64_t npages, bool clear,
-		   struct abk_age_res *res, uint64_t *young_bits);
-	void (*cleanup)(struct abk_drv *d);
+	int (*age)(struct ab_kvm_drv *d, const char *mode, uint64_t first, uint64_t npages, bool clear,
+		   struct ab_kvm_age_res *res, uint64_t *young_bits);
+	void (*cleanup)(struct ab_kvm_drv *d);
 };
 
 /* Per-run driver state (drivers keep theirs behind priv). */
-struct abk_drv {
-	const struct abk_driver *ops;
-	struct abk_target t;
-	struct abk_memcg memcg;
+struct ab_kvm_drv {
+	const struct ab_kvm_driver *ops;
+	struct ab_kvm_target t;
+	struct ab_kvm_memcg memcg;
 	bool in_memcg;
 	uint64_t budget; /* reclaim: pages to ask for per call (0 = npages) */
 	char err[512];	 /* age(): what went wrong, when it says more than errno */
@@ -141,23 +141,23 @@ struct abk_drv {
  * presence.
  */
 #define DEBUGFS_HINT "mount debugfs: mount -t debugfs none /sys/kernel/debug"
-enum abk_presence abk_probe_file(const char *path, int amode, const char *absent_hint,
+enum ab_kvm_presence ab_kvm_probe_file(const char *path, int amode, const char *absent_hint,
 				 const char *perm_hint, char *msg, size_t len);
-int abk_memcg_setup(struct abk_drv *d, char *msg, size_t len);
-enum abk_presence abk_memcg_presence(char *msg, size_t len);
+int ab_kvm_memcg_setup(struct ab_kvm_drv *d, char *msg, size_t len);
+enum ab_kvm_presence ab_kvm_memcg_presence(char *msg, size_t len);
 
-extern const struct abk_driver abk_drv_hook, abk_drv_page_idle, abk_drv_lru_gen, abk_drv_reclaim;
+extern const struct ab_kvm_driver ab_kvm_drv_hook, ab_kvm_drv_page_idle, ab_kvm_drv_lru_gen, ab_kvm_drv_reclaim;
 /* In auto-detection order. NULL-terminated. */
-extern const struct abk_driver *const abk_drivers[];
-const struct abk_driver *abk_driver_by_name(const char *name);
+extern const struct ab_kvm_driver *const ab_kvm_drivers[];
+const struct ab_kvm_driver *ab_kvm_driver_by_name(const char *name);
 
 /* kvm.mmu_age_mode: 1 and the current value in @cur if the parameter exists. */
-bool abk_mode_param(char *cur, size_t len);
+bool ab_kvm_mode_param(char *cur, size_t len);
 /* Set it (undo registered to restore the original). 0 / -errno. */
-int abk_mode_set(const char *mode);
-extern const char *const abk_modes[4];
+int ab_kvm_mode_set(const char *mode);
+extern const char *const ab_kvm_modes[4];
 
 /* /dev/kvm pre-flight: 0, or -errno with @msg. */
-int abk_dev_kvm_check(char *msg, size_t len);
+int ab_kvm_dev_kvm_check(char *msg, size_t len);
 
 #endif

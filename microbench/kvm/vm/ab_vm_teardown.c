@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * abvm_teardown.c - the abvm teardown registry: files, directories and
+ * ab_vm_teardown.c - the abvm teardown registry: files, directories and
  * cgroups that must not outlive the process. Built on common's cleanup
  * registry (ab_cleanup_push: runs at exit and from the SIGINT/SIGTERM/
  * SIGHUP handler), so there is exactly one signal handler in the process.
  * Every action uses async-signal-safe syscalls only.
  */
-#include "abvm.h"
+#include "ab_vm.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -49,13 +49,13 @@ static void td_do(void *arg)
 	if (!__atomic_exchange_n(&t->used, 0, __ATOMIC_ACQ_REL))
 		return;
 	switch (t->kind) {
-	case ABVM_TD_FILE:
+	case AB_VM_TD_FILE:
 		unlink(t->path);
 		break;
-	case ABVM_TD_DIR:
+	case AB_VM_TD_DIR:
 		rmdir(t->path);
 		break;
-	case ABVM_TD_CGROUP: {
+	case AB_VM_TD_CGROUP: {
 		char buf[24];
 		size_t n = utoa((unsigned long)getpid(), buf);
 		int fd = open(t->aux, O_WRONLY | O_CLOEXEC);
@@ -77,7 +77,7 @@ static void td_noop(void *arg)
 	(void)arg;
 }
 
-int abvm_teardown_install(void)
+int ab_vm_teardown_install(void)
 {
 	/* the first push installs common's atexit + signal handlers */
 	int h = ab_cleanup_push(td_noop, NULL);
@@ -88,13 +88,13 @@ int abvm_teardown_install(void)
 	return 0;
 }
 
-int abvm_teardown_add(enum abvm_td_kind kind, const char *path, const char *aux)
+int ab_vm_teardown_add(enum ab_vm_td_kind kind, const char *path, const char *aux)
 {
 	int i;
 
 	if (!path || strlen(path) >= TD_PATH || (aux && strlen(aux) >= TD_PATH))
 		return -1;
-	if (kind == ABVM_TD_CGROUP && !aux)
+	if (kind == AB_VM_TD_CGROUP && !aux)
 		return -1;
 	for (i = 0; i < TD_MAX; i++) {
 		struct td *t = &tds[i];
@@ -118,7 +118,7 @@ int abvm_teardown_add(enum abvm_td_kind kind, const char *path, const char *aux)
 	return -1;
 }
 
-void abvm_teardown_forget(int h)
+void ab_vm_teardown_forget(int h)
 {
 	if (h < 0 || h >= TD_MAX || __atomic_load_n(&tds[h].used, __ATOMIC_ACQUIRE) != 1)
 		return;
@@ -126,7 +126,7 @@ void abvm_teardown_forget(int h)
 	__atomic_store_n(&tds[h].used, 0, __ATOMIC_RELEASE);
 }
 
-void abvm_teardown_run(void)
+void ab_vm_teardown_run(void)
 {
 	int i;
 

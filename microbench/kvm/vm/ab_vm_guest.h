@@ -1,42 +1,42 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * abvm_guest.h - what the host library and the guest program share: the
+ * ab_vm_guest.h - what the host library and the guest program share: the
  * guest physical layout, the I/O ports of the sync points, the per-vCPU
  * control block, and the pure functions that define page orders (random
  * permutation, hot set). Freestanding: <stdint.h> only.
  */
-#ifndef ABVM_GUEST_H
-#define ABVM_GUEST_H
+#ifndef AB_VM_GUEST_H
+#define AB_VM_GUEST_H
 
 #include <stdint.h>
 
 /* Guest physical layout of the system slot (slot 0, GPA 0). */
-#define ABVM_GDT_GPA   0x1000ull
-#define ABVM_TSS_GPA   0x3000ull /* TSS + I/O bitmap: 0x3000..0x5068 */
-#define ABVM_TSS_LIMIT (0x68 + 0x2000)
-#define ABVM_PML4_GPA  0x2000ull
-#define ABVM_CODE_GPA  0x10000ull /* guest.ld links the program here */
-#define ABVM_CODE_MAX  0x10000ull
-#define ABVM_PT_GPA    0x20000ull /* PDPTs and PDs from here */
+#define AB_VM_GDT_GPA   0x1000ull
+#define AB_VM_TSS_GPA   0x3000ull /* TSS + I/O bitmap: 0x3000..0x5068 */
+#define AB_VM_TSS_LIMIT (0x68 + 0x2000)
+#define AB_VM_PML4_GPA  0x2000ull
+#define AB_VM_CODE_GPA  0x10000ull /* guest.ld links the program here */
+#define AB_VM_CODE_MAX  0x10000ull
+#define AB_VM_PT_GPA    0x20000ull /* PDPTs and PDs from here */
 
 /* I/O ports (guest `out` to them = one KVM_EXIT_IO each). */
-#define ABVM_PORT_DONE	0xab0 /* command finished (the first one: ready) */
-#define ABVM_PORT_PASS	0xab1 /* a pass finished; value = pass index */
-#define ABVM_PORT_PANIC 0xab2 /* guest-detected error; value = reason */
+#define AB_VM_PORT_DONE	0xab0 /* command finished (the first one: ready) */
+#define AB_VM_PORT_PASS	0xab1 /* a pass finished; value = pass index */
+#define AB_VM_PORT_PANIC 0xab2 /* guest-detected error; value = reason */
 
 /* Panic reasons. */
-#define ABVM_PANIC_BADCMD 1
+#define AB_VM_PANIC_BADCMD 1
 
 /* Commands. */
-#define ABVM_CMD_NONE	0
-#define ABVM_CMD_PASSES 1
-#define ABVM_CMD_TOUCH	2
+#define AB_VM_CMD_NONE	0
+#define AB_VM_CMD_PASSES 1
+#define AB_VM_CMD_TOUCH	2
 
 /* Value a WRITE access stores at offset 0 of region page p. */
-#define ABVM_WRITE_MARK(p) (0xab00000000000000ull | (uint64_t)(p))
+#define AB_VM_WRITE_MARK(p) (0xab00000000000000ull | (uint64_t)(p))
 
 /* Per-vCPU control block, one 4 KiB page in the system slot. */
-struct abvm_ctl {
+struct ab_vm_ctl {
 	/* host -> guest, written while the vCPU is parked */
 	uint64_t cmd;
 	uint64_t op;	 /* 0 write, 1 read */
@@ -66,7 +66,7 @@ struct abvm_ctl {
 	volatile uint64_t cmd_passes;  /* passes done in the current command */
 };
 
-static inline uint64_t abvm_mix64(uint64_t x)
+static inline uint64_t ab_vm_mix64(uint64_t x)
 {
 	x ^= x >> 30;
 	x *= 0xbf58476d1ce4e5b9ull;
@@ -76,9 +76,9 @@ static inline uint64_t abvm_mix64(uint64_t x)
 	return x;
 }
 
-static inline int abvm_page_hot(uint64_t seed, uint64_t page, uint64_t hot_pct)
+static inline int ab_vm_page_hot(uint64_t seed, uint64_t page, uint64_t hot_pct)
 {
-	return abvm_mix64(seed ^ (page * 0x9e3779b97f4a7c15ull)) % 100 < hot_pct;
+	return ab_vm_mix64(seed ^ (page * 0x9e3779b97f4a7c15ull)) % 100 < hot_pct;
 }
 
 /*
@@ -87,11 +87,11 @@ static inline int abvm_page_hot(uint64_t seed, uint64_t page, uint64_t hot_pct)
  * every k-bit value once per 2^k steps; a bijective k-bit scrambler on top
  * decorrelates neighbours; values >= n are skipped (cycle walking, < 2x).
  */
-struct abvm_perm {
+struct ab_vm_perm {
 	uint64_t x, mask, c, n, shift;
 };
 
-static inline void abvm_perm_init(struct abvm_perm *pm, uint64_t n, uint64_t seed)
+static inline void ab_vm_perm_init(struct ab_vm_perm *pm, uint64_t n, uint64_t seed)
 {
 	uint64_t k = 0;
 
@@ -100,13 +100,13 @@ static inline void abvm_perm_init(struct abvm_perm *pm, uint64_t n, uint64_t see
 	pm->mask = (1ull << k) - 1;
 	pm->shift = (k + 1) / 2;
 	pm->n = n;
-	pm->x = abvm_mix64(seed) & pm->mask;
-	pm->c = (abvm_mix64(seed ^ 0x5bd1e995ull) | 1) & pm->mask;
+	pm->x = ab_vm_mix64(seed) & pm->mask;
+	pm->c = (ab_vm_mix64(seed ^ 0x5bd1e995ull) | 1) & pm->mask;
 	if (!pm->c)
 		pm->c = 1 & pm->mask;
 }
 
-static inline uint64_t abvm_perm_scramble(const struct abvm_perm *pm, uint64_t y)
+static inline uint64_t ab_vm_perm_scramble(const struct ab_vm_perm *pm, uint64_t y)
 {
 	y = (y * 0x9e3779b97f4a7c15ull) & pm->mask;
 	if (pm->shift)
@@ -118,21 +118,21 @@ static inline uint64_t abvm_perm_scramble(const struct abvm_perm *pm, uint64_t y
 }
 
 /* Next index; call exactly n times per pass. */
-static inline uint64_t abvm_perm_next(struct abvm_perm *pm)
+static inline uint64_t ab_vm_perm_next(struct ab_vm_perm *pm)
 {
 	uint64_t y;
 
 	do {
 		pm->x = (pm->x * 0x5851f42d4c957f2dull + pm->c) & pm->mask;
-		y = abvm_perm_scramble(pm, pm->x);
+		y = ab_vm_perm_scramble(pm, pm->x);
 	} while (y >= pm->n);
 	return y;
 }
 
 /* Seed of the permutation of pass @pass of a command with seed @seed. */
-static inline uint64_t abvm_pass_seed(uint64_t seed, uint64_t pass)
+static inline uint64_t ab_vm_pass_seed(uint64_t seed, uint64_t pass)
 {
 	return seed + (pass + 1) * 0x9e3779b97f4a7c15ull;
 }
 
-#endif /* ABVM_GUEST_H */
+#endif /* AB_VM_GUEST_H */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* abvm_age.c - mmu_age_mode, the age_bench debugfs hook, page_idle. */
+/* ab_vm_age.c - mmu_age_mode, the age_bench debugfs hook, page_idle. */
 #define _GNU_SOURCE
-#include "abvm_age.h"
-#include "abvm.h"
+#include "ab_vm_age.h"
+#include "ab_vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-const char *const abvm_age_modes[ABVM_NR_AGE_MODES] = {"locked", "read_locked", "fast_only",
+const char *const ab_vm_age_modes[AB_VM_NR_AGE_MODES] = {"locked", "read_locked", "fast_only",
 						       "bitmap"};
 
 static int errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -32,17 +32,17 @@ static int errf(char *err, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-int abvm_age_mode_index(const char *mode)
+int ab_vm_age_mode_index(const char *mode)
 {
-	for (int i = 0; i < ABVM_NR_AGE_MODES; i++)
-		if (!strcmp(mode, abvm_age_modes[i]))
+	for (int i = 0; i < AB_VM_NR_AGE_MODES; i++)
+		if (!strcmp(mode, ab_vm_age_modes[i]))
 			return i;
 	return -1;
 }
 
-int abvm_age_mode_get(char *buf, size_t len)
+int ab_vm_age_mode_get(char *buf, size_t len)
 {
-	int fd = open(ABVM_AGE_MODE_PARAM, O_RDONLY | O_CLOEXEC);
+	int fd = open(AB_VM_AGE_MODE_PARAM, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -56,9 +56,9 @@ int abvm_age_mode_get(char *buf, size_t len)
 	return 0;
 }
 
-int abvm_age_mode_set(const char *mode)
+int ab_vm_age_mode_set(const char *mode)
 {
-	int fd = open(ABVM_AGE_MODE_PARAM, O_WRONLY | O_CLOEXEC);
+	int fd = open(AB_VM_AGE_MODE_PARAM, O_WRONLY | O_CLOEXEC);
 	size_t l = strlen(mode);
 	ssize_t n;
 
@@ -75,11 +75,11 @@ int abvm_age_mode_set(const char *mode)
 	return (size_t)n == l ? 0 : -EIO;
 }
 
-bool abvm_hook_path(const struct abvm *vm, char *buf, size_t len)
+bool ab_vm_hook_path(const struct abvm *vm, char *buf, size_t len)
 {
 	char dir[128];
 
-	snprintf(buf, len, "%s/age_bench", abvm_debugfs_dir(vm, dir, sizeof(dir)));
+	snprintf(buf, len, "%s/age_bench", ab_vm_debugfs_dir(vm, dir, sizeof(dir)));
 	return access(buf, F_OK) == 0;
 }
 
@@ -111,15 +111,15 @@ static int hook_request(int fd, const char *path, const char *mode, uint64_t sta
 	return 0;
 }
 
-int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
-		   bool clear, struct abvm_hook_result *res, char *err, size_t errlen)
+int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
+		   bool clear, struct ab_vm_hook_result *res, char *err, size_t errlen)
 {
 	char path[160], *buf;
 	size_t cap = 256 + (npages + 63) / 64 * 17 + 64;
 	ssize_t n, got = 0;
 	int fd;
 
-	if (!abvm_hook_path(vm, path, sizeof(path)))
+	if (!ab_vm_hook_path(vm, path, sizeof(path)))
 		return errf(
 		    err, errlen,
 		    "%s: no such file (kernel without the agebench age_bench hook, or debugfs "
@@ -161,21 +161,21 @@ int abvm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 	}
 	close(fd);
 	buf[got] = 0;
-	if (abvm_hook_parse(buf, res, err, errlen)) {
+	if (ab_vm_hook_parse(buf, res, err, errlen)) {
 		free(buf);
 		return -1;
 	}
 	free(buf);
-	return abvm_hook_expect(res, mode, start_gfn, npages, clear, err, errlen);
+	return ab_vm_hook_expect(res, mode, start_gfn, npages, clear, err, errlen);
 }
 
-int abvm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
+int ab_vm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
 		   bool clear, char *err, size_t errlen)
 {
 	char path[160];
 	int fd;
 
-	if (!abvm_hook_path(vm, path, sizeof(path)))
+	if (!ab_vm_hook_path(vm, path, sizeof(path)))
 		return errf(err, errlen, "%s: no such file", path);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -186,7 +186,7 @@ int abvm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, 
 	return 0;
 }
 
-int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, size_t errlen)
+int ab_vm_hook_parse(const char *buf, struct ab_vm_hook_result *res, char *err, size_t errlen)
 {
 	const char *line2, *p;
 	uint64_t w, dec = 0;
@@ -238,17 +238,17 @@ int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, si
 		return errf(err, errlen, "age_bench: bitmap bits set past page %" PRIu64,
 			    res->pages);
 	/* internal consistency (docs/kernel-interface.md) */
-	if (abvm_age_mode_index(res->mode) < 0)
+	if (ab_vm_age_mode_index(res->mode) < 0)
 		return errf(err, errlen, "age_bench: unknown mode=%s", res->mode);
 	if (strcmp(res->op, "test") && strcmp(res->op, "clear"))
 		return errf(err, errlen, "age_bench: unknown op=%s", res->op);
 	if (res->young > res->pages)
 		return errf(err, errlen, "age_bench: young=%" PRIu64 " > pages=%" PRIu64,
 			    res->young, res->pages);
-	if (abvm_popcount(res->bitmap, res->pages) != res->young)
+	if (ab_vm_popcount(res->bitmap, res->pages) != res->young)
 		return errf(err, errlen,
 			    "age_bench: young=%" PRIu64 " but the bitmap has %" PRIu64 " bits set",
-			    res->young, abvm_popcount(res->bitmap, res->pages));
+			    res->young, ab_vm_popcount(res->bitmap, res->pages));
 	if (res->declined && res->young)
 		return errf(err, errlen,
 			    "age_bench: declined=1 with young=%" PRIu64 " (a decline is no answer)",
@@ -256,7 +256,7 @@ int abvm_hook_parse(const char *buf, struct abvm_hook_result *res, char *err, si
 	return 0;
 }
 
-int abvm_hook_expect(const struct abvm_hook_result *res, const char *mode, uint64_t start_gfn,
+int ab_vm_hook_expect(const struct ab_vm_hook_result *res, const char *mode, uint64_t start_gfn,
 		     uint64_t npages, bool clear, char *err, size_t errlen)
 {
 	if (strcmp(res->mode, mode) || strcmp(res->op, clear ? "clear" : "test") ||
@@ -269,7 +269,7 @@ int abvm_hook_expect(const struct abvm_hook_result *res, const char *mode, uint6
 	return 0;
 }
 
-int abvm_pagemap_pfns(const void *hva, uint64_t n, uint64_t *pfns, char *err, size_t errlen)
+int ab_vm_pagemap_pfns(const void *hva, uint64_t n, uint64_t *pfns, char *err, size_t errlen)
 {
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	uint64_t i, chunk = 4096, *buf;
@@ -320,7 +320,7 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int abvm_idle_mark(int fd, const uint64_t *pfns, uint64_t n)
+int ab_vm_idle_mark(int fd, const uint64_t *pfns, uint64_t n)
 {
 	uint64_t *s = malloc(n * 8), i, cnt = 0;
 	int r = 0;
@@ -358,7 +358,7 @@ static int cmp_pfn(const void *a, const void *b)
 	return cmp_u64(a, b);
 }
 
-int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young, uint64_t *unknown)
+int ab_vm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young, uint64_t *unknown)
 {
 	struct pfn_idx *s = malloc(n * sizeof(*s));
 	uint64_t i, cnt = 0;
@@ -382,7 +382,7 @@ int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young, ui
 			 * nothing back for it (it only returns full words) */
 			for (; i < cnt && s[i].pfn / 64 == word; i++)
 				if (unknown)
-					abvm_set_bit(unknown, s[i].idx);
+					ab_vm_set_bit(unknown, s[i].idx);
 			continue;
 		}
 		if (got != 8) {
@@ -391,13 +391,13 @@ int abvm_idle_read(int fd, const uint64_t *pfns, uint64_t n, uint64_t *young, ui
 		}
 		for (; i < cnt && s[i].pfn / 64 == word; i++)
 			if (!((bits >> (s[i].pfn % 64)) & 1))
-				abvm_set_bit(young, s[i].idx);
+				ab_vm_set_bit(young, s[i].idx);
 	}
 	free(s);
 	return r;
 }
 
-uint64_t abvm_popcount(const uint64_t *bm, uint64_t nbits)
+uint64_t ab_vm_popcount(const uint64_t *bm, uint64_t nbits)
 {
 	uint64_t c = 0, i;
 
@@ -433,7 +433,7 @@ static void *drain_thread(void *arg)
 	return NULL;
 }
 
-void abvm_lru_drain_all(void)
+void ab_vm_lru_drain_all(void)
 {
 	pthread_t t;
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * abvm.c - VM creation, memslots, long-mode vCPUs, the vCPU threads and the
- * command protocol with the guest program. See abvm.h and docs/vm.md.
+ * ab_vm.c - VM creation, memslots, long-mode vCPUs, the vCPU threads and the
+ * command protocol with the guest program. See ab_vm.h and docs/vm.md.
  */
 #define _GNU_SOURCE
-#include "abvm.h"
-#include "abvm_guest.h"
-#include "abvm_internal.h"
+#include "ab_vm.h"
+#include "ab_vm_guest.h"
+#include "ab_vm_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +51,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	pid_t tid;
-	volatile struct abvm_ctl *ctl; /* HVA of its control block */
+	volatile struct ab_vm_ctl *ctl; /* HVA of its control block */
 	uint64_t ctl_gpa, stack_top;
 	/* protected by vm->lock */
 	enum vstate state;
@@ -70,7 +70,7 @@ struct extra_slot {
 };
 
 struct abvm {
-	struct abvm_config cfg;
+	struct ab_vm_config cfg;
 	char kvm_path[256];
 	int kvm_fd, vm_fd;
 	pid_t creator_tid; /* KVM names the debugfs dir <tid of KVM_CREATE_VM caller>-<fd> */
@@ -127,98 +127,98 @@ static void vm_fail(struct abvm *vm, const char *fmt, ...)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-const char *abvm_strerr(int code)
+const char *ab_vm_strerr(int code)
 {
 	switch (code) {
-	case ABVM_OK:
+	case AB_VM_OK:
 		return "OK";
-	case ABVM_ENODEV:
+	case AB_VM_ENODEV:
 		return "ENODEV";
-	case ABVM_EPERM:
+	case AB_VM_EPERM:
 		return "EPERM";
-	case ABVM_ENOMEM:
+	case AB_VM_ENOMEM:
 		return "ENOMEM";
-	case ABVM_EBACKING:
+	case AB_VM_EBACKING:
 		return "EBACKING";
-	case ABVM_EINVAL:
+	case AB_VM_EINVAL:
 		return "EINVAL";
-	case ABVM_ESYS:
+	case AB_VM_ESYS:
 		return "ESYS";
-	case ABVM_EGUEST:
+	case AB_VM_EGUEST:
 		return "EGUEST";
-	case ABVM_ETIMEDOUT:
+	case AB_VM_ETIMEDOUT:
 		return "ETIMEDOUT";
-	case ABVM_EBUSY:
+	case AB_VM_EBUSY:
 		return "EBUSY";
 	}
 	return "E?";
 }
 
-int abvm_exit_code(int code)
+int ab_vm_exit_code(int code)
 {
 	switch (code) {
-	case ABVM_OK:
+	case AB_VM_OK:
 		return AB_EXIT_OK;
-	case ABVM_ENODEV:
-	case ABVM_EPERM:
-	case ABVM_EBACKING:
+	case AB_VM_ENODEV:
+	case AB_VM_EPERM:
+	case AB_VM_EBACKING:
 		return AB_EXIT_SKIP;
-	case ABVM_EINVAL:
-	case ABVM_ENOMEM:
+	case AB_VM_EINVAL:
+	case AB_VM_ENOMEM:
 		return AB_EXIT_USAGE;
 	default:
 		return AB_EXIT_FAIL;
 	}
 }
 
-const char *abvm_backing_name(enum abvm_backing b)
+const char *ab_vm_backing_name(enum ab_vm_backing b)
 {
 	switch (b) {
-	case ABVM_BACKING_ANON:
+	case AB_VM_BACKING_ANON:
 		return "anon";
-	case ABVM_BACKING_THP:
+	case AB_VM_BACKING_THP:
 		return "thp";
-	case ABVM_BACKING_FILE:
+	case AB_VM_BACKING_FILE:
 		return "file";
 	}
 	return "?";
 }
 
-int abvm_backing_parse(const char *s)
+int ab_vm_backing_parse(const char *s)
 {
 	if (!s)
 		return -1;
 	if (!strcmp(s, "anon"))
-		return ABVM_BACKING_ANON;
+		return AB_VM_BACKING_ANON;
 	if (!strcmp(s, "thp"))
-		return ABVM_BACKING_THP;
+		return AB_VM_BACKING_THP;
 	if (!strcmp(s, "file"))
-		return ABVM_BACKING_FILE;
+		return AB_VM_BACKING_FILE;
 	return -1;
 }
 
-void abvm_config_init(struct abvm_config *cfg)
+void ab_vm_config_init(struct ab_vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_bytes = 64 * MIB;
 	cfg->nr_vcpus = 1;
-	cfg->backing = ABVM_BACKING_ANON;
+	cfg->backing = AB_VM_BACKING_ANON;
 }
 
-void abvm_work_init(struct abvm_work *w)
+void ab_vm_work_init(struct ab_vm_work *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->op = ABVM_OP_WRITE;
-	w->order = ABVM_ORDER_SEQ;
+	w->op = AB_VM_OP_WRITE;
+	w->order = AB_VM_ORDER_SEQ;
 	w->passes = 1;
 }
 
-bool abvm_page_is_hot(uint64_t seed, uint64_t page, uint32_t hot_pct)
+bool ab_vm_page_is_hot(uint64_t seed, uint64_t page, uint32_t hot_pct)
 {
-	return abvm_page_hot(seed, page, hot_pct);
+	return ab_vm_page_hot(seed, page, hot_pct);
 }
 
-uint64_t abvm_mem_available(void)
+uint64_t ab_vm_mem_available(void)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
 	char line[256];
@@ -233,11 +233,11 @@ uint64_t abvm_mem_available(void)
 	return (uint64_t)kb * 1024;
 }
 
-bool abvm_thp_usable(const char **why)
+bool ab_vm_thp_usable(const char **why)
 {
 	static char buf[400];
-	/* $ABVM_THP_SYSFS: test override of the sysfs file */
-	const char *path = getenv("ABVM_THP_SYSFS");
+	/* $AB_VM_THP_SYSFS: test override of the sysfs file */
+	const char *path = getenv("AB_VM_THP_SYSFS");
 	char *s;
 	bool ok;
 
@@ -266,60 +266,60 @@ bool abvm_thp_usable(const char **why)
 
 /* ---- geometry ---- */
 
-int abvm_nr_vcpus(const struct abvm *vm)
+int ab_vm_nr_vcpus(const struct abvm *vm)
 {
 	return vm->nr_vcpus;
 }
-int abvm_kvm_fd(const struct abvm *vm)
+int ab_vm_kvm_fd(const struct abvm *vm)
 {
 	return vm->kvm_fd;
 }
-int abvm_vm_fd(const struct abvm *vm)
+int ab_vm_vm_fd(const struct abvm *vm)
 {
 	return vm->vm_fd;
 }
-int abvm_vcpu_fd(const struct abvm *vm, int v)
+int ab_vm_vcpu_fd(const struct abvm *vm, int v)
 {
 	return vm->vcpus[v].fd;
 }
-void *abvm_hva(const struct abvm *vm)
+void *ab_vm_hva(const struct abvm *vm)
 {
 	return vm->hva;
 }
-uint64_t abvm_gpa_base(const struct abvm *vm)
+uint64_t ab_vm_gpa_base(const struct abvm *vm)
 {
 	return vm->gpa_base;
 }
-uint64_t abvm_gfn_base(const struct abvm *vm)
+uint64_t ab_vm_gfn_base(const struct abvm *vm)
 {
 	return vm->gpa_base >> 12;
 }
-uint64_t abvm_npages(const struct abvm *vm)
+uint64_t ab_vm_npages(const struct abvm *vm)
 {
 	return vm->npages;
 }
-uint64_t abvm_mem_bytes(const struct abvm *vm)
+uint64_t ab_vm_mem_bytes(const struct abvm *vm)
 {
 	return vm->bytes;
 }
-enum abvm_backing abvm_backing(const struct abvm *vm)
+enum ab_vm_backing ab_vm_backing(const struct abvm *vm)
 {
 	return vm->cfg.backing;
 }
-int abvm_region_slot(const struct abvm *vm)
+int ab_vm_region_slot(const struct abvm *vm)
 {
 	return REGION_SLOT;
 }
-pid_t abvm_vcpu_tid(const struct abvm *vm, int v)
+pid_t ab_vm_vcpu_tid(const struct abvm *vm, int v)
 {
 	return vm->vcpus[v].tid;
 }
-uint64_t abvm_tsc_khz(const struct abvm *vm)
+uint64_t ab_vm_tsc_khz(const struct abvm *vm)
 {
 	return vm->tsc_khz;
 }
 
-void abvm_vcpu_range(const struct abvm *vm, int v, uint64_t *first, uint64_t *n)
+void ab_vm_vcpu_range(const struct abvm *vm, int v, uint64_t *first, uint64_t *n)
 {
 	uint64_t per = vm->npages / (uint64_t)vm->nr_vcpus;
 
@@ -327,13 +327,13 @@ void abvm_vcpu_range(const struct abvm *vm, int v, uint64_t *first, uint64_t *n)
 	*n = v == vm->nr_vcpus - 1 ? vm->npages - *first : per;
 }
 
-char *abvm_debugfs_dir(const struct abvm *vm, char *buf, size_t len)
+char *ab_vm_debugfs_dir(const struct abvm *vm, char *buf, size_t len)
 {
 	snprintf(buf, len, "/sys/kernel/debug/kvm/%d-%d", (int)vm->creator_tid, vm->vm_fd);
 	return buf;
 }
 
-const char *abvm_last_error(const struct abvm *vm)
+const char *ab_vm_last_error(const struct abvm *vm)
 {
 	return vm->errmsg;
 }
@@ -342,15 +342,15 @@ const char *abvm_last_error(const struct abvm *vm)
 
 static void build_gdt(struct abvm *vm)
 {
-	uint64_t *gdt = (uint64_t *)(vm->sys + ABVM_GDT_GPA);
-	uint64_t tss = ABVM_TSS_GPA, lim = ABVM_TSS_LIMIT;
-	uint8_t *t = vm->sys + ABVM_TSS_GPA;
+	uint64_t *gdt = (uint64_t *)(vm->sys + AB_VM_GDT_GPA);
+	uint64_t tss = AB_VM_TSS_GPA, lim = AB_VM_TSS_LIMIT;
+	uint8_t *t = vm->sys + AB_VM_TSS_GPA;
 
 	/* I/O permission bitmap right after the 104-byte TSS, all ports
 	 * allowed (zero bits) + the terminating 0xff byte */
-	memset(t, 0, ABVM_TSS_LIMIT + 1);
+	memset(t, 0, AB_VM_TSS_LIMIT + 1);
 	t[0x66] = 0x68;
-	t[ABVM_TSS_LIMIT] = 0xff;
+	t[AB_VM_TSS_LIMIT] = 0xff;
 
 	gdt[0] = 0;
 	gdt[1] = 0x00affb000000ffffull; /* 0x08: 64-bit code, DPL3 */
@@ -366,10 +366,10 @@ static void build_gdt(struct abvm *vm)
 /* Identity-map [start, end) with 2 MiB pages; *next = next free PT page. */
 static int map_2m(struct abvm *vm, uint64_t start, uint64_t end, uint64_t *next, uint64_t pt_end)
 {
-	uint64_t *pml4 = (uint64_t *)(vm->sys + ABVM_PML4_GPA);
+	uint64_t *pml4 = (uint64_t *)(vm->sys + AB_VM_PML4_GPA);
 	uint64_t a;
 
-	for (a = start; a < end; a += ABVM_HUGE_SIZE) {
+	for (a = start; a < end; a += AB_VM_HUGE_SIZE) {
 		uint64_t i4 = (a >> 39) & 511, i3 = (a >> 30) & 511, i2 = (a >> 21) & 511;
 		uint64_t *pdpt, *pd;
 
@@ -410,43 +410,43 @@ static int set_slot(struct abvm *vm, int slot, uint64_t gpa, uint64_t bytes, voi
 
 static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 {
-	const struct abvm_config *cfg = &vm->cfg;
+	const struct ab_vm_config *cfg = &vm->cfg;
 	uint64_t bytes = vm->bytes;
 	static _Atomic int file_seq;
 
-	if (cfg->backing == ABVM_BACKING_ANON) {
+	if (cfg->backing == AB_VM_BACKING_ANON) {
 		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 		if (p == MAP_FAILED)
-			return set_err(err, errlen, ABVM_ENOMEM,
+			return set_err(err, errlen, AB_VM_ENOMEM,
 				       "mmap of %llu MiB anonymous guest memory: %s",
 				       (unsigned long long)(bytes >> 20), strerror(errno));
 		/* EINVAL = kernel without THP: 4 KiB pages anyway. */
 		if (madvise(p, bytes, MADV_NOHUGEPAGE) && errno != EINVAL) {
 			munmap(p, bytes);
-			return set_err(err, errlen, ABVM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s",
+			return set_err(err, errlen, AB_VM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s",
 				       strerror(errno));
 		}
 		vm->map_base = vm->hva = p;
 		vm->map_len = bytes;
 		return 0;
 	}
-	if (cfg->backing == ABVM_BACKING_THP) {
+	if (cfg->backing == AB_VM_BACKING_THP) {
 		const char *why;
 		uint8_t *p, *a;
-		size_t len = bytes + ABVM_HUGE_SIZE;
+		size_t len = bytes + AB_VM_HUGE_SIZE;
 
-		if (!abvm_thp_usable(&why))
-			return set_err(err, errlen, ABVM_EBACKING, "backing thp: %s", why);
+		if (!ab_vm_thp_usable(&why))
+			return set_err(err, errlen, AB_VM_EBACKING, "backing thp: %s", why);
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
-			return set_err(err, errlen, ABVM_ENOMEM,
+			return set_err(err, errlen, AB_VM_ENOMEM,
 				       "mmap of %llu MiB THP guest memory: %s",
 				       (unsigned long long)(bytes >> 20), strerror(errno));
-		a = (uint8_t *)(((uintptr_t)p + ABVM_HUGE_SIZE - 1) &
-				~(uintptr_t)(ABVM_HUGE_SIZE - 1));
+		a = (uint8_t *)(((uintptr_t)p + AB_VM_HUGE_SIZE - 1) &
+				~(uintptr_t)(AB_VM_HUGE_SIZE - 1));
 		/* trim the slack so the mapping is exactly the aligned region */
 		if (a > p)
 			munmap(p, (size_t)(a - p));
@@ -456,39 +456,39 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 			int e = errno;
 
 			munmap(a, bytes);
-			return set_err(err, errlen, ABVM_EBACKING,
+			return set_err(err, errlen, AB_VM_EBACKING,
 				       "backing thp: madvise(MADV_HUGEPAGE): %s", strerror(e));
 		}
 		vm->map_base = vm->hva = a;
 		vm->map_len = bytes;
 		return 0;
 	}
-	if (cfg->backing == ABVM_BACKING_FILE) {
+	if (cfg->backing == AB_VM_BACKING_FILE) {
 		struct stat st;
 		struct statvfs sv;
 		int fd = -1;
 		void *p;
 
 		if (!cfg->file_dir || !cfg->file_dir[0])
-			return set_err(err, errlen, ABVM_EINVAL,
+			return set_err(err, errlen, AB_VM_EINVAL,
 				       "backing file needs a directory (file_dir)");
 		if (stat(cfg->file_dir, &st))
-			return set_err(err, errlen, ABVM_EINVAL, "backing file: directory %s: %s",
+			return set_err(err, errlen, AB_VM_EINVAL, "backing file: directory %s: %s",
 				       cfg->file_dir, strerror(errno));
 		if (!S_ISDIR(st.st_mode))
-			return set_err(err, errlen, ABVM_EINVAL,
+			return set_err(err, errlen, AB_VM_EINVAL,
 				       "backing file: %s is not a directory", cfg->file_dir);
 		if (!cfg->no_mem_check && !statvfs(cfg->file_dir, &sv) &&
 		    (uint64_t)sv.f_bavail * sv.f_frsize < bytes)
 			return set_err(
-			    err, errlen, ABVM_ENOMEM,
+			    err, errlen, AB_VM_ENOMEM,
 			    "backing file: %llu MiB do not fit in %s (%llu MiB free)",
 			    (unsigned long long)(bytes >> 20), cfg->file_dir,
 			    (unsigned long long)(((uint64_t)sv.f_bavail * sv.f_frsize) >> 20));
 		if (!cfg->file_named) {
 			fd = open(cfg->file_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 			if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-				return set_err(err, errlen, ABVM_EBACKING,
+				return set_err(err, errlen, AB_VM_EBACKING,
 					       "backing file: O_TMPFILE in %s: %s", cfg->file_dir,
 					       strerror(errno));
 		}
@@ -498,11 +498,11 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 				 cfg->file_dir, (int)getpid(), atomic_fetch_add(&file_seq, 1));
 			fd = open(vm->file_path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 			if (fd < 0)
-				return set_err(err, errlen, ABVM_EBACKING,
+				return set_err(err, errlen, AB_VM_EBACKING,
 					       "backing file: create %s: %s", vm->file_path,
 					       strerror(errno));
 			if (cfg->file_named) {
-				vm->file_td = abvm_teardown_add(ABVM_TD_FILE, vm->file_path, NULL);
+				vm->file_td = ab_vm_teardown_add(AB_VM_TD_FILE, vm->file_path, NULL);
 			} else {
 				unlink(vm->file_path);
 				vm->file_path[0] = 0;
@@ -510,18 +510,18 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 		}
 		vm->file_fd = fd;
 		if (ftruncate(fd, (off_t)bytes))
-			return set_err(err, errlen, ABVM_EBACKING,
+			return set_err(err, errlen, AB_VM_EBACKING,
 				       "backing file: ftruncate to %llu bytes: %s",
 				       (unsigned long long)bytes, strerror(errno));
 		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED)
-			return set_err(err, errlen, ABVM_EBACKING,
+			return set_err(err, errlen, AB_VM_EBACKING,
 				       "backing file: mmap MAP_SHARED: %s", strerror(errno));
 		vm->map_base = vm->hva = p;
 		vm->map_len = bytes;
 		return 0;
 	}
-	return set_err(err, errlen, ABVM_EINVAL, "unknown backing %d", (int)cfg->backing);
+	return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)cfg->backing);
 }
 
 /* ---- vCPUs ---- */
@@ -592,27 +592,27 @@ static int setup_vcpu_regs(struct abvm *vm, struct vcpu *c)
 	}
 	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
 	memset(&sr.tr, 0, sizeof(sr.tr));
-	sr.tr.base = ABVM_TSS_GPA;
-	sr.tr.limit = ABVM_TSS_LIMIT;
+	sr.tr.base = AB_VM_TSS_GPA;
+	sr.tr.limit = AB_VM_TSS_LIMIT;
 	sr.tr.selector = 0x18;
 	sr.tr.type = 0xb;
 	sr.tr.present = 1;
 	memset(&sr.ldt, 0, sizeof(sr.ldt));
 	sr.ldt.unusable = 1;
 	sr.ldt.type = 2;
-	sr.gdt.base = ABVM_GDT_GPA;
+	sr.gdt.base = AB_VM_GDT_GPA;
 	sr.gdt.limit = 7 * 8 - 1;
 	sr.idt.base = 0;
 	sr.idt.limit = 0;
 	sr.cr0 = 0x80050033ull; /* PG WP NE ET MP PE */
-	sr.cr3 = ABVM_PML4_GPA;
+	sr.cr3 = AB_VM_PML4_GPA;
 	sr.cr4 = 0x20;	 /* PAE */
 	sr.efer = 0x500; /* LME LMA */
 	if (ioctl(c->fd, KVM_SET_SREGS, &sr))
 		return -1;
 	memset(&r, 0, sizeof(r));
 	r.rflags = 0x3002; /* IOPL 3: `out` allowed at CPL 3 */
-	r.rip = ABVM_CODE_GPA;
+	r.rip = AB_VM_CODE_GPA;
 	r.rsp = c->stack_top - 8; /* as after a call: rsp+8 16-byte aligned */
 	r.rdi = c->ctl_gpa;
 	return ioctl(c->fd, KVM_SET_REGS, &r);
@@ -683,15 +683,15 @@ static int run_until_done(struct vcpu *c)
 			       run->io.size < 4 ? run->io.size : 4);
 			atomic_fetch_add_explicit(&c->exits_io, 1, memory_order_relaxed);
 			switch (run->io.port) {
-			case ABVM_PORT_DONE:
+			case AB_VM_PORT_DONE:
 				if (c->rec_lat)
 					drain_latency(c);
 				return 0;
-			case ABVM_PORT_PASS:
+			case AB_VM_PORT_PASS:
 				if (c->rec_lat)
 					drain_latency(c);
 				continue;
-			case ABVM_PORT_PANIC:
+			case AB_VM_PORT_PANIC:
 				vm_fail(c->vm, "vCPU %d: guest panic, reason %u", c->idx, val);
 				return -1;
 			}
@@ -759,7 +759,7 @@ static int open_kvm(struct abvm *vm, char *err, size_t errlen)
 	int ver;
 
 	if (!p)
-		p = getenv("ABVM_KVM_DEV");
+		p = getenv("AB_VM_KVM_DEV");
 	if (!p || !*p)
 		p = "/dev/kvm";
 	snprintf(vm->kvm_path, sizeof(vm->kvm_path), "%s", p);
@@ -768,23 +768,23 @@ static int open_kvm(struct abvm *vm, char *err, size_t errlen)
 		int e = errno;
 
 		if (e == ENOENT || e == ENODEV || e == ENXIO)
-			return set_err(err, errlen, ABVM_ENODEV,
+			return set_err(err, errlen, AB_VM_ENODEV,
 				       "%s: %s (no KVM: kernel without CONFIG_KVM, module "
 				       "kvm_intel/kvm_amd not "
 				       "loaded, or no hardware virtualisation)",
 				       p, strerror(e));
 		if (e == EACCES || e == EPERM)
-			return set_err(err, errlen, ABVM_EPERM,
+			return set_err(err, errlen, AB_VM_EPERM,
 				       "%s: %s (need read/write access: add the user to group kvm)",
 				       p, strerror(e));
-		return set_err(err, errlen, ABVM_ENODEV, "%s: %s", p, strerror(e));
+		return set_err(err, errlen, AB_VM_ENODEV, "%s: %s", p, strerror(e));
 	}
 	ver = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ver != KVM_API_VERSION)
-		return set_err(err, errlen, ABVM_ENODEV,
+		return set_err(err, errlen, AB_VM_ENODEV,
 			       "%s: not a KVM device (KVM_GET_API_VERSION: %d)", p, ver);
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0)
-		return set_err(err, errlen, ABVM_ENODEV, "%s: KVM without KVM_CAP_USER_MEMORY", p);
+		return set_err(err, errlen, AB_VM_ENODEV, "%s: KVM without KVM_CAP_USER_MEMORY", p);
 	return 0;
 }
 
@@ -803,38 +803,38 @@ static uint64_t calibrate_tsc_khz(void)
 	return (c1 - c0) * 1000000ull / (t1 - t0);
 }
 
-int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, size_t errlen)
+int ab_vm_create(const struct ab_vm_config *cfg_in, struct abvm **out, char *err, size_t errlen)
 {
 	struct abvm *vm;
-	struct abvm_config cfg = *cfg_in;
+	struct ab_vm_config cfg = *cfg_in;
 	uint64_t npd, npdpt, pt_end, next_pt, off, sys, need, avail;
 	int r, i;
 
 	*out = NULL;
 	if (err && errlen)
 		err[0] = 0;
-	if (cfg.nr_vcpus < 1 || cfg.nr_vcpus > ABVM_MAX_VCPUS)
-		return set_err(err, errlen, ABVM_EINVAL, "vcpus %d out of range 1..%d",
-			       cfg.nr_vcpus, ABVM_MAX_VCPUS);
-	if (!cfg.mem_bytes || cfg.mem_bytes % ABVM_HUGE_SIZE)
-		return set_err(err, errlen, ABVM_EINVAL,
+	if (cfg.nr_vcpus < 1 || cfg.nr_vcpus > AB_VM_MAX_VCPUS)
+		return set_err(err, errlen, AB_VM_EINVAL, "vcpus %d out of range 1..%d",
+			       cfg.nr_vcpus, AB_VM_MAX_VCPUS);
+	if (!cfg.mem_bytes || cfg.mem_bytes % AB_VM_HUGE_SIZE)
+		return set_err(err, errlen, AB_VM_EINVAL,
 			       "guest memory %llu bytes: must be a non-zero multiple of 2 MiB",
 			       (unsigned long long)cfg.mem_bytes);
 	if (cfg.mem_bytes > (1ull << 40))
-		return set_err(err, errlen, ABVM_EINVAL,
+		return set_err(err, errlen, AB_VM_EINVAL,
 			       "guest memory %llu MiB: more than the 1 TiB abvm supports",
 			       (unsigned long long)(cfg.mem_bytes >> 20));
-	if (cfg.mem_bytes / ABVM_PAGE_SIZE < (uint64_t)cfg.nr_vcpus)
-		return set_err(err, errlen, ABVM_EINVAL, "fewer pages than vCPUs");
-	if ((int)cfg.backing < ABVM_BACKING_ANON || cfg.backing > ABVM_BACKING_FILE)
-		return set_err(err, errlen, ABVM_EINVAL, "unknown backing %d", (int)cfg.backing);
-	if (cfg.gpa_base % ABVM_HUGE_SIZE)
-		return set_err(err, errlen, ABVM_EINVAL, "gpa_base 0x%llx not 2 MiB aligned",
+	if (cfg.mem_bytes / AB_VM_PAGE_SIZE < (uint64_t)cfg.nr_vcpus)
+		return set_err(err, errlen, AB_VM_EINVAL, "fewer pages than vCPUs");
+	if ((int)cfg.backing < AB_VM_BACKING_ANON || cfg.backing > AB_VM_BACKING_FILE)
+		return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)cfg.backing);
+	if (cfg.gpa_base % AB_VM_HUGE_SIZE)
+		return set_err(err, errlen, AB_VM_EINVAL, "gpa_base 0x%llx not 2 MiB aligned",
 			       (unsigned long long)cfg.gpa_base);
 
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
-		return set_err(err, errlen, ABVM_ENOMEM, "out of memory");
+		return set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->file_fd = vm->file_td = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -848,7 +848,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		pthread_condattr_destroy(&ca);
 	}
 	vm->bytes = cfg.mem_bytes;
-	vm->npages = cfg.mem_bytes / ABVM_PAGE_SIZE;
+	vm->npages = cfg.mem_bytes / AB_VM_PAGE_SIZE;
 	vm->nr_vcpus = cfg.nr_vcpus;
 
 	r = open_kvm(vm, err, errlen);
@@ -858,7 +858,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	/* system slot layout */
 	npd = (vm->bytes + GIB - 1) / GIB + 2;
 	npdpt = 4;
-	pt_end = ABVM_PT_GPA + (npd + npdpt) * 4096;
+	pt_end = AB_VM_PT_GPA + (npd + npdpt) * 4096;
 	off = (pt_end + 4095) & ~4095ull;
 	off += (uint64_t)vm->nr_vcpus * VCPU_AREA;
 	vm->bitmap_gpa = off;
@@ -869,12 +869,12 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		vm->lat_bytes = (vm->npages * 4 + 4095) & ~4095ull;
 		off += vm->lat_bytes;
 	}
-	sys = (off + ABVM_HUGE_SIZE - 1) & ~(ABVM_HUGE_SIZE - 1);
+	sys = (off + AB_VM_HUGE_SIZE - 1) & ~(AB_VM_HUGE_SIZE - 1);
 	vm->sys_bytes = sys;
 	vm->gpa_base = cfg.gpa_base ? cfg.gpa_base : 4 * GIB;
 	if (vm->gpa_base < sys) {
 		if (cfg.gpa_base) {
-			r = set_err(err, errlen, ABVM_EINVAL,
+			r = set_err(err, errlen, AB_VM_EINVAL,
 				    "gpa_base 0x%llx overlaps the system slot (%llu MiB)",
 				    (unsigned long long)cfg.gpa_base,
 				    (unsigned long long)(sys >> 20));
@@ -885,14 +885,14 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	vm->extra_gpa_next = (vm->gpa_base + vm->bytes + GIB - 1) & ~(GIB - 1);
 	vm->cpuid = supported_cpuid(vm->kvm_fd);
 	if (!vm->cpuid) {
-		r = set_err(err, errlen, ABVM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		r = set_err(err, errlen, AB_VM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		goto fail;
 	}
 	{
 		int pb = guest_phys_bits(vm->cpuid);
 
 		if (pb < 64 && vm->gpa_base + vm->bytes > (1ull << pb)) {
-			r = set_err(err, errlen, ABVM_EINVAL,
+			r = set_err(err, errlen, AB_VM_EINVAL,
 				    "guest memory %llu MiB at GPA 0x%llx exceeds the guest's %d "
 				    "physical address bits",
 				    (unsigned long long)(vm->bytes >> 20),
@@ -903,9 +903,9 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 
 	/* would it fit? */
 	need = vm->bytes + sys;
-	avail = abvm_mem_available();
+	avail = ab_vm_mem_available();
 	if (!cfg.no_mem_check && avail && need > avail / 10 * 9) {
-		r = set_err(err, errlen, ABVM_ENOMEM,
+		r = set_err(err, errlen, AB_VM_ENOMEM,
 			    "guest memory would not fit: %llu MiB needed (%llu MiB region + %llu "
 			    "MiB harness), "
 			    "90%% of MemAvailable is %llu MiB",
@@ -918,7 +918,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	vm->creator_tid = (pid_t)syscall(SYS_gettid);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
-		r = set_err(err, errlen, ABVM_ESYS, "KVM_CREATE_VM: %s", strerror(errno));
+		r = set_err(err, errlen, AB_VM_ESYS, "KVM_CREATE_VM: %s", strerror(errno));
 		goto fail;
 	}
 	vm->run_size = (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -927,22 +927,22 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->sys == MAP_FAILED) {
 		vm->sys = NULL;
-		r = set_err(err, errlen, ABVM_ENOMEM, "mmap system slot (%llu MiB): %s",
+		r = set_err(err, errlen, AB_VM_ENOMEM, "mmap system slot (%llu MiB): %s",
 			    (unsigned long long)(sys >> 20), strerror(errno));
 		goto fail;
 	}
 	madvise(vm->sys, sys, MADV_NOHUGEPAGE);
-	if (abvm_guest_image_len > ABVM_CODE_MAX) {
-		r = set_err(err, errlen, ABVM_ESYS, "guest image too large (%zu bytes)",
-			    abvm_guest_image_len);
+	if (ab_vm_guest_image_len > AB_VM_CODE_MAX) {
+		r = set_err(err, errlen, AB_VM_ESYS, "guest image too large (%zu bytes)",
+			    ab_vm_guest_image_len);
 		goto fail;
 	}
-	memcpy(vm->sys + ABVM_CODE_GPA, abvm_guest_image, abvm_guest_image_len);
+	memcpy(vm->sys + AB_VM_CODE_GPA, ab_vm_guest_image, ab_vm_guest_image_len);
 	build_gdt(vm);
-	next_pt = ABVM_PT_GPA;
+	next_pt = AB_VM_PT_GPA;
 	if (map_2m(vm, 0, sys, &next_pt, pt_end) ||
 	    map_2m(vm, vm->gpa_base, vm->gpa_base + vm->bytes, &next_pt, pt_end)) {
-		r = set_err(err, errlen, ABVM_ESYS, "page table area too small (internal)");
+		r = set_err(err, errlen, AB_VM_ESYS, "page table area too small (internal)");
 		goto fail;
 	}
 
@@ -951,13 +951,13 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 		goto fail;
 
 	if (set_slot(vm, SYS_SLOT, 0, sys, vm->sys, 0)) {
-		r = set_err(err, errlen, ABVM_ESYS, "KVM_SET_USER_MEMORY_REGION (system slot): %s",
+		r = set_err(err, errlen, AB_VM_ESYS, "KVM_SET_USER_MEMORY_REGION (system slot): %s",
 			    strerror(errno));
 		goto fail;
 	}
 	if (set_slot(vm, REGION_SLOT, vm->gpa_base, vm->bytes, vm->hva,
 		     cfg.dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0)) {
-		r = set_err(err, errlen, ABVM_ESYS,
+		r = set_err(err, errlen, AB_VM_ESYS,
 			    "KVM_SET_USER_MEMORY_REGION (test region, %llu MiB at GPA 0x%llx): %s",
 			    (unsigned long long)(vm->bytes >> 20), (unsigned long long)vm->gpa_base,
 			    strerror(errno));
@@ -966,7 +966,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 
 	vm->vcpus = calloc((size_t)vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
-		r = set_err(err, errlen, ABVM_ENOMEM, "out of memory");
+		r = set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
 		goto fail;
 	}
 	for (i = 0; i < vm->nr_vcpus; i++)
@@ -974,39 +974,39 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *c = &vm->vcpus[i];
 		uint64_t area = ((pt_end + 4095) & ~4095ull) + (uint64_t)i * VCPU_AREA;
-		volatile struct abvm_ctl *ctl;
+		volatile struct ab_vm_ctl *ctl;
 
 		c->vm = vm;
 		c->idx = i;
 		c->ctl_gpa = area;
 		c->stack_top = area + VCPU_AREA;
-		c->ctl = ctl = (volatile struct abvm_ctl *)(vm->sys + area);
+		c->ctl = ctl = (volatile struct ab_vm_ctl *)(vm->sys + area);
 		c->hist = malloc(sizeof(*c->hist));
 		if (!c->hist) {
-			r = set_err(err, errlen, ABVM_ENOMEM, "out of memory");
+			r = set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
 			goto fail;
 		}
 		ab_hist_init(c->hist);
 		c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i);
 		if (c->fd < 0) {
-			r = set_err(err, errlen, ABVM_ESYS, "KVM_CREATE_VCPU %d: %s", i,
+			r = set_err(err, errlen, AB_VM_ESYS, "KVM_CREATE_VCPU %d: %s", i,
 				    strerror(errno));
 			goto fail;
 		}
 		c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 		if (c->run == MAP_FAILED) {
 			c->run = NULL;
-			r = set_err(err, errlen, ABVM_ESYS, "mmap kvm_run of vCPU %d: %s", i,
+			r = set_err(err, errlen, AB_VM_ESYS, "mmap kvm_run of vCPU %d: %s", i,
 				    strerror(errno));
 			goto fail;
 		}
 		if (setup_cpuid(vm, c->fd)) {
-			r = set_err(err, errlen, ABVM_ESYS, "KVM_SET_CPUID2 on vCPU %d: %s", i,
+			r = set_err(err, errlen, AB_VM_ESYS, "KVM_SET_CPUID2 on vCPU %d: %s", i,
 				    strerror(errno));
 			goto fail;
 		}
 		if (setup_vcpu_regs(vm, c)) {
-			r = set_err(err, errlen, ABVM_ESYS,
+			r = set_err(err, errlen, AB_VM_ESYS,
 				    "setting long-mode registers of vCPU %d: %s", i,
 				    strerror(errno));
 			goto fail;
@@ -1024,7 +1024,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	}
 	if (vm->lat_gpa) {
 		/* vCPU 0 write-faults the latency buffer on top of its own area */
-		volatile struct abvm_ctl *c0 = vm->vcpus[0].ctl;
+		volatile struct ab_vm_ctl *c0 = vm->vcpus[0].ctl;
 
 		c0->rw_start = vm->lat_gpa;
 		c0->rw_end = vm->lat_gpa + vm->lat_bytes;
@@ -1042,7 +1042,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 
 		c->state = VS_STARTING;
 		if (pthread_create(&c->thread, NULL, vcpu_thread, c)) {
-			r = set_err(err, errlen, ABVM_ESYS, "pthread_create for vCPU %d failed", i);
+			r = set_err(err, errlen, AB_VM_ESYS, "pthread_create for vCPU %d failed", i);
 			goto fail;
 		}
 		c->thread_started = true;
@@ -1050,7 +1050,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		r = wait_state(vm, i, 30ull * 1000000000ull, true);
 		if (r) {
-			r = set_err(err, errlen, r == ABVM_ETIMEDOUT ? ABVM_ETIMEDOUT : ABVM_EGUEST,
+			r = set_err(err, errlen, r == AB_VM_ETIMEDOUT ? AB_VM_ETIMEDOUT : AB_VM_EGUEST,
 				    "vCPU %d did not start: %s", i,
 				    vm->errmsg[0] ? vm->errmsg : "timeout");
 			goto fail;
@@ -1066,7 +1066,7 @@ int abvm_create(const struct abvm_config *cfg_in, struct abvm **out, char *err, 
 	*out = vm;
 	return 0;
 fail:
-	abvm_destroy(vm);
+	ab_vm_destroy(vm);
 	return r;
 }
 
@@ -1101,25 +1101,25 @@ static int wait_state(struct abvm *vm, int v, uint64_t timeout_ns, bool starting
 		if (!wait_cond_until(vm, deadline) &&
 		    (c->state == VS_STARTING || c->state == VS_RUNNING ||
 		     (c->pending && c->state != VS_FAILED))) {
-			r = ABVM_ETIMEDOUT;
+			r = AB_VM_ETIMEDOUT;
 			break;
 		}
 	}
 	if (!r && (c->state == VS_FAILED || c->state == VS_EXITED))
-		r = ABVM_EGUEST;
+		r = AB_VM_EGUEST;
 	pthread_mutex_unlock(&vm->lock);
 	(void)starting;
 	return r;
 }
 
-int abvm_vcpu_wait(struct abvm *vm, int v, uint64_t timeout_ns)
+int ab_vm_vcpu_wait(struct abvm *vm, int v, uint64_t timeout_ns)
 {
 	if (v < 0 || v >= vm->nr_vcpus)
-		return ABVM_EINVAL;
+		return AB_VM_EINVAL;
 	return wait_state(vm, v, timeout_ns, false);
 }
 
-int abvm_wait(struct abvm *vm, uint64_t timeout_ns)
+int ab_vm_wait(struct abvm *vm, uint64_t timeout_ns)
 {
 	uint64_t deadline = timeout_ns ? ab_now_ns() + timeout_ns : 0;
 	int i, r = 0;
@@ -1141,23 +1141,23 @@ int abvm_wait(struct abvm *vm, uint64_t timeout_ns)
 }
 
 /* Post a command to vCPU @v (vm->lock held by caller? no: takes it). */
-static int post(struct abvm *vm, int v, const struct abvm_work *w, uint64_t cmd, uint64_t first,
+static int post(struct abvm *vm, int v, const struct ab_vm_work *w, uint64_t cmd, uint64_t first,
 		uint64_t n)
 {
 	struct vcpu *c = &vm->vcpus[v];
-	volatile struct abvm_ctl *ctl = c->ctl;
+	volatile struct ab_vm_ctl *ctl = c->ctl;
 	bool lat = w->record_latency;
 
 	if (lat && !vm->lat_gpa)
-		return ABVM_EINVAL;
+		return AB_VM_EINVAL;
 	pthread_mutex_lock(&vm->lock);
 	if (c->state == VS_FAILED || c->state == VS_EXITED) {
 		pthread_mutex_unlock(&vm->lock);
-		return ABVM_EGUEST;
+		return AB_VM_EGUEST;
 	}
 	if (c->state != VS_IDLE || c->pending) {
 		pthread_mutex_unlock(&vm->lock);
-		return ABVM_EBUSY;
+		return AB_VM_EBUSY;
 	}
 	ctl->cmd = cmd;
 	ctl->op = (uint64_t)w->op;
@@ -1181,45 +1181,45 @@ static int post(struct abvm *vm, int v, const struct abvm_work *w, uint64_t cmd,
 	return 0;
 }
 
-static int check_work(const struct abvm_work *w)
+static int check_work(const struct ab_vm_work *w)
 {
-	if ((unsigned)w->op > ABVM_OP_READ || (unsigned)w->order > ABVM_ORDER_HOTCOLD ||
+	if ((unsigned)w->op > AB_VM_OP_READ || (unsigned)w->order > AB_VM_ORDER_HOTCOLD ||
 	    w->hot_pct > 100)
-		return ABVM_EINVAL;
+		return AB_VM_EINVAL;
 	return 0;
 }
 
-int abvm_vcpu_start(struct abvm *vm, int v, const struct abvm_work *w)
+int ab_vm_vcpu_start(struct abvm *vm, int v, const struct ab_vm_work *w)
 {
 	uint64_t first, n;
 
 	if (v < 0 || v >= vm->nr_vcpus || check_work(w))
-		return ABVM_EINVAL;
-	abvm_vcpu_range(vm, v, &first, &n);
-	return post(vm, v, w, ABVM_CMD_PASSES, first, n);
+		return AB_VM_EINVAL;
+	ab_vm_vcpu_range(vm, v, &first, &n);
+	return post(vm, v, w, AB_VM_CMD_PASSES, first, n);
 }
 
-int abvm_start(struct abvm *vm, const struct abvm_work *w)
+int ab_vm_start(struct abvm *vm, const struct ab_vm_work *w)
 {
 	int i, r;
 
 	if (check_work(w))
-		return ABVM_EINVAL;
+		return AB_VM_EINVAL;
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		r = abvm_vcpu_start(vm, i, w);
+		r = ab_vm_vcpu_start(vm, i, w);
 		if (r)
 			return r;
 	}
 	return 0;
 }
 
-int abvm_run(struct abvm *vm, const struct abvm_work *w)
+int ab_vm_run(struct abvm *vm, const struct ab_vm_work *w)
 {
-	int r = abvm_start(vm, w);
+	int r = ab_vm_start(vm, w);
 
 	if (r)
 		return r;
-	return abvm_wait(vm, 0);
+	return ab_vm_wait(vm, 0);
 }
 
 static bool all_idle(struct abvm *vm)
@@ -1247,63 +1247,63 @@ static void load_bitmap(struct abvm *vm, const uint64_t *bitmap)
 
 static bool all_idle(struct abvm *vm);
 
-int abvm_debug_crash(struct abvm *vm, int v)
+int ab_vm_debug_crash(struct abvm *vm, int v)
 {
-	struct abvm_work w;
+	struct ab_vm_work w;
 	uint64_t first, n;
 	int r;
 
 	if (v < 0 || v >= vm->nr_vcpus)
-		return ABVM_EINVAL;
-	abvm_work_init(&w);
-	abvm_vcpu_range(vm, v, &first, &n);
+		return AB_VM_EINVAL;
+	ab_vm_work_init(&w);
+	ab_vm_vcpu_range(vm, v, &first, &n);
 	if (!all_idle(vm))
-		return ABVM_EBUSY;
+		return AB_VM_EBUSY;
 	/* not mapped: #PF, no IDT: triple fault (region_gva is only read by
 	 * the guest, and only this vCPU's copy changes) */
 	vm->vcpus[v].ctl->region_gva = 1ull << 46;
-	r = post(vm, v, &w, ABVM_CMD_PASSES, first, n);
+	r = post(vm, v, &w, AB_VM_CMD_PASSES, first, n);
 	return r;
 }
 
-int abvm_touch(struct abvm *vm, const uint64_t *bitmap, enum abvm_op op)
+int ab_vm_touch(struct abvm *vm, const uint64_t *bitmap, enum ab_vm_op op)
 {
-	struct abvm_work w;
+	struct ab_vm_work w;
 	int i, r;
 
-	if ((unsigned)op > ABVM_OP_READ)
-		return ABVM_EINVAL;
+	if ((unsigned)op > AB_VM_OP_READ)
+		return AB_VM_EINVAL;
 	if (!all_idle(vm))
-		return ABVM_EBUSY;
+		return AB_VM_EBUSY;
 	load_bitmap(vm, bitmap);
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.op = op;
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		uint64_t first, n;
 
-		abvm_vcpu_range(vm, i, &first, &n);
-		r = post(vm, i, &w, ABVM_CMD_TOUCH, first, n);
+		ab_vm_vcpu_range(vm, i, &first, &n);
+		r = post(vm, i, &w, AB_VM_CMD_TOUCH, first, n);
 		if (r)
 			return r;
 	}
 	return 0;
 }
 
-int abvm_vcpu_touch(struct abvm *vm, int v, const uint64_t *bitmap, enum abvm_op op)
+int ab_vm_vcpu_touch(struct abvm *vm, int v, const uint64_t *bitmap, enum ab_vm_op op)
 {
-	struct abvm_work w;
+	struct ab_vm_work w;
 
-	if (v < 0 || v >= vm->nr_vcpus || (unsigned)op > ABVM_OP_READ)
-		return ABVM_EINVAL;
+	if (v < 0 || v >= vm->nr_vcpus || (unsigned)op > AB_VM_OP_READ)
+		return AB_VM_EINVAL;
 	if (!all_idle(vm)) /* the bitmap is shared by all vCPUs */
-		return ABVM_EBUSY;
+		return AB_VM_EBUSY;
 	load_bitmap(vm, bitmap);
-	abvm_work_init(&w);
+	ab_vm_work_init(&w);
 	w.op = op;
-	return post(vm, v, &w, ABVM_CMD_TOUCH, 0, vm->npages);
+	return post(vm, v, &w, AB_VM_CMD_TOUCH, 0, vm->npages);
 }
 
-int abvm_touch_list(struct abvm *vm, const uint64_t *pages, size_t n, enum abvm_op op)
+int ab_vm_touch_list(struct abvm *vm, const uint64_t *pages, size_t n, enum ab_vm_op op)
 {
 	uint64_t words = (vm->npages + 63) / 64;
 	uint64_t *bm = calloc(words, 8);
@@ -1311,31 +1311,31 @@ int abvm_touch_list(struct abvm *vm, const uint64_t *pages, size_t n, enum abvm_
 	int r;
 
 	if (!bm)
-		return ABVM_ENOMEM;
+		return AB_VM_ENOMEM;
 	for (i = 0; i < n; i++) {
 		if (pages[i] >= vm->npages) {
 			free(bm);
-			return ABVM_EINVAL;
+			return AB_VM_EINVAL;
 		}
 		bm[pages[i] / 64] |= 1ull << (pages[i] % 64);
 	}
-	r = abvm_touch(vm, bm, op);
+	r = ab_vm_touch(vm, bm, op);
 	free(bm);
 	return r;
 }
 
-int abvm_stop(struct abvm *vm)
+int ab_vm_stop(struct abvm *vm)
 {
 	int i;
 
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vm->vcpus[i].ctl->stop = 1;
-	return abvm_wait(vm, 0);
+	return ab_vm_wait(vm, 0);
 }
 
 /* ---- counters ---- */
 
-void abvm_vcpu_stats(const struct abvm *vm, int v, struct abvm_vcpu_stats *st)
+void ab_vm_vcpu_stats(const struct abvm *vm, int v, struct ab_vm_vcpu_stats *st)
 {
 	struct vcpu *c = &vm->vcpus[v];
 
@@ -1350,15 +1350,15 @@ void abvm_vcpu_stats(const struct abvm *vm, int v, struct abvm_vcpu_stats *st)
 	st->last_cmd_ns = atomic_load_explicit(&c->last_cmd_ns, memory_order_relaxed);
 }
 
-void abvm_stats_total(const struct abvm *vm, struct abvm_vcpu_stats *st)
+void ab_vm_stats_total(const struct abvm *vm, struct ab_vm_vcpu_stats *st)
 {
 	int i;
 
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		struct abvm_vcpu_stats s;
+		struct ab_vm_vcpu_stats s;
 
-		abvm_vcpu_stats(vm, i, &s);
+		ab_vm_vcpu_stats(vm, i, &s);
 		st->passes += s.passes;
 		st->accesses += s.accesses;
 		st->read_sum += s.read_sum;
@@ -1371,12 +1371,12 @@ void abvm_stats_total(const struct abvm *vm, struct abvm_vcpu_stats *st)
 	}
 }
 
-const struct ab_hist *abvm_vcpu_hist(const struct abvm *vm, int v)
+const struct ab_hist *ab_vm_vcpu_hist(const struct abvm *vm, int v)
 {
 	return vm->vcpus[v].hist;
 }
 
-void abvm_hist_reset(struct abvm *vm)
+void ab_vm_hist_reset(struct abvm *vm)
 {
 	int i;
 
@@ -1397,33 +1397,33 @@ struct kvm_pre_fault_memory {
 #define KVM_PRE_FAULT_MEMORY _IOWR(KVMIO, 0xd5, struct kvm_pre_fault_memory)
 #endif
 
-int abvm_prefault(struct abvm *vm, unsigned int flags)
+int ab_vm_prefault(struct abvm *vm, unsigned int flags)
 {
 	int done = 0;
 
-	if (flags & ~(unsigned int)(ABVM_PREFAULT_HOST | ABVM_PREFAULT_KVM))
-		return ABVM_EINVAL;
+	if (flags & ~(unsigned int)(AB_VM_PREFAULT_HOST | AB_VM_PREFAULT_KVM))
+		return AB_VM_EINVAL;
 	if (!all_idle(vm))
-		return ABVM_EBUSY;
+		return AB_VM_EBUSY;
 	/* KVM maps what the host has: untouched anonymous memory would be
 	 * mapped to the zero page, read-only */
-	if (flags & ABVM_PREFAULT_KVM)
-		flags |= ABVM_PREFAULT_HOST;
-	if (flags & ABVM_PREFAULT_HOST) {
+	if (flags & AB_VM_PREFAULT_KVM)
+		flags |= AB_VM_PREFAULT_HOST;
+	if (flags & AB_VM_PREFAULT_HOST) {
 		if (madvise(vm->hva, vm->bytes, MADV_POPULATE_WRITE)) {
 			/* kernels before 5.14: write each page (same value) */
 			if (errno != EINVAL)
-				return ABVM_ESYS;
+				return AB_VM_ESYS;
 			for (uint64_t p = 0; p < vm->npages; p++) {
 				volatile uint64_t *a =
-				    (volatile uint64_t *)(vm->hva + p * ABVM_PAGE_SIZE);
+				    (volatile uint64_t *)(vm->hva + p * AB_VM_PAGE_SIZE);
 
 				*a = *a;
 			}
 		}
-		done |= ABVM_PREFAULT_HOST;
+		done |= AB_VM_PREFAULT_HOST;
 	}
-	if (flags & ABVM_PREFAULT_KVM) {
+	if (flags & AB_VM_PREFAULT_KVM) {
 		bool ioctl_ok =
 		    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PRE_FAULT_MEMORY) > 0;
 		struct kvm_pre_fault_memory pf = {.gpa = vm->gpa_base, .size = vm->bytes};
@@ -1436,19 +1436,19 @@ int abvm_prefault(struct abvm *vm, unsigned int flags)
 			}
 		}
 		if (ioctl_ok) {
-			done |= ABVM_PREFAULT_KVM | ABVM_PREFAULT_USED_IOCTL;
+			done |= AB_VM_PREFAULT_KVM | AB_VM_PREFAULT_USED_IOCTL;
 		} else {
-			struct abvm_work w;
+			struct ab_vm_work w;
 			int r;
 
 			/* a WRITE pass: a read fault on untouched anonymous memory
 			 * would map the shared zero page read-only, and the next
 			 * write would fault again */
-			abvm_work_init(&w);
-			r = abvm_run(vm, &w);
+			ab_vm_work_init(&w);
+			r = ab_vm_run(vm, &w);
 			if (r)
 				return r;
-			done |= ABVM_PREFAULT_KVM;
+			done |= AB_VM_PREFAULT_KVM;
 		}
 	}
 	return done;
@@ -1456,12 +1456,12 @@ int abvm_prefault(struct abvm *vm, unsigned int flags)
 
 /* ---- extra slots ---- */
 
-int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
+int ab_vm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 {
 	int i;
 
-	if (!bytes || bytes % ABVM_PAGE_SIZE || bytes > 4 * GIB)
-		return set_err(err, errlen, ABVM_EINVAL,
+	if (!bytes || bytes % AB_VM_PAGE_SIZE || bytes > 4 * GIB)
+		return set_err(err, errlen, AB_VM_EINVAL,
 			       "extra slot size %llu: not a multiple of 4 KiB in 4 KiB..4 GiB",
 			       (unsigned long long)bytes);
 	for (i = 0; i < MAX_EXTRA; i++) {
@@ -1473,14 +1473,14 @@ int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
-			return set_err(err, errlen, ABVM_ENOMEM, "mmap extra slot: %s",
+			return set_err(err, errlen, AB_VM_ENOMEM, "mmap extra slot: %s",
 				       strerror(errno));
 		s->gpa = vm->extra_gpa_next + (uint64_t)i * 4 * GIB;
 		if (set_slot(vm, FIRST_EXTRA_SLOT + i, s->gpa, bytes, p, 0)) {
 			int e = errno;
 
 			munmap(p, bytes);
-			return set_err(err, errlen, ABVM_ESYS,
+			return set_err(err, errlen, AB_VM_ESYS,
 				       "KVM_SET_USER_MEMORY_REGION (extra slot %d): %s",
 				       FIRST_EXTRA_SLOT + i, strerror(e));
 		}
@@ -1489,39 +1489,39 @@ int abvm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 		s->used = true;
 		return FIRST_EXTRA_SLOT + i;
 	}
-	return set_err(err, errlen, ABVM_EBUSY, "all %d extra slots in use", MAX_EXTRA);
+	return set_err(err, errlen, AB_VM_EBUSY, "all %d extra slots in use", MAX_EXTRA);
 }
 
-int abvm_slot_del(struct abvm *vm, int slot)
+int ab_vm_slot_del(struct abvm *vm, int slot)
 {
 	struct extra_slot *s;
 
 	if (slot < FIRST_EXTRA_SLOT || slot >= FIRST_EXTRA_SLOT + MAX_EXTRA)
-		return ABVM_EINVAL;
+		return AB_VM_EINVAL;
 	s = &vm->extra[slot - FIRST_EXTRA_SLOT];
 	if (!s->used)
-		return ABVM_EINVAL;
+		return AB_VM_EINVAL;
 	if (set_slot(vm, slot, s->gpa, 0, s->hva, 0))
-		return ABVM_ESYS;
+		return AB_VM_ESYS;
 	munmap(s->hva, s->bytes);
 	s->used = false;
 	return 0;
 }
 
-int abvm_get_dirty_log(struct abvm *vm, uint64_t *bitmap)
+int ab_vm_get_dirty_log(struct abvm *vm, uint64_t *bitmap)
 {
 	struct kvm_dirty_log dl = {.slot = REGION_SLOT, .dirty_bitmap = bitmap};
 
 	if (!vm->cfg.dirty_log)
-		return ABVM_EINVAL;
+		return AB_VM_EINVAL;
 	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &dl))
-		return ABVM_ESYS;
+		return AB_VM_ESYS;
 	return 0;
 }
 
 /* ---- destroy ---- */
 
-void abvm_destroy(struct abvm *vm)
+void ab_vm_destroy(struct abvm *vm)
 {
 	int i;
 
@@ -1576,7 +1576,7 @@ void abvm_destroy(struct abvm *vm)
 	if (vm->file_path[0]) {
 		unlink(vm->file_path);
 		if (vm->file_td >= 0)
-			abvm_teardown_forget(vm->file_td);
+			ab_vm_teardown_forget(vm->file_td);
 	}
 	free(vm->cpuid);
 	pthread_mutex_destroy(&vm->lock);
