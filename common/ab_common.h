@@ -8,10 +8,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#define AB_EXIT_OK 0
-#define AB_EXIT_FAIL 1
+#define AB_EXIT_OK    0
+#define AB_EXIT_FAIL  1
 #define AB_EXIT_USAGE 2
-#define AB_EXIT_SKIP 77
+#define AB_EXIT_SKIP  77
 
 /* Monotonic time in ns. */
 static inline uint64_t ab_now_ns(void)
@@ -37,7 +37,8 @@ static inline uint64_t ab_rng_next(uint64_t *s)
 /* Print "agebench: <msg>" to stderr. */
 void ab_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "agebench: <msg>" to stderr and exit(code). */
-__attribute__((noreturn)) void ab_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+__attribute__((noreturn)) void ab_die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Write @len bytes to @path atomically: to "<path>.tmp.<pid>", fsync, rename.
@@ -62,7 +63,7 @@ char *ab_read_file(const char *path, size_t *len);
  * linear sub-buckets (relative error < 6.25%), plus exact min/max/count/sum.
  * Recording is wait-free for a single writer; merge per-thread histograms.
  */
-#define AB_HIST_SUB 16
+#define AB_HIST_SUB	16
 #define AB_HIST_BUCKETS (64 * AB_HIST_SUB)
 struct ab_hist {
 	uint64_t count, sum, min, max;
@@ -80,11 +81,11 @@ uint64_t ab_hist_quantile(const struct ab_hist *h, double q);
  * distinct processing unit (PU) while there are enough, then they wrap.
  */
 int ab_topo_init(void);
-int ab_topo_nr_pus(void);	/* processing units we may run on */
+int ab_topo_nr_pus(void); /* processing units we may run on */
 int ab_topo_nr_cores(void);
 /* One-line topology summary, e.g. "1 package, 2 cores, 2 PUs (Intel ...)". */
 const char *ab_topo_summary(void);
-void ab_pin_enable(bool on);	/* default on; --no-pin turns it off */
+void ab_pin_enable(bool on); /* default on; --no-pin turns it off */
 bool ab_pin_enabled(void);
 /* Pin the calling thread for @role; returns the PU index or -1 (not pinned). */
 int ab_pin_self(int role);
@@ -97,8 +98,8 @@ void ab_pin_describe(int nroles, char *buf, size_t len);
  * callers must omit counters (never report zeros).
  */
 bool ab_perf_available(const char **reason);
-struct ab_perf;	/* per-thread counting session: instructions + cycles */
-struct ab_perf *ab_perf_start(void);	/* NULL if unavailable */
+struct ab_perf;			     /* per-thread counting session: instructions + cycles */
+struct ab_perf *ab_perf_start(void); /* NULL if unavailable */
 /* Stop and read; returns 0 and fills @instr/@cycles, or -1. Frees @p. */
 int ab_perf_stop(struct ab_perf *p, uint64_t *instr, uint64_t *cycles);
 
@@ -112,7 +113,7 @@ int ab_perf_stop(struct ab_perf *p, uint64_t *instr, uint64_t *cycles);
  * running it; ab_cleanup_run() runs and removes it.
  */
 typedef void (*ab_cleanup_fn)(void *arg);
-int ab_cleanup_push(ab_cleanup_fn fn, void *arg);	/* handle >= 0, or -1 */
+int ab_cleanup_push(ab_cleanup_fn fn, void *arg); /* handle >= 0, or -1 */
 void ab_cleanup_pop(int handle);
 void ab_cleanup_run(int handle);
 

@@ -30,11 +30,11 @@ static int quiet_print(enum libperf_print_level level, const char *fmt, va_list 
 static struct perf_evsel *open_counter(struct perf_thread_map *threads, __u64 config, int *err)
 {
 	struct perf_event_attr attr = {
-		.type = PERF_TYPE_HARDWARE,
-		.config = config,
-		.disabled = 1,
-		.exclude_kernel = 1,
-		.exclude_hv = 1,
+	    .type = PERF_TYPE_HARDWARE,
+	    .config = config,
+	    .disabled = 1,
+	    .exclude_kernel = 1,
+	    .exclude_hv = 1,
 	};
 	struct perf_evsel *ev = perf_evsel__new(&attr);
 

@@ -29,7 +29,8 @@ static void topo_load(void)
 	snprintf(summary, sizeof(summary), "%d package%s, %d NUMA node%s, %d cores, %d PUs%s%s%s",
 		 npkg, npkg == 1 ? "" : "s", nnuma, nnuma == 1 ? "" : "s",
 		 hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE),
-		 hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), model ? " (" : "", model ? model : "", model ? ")" : "");
+		 hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), model ? " (" : "",
+		 model ? model : "", model ? ")" : "");
 }
 
 int ab_topo_init(void)
@@ -100,7 +101,8 @@ void ab_pin_describe(int nroles, char *buf, size_t len)
 	}
 	buf[0] = 0;
 	for (int r = 0; r < nroles && off < len; r++) {
-		hwloc_obj_t pu = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, (unsigned int)role_pu(r));
+		hwloc_obj_t pu =
+		    hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, (unsigned int)role_pu(r));
 		char name[16];
 
 		if (r == 0)

@@ -7,12 +7,12 @@
 #include <stddef.h>
 
 struct ab_bench_config {
-	bool quick;		/* --quick: the small grid, < 3 min on 2 cores */
-	int reps;		/* --reps N (0 = backend default) */
-	int max_vcpus;		/* 0 = as many as processing units */
-	bool pin;		/* hwloc pinning (--no-pin clears it) */
-	const char *driver;	/* kvm backend: --driver, NULL = auto */
-	const char *mode;	/* kvm backend: --mode, NULL = all available */
+	bool quick;	    /* --quick: the small grid, < 3 min on 2 cores */
+	int reps;	    /* --reps N (0 = backend default) */
+	int max_vcpus;	    /* 0 = as many as processing units */
+	bool pin;	    /* hwloc pinning (--no-pin clears it) */
+	const char *driver; /* kvm backend: --driver, NULL = auto */
+	const char *mode;   /* kvm backend: --mode, NULL = all available */
 };
 
 /*

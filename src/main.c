@@ -10,22 +10,21 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: agebench <command> [options]\n"
-		"\n"
-		"Measure how Linux harvests Accessed bits from KVM (kvm.mmu_age_mode:\n"
-		"locked, read_locked, fast_only, bitmap).\n"
-		"\n"
-		"commands:\n"
-		"  run       run the microbenchmarks, write DIR/results.json, report, figures\n"
-		"  compare   statistical comparison of two results.json (exit 1 on regression)\n"
-		"  report    write DIR/report.txt and DIR/figures/ from DIR/results.json\n"
-		"  kernel    build and boot-test the patched kernel (kernel build|test)\n"
-		"  test      (wrapper ./agebench only) build and run the test suite (ctest)\n"
-		"\n"
-		"options:\n"
-		"  -h, --help     this help; 'agebench <command> --help' for a command\n"
-		"  --version      print the version\n");
+	fprintf(f, "usage: agebench <command> [options]\n"
+		   "\n"
+		   "Measure how Linux harvests Accessed bits from KVM (kvm.mmu_age_mode:\n"
+		   "locked, read_locked, fast_only, bitmap).\n"
+		   "\n"
+		   "commands:\n"
+		   "  run       run the microbenchmarks, write DIR/results.json, report, figures\n"
+		   "  compare   statistical comparison of two results.json (exit 1 on regression)\n"
+		   "  report    write DIR/report.txt and DIR/figures/ from DIR/results.json\n"
+		   "  kernel    build and boot-test the patched kernel (kernel build|test)\n"
+		   "  test      (wrapper ./agebench only) build and run the test suite (ctest)\n"
+		   "\n"
+		   "options:\n"
+		   "  -h, --help     this help; 'agebench <command> --help' for a command\n"
+		   "  --version      print the version\n");
 }
 
 static int kernel_main(int argc, char **argv)

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 static const char *const walkers_known[] = {"locked", "read_locked", "fast_only", "bitmap",
-					    "scan", "native", NULL};
+					    "scan",   "native",	     NULL};
 static const char *const modes_known[] = {"locked", "read_locked", "fast_only", "bitmap", NULL};
 static const char *const drivers_known[] = {"hook", "page_idle", "lru_gen", "reclaim", NULL};
 
@@ -67,9 +67,10 @@ static int check_walkers(const char *arg)
 
 	for (char *w = strtok_r(dup, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
 		if (!in_list(w, walkers_known)) {
-			ab_warn("unknown walker '%s' (known: locked, read_locked, fast_only, bitmap, "
-				"scan, native)",
-				w);
+			ab_warn(
+			    "unknown walker '%s' (known: locked, read_locked, fast_only, bitmap, "
+			    "scan, native)",
+			    w);
 			ret = -1;
 		}
 	}
@@ -160,7 +161,8 @@ static json_t *summarise(json_t *root, FILE *out)
 
 		if (!name)
 			name = json_string_value(json_object_get(b, "name"));
-		if (!name || (rt && strcmp(rt, "iteration")) || json_object_get(b, "error_occurred"))
+		if (!name || (rt && strcmp(rt, "iteration")) ||
+		    json_object_get(b, "error_occurred"))
 			continue;
 		name_parts(name, walker, sizeof(walker), &vcpus, &shadow);
 		for (k = 0; k < naggs; k++)
@@ -251,11 +253,13 @@ static json_t *summarise(json_t *root, FILE *out)
 		}
 		if (a->n_decl) {
 			snprintf(c[4], 32, "%.3g", a->decl_sum / a->n_decl);
-			json_object_set_new(row, "declines_mean", json_real(a->decl_sum / a->n_decl));
+			json_object_set_new(row, "declines_mean",
+					    json_real(a->decl_sum / a->n_decl));
 		}
 		if (a->n_fold) {
 			snprintf(c[5], 32, "%.4g", a->fold_sum / a->n_fold);
-			json_object_set_new(row, "false_old_mean", json_real(a->fold_sum / a->n_fold));
+			json_object_set_new(row, "false_old_mean",
+					    json_real(a->fold_sum / a->n_fold));
 		}
 		fprintf(out, "%-11s %5ld %5ld%% %8s %11s %8s %11s %8s %9s\n", a->walker, a->vcpus,
 			a->shadow, c[0], c[1], c[2], c[3], c[4], c[5]);
@@ -308,14 +312,22 @@ static int finish_json(const char *tmp, const char *final, int argc, char **argv
 int ab_run_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"backend", required_argument, NULL, 'b'}, {"walker", required_argument, NULL, 'w'},
-		{"filter", required_argument, NULL, 'f'},  {"reps", required_argument, NULL, 'r'},
-		{"quick", no_argument, NULL, 'Q'},	   {"out", required_argument, NULL, 'o'},
-		{"max-vcpus", required_argument, NULL, 'V'}, {"no-pin", no_argument, NULL, 'P'},
-		{"driver", required_argument, NULL, 'd'},  {"mode", required_argument, NULL, 'm'},
-		{"iterations", required_argument, NULL, 'i'}, {"list", no_argument, NULL, 'l'},
-		{"no-report", no_argument, NULL, 'R'},	   {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
+	    {"backend", required_argument, NULL, 'b'},
+	    {"walker", required_argument, NULL, 'w'},
+	    {"filter", required_argument, NULL, 'f'},
+	    {"reps", required_argument, NULL, 'r'},
+	    {"quick", no_argument, NULL, 'Q'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"max-vcpus", required_argument, NULL, 'V'},
+	    {"no-pin", no_argument, NULL, 'P'},
+	    {"driver", required_argument, NULL, 'd'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"iterations", required_argument, NULL, 'i'},
+	    {"list", no_argument, NULL, 'l'},
+	    {"no-report", no_argument, NULL, 'R'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ab_bench_config cfg = {.pin = true};
 	struct ab_run_opts ro = {0};
@@ -357,7 +369,8 @@ int ab_run_main(int argc, char **argv)
 			break;
 		case 'd':
 			if (!in_list(optarg, drivers_known)) {
-				ab_warn("unknown driver '%s' (known: hook, page_idle, lru_gen, reclaim)",
+				ab_warn("unknown driver '%s' (known: hook, page_idle, lru_gen, "
+					"reclaim)",
 					optarg);
 				return AB_EXIT_USAGE;
 			}

@@ -19,11 +19,12 @@
  */
 const char *ab_kvm_root(void);
 /* Format root + path into @buf. Returns @buf. */
-char *ab_kvm_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *ab_kvm_path(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Small file helpers (paths already rooted). Return 0 / -errno. */
 int ab_kvm_write_str(const char *path, const char *s);
-int ab_kvm_read_str(const char *path, char *buf, size_t len);		/* trims trailing newline */
+int ab_kvm_read_str(const char *path, char *buf, size_t len); /* trims trailing newline */
 int ab_kvm_read_u64_key(const char *path, const char *key, uint64_t *val); /* "key value" lines */
 
 /*
@@ -32,9 +33,9 @@ int ab_kvm_read_u64_key(const char *path, const char *key, uint64_t *val); /* "k
  * self-contained (order-independent) and async-signal-safe.
  */
 enum ab_kvm_undo_kind {
-	AB_KVM_UNDO_RMDIR,	 /* rmdir(path) (a cgroup) */
+	AB_KVM_UNDO_RMDIR,  /* rmdir(path) (a cgroup) */
 	AB_KVM_UNDO_UNLINK, /* unlink(path) */
-	AB_KVM_UNDO_WRITE,	 /* write(path, value): restore a parameter */
+	AB_KVM_UNDO_WRITE,  /* write(path, value): restore a parameter */
 	AB_KVM_UNDO_CGROUP, /* value "<parent>/cgroup.procs\n<pid>": leave, then rmdir(path) */
 };
 int ab_kvm_undo_push(enum ab_kvm_undo_kind kind, const char *path, const char *value);
@@ -118,8 +119,8 @@ struct ab_kvm_driver {
 	 * (else only test). @mode: walker mode for per_mode drivers (else NULL).
 	 * @young_bits (may be NULL): one bit per page, set = young.
 	 */
-	int (*age)(struct ab_kvm_drv *d, const char *mode, uint64_t first, uint64_t npages, bool clear,
-		   struct ab_kvm_age_res *res, uint64_t *young_bits);
+	int (*age)(struct ab_kvm_drv *d, const char *mode, uint64_t first, uint64_t npages,
+		   bool clear, struct ab_kvm_age_res *res, uint64_t *young_bits);
 	void (*cleanup)(struct ab_kvm_drv *d);
 };
 
@@ -142,11 +143,12 @@ struct ab_kvm_drv {
  */
 #define DEBUGFS_HINT "mount debugfs: mount -t debugfs none /sys/kernel/debug"
 enum ab_kvm_presence ab_kvm_probe_file(const char *path, int amode, const char *absent_hint,
-				 const char *perm_hint, char *msg, size_t len);
+				       const char *perm_hint, char *msg, size_t len);
 int ab_kvm_memcg_setup(struct ab_kvm_drv *d, char *msg, size_t len);
 enum ab_kvm_presence ab_kvm_memcg_presence(char *msg, size_t len);
 
-extern const struct ab_kvm_driver ab_kvm_drv_hook, ab_kvm_drv_page_idle, ab_kvm_drv_lru_gen, ab_kvm_drv_reclaim;
+extern const struct ab_kvm_driver ab_kvm_drv_hook, ab_kvm_drv_page_idle, ab_kvm_drv_lru_gen,
+    ab_kvm_drv_reclaim;
 /* In auto-detection order. NULL-terminated. */
 extern const struct ab_kvm_driver *const ab_kvm_drivers[];
 const struct ab_kvm_driver *ab_kvm_driver_by_name(const char *name);

@@ -20,7 +20,7 @@ const struct ab_kvm_driver *ab_kvm_driver_by_name(const char *name)
 }
 
 enum ab_kvm_presence ab_kvm_probe_file(const char *path, int amode, const char *absent_hint,
-				 const char *perm_hint, char *msg, size_t len)
+				       const char *perm_hint, char *msg, size_t len)
 {
 	if (access(path, F_OK) == 0 && access(path, amode) == 0)
 		return AB_KVM_PRESENT;

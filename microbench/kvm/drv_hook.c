@@ -37,8 +37,8 @@ static enum ab_kvm_presence hook_detect(char *msg, size_t len)
 		return AB_KVM_ABSENT;
 	}
 	ab_kvm_path(d, sizeof(d), "/sys/kernel/debug/kvm");
-	if ((pr = ab_kvm_probe_file(d, R_OK | X_OK, DEBUGFS_HINT, "the hook needs root", msg, len)) !=
-	    AB_KVM_PRESENT)
+	if ((pr = ab_kvm_probe_file(d, R_OK | X_OK, DEBUGFS_HINT, "the hook needs root", msg,
+				    len)) != AB_KVM_PRESENT)
 		return pr;
 	if ((pr = ab_kvm_probe_file(p, W_OK, "", "cannot switch aging modes", msg, len)) !=
 	    AB_KVM_PRESENT)

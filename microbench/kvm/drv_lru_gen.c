@@ -41,8 +41,8 @@ static enum ab_kvm_presence lrug_detect(char *msg, size_t len)
 		snprintf(msg, len, "%s is %s: MGLRU disabled (echo y > %s)", en, v, en);
 		return AB_KVM_ABSENT;
 	}
-	if ((pr = ab_kvm_probe_file(dbg, R_OK | W_OK, DEBUGFS_HINT, "lru_gen debugfs needs root", msg,
-				 len)) != AB_KVM_PRESENT)
+	if ((pr = ab_kvm_probe_file(dbg, R_OK | W_OK, DEBUGFS_HINT, "lru_gen debugfs needs root",
+				    msg, len)) != AB_KVM_PRESENT)
 		return pr;
 	if ((pr = ab_kvm_memcg_presence(msg, len)) != AB_KVM_PRESENT)
 		return pr;

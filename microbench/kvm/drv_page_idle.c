@@ -32,9 +32,9 @@ static enum ab_kvm_presence pidle_detect(char *msg, size_t len)
 	ab_kvm_path(p, sizeof(p), "/sys/kernel/mm/page_idle/bitmap");
 	ab_kvm_path(pm, sizeof(pm), "/proc/self/pagemap");
 	if ((pr = ab_kvm_probe_file(p, R_OK | W_OK, "kernel without CONFIG_IDLE_PAGE_TRACKING",
-				 "page_idle needs root", msg, len)) != AB_KVM_PRESENT ||
-	    (pr = ab_kvm_probe_file(pm, R_OK, "procfs not mounted", "pagemap needs root", msg, len)) !=
-		AB_KVM_PRESENT)
+				    "page_idle needs root", msg, len)) != AB_KVM_PRESENT ||
+	    (pr = ab_kvm_probe_file(pm, R_OK, "procfs not mounted", "pagemap needs root", msg,
+				    len)) != AB_KVM_PRESENT)
 		return pr;
 	snprintf(msg, len, "idle page tracking at %s", p);
 	return AB_KVM_PRESENT;

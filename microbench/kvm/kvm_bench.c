@@ -247,8 +247,8 @@ static int ballast(uint64_t pages)
  * hot_evicted, an upper bound on false old (the kernel's active-list aging
  * can also consume a young bit in between).
  */
-static int accuracy_reclaim(struct ab_kvm_drv *d, struct abvm *vm, int rounds, uint64_t *hot_evicted,
-			    uint64_t *checked, char *msg, size_t len)
+static int accuracy_reclaim(struct ab_kvm_drv *d, struct abvm *vm, int rounds,
+			    uint64_t *hot_evicted, uint64_t *checked, char *msg, size_t len)
 {
 	uint64_t n = ab_vm_npages(vm), words = (n + 63) / 64, hot = 0;
 	uint64_t *res = calloc(words, 8);
@@ -442,11 +442,11 @@ static void kbench_fn(ab_state *st, void *arg)
 	}
 	npages = ab_vm_npages(vm);
 	d.t = (struct ab_kvm_target){.vm = vm,
-				  .vm_fd = ab_vm_vm_fd(vm),
-				  .hva = ab_vm_hva(vm),
-				  .bytes = ab_vm_mem_bytes(vm),
-				  .gpa = ab_vm_gpa_base(vm),
-				  .file_backed = kb->backing == AB_VM_BACKING_FILE};
+				     .vm_fd = ab_vm_vm_fd(vm),
+				     .hva = ab_vm_hva(vm),
+				     .bytes = ab_vm_mem_bytes(vm),
+				     .gpa = ab_vm_gpa_base(vm),
+				     .file_backed = kb->backing == AB_VM_BACKING_FILE};
 	if ((err = kb->drv->prepare(&d, &d.t, msg, sizeof(msg)))) {
 		snprintf(err_s, sizeof(err_s), "%s: %s", kb->drv->name, msg);
 		goto fail;
@@ -856,9 +856,9 @@ static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errl
 			chosen = ab_kvm_drivers[i];
 			return 0;
 		}
-		off += snprintf(err + off, off < errlen ? errlen - off : 0, "%s%s: %s",
-				off ? "; " : "no usable kvm aging driver: ", ab_kvm_drivers[i]->name,
-				msg);
+		off += snprintf(
+		    err + off, off < errlen ? errlen - off : 0, "%s%s: %s",
+		    off ? "; " : "no usable kvm aging driver: ", ab_kvm_drivers[i]->name, msg);
 	}
 	return -1;
 }
@@ -920,9 +920,9 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	/* quick: ~10 s per repetition of the whole grid on 2 busy cores */
 	params.base_ms = cfg->quick ? 300 : 1500;
 	params.acc_rounds = cfg->quick ? 2 : 4;
-	params.calls = chosen == &ab_kvm_drv_hook	    ? (cfg->quick ? 20 : 100)
+	params.calls = chosen == &ab_kvm_drv_hook      ? (cfg->quick ? 20 : 100)
 		       : chosen == &ab_kvm_drv_reclaim ? (cfg->quick ? 8 : 20)
-						    : (cfg->quick ? 8 : 40);
+						       : (cfg->quick ? 8 : 40);
 	ab_pin_enable(cfg->pin);
 	ab_topo_init();
 	pus = ab_topo_nr_pus();

@@ -118,14 +118,14 @@ static const char *tree(int opt)
 static enum ab_kvm_presence probe(int drv, char *msg, size_t len)
 {
 	if (drv < 0)
-		return ab_kvm_dev_kvm_check(msg, len) == 0	  ? AB_KVM_PRESENT
-		       : strstr(msg, "Permission denied") ? AB_KVM_NOPERM
-							  : AB_KVM_ABSENT;
+		return ab_kvm_dev_kvm_check(msg, len) == 0 ? AB_KVM_PRESENT
+		       : strstr(msg, "Permission denied")  ? AB_KVM_NOPERM
+							   : AB_KVM_ABSENT;
 	return ab_kvm_drivers[drv]->detect(msg, len);
 }
 
-static void expect(const char *what, int drv, const char *root, bool unpriv, enum ab_kvm_presence want,
-		   const char *needle)
+static void expect(const char *what, int drv, const char *root, bool unpriv,
+		   enum ab_kvm_presence want, const char *needle)
 {
 	static const char *const names[] = {"present", "absent", "no-permission"};
 	enum ab_kvm_presence got;
@@ -185,8 +185,10 @@ int main(void)
 		printf("skip: the no-permission cases need root to drop privileges\n");
 		return 77;
 	}
-	if (strcmp(ab_kvm_drivers[0]->name, "hook") || strcmp(ab_kvm_drivers[1]->name, "page_idle") ||
-	    strcmp(ab_kvm_drivers[2]->name, "lru_gen") || strcmp(ab_kvm_drivers[3]->name, "reclaim")) {
+	if (strcmp(ab_kvm_drivers[0]->name, "hook") ||
+	    strcmp(ab_kvm_drivers[1]->name, "page_idle") ||
+	    strcmp(ab_kvm_drivers[2]->name, "lru_gen") ||
+	    strcmp(ab_kvm_drivers[3]->name, "reclaim")) {
 		printf("FAIL driver table order changed\n");
 		return 1;
 	}

@@ -94,13 +94,13 @@ const char *better_str(ab_better b)
 
 json_t *cdf_json(const ab_hist &h)
 {
-	static const double qs[] = {0,    0.01, 0.05, 0.1,  0.2,   0.3,    0.4,  0.5,
-				    0.6,  0.7,  0.8,  0.9,  0.95,  0.99,   0.995, 0.999,
-				    0.9999, 1};
+	static const double qs[] = {0,	 0.01, 0.05, 0.1,  0.2,	 0.3,	0.4,   0.5,    0.6,
+				    0.7, 0.8,  0.9,  0.95, 0.99, 0.995, 0.999, 0.9999, 1};
 	json_t *a = json_array();
 
 	for (double q : qs)
-		json_array_append_new(a, json_pack("[I, f]", (json_int_t)ab_hist_quantile(&h, q), q));
+		json_array_append_new(a,
+				      json_pack("[I, f]", (json_int_t)ab_hist_quantile(&h, q), q));
 	return a;
 }
 
@@ -240,8 +240,8 @@ char *ab_counters_json(void)
 
 	for (auto &kv : g_counters)
 		json_object_set_new(o, kv.first.c_str(),
-				    json_pack("{s:s, s:s}", "unit", kv.second.unit.c_str(), "better",
-					      better_str(kv.second.better)));
+				    json_pack("{s:s, s:s}", "unit", kv.second.unit.c_str(),
+					      "better", better_str(kv.second.better)));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	return s;
@@ -308,7 +308,7 @@ void ab_counter(ab_state *st, const char *name, double value, unsigned flags)
 	if (flags & AB_CTR_AVG_ITERATIONS)
 		f |= benchmark::Counter::kAvgIterations;
 	st->st->counters[name] =
-		benchmark::Counter(value, static_cast<benchmark::Counter::Flags>(f));
+	    benchmark::Counter(value, static_cast<benchmark::Counter::Flags>(f));
 }
 
 void ab_skip_with_error(ab_state *st, const char *msg)
@@ -356,10 +356,11 @@ int ab_run(const struct ab_run_opts *opts)
 			continue;
 		ab_bench_fn fn = b->fn;
 		void *arg = b->arg;
-		auto *x = benchmark::RegisterBenchmark(b->name.c_str(), [fn, arg](benchmark::State &st) {
-			ab_state s{&st};
-			fn(&s, arg);
-		});
+		auto *x =
+		    benchmark::RegisterBenchmark(b->name.c_str(), [fn, arg](benchmark::State &st) {
+			    ab_state s{&st};
+			    fn(&s, arg);
+		    });
 		for (auto &op : b->ops)
 			op(x);
 		if (opts->iterations > 0)

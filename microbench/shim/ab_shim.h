@@ -17,8 +17,8 @@
 extern "C" {
 #endif
 
-typedef struct ab_state ab_state;	/* wraps benchmark::State */
-typedef struct ab_bench ab_bench;	/* wraps benchmark::internal::Benchmark */
+typedef struct ab_state ab_state; /* wraps benchmark::State */
+typedef struct ab_bench ab_bench; /* wraps benchmark::internal::Benchmark */
 typedef void (*ab_bench_fn)(ab_state *st, void *arg);
 
 /* Counter flags, mirroring benchmark::Counter::Flags. */
@@ -26,7 +26,7 @@ enum ab_counter_flags {
 	AB_CTR_DEFAULT = 0,
 	AB_CTR_RATE = 1 << 0,		/* divide by elapsed time */
 	AB_CTR_AVG_THREADS = 1 << 1,	/* divide by thread count */
-	AB_CTR_AVG_ITERATIONS = 1 << 2,	/* divide by iterations */
+	AB_CTR_AVG_ITERATIONS = 1 << 2, /* divide by iterations */
 };
 
 /* Which direction of change is a regression (for compare/report). */
@@ -80,13 +80,13 @@ void ab_record_cdf(ab_state *st, const char *metric, const struct ab_hist *hist)
 void ab_add_context(const char *key, const char *value);
 
 struct ab_run_opts {
-	const char *filter;	/* regex, NULL = all */
-	const char *walkers;	/* comma list of walkers/modes to keep, NULL = all */
-	int repetitions;	/* 0 = as registered */
-	const char *json_out;	/* path for the JSON file (written as is) */
-	bool quiet;		/* no console table */
-	bool list_only;		/* print names and return */
-	int64_t iterations;	/* > 0: force this many iterations (CI gate) */
+	const char *filter;   /* regex, NULL = all */
+	const char *walkers;  /* comma list of walkers/modes to keep, NULL = all */
+	int repetitions;      /* 0 = as registered */
+	const char *json_out; /* path for the JSON file (written as is) */
+	bool quiet;	      /* no console table */
+	bool list_only;	      /* print names and return */
+	int64_t iterations;   /* > 0: force this many iterations (CI gate) */
 };
 
 /*
@@ -97,7 +97,7 @@ struct ab_run_opts {
 int ab_run(const struct ab_run_opts *opts);
 
 /* Counter metadata as a JSON object string {"name":{"unit":..,"better":..}}. */
-char *ab_counters_json(void);	/* malloc'd, caller frees */
+char *ab_counters_json(void); /* malloc'd, caller frees */
 
 #ifdef __cplusplus
 }

@@ -64,8 +64,8 @@ int main(void)
 	ab_counter_declare("pages_per_s", "pages/s", AB_BETTER_HIGHER);
 	ab_add_context("backend", "unit-test");
 
-	struct ab_run_opts ro = {.json_out = path, .repetitions = 3, .quiet = true,
-				 .walkers = "locked"};
+	struct ab_run_opts ro = {
+	    .json_out = path, .repetitions = 3, .quiet = true, .walkers = "locked"};
 	int n = ab_run(&ro);
 	CHECK(n == 1, "ab_run ran %d benchmarks, want 1 (walker filter keeps locked only)", n);
 	CHECK(calls >= 3, "benchmark function called %d times, want >= 3 repetitions", calls);
@@ -75,7 +75,8 @@ int main(void)
 	CHECK(root != NULL, "JSON does not parse: %s", err.text);
 	if (!root)
 		return 1;
-	const char *be = json_string_value(json_object_get(json_object_get(root, "context"), "backend"));
+	const char *be =
+	    json_string_value(json_object_get(json_object_get(root, "context"), "backend"));
 	CHECK(be && !strcmp(be, "unit-test"), "context.backend missing");
 
 	json_t *benches = json_object_get(root, "benchmarks"), *x;
@@ -101,12 +102,13 @@ int main(void)
 	CHECK(iters == 3, "%d iteration rows, want 3 repetitions", iters);
 
 	json_t *ab = json_object_get(root, "agebench");
-	const char *unit = json_string_value(
-		json_object_get(json_object_get(json_object_get(ab, "counters"), "pages_done"), "unit"));
+	const char *unit = json_string_value(json_object_get(
+	    json_object_get(json_object_get(ab, "counters"), "pages_done"), "unit"));
 	CHECK(unit && !strcmp(unit, "pages"), "counter metadata missing");
-	json_t *cdf = json_object_get(json_object_get(json_object_get(ab, "cdf"),
-						      "unit/locked/4K/pages:3/iterations:10/manual_time"),
-				      "fault");
+	json_t *cdf =
+	    json_object_get(json_object_get(json_object_get(ab, "cdf"),
+					    "unit/locked/4K/pages:3/iterations:10/manual_time"),
+			    "fault");
 	CHECK(json_array_size(cdf) > 5, "fault CDF missing for the benchmark (keys: %s)",
 	      json_dumps(json_object_get(ab, "cdf"), JSON_COMPACT));
 	if (json_array_size(cdf) > 5) {

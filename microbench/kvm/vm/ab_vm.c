@@ -502,7 +502,8 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 					       "backing file: create %s: %s", vm->file_path,
 					       strerror(errno));
 			if (cfg->file_named) {
-				vm->file_td = ab_vm_teardown_add(AB_VM_TD_FILE, vm->file_path, NULL);
+				vm->file_td =
+				    ab_vm_teardown_add(AB_VM_TD_FILE, vm->file_path, NULL);
 			} else {
 				unlink(vm->file_path);
 				vm->file_path[0] = 0;
@@ -885,7 +886,8 @@ int ab_vm_create(const struct ab_vm_config *cfg_in, struct abvm **out, char *err
 	vm->extra_gpa_next = (vm->gpa_base + vm->bytes + GIB - 1) & ~(GIB - 1);
 	vm->cpuid = supported_cpuid(vm->kvm_fd);
 	if (!vm->cpuid) {
-		r = set_err(err, errlen, AB_VM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		r = set_err(err, errlen, AB_VM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s",
+			    strerror(errno));
 		goto fail;
 	}
 	{
@@ -1042,7 +1044,8 @@ int ab_vm_create(const struct ab_vm_config *cfg_in, struct abvm **out, char *err
 
 		c->state = VS_STARTING;
 		if (pthread_create(&c->thread, NULL, vcpu_thread, c)) {
-			r = set_err(err, errlen, AB_VM_ESYS, "pthread_create for vCPU %d failed", i);
+			r = set_err(err, errlen, AB_VM_ESYS, "pthread_create for vCPU %d failed",
+				    i);
 			goto fail;
 		}
 		c->thread_started = true;
@@ -1050,9 +1053,9 @@ int ab_vm_create(const struct ab_vm_config *cfg_in, struct abvm **out, char *err
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		r = wait_state(vm, i, 30ull * 1000000000ull, true);
 		if (r) {
-			r = set_err(err, errlen, r == AB_VM_ETIMEDOUT ? AB_VM_ETIMEDOUT : AB_VM_EGUEST,
-				    "vCPU %d did not start: %s", i,
-				    vm->errmsg[0] ? vm->errmsg : "timeout");
+			r = set_err(
+			    err, errlen, r == AB_VM_ETIMEDOUT ? AB_VM_ETIMEDOUT : AB_VM_EGUEST,
+			    "vCPU %d did not start: %s", i, vm->errmsg[0] ? vm->errmsg : "timeout");
 			goto fail;
 		}
 	}

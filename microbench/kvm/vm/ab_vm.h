@@ -63,7 +63,7 @@ enum ab_vm_err {
 	AB_VM_ENOMEM = -3,    /* guest memory would not fit (MemAvailable / disk) */
 	AB_VM_EBACKING = -4,  /* backing unsupported here (e.g. THP disabled) */
 	AB_VM_EINVAL = -5,    /* bad argument/config (e.g. no such file_dir): 2 */
-	AB_VM_ESYS = -6,	     /* a KVM ioctl or syscall failed unexpectedly */
+	AB_VM_ESYS = -6,      /* a KVM ioctl or syscall failed unexpectedly */
 	AB_VM_EGUEST = -7,    /* guest crashed / unexpected exit */
 	AB_VM_ETIMEDOUT = -8, /* ab_vm_wait*() timeout */
 	AB_VM_EBUSY = -9,     /* vCPU still running a command */
@@ -168,11 +168,11 @@ uint64_t ab_vm_tsc_khz(const struct abvm *vm);
 /* ---- commands ---- */
 enum ab_vm_op { AB_VM_OP_WRITE = 0, AB_VM_OP_READ = 1 };
 enum ab_vm_order {
-	AB_VM_ORDER_SEQ = 0,	/* ascending page order */
-	AB_VM_ORDER_RANDOM = 1,	/* every page once per pass, a fresh pseudo-random
-				 * permutation each pass (seed, pass) */
+	AB_VM_ORDER_SEQ = 0,	 /* ascending page order */
+	AB_VM_ORDER_RANDOM = 1,	 /* every page once per pass, a fresh pseudo-random
+				  * permutation each pass (seed, pass) */
 	AB_VM_ORDER_HOTCOLD = 2, /* ascending; hot pages every pass, cold pages
-				 * only every cold_every-th pass (see below) */
+				  * only every cold_every-th pass (see below) */
 };
 
 struct ab_vm_work {

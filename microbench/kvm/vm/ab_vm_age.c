@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 const char *const ab_vm_age_modes[AB_VM_NR_AGE_MODES] = {"locked", "read_locked", "fast_only",
-						       "bitmap"};
+							 "bitmap"};
 
 static int errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int errf(char *err, size_t len, const char *fmt, ...)
@@ -112,7 +112,7 @@ static int hook_request(int fd, const char *path, const char *mode, uint64_t sta
 }
 
 int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
-		   bool clear, struct ab_vm_hook_result *res, char *err, size_t errlen)
+		    bool clear, struct ab_vm_hook_result *res, char *err, size_t errlen)
 {
 	char path[160], *buf;
 	size_t cap = 256 + (npages + 63) / 64 * 17 + 64;
@@ -170,7 +170,7 @@ int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn,
 }
 
 int ab_vm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
-		   bool clear, char *err, size_t errlen)
+		    bool clear, char *err, size_t errlen)
 {
 	char path[160];
 	int fd;
@@ -257,7 +257,7 @@ int ab_vm_hook_parse(const char *buf, struct ab_vm_hook_result *res, char *err, 
 }
 
 int ab_vm_hook_expect(const struct ab_vm_hook_result *res, const char *mode, uint64_t start_gfn,
-		     uint64_t npages, bool clear, char *err, size_t errlen)
+		      uint64_t npages, bool clear, char *err, size_t errlen)
 {
 	if (strcmp(res->mode, mode) || strcmp(res->op, clear ? "clear" : "test") ||
 	    res->start != start_gfn || res->pages != npages)

@@ -18,7 +18,7 @@ struct abvm;
 #define AB_VM_NR_AGE_MODES   4
 extern const char
     *const ab_vm_age_modes[AB_VM_NR_AGE_MODES]; /* locked read_locked fast_only bitmap */
-int ab_vm_age_mode_index(const char *mode);    /* -1 if unknown */
+int ab_vm_age_mode_index(const char *mode);	/* -1 if unknown */
 
 /* Read the current mode into @buf (newline stripped): 0 or -errno. */
 int ab_vm_age_mode_get(char *buf, size_t len);
@@ -44,7 +44,7 @@ bool ab_vm_hook_path(const struct abvm *vm, char *buf, size_t len);
  * 0, or -1 with a message in @err.
  */
 int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
-		   bool clear, struct ab_vm_hook_result *res, char *err, size_t errlen);
+		    bool clear, struct ab_vm_hook_result *res, char *err, size_t errlen);
 
 /*
  * Only the walk: write the line, do not read the answer. age_bench keeps one
@@ -52,7 +52,7 @@ int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn,
  * ab_vm_hook_call()s against every other write; plain walks may overlap.
  */
 int ab_vm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
-		   bool clear, char *err, size_t errlen);
+		    bool clear, char *err, size_t errlen);
 
 /*
  * Parse a hook result (the text read back from age_bench) into @res, whose
@@ -64,7 +64,7 @@ int ab_vm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn,
 int ab_vm_hook_parse(const char *text, struct ab_vm_hook_result *res, char *err, size_t errlen);
 /* Does the answer answer the question asked (mode, op, start, pages)? 0 or -1. */
 int ab_vm_hook_expect(const struct ab_vm_hook_result *res, const char *mode, uint64_t start_gfn,
-		     uint64_t npages, bool clear, char *err, size_t errlen);
+		      uint64_t npages, bool clear, char *err, size_t errlen);
 
 /* ---- page_idle ---- */
 #define AB_VM_PAGE_IDLE_PATH "/sys/kernel/mm/page_idle/bitmap"

@@ -11,26 +11,26 @@
 #include <stdint.h>
 
 /* Guest physical layout of the system slot (slot 0, GPA 0). */
-#define AB_VM_GDT_GPA   0x1000ull
-#define AB_VM_TSS_GPA   0x3000ull /* TSS + I/O bitmap: 0x3000..0x5068 */
+#define AB_VM_GDT_GPA	0x1000ull
+#define AB_VM_TSS_GPA	0x3000ull /* TSS + I/O bitmap: 0x3000..0x5068 */
 #define AB_VM_TSS_LIMIT (0x68 + 0x2000)
-#define AB_VM_PML4_GPA  0x2000ull
-#define AB_VM_CODE_GPA  0x10000ull /* guest.ld links the program here */
-#define AB_VM_CODE_MAX  0x10000ull
-#define AB_VM_PT_GPA    0x20000ull /* PDPTs and PDs from here */
+#define AB_VM_PML4_GPA	0x2000ull
+#define AB_VM_CODE_GPA	0x10000ull /* guest.ld links the program here */
+#define AB_VM_CODE_MAX	0x10000ull
+#define AB_VM_PT_GPA	0x20000ull /* PDPTs and PDs from here */
 
 /* I/O ports (guest `out` to them = one KVM_EXIT_IO each). */
-#define AB_VM_PORT_DONE	0xab0 /* command finished (the first one: ready) */
-#define AB_VM_PORT_PASS	0xab1 /* a pass finished; value = pass index */
+#define AB_VM_PORT_DONE	 0xab0 /* command finished (the first one: ready) */
+#define AB_VM_PORT_PASS	 0xab1 /* a pass finished; value = pass index */
 #define AB_VM_PORT_PANIC 0xab2 /* guest-detected error; value = reason */
 
 /* Panic reasons. */
 #define AB_VM_PANIC_BADCMD 1
 
 /* Commands. */
-#define AB_VM_CMD_NONE	0
+#define AB_VM_CMD_NONE	 0
 #define AB_VM_CMD_PASSES 1
-#define AB_VM_CMD_TOUCH	2
+#define AB_VM_CMD_TOUCH	 2
 
 /* Value a WRITE access stores at offset 0 of region page p. */
 #define AB_VM_WRITE_MARK(p) (0xab00000000000000ull | (uint64_t)(p))

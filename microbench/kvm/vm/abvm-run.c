@@ -273,9 +273,9 @@ int main(int argc, char **argv)
 			}
 			printf("prefault (%s%s): %.1f ms\n",
 			       r & AB_VM_PREFAULT_HOST ? "host page tables " : "",
-			       !(r & AB_VM_PREFAULT_KVM)	      ? ""
+			       !(r & AB_VM_PREFAULT_KVM)       ? ""
 			       : r & AB_VM_PREFAULT_USED_IOCTL ? "KVM via KVM_PRE_FAULT_MEMORY"
-							      : "KVM via a guest write pass",
+							       : "KVM via a guest write pass",
 			       (ab_now_ns() - t0) / 1e6);
 		}
 		/* pass 1: population (untouched memory), optionally timed per access */
@@ -285,7 +285,8 @@ int main(int argc, char **argv)
 		r = ab_vm_run(vm, &first);
 		t_pop = ab_now_ns() - t0;
 		if (r) {
-			ab_warn("first pass failed: %s (%s)", ab_vm_strerr(r), ab_vm_last_error(vm));
+			ab_warn("first pass failed: %s (%s)", ab_vm_strerr(r),
+				ab_vm_last_error(vm));
 			ab_vm_destroy(vm);
 			return AB_EXIT_FAIL;
 		}

@@ -187,7 +187,8 @@ static void hook_check(struct abvm *vm, const uint64_t *set)
 	if (n > AB_VM_HOOK_MAX_PAGES)
 		return;
 	res.bitmap = bm_alloc(n);
-	CHECK(ab_vm_hook_call(vm, "locked", ab_vm_gfn_base(vm), n, true, &res, err, sizeof(err)) == 0,
+	CHECK(ab_vm_hook_call(vm, "locked", ab_vm_gfn_base(vm), n, true, &res, err, sizeof(err)) ==
+		  0,
 	      "%s", err);
 	CHECK(ab_vm_touch(vm, set, AB_VM_OP_READ) == 0, "touch");
 	wait_ok(vm);
@@ -1212,14 +1213,16 @@ static int cmd_crash(void)
 	r = ab_vm_wait(vm, 30ull * 1000000000ull);
 	CHECK(r == AB_VM_EGUEST, "wait after a guest crash returned %s, want EGUEST",
 	      ab_vm_strerr(r));
-	CHECK(strstr(ab_vm_last_error(vm), "vCPU 1") && strstr(ab_vm_last_error(vm), "triple fault"),
+	CHECK(strstr(ab_vm_last_error(vm), "vCPU 1") &&
+		  strstr(ab_vm_last_error(vm), "triple fault"),
 	      "last error '%s' does not name vCPU 1 and the triple fault", ab_vm_last_error(vm));
 	printf("  crash reported: %s\n", ab_vm_last_error(vm));
 	ab_vm_stats_total(vm, &st);
 	CHECK(st.exits_other == 1, "exits_other %" PRIu64 ", want 1", st.exits_other);
 	ab_vm_work_init(&w);
 	CHECK(ab_vm_vcpu_start(vm, 1, &w) == AB_VM_EGUEST, "a crashed vCPU must refuse commands");
-	CHECK(ab_vm_vcpu_start(vm, 0, &w) == 0 && ab_vm_vcpu_wait(vm, 0, 30ull * 1000000000ull) == 0,
+	CHECK(ab_vm_vcpu_start(vm, 0, &w) == 0 &&
+		  ab_vm_vcpu_wait(vm, 0, 30ull * 1000000000ull) == 0,
 	      "the other vCPU must keep working: %s", ab_vm_last_error(vm));
 	ab_vm_destroy(vm);
 	return ab_check_failures ? 1 : 0;

@@ -1155,11 +1155,12 @@ static void *stress_ager(void *arg)
 	struct stress *s = a->s;
 	uint64_t n = ab_vm_npages(s->vm), seed = (uint64_t)a->mode * 77 + 1;
 	struct ab_vm_hook_result res = {.bitmap = bm_alloc(AB_VM_HOOK_MAX_PAGES),
-				       .words = AB_VM_HOOK_MAX_PAGES / 64};
+					.words = AB_VM_HOOK_MAX_PAGES / 64};
 	char err[512];
 
 	while (!atomic_load(&s->stop)) {
-		uint64_t start = ab_vm_mix64(seed++) % n, len = 1 + ab_vm_mix64(seed++) % (n - start);
+		uint64_t start = ab_vm_mix64(seed++) % n,
+			 len = 1 + ab_vm_mix64(seed++) % (n - start);
 		bool clear = ab_vm_mix64(seed++) & 1;
 		const char *m = ab_vm_age_modes[a->mode];
 
@@ -1169,15 +1170,15 @@ static void *stress_ager(void *arg)
 			/* checked: the answer must be well formed and answer this call
 			 * (ab_vm_hook_call: strict parse + echo check) */
 			pthread_rwlock_wrlock(&s->hook_lock);
-			r = ab_vm_hook_call(s->vm, m, ab_vm_gfn_base(s->vm) + start, len, clear, &res,
-					   err, sizeof(err));
+			r = ab_vm_hook_call(s->vm, m, ab_vm_gfn_base(s->vm) + start, len, clear,
+					    &res, err, sizeof(err));
 			pthread_rwlock_unlock(&s->hook_lock);
 			atomic_fetch_add(&s->checked_calls, 1);
 		} else {
 			/* plain walk, concurrent with the other modes' walks */
 			pthread_rwlock_rdlock(&s->hook_lock);
-			r = ab_vm_hook_walk(s->vm, m, ab_vm_gfn_base(s->vm) + start, len, clear, err,
-					   sizeof(err));
+			r = ab_vm_hook_walk(s->vm, m, ab_vm_gfn_base(s->vm) + start, len, clear,
+					    err, sizeof(err));
 			pthread_rwlock_unlock(&s->hook_lock);
 		}
 		if (r) {
@@ -1278,7 +1279,7 @@ static void *stress_vms(void *arg)
 			    ab_vm_age_modes[atomic_load(&s->vm_cycles) % AB_VM_NR_AGE_MODES];
 
 			if (ab_vm_hook_call(vm, m, ab_vm_gfn_base(vm), 2048, true, &res, err,
-					   sizeof(err)))
+					    sizeof(err)))
 				fail("VM churn: hook: %s", err);
 		}
 		ab_vm_destroy(vm);
