@@ -85,7 +85,7 @@ struct abvm {
 	size_t map_len;
 	uint64_t gpa_base, bytes, npages;
 	int file_fd;
-	int file_td; /* teardown handle of a named file, -1 */
+	int file_td; /* cleanup handle of a named file, -1 */
 	char file_path[256];
 	uint64_t tsc_khz;
 	struct kvm_cpuid2 *cpuid;
@@ -502,8 +502,7 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 					       "backing file: create %s: %s", vm->file_path,
 					       strerror(errno));
 			if (cfg->file_named) {
-				vm->file_td =
-				    ab_vm_teardown_add(AB_VM_TD_FILE, vm->file_path, NULL);
+				vm->file_td = ab_cleanup_add(AB_CLEANUP_FILE, vm->file_path, NULL);
 			} else {
 				unlink(vm->file_path);
 				vm->file_path[0] = 0;
@@ -1579,7 +1578,7 @@ void ab_vm_destroy(struct abvm *vm)
 	if (vm->file_path[0]) {
 		unlink(vm->file_path);
 		if (vm->file_td >= 0)
-			ab_vm_teardown_forget(vm->file_td);
+			ab_cleanup_pop(vm->file_td);
 	}
 	free(vm->cpuid);
 	pthread_mutex_destroy(&vm->lock);

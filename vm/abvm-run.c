@@ -79,9 +79,9 @@ static int join_cgroup(const char *dir)
 		ab_warn("--cgroup: mkdir %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (ab_vm_teardown_add(AB_VM_TD_CGROUP, dir, procs) < 0) {
+	if (ab_cleanup_add(AB_CLEANUP_CGROUP, dir, procs) < 0) {
 		rmdir(dir);
-		ab_warn("--cgroup: teardown registry full");
+		ab_warn("--cgroup: cleanup registry full");
 		return -1;
 	}
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 	}
 	if (cfg.vcpu_thread_init)
 		ab_topo_init();
-	ab_vm_teardown_install();
+	ab_cleanup_install();
 	if (cgroup && join_cgroup(cgroup))
 		return AB_EXIT_USAGE;
 

@@ -923,7 +923,7 @@ static int cmd_lru_gen(struct opts *o)
 		skip("enabling +memory in %s: %s", buf, strerror(-r));
 	set_mode_or_die(o->mode);
 
-	/* our memcg: created, registered for teardown, joined */
+	/* our memcg: created, registered for cleanup, joined */
 	snprintf(cg_dir, sizeof(cg_dir), "%s/agevm-check-%d", root, (int)getpid());
 	snprintf(cgpath, sizeof(cgpath), "/agevm-check-%d", (int)getpid());
 	if (mkdir(cg_dir, 0755)) {
@@ -931,7 +931,7 @@ static int cmd_lru_gen(struct opts *o)
 		return AB_EXIT_FAIL;
 	}
 	snprintf(buf, sizeof(buf), "%s/cgroup.procs", root);
-	cg_td = ab_vm_teardown_add(AB_VM_TD_CGROUP, cg_dir, buf);
+	cg_td = ab_cleanup_add(AB_CLEANUP_CGROUP, cg_dir, buf);
 	snprintf(buf, sizeof(buf), "%s/cgroup.procs", cg_dir);
 	{
 		char pid[24];
@@ -940,7 +940,7 @@ static int cmd_lru_gen(struct opts *o)
 		r = write_file(buf, pid);
 		if (r) {
 			fail("joining %s: %s", cg_dir, strerror(-r));
-			ab_vm_teardown_run();
+			ab_cleanup_run(cg_td);
 			return AB_EXIT_FAIL;
 		}
 	}
@@ -997,7 +997,7 @@ static int cmd_lru_gen(struct opts *o)
 		fail("age_pages_scanned did not grow: the %s walker was not used", o->mode);
 	ab_vm_kstats_close(ks);
 	ab_vm_destroy(vm);
-	ab_vm_teardown_run(); /* leave and remove the memcg */
+	ab_cleanup_run(cg_td); /* leave and remove the memcg */
 	if (access(cg_dir, F_OK) == 0)
 		fail("could not remove %s", cg_dir);
 	return finish("lru_gen");
@@ -1426,7 +1426,7 @@ int main(int argc, char **argv)
 		usage(NULL);
 	cmd = argv[1];
 	parse_opts(argc - 1, argv + 1, &o);
-	ab_vm_teardown_install();
+	ab_cleanup_install();
 	if (!strcmp(cmd, "exact"))
 		return cmd_exact(&o);
 	if (!strcmp(cmd, "lru_gen"))

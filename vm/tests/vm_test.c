@@ -148,6 +148,24 @@ uint64_t vt_bm_diff(const uint64_t *a, const uint64_t *b, uint64_t n, uint64_t *
 	return d;
 }
 
+/* Children are killed (and reaped) by the cleanup registry if the test dies
+ * or is interrupted before it reaped them: no abvm-run outlives its test. */
+#define VT_MAX_CHILDREN 16
+static struct {
+	pid_t pid;
+	int handle;
+} children[VT_MAX_CHILDREN];
+
+static void vt_child_registered(pid_t pid)
+{
+	for (int i = 0; i < VT_MAX_CHILDREN; i++)
+		if (!children[i].pid) {
+			children[i].pid = pid;
+			children[i].handle = ab_cleanup_add_child(pid);
+			return;
+		}
+}
+
 int vt_run_capture(char *const argv[], const char *env, bool as_nobody, char *out, size_t outlen)
 {
 	int p[2];
@@ -170,6 +188,7 @@ int vt_run_capture(char *const argv[], const char *env, bool as_nobody, char *ou
 		_exit(98);
 	}
 	close(p[1]);
+	vt_child_registered(pid);
 	while (got + 1 < outlen && (n = read(p[0], out + got, outlen - 1 - got)) > 0)
 		got += (size_t)n;
 	out[got] = 0;
@@ -205,6 +224,7 @@ pid_t vt_spawn_until(char *const argv[], const char *prefix, char *line, size_t 
 		_exit(98);
 	}
 	close(p[1]);
+	vt_child_registered(pid);
 	f = fdopen(p[0], "r");
 	line[0] = 0;
 	while (fgets(line, (int)len, f))
@@ -221,6 +241,11 @@ int vt_wait_exit(pid_t pid)
 {
 	int st;
 
+	for (int i = 0; i < VT_MAX_CHILDREN; i++)
+		if (children[i].pid == pid) {
+			ab_cleanup_pop(children[i].handle);
+			children[i].pid = 0;
+		}
 	if (waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
