@@ -97,6 +97,8 @@ const char *ab_mode_list(unsigned where)
 	return buf[slot];
 }
 
+const char *const ab_driver_names[] = {"hook", "page_idle", "lru_gen", "reclaim", NULL};
+
 /* ---- counters ----------------------------------------------------------- */
 
 #define LOWER  AB_BETTER_LOWER

@@ -62,6 +62,9 @@ const char *ab_decline_name(enum ab_decline d);	      /* "never", "call", "windo
 /* Comma-separated names of the modes with any bit of @where, for messages. */
 const char *ab_mode_list(unsigned where);
 
+/* The kvm backend's aging drivers (--driver), NULL-terminated. */
+extern const char *const ab_driver_names[];
+
 /* ---- counters ----------------------------------------------------------- */
 
 /* Which direction of change is better (a regression is the other way). */

@@ -780,48 +780,40 @@ static void dpt_compare(int vcpus, uint64_t bytes_per_vcpu)
 
 /* ---- registration ---------------------------------------------------- */
 
-static void declare_counters(void)
+/*
+ * The kernel modes of the schema this kernel accepts: each is written to
+ * kvm.mmu_age_mode (the registry restores the original value at exit); a
+ * mode the kernel rejects is listed in @missing. -1 if @want is given and
+ * not accepted.
+ */
+static int kernel_modes(const char *want, const char **modes, int *nmodes, char *missing,
+			size_t mlen, char *err, size_t errlen)
 {
-	static const struct {
-		const char *name, *unit;
-		enum ab_better better;
-	} c[] = {
-	    {"ns_per_page", "ns", AB_BETTER_LOWER},
-	    {"pages_per_s", "pages/s", AB_BETTER_HIGHER},
-	    {"pages", "pages per aging call", AB_BETTER_NONE},
-	    {"young", "pages per aging call", AB_BETTER_NONE},
-	    {"lock_wait_ns", "ns per aging call", AB_BETTER_LOWER},
-	    {"declines", "per aging call", AB_BETTER_LOWER},
-	    {"kvm_calls", "KVM aging notifier calls per aging call", AB_BETTER_NONE},
-	    {"kvm_walk_ns", "ns in KVM's walkers per aging call", AB_BETTER_LOWER},
-	    {"evicted", "pages per aging call", AB_BETTER_NONE},
-	    {"refaults", "pages per aging call", AB_BETTER_LOWER},
-	    {"calls_per_s", "aging calls/s", AB_BETTER_HIGHER},
-	    {"fault_p50_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_max_ns", "ns", AB_BETTER_LOWER},
-	    {"base_access_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"access_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"access_max_ns", "ns", AB_BETTER_LOWER},
-	    {"vcpu_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
-	    {"base_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
-	    {"vcpu_rel", "ratio", AB_BETTER_HIGHER},
-	    {"vcpu_pass_ns", "ns", AB_BETTER_LOWER},
-	    {"base_pass_ns", "ns", AB_BETTER_LOWER},
-	    {"base_fault_pass_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_pass_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_rel", "ratio", AB_BETTER_HIGHER},
-	    {"fault_calls", "aging calls per fault pass", AB_BETTER_NONE},
-	    {"fault_age_ns", "ns per aging call", AB_BETTER_LOWER},
-	    {"base_refault_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"aging_fault_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"aging_fault_max_ns", "ns", AB_BETTER_LOWER},
-	    {"false_old", "pages per check", AB_BETTER_LOWER},
-	    {"hot_evicted", "pages per check", AB_BETTER_LOWER},
-	};
+	char cur[64];
 
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		ab_counter_declare(c[i].name, c[i].unit, c[i].better);
+	if (ab_kvm_mode_param(cur, sizeof(cur)) == false)
+		return -1;
+	for (int i = 0; i < AB_MODE_NR; i++) {
+		const struct ab_mode *md = &ab_mode_table[i];
+
+		if (!(md->where & AB_IN_KERNEL) || (want && strcmp(want, md->name)))
+			continue;
+		if (ab_kvm_mode_set(md->name)) {
+			size_t o = strlen(missing);
+			snprintf(missing + o, mlen - o, "%s%s", o ? "," : "", md->name);
+			continue;
+		}
+		modes[(*nmodes)++] = md->name;
+	}
+	if (ab_kvm_mode_set(cur) == 0 && *nmodes)
+		return 0;
+	if (want)
+		snprintf(err, errlen,
+			 "mode '%s': this kernel's kvm.mmu_age_mode does not accept it", want);
+	else
+		snprintf(err, errlen, "kvm.mmu_age_mode accepts none of %s",
+			 ab_mode_list(AB_IN_KERNEL));
+	return -1;
 }
 
 static char chosen_msg[512];
@@ -865,10 +857,11 @@ static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errl
 
 int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 {
-	static struct kbench benches[3 * 5];
+	static struct kbench benches[3 * AB_MODE_NR];
 	int nb = 0, pus, maxv;
 	char cur[64], modes_s[128] = "";
-	const char *modes[4];
+	const char *modes[AB_MODE_NR];
+	char missing[128] = "";
 	int nmodes = 0;
 	bool patched;
 	enum ab_vm_backing backings[3];
@@ -884,15 +877,15 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	/* modes */
 	patched = ab_kvm_mode_param(cur, sizeof(cur));
 	if (patched) {
-		for (int i = 0; i < 4; i++)
-			if (!cfg->mode || !strcmp(cfg->mode, ab_kvm_modes[i]))
-				modes[nmodes++] = ab_kvm_modes[i];
-		if (!nmodes) {
-			snprintf(err, errlen,
-				 "unknown mode '%s' (locked, read_locked, fast_only, bitmap)",
-				 cfg->mode);
+		const struct ab_mode *md = cfg->mode ? ab_mode_find(cfg->mode) : NULL;
+
+		if (cfg->mode && (!md || !(md->where & AB_IN_KERNEL))) {
+			snprintf(err, errlen, "unknown mode '%s' (%s)", cfg->mode,
+				 ab_mode_list(AB_IN_KERNEL));
 			return -1;
 		}
+		if (kernel_modes(cfg->mode, modes, &nmodes, missing, sizeof(missing), err, errlen))
+			return -1;
 	} else {
 		if (cfg->mode && strcmp(cfg->mode, "native")) {
 			snprintf(err, errlen,
@@ -935,6 +928,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	ab_add_context("driver", chosen->name);
 	ab_add_context("driver_detail", chosen_msg);
 	ab_add_context("kvm_modes", modes_s);
+	if (missing[0])
+		ab_add_context("kvm_modes_not_offered", missing);
 	ab_add_context("kvm_kernel", patched ? "patched (kvm.mmu_age_mode)" : "native");
 	ab_add_context("kvm_kernel_release", ab_kernel_release());
 	{
@@ -951,7 +946,6 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(), strerror(errno));
 		ab_add_context("kvm_file_dir", fd_s);
 	}
-	declare_counters();
 
 	static const char *const argn[] = {"mib", "vcpus"};
 	static int64_t mibs_quick[] = {64, 128}, mibs_full[] = {256, 1024};
