@@ -13,12 +13,13 @@ static void usage(FILE *f)
 	fprintf(f, "usage: agebench <command> [options]\n"
 		   "\n"
 		   "Measure how Linux harvests Accessed bits from KVM (kvm.mmu_age_mode:\n"
-		   "locked, read_locked, fast_only, bitmap).\n"
+		   "'agebench list modes --kernel').\n"
 		   "\n"
 		   "commands:\n"
 		   "  run       run the microbenchmarks, write DIR/results.json, report, figures\n"
 		   "  compare   statistical comparison of two results.json (exit 1 on regression)\n"
 		   "  report    write DIR/report.txt and DIR/figures/ from DIR/results.json\n"
+		   "  list      the modes, counters and drivers agebench knows (for scripts)\n"
 		   "  kernel    build and boot-test the patched kernel (kernel build|test)\n"
 		   "  test      (wrapper ./agebench only) build and run the test suite (ctest)\n"
 		   "\n"
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return ab_run_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "list"))
+		return ab_list_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "compare"))
 		return ab_cli_compare(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))

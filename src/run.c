@@ -16,11 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const walkers_known[] = {"locked", "read_locked", "fast_only", "bitmap",
-					    "scan",   "native",	     NULL};
-static const char *const modes_known[] = {"locked", "read_locked", "fast_only", "bitmap", NULL};
-static const char *const drivers_known[] = {"hook", "page_idle", "lru_gen", "reclaim", NULL};
-
 static void run_usage(FILE *f)
 {
 	fprintf(f,
@@ -31,9 +26,8 @@ static void run_usage(FILE *f)
 		"and DIR/figures/ (see 'agebench report').\n"
 		"\n"
 		"  --backend B      model (userspace TDP-MMU model, default) or kvm (real VMs)\n"
-		"  --walker LIST    comma list of walkers to run: locked, read_locked,\n"
-		"                   fast_only, bitmap, scan (model), native (kvm, unpatched\n"
-		"                   kernel); default all\n"
+		"  --walker LIST    comma list of walkers to run (default all); 'agebench list\n"
+		"                   modes' shows them: model walkers, kernel modes, native\n"
 		"  --filter REGEX   only benchmarks whose name matches REGEX\n"
 		"  --reps N         repetitions of each benchmark (default: 5 quick, 9 full)\n"
 		"  --quick          the small grid (under 3 minutes on 2 cores)\n"
@@ -42,10 +36,13 @@ static void run_usage(FILE *f)
 		"  --no-pin         do not pin threads with hwloc\n"
 		"  --driver D       kvm backend aging driver: hook, page_idle, lru_gen, reclaim\n"
 		"                   (default: the best the running kernel offers)\n"
-		"  --mode M         kvm backend: only this kvm.mmu_age_mode (default: all)\n"
+		"  --mode M         kvm backend: only this kvm.mmu_age_mode (default: all the\n"
+		"                   kernel accepts; 'agebench list modes --kernel')\n"
 		"  --iterations N   force N iterations per benchmark (CI gate)\n"
 		"  --list           list the benchmark names and exit\n"
 		"  --no-report      do not write report.txt and figures\n"
+		"  --interleave     run the repetitions of all benchmarks in a random order\n"
+		"  -v, --verbose    Google Benchmark's console table instead of progress lines\n"
 		"  -q, --quiet      no progress on stderr\n"
 		"  -h, --help       this help\n"
 		"\n"
@@ -66,11 +63,8 @@ static int check_walkers(const char *arg)
 	int ret = 0;
 
 	for (char *w = strtok_r(dup, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		if (!in_list(w, walkers_known)) {
-			ab_warn(
-			    "unknown walker '%s' (known: locked, read_locked, fast_only, bitmap, "
-			    "scan, native)",
-			    w);
+		if (!ab_mode_find(w)) {
+			ab_warn("unknown walker '%s' (known: %s)", w, ab_mode_list(~0u));
 			ret = -1;
 		}
 	}
@@ -90,15 +84,13 @@ static long parse_pos(const char *opt, const char *arg)
 	return v;
 }
 
-/* What a run leaves behind if interrupted: nothing. */
-static char tmp_json[4096];
+/* What a run leaves behind if interrupted: nothing (the shim removes its
+ * temporary results file; the directory goes if this run created it). */
 static char out_dir[4096];
 static bool out_dir_created;
 
 static void run_cleanup(void *arg)
 {
-	unlink(ab_tmp_path(tmp_json));
-	unlink(tmp_json);
 	if (out_dir_created)
 		rmdir(out_dir); /* only succeeds when empty */
 }
@@ -106,7 +98,7 @@ static void run_cleanup(void *arg)
 /* ---- summary ------------------------------------------------------------ */
 
 struct agg {
-	char walker[32];
+	char walker[AB_NAME_TOKEN];
 	long vcpus, shadow;
 	double log_ns, log_ratio;
 	int n_ns, n_ratio;
@@ -116,21 +108,16 @@ struct agg {
 
 static void name_parts(const char *name, char *walker, size_t wlen, long *vcpus, long *shadow)
 {
-	const char *a = strchr(name, '/'), *b, *v;
+	struct ab_name n;
 
 	walker[0] = 0;
 	*vcpus = -1;
 	*shadow = 0;
-	v = strstr(name, "/shadow:");
-	if (v)
-		*shadow = strtol(v + 8, NULL, 10);
-	if (!a)
+	if (ab_name_parse(name, &n, NULL, 0))
 		return;
-	b = strchr(a + 1, '/');
-	snprintf(walker, wlen, "%.*s", (int)(b ? b - a - 1 : (long)strlen(a + 1)), a + 1);
-	v = strstr(name, "/vcpus:");
-	if (v)
-		*vcpus = strtol(v + 7, NULL, 10);
+	snprintf(walker, wlen, "%s", n.mode);
+	*vcpus = ab_name_get_long(&n, "vcpus", -1);
+	*shadow = ab_name_get_long(&n, "shadow", 0);
 }
 
 static double num(json_t *o, const char *k, bool *ok)
@@ -153,7 +140,7 @@ static json_t *summarise(json_t *root, FILE *out)
 	{
 		const char *rt = json_string_value(json_object_get(b, "run_type"));
 		const char *name = json_string_value(json_object_get(b, "run_name"));
-		char walker[32];
+		char walker[AB_NAME_TOKEN];
 		long vcpus, shadow;
 		bool ok;
 		double v;
@@ -217,7 +204,7 @@ static json_t *summarise(json_t *root, FILE *out)
 	}
 
 	json_t *arr = json_array();
-	fprintf(out, "%-11s %5s %6s %8s %11s %8s %11s %8s %9s\n", "walker", "vcpus", "shadow",
+	fprintf(out, "%-14s %5s %6s %8s %11s %8s %11s %8s %9s\n", "walker", "vcpus", "shadow",
 		"ns/page", "walker/scan", "vcpu_rel", "fault_p99", "declines", "false_old");
 	for (int k = 0; k < naggs; k++) {
 		struct agg *a = &aggs[k];
@@ -261,7 +248,7 @@ static json_t *summarise(json_t *root, FILE *out)
 			json_object_set_new(row, "false_old_mean",
 					    json_real(a->fold_sum / a->n_fold));
 		}
-		fprintf(out, "%-11s %5ld %5ld%% %8s %11s %8s %11s %8s %9s\n", a->walker, a->vcpus,
+		fprintf(out, "%-14s %5ld %5ld%% %8s %11s %8s %11s %8s %9s\n", a->walker, a->vcpus,
 			a->shadow, c[0], c[1], c[2], c[3], c[4], c[5]);
 		json_array_append_new(arr, row);
 	}
@@ -271,41 +258,24 @@ static json_t *summarise(json_t *root, FILE *out)
 	return arr;
 }
 
-/* Add version, command and summary; write @final atomically. */
-static int finish_json(const char *tmp, const char *final, int argc, char **argv, FILE *sum)
-{
-	json_error_t err;
-	json_t *root = json_load_file(tmp, 0, &err), *ab, *cmd;
-	char *text;
-	int ret;
+struct finish_arg {
+	int argc;
+	char **argv;
+	FILE *summary;
+};
 
-	if (!root) {
-		ab_warn("%s:%d:%d: %s", tmp, err.line, err.column, err.text);
-		return -1;
-	}
-	ab = json_object_get(root, "agebench");
-	if (!ab) {
-		ab = json_object();
-		json_object_set_new(root, "agebench", ab);
-	}
+/* The shim's one pass over the results: version, command and summary. */
+static int finish_json(json_t *root, json_t *ab, void *argp)
+{
+	struct finish_arg *fa = argp;
+	json_t *cmd = json_array();
+
 	json_object_set_new(ab, "version", json_string(AB_VERSION));
-	cmd = json_array();
 	json_array_append_new(cmd, json_string("agebench"));
-	for (int i = 0; i < argc; i++)
-		json_array_append_new(cmd, json_string(argv[i]));
+	for (int i = 0; i < fa->argc; i++)
+		json_array_append_new(cmd, json_string(fa->argv[i]));
 	json_object_set_new(ab, "command", cmd);
-	json_object_set_new(ab, "summary", summarise(root, sum));
-	text = json_dumps(root, JSON_INDENT(2));
-	json_decref(root);
-	if (!text)
-		return -1;
-	ret = ab_write_atomic(final, text, strlen(text));
-	free(text);
-	if (ret) {
-		ab_warn("%s: %s", final, strerror(-ret));
-		return -1;
-	}
-	unlink(tmp);
+	json_object_set_new(ab, "summary", summarise(root, fa->summary));
 	return 0;
 }
 
@@ -325,6 +295,8 @@ int ab_run_main(int argc, char **argv)
 	    {"iterations", required_argument, NULL, 'i'},
 	    {"list", no_argument, NULL, 'l'},
 	    {"no-report", no_argument, NULL, 'R'},
+	    {"interleave", no_argument, NULL, 'I'},
+	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -334,12 +306,12 @@ int ab_run_main(int argc, char **argv)
 	const char *backend = "model", *out = NULL;
 	bool list = false, report = true;
 	char err[512] = "", final[4200], buf[1024];
-	int ret;
+
 	int c, n;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			backend = optarg;
@@ -368,7 +340,7 @@ int ab_run_main(int argc, char **argv)
 			cfg.pin = false;
 			break;
 		case 'd':
-			if (!in_list(optarg, drivers_known)) {
+			if (!in_list(optarg, ab_driver_names)) {
 				ab_warn("unknown driver '%s' (known: hook, page_idle, lru_gen, "
 					"reclaim)",
 					optarg);
@@ -376,15 +348,17 @@ int ab_run_main(int argc, char **argv)
 			}
 			cfg.driver = optarg;
 			break;
-		case 'm':
-			if (!in_list(optarg, modes_known)) {
-				ab_warn("unknown mode '%s' (known: locked, read_locked, fast_only, "
-					"bitmap)",
-					optarg);
+		case 'm': {
+			const struct ab_mode *md = ab_mode_find(optarg);
+
+			if (!md || !(md->where & (AB_IN_KERNEL | AB_IN_KVM_ONLY))) {
+				ab_warn("unknown mode '%s' (known: %s)", optarg,
+					ab_mode_list(AB_IN_KERNEL | AB_IN_KVM_ONLY));
 				return AB_EXIT_USAGE;
 			}
 			cfg.mode = optarg;
 			break;
+		}
 		case 'i':
 			ro.iterations = parse_pos("--iterations", optarg);
 			break;
@@ -395,7 +369,7 @@ int ab_run_main(int argc, char **argv)
 			report = false;
 			break;
 		case 'q':
-			ro.quiet = true;
+			ro.progress = AB_PROGRESS_QUIET;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -474,19 +448,17 @@ int ab_run_main(int argc, char **argv)
 		return AB_EXIT_USAGE;
 	}
 	snprintf(final, sizeof(final), "%s/results.json", out_dir);
-	ret = snprintf(tmp_json, sizeof(tmp_json), "%.4000s/results.json.partial.%ld", out_dir,
-		       (long)getpid());
-	(void)ret;
 	ab_cleanup_push(run_cleanup, NULL);
-	ro.json_out = tmp_json;
-	if (!ro.quiet)
+	struct finish_arg fa = {.argc = argc, .argv = argv, .summary = stdout};
+	ro.json_out = final;
+	ro.finish = finish_json;
+	ro.finish_arg = &fa;
+	if (ro.progress != AB_PROGRESS_QUIET)
 		fprintf(stderr, "agebench: running %s benchmarks (%s grid), results in %s\n",
 			backend, cfg.quick ? "quick" : "full", out_dir);
 
 	n = ab_run(&ro);
 	if (n <= 0)
-		return AB_EXIT_FAIL;
-	if (finish_json(tmp_json, final, argc, argv, stdout))
 		return AB_EXIT_FAIL;
 	out_dir_created = false; /* it holds results now */
 	printf("results: %s\n", final);

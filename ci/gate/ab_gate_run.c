@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ab_gate_run: bad K '%s'\n", argv[4]);
 		return 2;
 	}
-	young = ab_model_det_run((enum ab_walker)w, ps, n, (unsigned)k);
+	young = ab_model_det_run((enum ab_mode_id)w, ps, n, (unsigned)k);
 	if (young == UINT64_MAX) {
 		fprintf(stderr, "ab_gate_run: ab_model_det_run failed\n");
 		return 1;

@@ -19,6 +19,7 @@
 #include "ab_kvm.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -393,293 +394,379 @@ static void base_vs_aging(ab_state *st, const struct ab_hist *hb, const struct a
 	ab_record_cdf(st, names[4], ha);
 }
 
-static void kbench_fn(ab_state *st, void *arg)
-{
-	const struct kbench *kb = arg;
-	const struct kparams *p = kb->p;
-	uint64_t mib = (uint64_t)ab_range(st, 0);
-	int vcpus = (int)ab_range(st, 1);
-	struct ab_kvm_drv d = {.ops = kb->drv};
-	enum ab_vm_op op = kb->backing == AB_VM_BACKING_FILE ? AB_VM_OP_READ : AB_VM_OP_WRITE;
-	struct ab_vm_config cfg;
+/*
+ * One kvm benchmark case: what the phases share. The harness (kbench_fn)
+ * owns the order: setup -> populate -> base (no aging) -> aging under vCPU
+ * load (timed) -> accuracy -> faults under aging -> counters -> teardown.
+ */
+struct kcase {
+	ab_state *st;
+	const struct kbench *kb;
+	const struct kparams *p;
+	uint64_t mib;
+	int vcpus;
+	struct ab_kvm_drv d;
+	enum ab_vm_op op;
 	struct ab_vm_work w;
-	struct abvm *vm = NULL;
+	struct abvm *vm;
+	struct ab_vm_kstats *ks;
+	uint64_t npages;
+	char msg[512], err_s[600];
+	bool timed_loop_ran; /* ab_keep_running() returned false once */
+	/* phases 1-3 */
 	struct ab_hist fault, hbase, hage;
-	char msg[512] = "", err_s[600];
-	uint64_t npages, t0, t1, a0, a1, p0, p1, base_aps, calls = 0;
-	uint64_t sum_ns = 0, sum_pages = 0, sum_young = 0, sum_lw = 0, sum_dc = 0, sum_ev = 0,
-		 sum_rf = 0;
-	bool has_young = true, has_lw = true, has_dc = true, has_rf = true, failed = false;
-	struct ab_vm_kstats *ks = NULL;
-	uint64_t sum_kcalls = 0, sum_kwalk = 0;
-	bool has_k = true;
-	cpu_set_t saved;
+	uint64_t base_aps, age_aps;
+	double base_pass_ns, age_pass_ns;
+	/* the timed loop */
+	uint64_t calls, t0, t1, sum_ns, sum_pages, sum_young, sum_lw, sum_dc, sum_ev, sum_rf;
+	uint64_t sum_kcalls, sum_kwalk;
+	bool has_young, has_lw, has_dc, has_rf, has_k;
+	/* accuracy */
+	uint64_t false_old, checked;
+	bool has_acc;
+};
+
+static bool kc_fail(struct kcase *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool kc_fail(struct kcase *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err_s, sizeof(c->err_s), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool kc_vm_fail(struct kcase *c, int err)
+{
+	return kc_fail(c, "vCPUs: %s %s", ab_vm_strerr(err), ab_vm_last_error(c->vm));
+}
+
+/* Mode, driver, VM, the driver's view of it, the kernel's aging stats. */
+static bool kc_setup(struct kcase *c)
+{
+	const struct kbench *kb = c->kb;
+	struct ab_vm_config cfg;
 	int err;
 
-	sched_getaffinity(0, sizeof(saved), &saved);
-	if (p->pin)
-		ab_pin_self(0);
-	if (strcmp(kb->mode, "native") && !kb->drv->per_mode && (err = ab_kvm_mode_set(kb->mode))) {
-		snprintf(err_s, sizeof(err_s), "kvm.mmu_age_mode=%s: %s", kb->mode, strerror(-err));
-		goto fail;
-	}
-	if (kb->drv->setup && (err = kb->drv->setup(&d, msg, sizeof(msg)))) {
-		snprintf(err_s, sizeof(err_s), "%s setup: %s", kb->drv->name, msg);
-		goto fail;
-	}
+	if (strcmp(kb->mode, "native") && !kb->drv->per_mode && (err = ab_kvm_mode_set(kb->mode)))
+		return kc_fail(c, "kvm.mmu_age_mode=%s: %s", kb->mode, strerror(-err));
+	if (kb->drv->setup && (err = kb->drv->setup(&c->d, c->msg, sizeof(c->msg))))
+		return kc_fail(c, "%s setup: %s", kb->drv->name, c->msg);
 	ab_vm_config_init(&cfg);
-	cfg.mem_bytes = mib << 20;
-	cfg.nr_vcpus = vcpus;
+	cfg.mem_bytes = c->mib << 20;
+	cfg.nr_vcpus = c->vcpus;
 	cfg.backing = kb->backing;
 	cfg.file_dir = file_dir();
 	cfg.latency = true;
-	if (p->pin)
+	if (c->p->pin)
 		cfg.vcpu_thread_init = ab_vm_pin_vcpu_hook;
-	err = ab_vm_create(&cfg, &vm, msg, sizeof(msg));
-	if (err) {
-		snprintf(err_s, sizeof(err_s), "VM: %s", msg);
-		goto fail;
-	}
-	npages = ab_vm_npages(vm);
-	d.t = (struct ab_kvm_target){.vm = vm,
-				     .vm_fd = ab_vm_vm_fd(vm),
-				     .hva = ab_vm_hva(vm),
-				     .bytes = ab_vm_mem_bytes(vm),
-				     .gpa = ab_vm_gpa_base(vm),
-				     .file_backed = kb->backing == AB_VM_BACKING_FILE};
-	if ((err = kb->drv->prepare(&d, &d.t, msg, sizeof(msg)))) {
-		snprintf(err_s, sizeof(err_s), "%s: %s", kb->drv->name, msg);
-		goto fail;
-	}
-
+	if (ab_vm_create(&cfg, &c->vm, c->msg, sizeof(c->msg)))
+		return kc_fail(c, "VM: %s", c->msg);
+	c->npages = ab_vm_npages(c->vm);
+	c->d.t = (struct ab_kvm_target){.vm = c->vm,
+					.vm_fd = ab_vm_vm_fd(c->vm),
+					.hva = ab_vm_hva(c->vm),
+					.bytes = ab_vm_mem_bytes(c->vm),
+					.gpa = ab_vm_gpa_base(c->vm),
+					.file_backed = kb->backing == AB_VM_BACKING_FILE};
+	if ((err = kb->drv->prepare(&c->d, &c->d.t, c->msg, sizeof(c->msg))))
+		return kc_fail(c, "%s: %s", kb->drv->name, c->msg);
 	/* the patched kernel's aging stats (absent elsewhere: counters omitted) */
-	ks = ab_vm_kstats_open(vm, -1);
-	if (ks && kstats_read(ks, (uint64_t[4]){0})) {
-		ab_vm_kstats_close(ks);
-		ks = NULL;
+	c->ks = ab_vm_kstats_open(c->vm, -1);
+	if (c->ks && kstats_read(c->ks, (uint64_t[4]){0})) {
+		ab_vm_kstats_close(c->ks);
+		c->ks = NULL;
 	}
-	has_k = ks != NULL;
+	c->has_k = c->ks != NULL;
+	return true;
+}
 
-	/* 1. populate: first touch of every page */
-	ab_vm_work_init(&w);
-	w.op = op;
-	w.record_latency = true;
-	ab_vm_hist_reset(vm);
-	t0 = ab_now_ns();
-	if ((err = ab_vm_run(vm, &w))) {
-		snprintf(err_s, sizeof(err_s), "populate: %s %s", ab_vm_strerr(err),
-			 ab_vm_last_error(vm));
-		goto fail;
-	}
-	t1 = ab_now_ns();
-	merge_hists(vm, &fault);
-	ab_counter(st, "populate_pages_per_s", (double)npages * 1e9 / (double)(t1 - t0),
+/* 1. populate: first touch of every page (quiet phase: no aging runs) */
+static bool kc_populate(struct kcase *c)
+{
+	int err;
+
+	ab_vm_work_init(&c->w);
+	c->w.op = c->op;
+	c->w.record_latency = true;
+	ab_vm_hist_reset(c->vm);
+	uint64_t t0 = ab_now_ns();
+	if ((err = ab_vm_run(c->vm, &c->w)))
+		return kc_fail(c, "populate: %s %s", ab_vm_strerr(err), ab_vm_last_error(c->vm));
+	uint64_t t1 = ab_now_ns();
+	merge_hists(c->vm, &c->fault);
+	ab_counter(c->st, "populate_pages_per_s", (double)c->npages * 1e9 / (double)(t1 - t0),
 		   AB_CTR_DEFAULT);
+	return true;
+}
 
-	/* 2. base: no aging */
-	loop_work(&w, op);
-	ab_vm_hist_reset(vm);
-	if ((err = ab_vm_start(vm, &w)))
-		goto vm_fail;
-	sleep_ns(p->base_ms * 1000000ull / 5); /* warm-up: leave the first pass out */
-	a0 = vm_accesses(vm), p0 = vm_passes(vm), t0 = ab_now_ns();
-	/*
-	 * At least base_ms and a pass's worth of accesses: on an overloaded
-	 * machine a short window can catch the vCPUs descheduled throughout.
-	 */
+/* 2. base: the vCPUs loop over their memory, no aging */
+static bool kc_base(struct kcase *c)
+{
+	uint64_t a0, a1 = 0, p0, p1 = 0, t0, t1 = 0;
+	int err;
+
+	loop_work(&c->w, c->op);
+	ab_vm_hist_reset(c->vm);
+	if ((err = ab_vm_start(c->vm, &c->w)))
+		return kc_vm_fail(c, err);
+	sleep_ns(c->p->base_ms * 1000000ull / 5); /* warm-up: leave the first pass out */
+	a0 = vm_accesses(c->vm), p0 = vm_passes(c->vm), t0 = ab_now_ns();
+	/* At least base_ms and a pass's worth of accesses: on an overloaded
+	 * machine a short window can catch the vCPUs descheduled throughout. */
 	for (int i = 0; i < 10; i++) {
-		sleep_ns(p->base_ms * 1000000ull / (i ? 2 : 1));
-		a1 = vm_accesses(vm), p1 = vm_passes(vm), t1 = ab_now_ns();
-		if (a1 - a0 >= npages)
+		sleep_ns(c->p->base_ms * 1000000ull / (i ? 2 : 1));
+		a1 = vm_accesses(c->vm), p1 = vm_passes(c->vm), t1 = ab_now_ns();
+		if (a1 - a0 >= c->npages)
 			break;
 	}
 	if (a1 == a0) {
-		ab_vm_stop(vm);
-		snprintf(err_s, sizeof(err_s),
-			 "the vCPUs made no progress in %.1f s without aging (machine overloaded?)",
-			 (double)(t1 - t0) / 1e9);
-		goto fail;
+		ab_vm_stop(c->vm);
+		return kc_fail(c,
+			       "the vCPUs made no progress in %.1f s without aging (machine "
+			       "overloaded?)",
+			       (double)(t1 - t0) / 1e9);
 	}
-	base_aps = (a1 - a0) * 1000000000ull / (t1 - t0);
-	double base_pass_ns = p1 > p0 ? (double)(t1 - t0) * vcpus / (double)(p1 - p0) : 0;
-	if ((err = ab_vm_stop(vm)))
-		goto vm_fail;
-	merge_hists(vm, &hbase);
-	ab_counter(st, "base_accesses_per_s", (double)base_aps, AB_CTR_DEFAULT);
+	c->base_aps = (a1 - a0) * 1000000000ull / (t1 - t0);
+	c->base_pass_ns = p1 > p0 ? (double)(t1 - t0) * c->vcpus / (double)(p1 - p0) : 0;
+	if ((err = ab_vm_stop(c->vm)))
+		return kc_vm_fail(c, err);
+	merge_hists(c->vm, &c->hbase);
+	ab_counter(c->st, "base_accesses_per_s", (double)c->base_aps, AB_CTR_DEFAULT);
+	return true;
+}
 
-	/* 3. aging under vCPU load */
-	ab_vm_hist_reset(vm);
-	if ((err = ab_vm_start(vm, &w)))
-		goto vm_fail;
-	sleep_ns(p->base_ms * 1000000ull / 5);
-	a0 = vm_accesses(vm), p0 = vm_passes(vm), t0 = ab_now_ns();
-	while (ab_keep_running(st)) {
-		struct ab_kvm_age_res r;
+/* One aging call of the timed loop, with the kernel's stats around it. */
+static int kc_age_once(struct kcase *c)
+{
+	const struct kbench *kb = c->kb;
+	struct ab_kvm_age_res r;
+	uint64_t k0[4], k1[4];
+	bool kok;
+	int err;
 
-		d.budget = kb->drv == &ab_kvm_drv_reclaim ? npages / 16 : 0;
-		uint64_t k0[4], k1[4];
-		bool kok = ks && !kstats_read(ks, k0);
-
-		err = kb->drv->age(&d, kb->drv->per_mode ? kb->mode : NULL, 0, npages, true, &r,
-				   NULL);
-		/* patched kernel: what the notifiers cost inside KVM during this call */
-		if (kok && !kstats_read(ks, k1)) {
-			if (!r.has_lock_wait) {
-				r.lock_wait_ns = k1[0] - k0[0];
-				r.has_lock_wait = true;
-			}
-			if (!r.has_declines) {
-				r.declines = k1[1] - k0[1];
-				r.has_declines = true;
-			}
-			sum_kcalls += k1[2] - k0[2];
-			sum_kwalk += k1[3] - k0[3];
-		} else {
-			has_k = false;
+	c->d.budget = kb->drv == &ab_kvm_drv_reclaim ? c->npages / 16 : 0;
+	kok = c->ks && !kstats_read(c->ks, k0);
+	err =
+	    kb->drv->age(&c->d, kb->drv->per_mode ? kb->mode : NULL, 0, c->npages, true, &r, NULL);
+	/* patched kernel: what the notifiers cost inside KVM during this call */
+	if (kok && !kstats_read(c->ks, k1)) {
+		if (!r.has_lock_wait) {
+			r.lock_wait_ns = k1[0] - k0[0];
+			r.has_lock_wait = true;
 		}
-		if (err) {
-			snprintf(err_s, sizeof(err_s), "%s age: %s", kb->drv->name,
-				 d.err[0] ? d.err : strerror(-err));
-			ab_skip_with_error(st, err_s);
+		if (!r.has_declines) {
+			r.declines = k1[1] - k0[1];
+			r.has_declines = true;
+		}
+		c->sum_kcalls += k1[2] - k0[2];
+		c->sum_kwalk += k1[3] - k0[3];
+	} else {
+		c->has_k = false;
+	}
+	if (err)
+		return err;
+	ab_set_iteration_time(c->st, (double)r.ns / 1e9);
+	c->calls++;
+	c->sum_ns += r.ns;
+	c->sum_pages += r.pages;
+	c->sum_young += r.young;
+	c->has_young &= r.has_young;
+	c->sum_lw += r.lock_wait_ns;
+	c->has_lw &= r.has_lock_wait;
+	c->sum_dc += r.declines;
+	c->has_dc &= r.has_declines;
+	c->sum_ev += r.evicted;
+	c->sum_rf += r.refaults;
+	c->has_rf &= r.has_refaults;
+	return 0;
+}
+
+/* 3. timed: aging calls while the vCPUs loop over their memory */
+static bool kc_aging(struct kcase *c)
+{
+	uint64_t a0, a1, p0, p1;
+	bool failed = false;
+	int err;
+
+	c->has_young = c->has_lw = c->has_dc = c->has_rf = true;
+	ab_vm_hist_reset(c->vm);
+	if ((err = ab_vm_start(c->vm, &c->w)))
+		return kc_vm_fail(c, err);
+	sleep_ns(c->p->base_ms * 1000000ull / 5);
+	a0 = vm_accesses(c->vm), p0 = vm_passes(c->vm), c->t0 = ab_now_ns();
+	while (ab_keep_running(c->st)) {
+		if ((err = kc_age_once(c))) {
+			kc_fail(c, "%s age: %s", c->kb->drv->name,
+				c->d.err[0] ? c->d.err : strerror(-err));
 			failed = true;
 			break;
 		}
-		ab_set_iteration_time(st, (double)r.ns / 1e9);
-		calls++;
-		sum_ns += r.ns;
-		sum_pages += r.pages;
-		sum_young += r.young;
-		has_young &= r.has_young;
-		sum_lw += r.lock_wait_ns;
-		has_lw &= r.has_lock_wait;
-		sum_dc += r.declines;
-		has_dc &= r.has_declines;
-		sum_ev += r.evicted;
-		sum_rf += r.refaults;
-		has_rf &= r.has_refaults;
 	}
-	a1 = vm_accesses(vm), p1 = vm_passes(vm), t1 = ab_now_ns();
-	if ((err = ab_vm_stop(vm)))
-		goto vm_fail;
-	merge_hists(vm, &hage);
+	c->timed_loop_ran = true;
+	a1 = vm_accesses(c->vm), p1 = vm_passes(c->vm), c->t1 = ab_now_ns();
+	if ((err = ab_vm_stop(c->vm)))
+		return kc_vm_fail(c, err);
+	merge_hists(c->vm, &c->hage);
 	if (failed)
-		goto out;
+		return false;
+	c->age_aps = c->t1 > c->t0 ? (a1 - a0) * 1000000000ull / (c->t1 - c->t0) : 0;
+	c->age_pass_ns = p1 > p0 ? (double)(c->t1 - c->t0) * c->vcpus / (double)(p1 - p0) : 0;
+	return true;
+}
 
-	uint64_t age_aps = t1 > t0 ? (a1 - a0) * 1000000000ull / (t1 - t0) : 0;
-	double age_pass_ns = p1 > p0 ? (double)(t1 - t0) * vcpus / (double)(p1 - p0) : 0;
+/* 4. accuracy (per-page drivers) */
+static bool kc_accuracy(struct kcase *c)
+{
+	const struct kbench *kb = c->kb;
+	int err;
 
-	/* 4. accuracy */
-	uint64_t false_old = 0, checked = 0;
-	bool has_acc = false;
+	if (!kb->drv->per_page)
+		return true;
+	c->msg[0] = 0;
+	if (kb->drv == &ab_kvm_drv_reclaim)
+		err = accuracy_reclaim(&c->d, c->vm, c->p->acc_rounds, &c->false_old, &c->checked,
+				       c->msg, sizeof(c->msg));
+	else
+		err = accuracy_exact(&c->d, c->vm, kb, c->op, c->p->acc_rounds, &c->false_old,
+				     &c->checked, c->msg, sizeof(c->msg));
+	if (err)
+		return kc_fail(c, "accuracy: %s",
+			       c->msg[0]     ? c->msg
+			       : c->d.err[0] ? c->d.err
+					     : strerror(-err));
+	c->has_acc = c->checked > 0;
+	return true;
+}
 
-	if (kb->drv->per_page) {
-		msg[0] = 0;
-		if (kb->drv == &ab_kvm_drv_reclaim)
-			err = accuracy_reclaim(&d, vm, p->acc_rounds, &false_old, &checked, msg,
-					       sizeof(msg));
-		else
-			err = accuracy_exact(&d, vm, kb, op, p->acc_rounds, &false_old, &checked,
-					     msg, sizeof(msg));
-		if (err) {
-			snprintf(err_s, sizeof(err_s), "accuracy: %s",
-				 msg[0]	    ? msg
-				 : d.err[0] ? d.err
-					    : strerror(-err));
-			ab_skip_with_error(st, err_s);
-			goto out;
-		}
-		has_acc = checked > 0;
-	}
-
-	/* 5. faults under aging: a zapped pass without, then with, aging */
+/* 5. faults under aging: a zapped pass without, then with, aging */
+static bool kc_faults(struct kcase *c)
+{
+	const struct kbench *kb = c->kb;
 	struct ab_hist hfb, hfa;
-	struct ager ag = {
-	    .d = &d, .mode = kb->drv->per_mode ? kb->mode : NULL, .npages = npages, .pin = p->pin};
+	struct ager ag = {.d = &c->d,
+			  .mode = kb->drv->per_mode ? kb->mode : NULL,
+			  .npages = c->npages,
+			  .pin = c->p->pin};
 	uint64_t fb_ns, fa_ns;
 
-	d.budget = kb->drv == &ab_kvm_drv_reclaim ? npages / 16 : 0;
-	msg[0] = 0;
-	fb_ns = fault_pass(vm, op, NULL, &hfb, msg, sizeof(msg));
-	fa_ns = fb_ns ? fault_pass(vm, op, &ag, &hfa, msg, sizeof(msg)) : 0;
-	d.budget = 0;
-	if (!fa_ns) {
-		snprintf(err_s, sizeof(err_s), "%s", msg);
-		ab_skip_with_error(st, err_s);
-		goto out;
-	}
-	ab_counter(st, "base_fault_pass_ns", (double)fb_ns, AB_CTR_DEFAULT);
-	ab_counter(st, "fault_pass_ns", (double)fa_ns, AB_CTR_DEFAULT);
-	ab_counter(st, "fault_rel", (double)fb_ns / (double)fa_ns, AB_CTR_DEFAULT);
-	ab_counter(st, "fault_calls", (double)ag.calls, AB_CTR_DEFAULT);
+	c->d.budget = kb->drv == &ab_kvm_drv_reclaim ? c->npages / 16 : 0;
+	c->msg[0] = 0;
+	fb_ns = fault_pass(c->vm, c->op, NULL, &hfb, c->msg, sizeof(c->msg));
+	fa_ns = fb_ns ? fault_pass(c->vm, c->op, &ag, &hfa, c->msg, sizeof(c->msg)) : 0;
+	c->d.budget = 0;
+	if (!fa_ns)
+		return kc_fail(c, "%s", c->msg);
+	ab_counter(c->st, "base_fault_pass_ns", (double)fb_ns, AB_CTR_DEFAULT);
+	ab_counter(c->st, "fault_pass_ns", (double)fa_ns, AB_CTR_DEFAULT);
+	ab_counter(c->st, "fault_rel", (double)fb_ns / (double)fa_ns, AB_CTR_DEFAULT);
+	ab_counter(c->st, "fault_calls", (double)ag.calls, AB_CTR_DEFAULT);
 	if (ag.calls)
-		ab_counter(st, "fault_age_ns", (double)ag.ns / ag.calls, AB_CTR_DEFAULT);
-	base_vs_aging(st, &hfb, &hfa,
+		ab_counter(c->st, "fault_age_ns", (double)ag.ns / ag.calls, AB_CTR_DEFAULT);
+	base_vs_aging(c->st, &hfb, &hfa,
 		      (const char *[5]){"base_refault_p99_ns", "aging_fault_p99_ns",
 					"aging_fault_max_ns", "fault_base", "fault_aging"});
+	return true;
+}
 
-	/* counters: aging side */
-	if (calls && sum_pages) {
-		ab_counter(st, "ns_per_page", (double)sum_ns / (double)sum_pages, AB_CTR_DEFAULT);
-		ab_counter(st, "pages_per_s", (double)sum_pages * 1e9 / (double)sum_ns,
+/* Counters of the timed loop (per aging call). */
+static void kc_counters_aging(struct kcase *c)
+{
+	ab_state *st = c->st;
+	double n = (double)c->calls;
+
+	if (!c->calls)
+		return;
+	if (c->sum_pages) {
+		ab_counter(st, "ns_per_page", (double)c->sum_ns / (double)c->sum_pages,
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "pages_per_s", (double)c->sum_pages * 1e9 / (double)c->sum_ns,
 			   AB_CTR_DEFAULT);
 	}
-	if (calls) {
-		ab_counter(st, "pages", (double)sum_pages / calls, AB_CTR_DEFAULT);
-		if (has_young)
-			ab_counter(st, "young", (double)sum_young / calls, AB_CTR_DEFAULT);
-		if (has_lw)
-			ab_counter(st, "lock_wait_ns", (double)sum_lw / calls, AB_CTR_DEFAULT);
-		if (has_dc)
-			ab_counter(st, "declines", (double)sum_dc / calls, AB_CTR_DEFAULT);
-		if (has_k && !kb->drv->per_mode) {
-			ab_counter(st, "kvm_calls", (double)sum_kcalls / calls, AB_CTR_DEFAULT);
-			ab_counter(st, "kvm_walk_ns", (double)sum_kwalk / calls, AB_CTR_DEFAULT);
-		}
-		if (kb->drv == &ab_kvm_drv_reclaim) {
-			ab_counter(st, "evicted", (double)sum_ev / calls, AB_CTR_DEFAULT);
-			if (has_rf)
-				ab_counter(st, "refaults", (double)sum_rf / calls, AB_CTR_DEFAULT);
-		}
-		ab_counter(st, "calls_per_s", (double)calls * 1e9 / (double)(t1 - t0),
-			   AB_CTR_DEFAULT);
+	ab_counter(st, "pages", (double)c->sum_pages / n, AB_CTR_DEFAULT);
+	if (c->has_young)
+		ab_counter(st, "young", (double)c->sum_young / n, AB_CTR_DEFAULT);
+	if (c->has_lw)
+		ab_counter(st, "lock_wait_ns", (double)c->sum_lw / n, AB_CTR_DEFAULT);
+	if (c->has_dc)
+		ab_counter(st, "declines", (double)c->sum_dc / n, AB_CTR_DEFAULT);
+	if (c->has_k && !c->kb->drv->per_mode) {
+		ab_counter(st, "kvm_calls", (double)c->sum_kcalls / n, AB_CTR_DEFAULT);
+		ab_counter(st, "kvm_walk_ns", (double)c->sum_kwalk / n, AB_CTR_DEFAULT);
 	}
-	/* vCPU side */
-	if (fault.count) {
-		ab_counter(st, "fault_p50_ns", (double)ab_hist_quantile(&fault, 0.5),
-			   AB_CTR_DEFAULT);
-		ab_counter(st, "fault_p99_ns", (double)ab_hist_quantile(&fault, 0.99),
-			   AB_CTR_DEFAULT);
-		ab_counter(st, "fault_max_ns", (double)fault.max, AB_CTR_DEFAULT);
-		ab_record_cdf(st, "fault", &fault);
+	if (c->kb->drv == &ab_kvm_drv_reclaim) {
+		ab_counter(st, "evicted", (double)c->sum_ev / n, AB_CTR_DEFAULT);
+		if (c->has_rf)
+			ab_counter(st, "refaults", (double)c->sum_rf / n, AB_CTR_DEFAULT);
 	}
-	base_vs_aging(st, &hbase, &hage,
+	ab_counter(st, "calls_per_s", n * 1e9 / (double)(c->t1 - c->t0), AB_CTR_DEFAULT);
+}
+
+/* Counters of the vCPU side, and accuracy. */
+static void kc_counters_vcpus(struct kcase *c)
+{
+	ab_state *st = c->st;
+
+	if (c->fault.count) {
+		ab_counter(st, "fault_p50_ns", (double)ab_hist_quantile(&c->fault, 0.5),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "fault_p99_ns", (double)ab_hist_quantile(&c->fault, 0.99),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "fault_max_ns", (double)c->fault.max, AB_CTR_DEFAULT);
+		ab_record_cdf(st, "fault", &c->fault);
+	}
+	base_vs_aging(st, &c->hbase, &c->hage,
 		      (const char *[5]){"base_access_p99_ns", "access_p99_ns", "access_max_ns",
 					"access_base", "access_aging"});
-	ab_counter(st, "vcpu_accesses_per_s", (double)age_aps, AB_CTR_DEFAULT);
-	if (base_aps)
-		ab_counter(st, "vcpu_rel", (double)age_aps / (double)base_aps, AB_CTR_DEFAULT);
-	if (age_pass_ns > 0 && base_pass_ns > 0) {
-		ab_counter(st, "vcpu_pass_ns", age_pass_ns, AB_CTR_DEFAULT);
-		ab_counter(st, "base_pass_ns", base_pass_ns, AB_CTR_DEFAULT);
+	ab_counter(st, "vcpu_accesses_per_s", (double)c->age_aps, AB_CTR_DEFAULT);
+	if (c->base_aps)
+		ab_counter(st, "vcpu_rel", (double)c->age_aps / (double)c->base_aps,
+			   AB_CTR_DEFAULT);
+	if (c->age_pass_ns > 0 && c->base_pass_ns > 0) {
+		ab_counter(st, "vcpu_pass_ns", c->age_pass_ns, AB_CTR_DEFAULT);
+		ab_counter(st, "base_pass_ns", c->base_pass_ns, AB_CTR_DEFAULT);
 	}
-	if (has_acc)
-		ab_counter(st, kb->drv == &ab_kvm_drv_reclaim ? "hot_evicted" : "false_old",
-			   (double)false_old / p->acc_rounds, AB_CTR_DEFAULT);
-	goto out;
+	if (c->has_acc)
+		ab_counter(st, c->kb->drv == &ab_kvm_drv_reclaim ? "hot_evicted" : "false_old",
+			   (double)c->false_old / c->p->acc_rounds, AB_CTR_DEFAULT);
+}
 
-vm_fail:
-	snprintf(err_s, sizeof(err_s), "vCPUs: %s %s", ab_vm_strerr(err), ab_vm_last_error(vm));
-fail:
-	ab_skip_with_error(st, err_s);
-	while (ab_keep_running(st))
-		;
-out:
-	ab_vm_kstats_close(ks);
-	if (kb->drv->cleanup)
-		kb->drv->cleanup(&d);
-	ab_vm_destroy(vm);
-	if (d.in_memcg)
-		ab_kvm_memcg_leave(&d.memcg);
+static void kc_teardown(struct kcase *c)
+{
+	ab_vm_kstats_close(c->ks);
+	if (c->kb->drv->cleanup)
+		c->kb->drv->cleanup(&c->d);
+	ab_vm_destroy(c->vm);
+	if (c->d.in_memcg)
+		ab_kvm_memcg_leave(&c->d.memcg);
+}
+
+static void kbench_fn(ab_state *st, void *arg)
+{
+	const struct kbench *kb = arg;
+	struct kcase c = {.st = st,
+			  .kb = kb,
+			  .p = kb->p,
+			  .mib = (uint64_t)ab_range(st, 0),
+			  .vcpus = (int)ab_range(st, 1),
+			  .d = {.ops = kb->drv},
+			  .op = kb->backing == AB_VM_BACKING_FILE ? AB_VM_OP_READ : AB_VM_OP_WRITE};
+	cpu_set_t saved;
+
+	sched_getaffinity(0, sizeof(saved), &saved);
+	if (c.p->pin)
+		ab_pin_self(0);
+	if (kc_setup(&c) && kc_populate(&c) && kc_base(&c) && kc_aging(&c) && kc_accuracy(&c) &&
+	    kc_faults(&c)) {
+		kc_counters_aging(&c);
+		kc_counters_vcpus(&c);
+	} else {
+		ab_skip_with_error(st, c.err_s);
+		while (!c.timed_loop_ran && ab_keep_running(st))
+			;
+	}
+	kc_teardown(&c);
 	sched_setaffinity(0, sizeof(saved), &saved);
 }
 
@@ -780,48 +867,40 @@ static void dpt_compare(int vcpus, uint64_t bytes_per_vcpu)
 
 /* ---- registration ---------------------------------------------------- */
 
-static void declare_counters(void)
+/*
+ * The kernel modes of the schema this kernel accepts: each is written to
+ * kvm.mmu_age_mode (the registry restores the original value at exit); a
+ * mode the kernel rejects is listed in @missing. -1 if @want is given and
+ * not accepted.
+ */
+static int kernel_modes(const char *want, const char **modes, int *nmodes, char *missing,
+			size_t mlen, char *err, size_t errlen)
 {
-	static const struct {
-		const char *name, *unit;
-		enum ab_better better;
-	} c[] = {
-	    {"ns_per_page", "ns", AB_BETTER_LOWER},
-	    {"pages_per_s", "pages/s", AB_BETTER_HIGHER},
-	    {"pages", "pages per aging call", AB_BETTER_NONE},
-	    {"young", "pages per aging call", AB_BETTER_NONE},
-	    {"lock_wait_ns", "ns per aging call", AB_BETTER_LOWER},
-	    {"declines", "per aging call", AB_BETTER_LOWER},
-	    {"kvm_calls", "KVM aging notifier calls per aging call", AB_BETTER_NONE},
-	    {"kvm_walk_ns", "ns in KVM's walkers per aging call", AB_BETTER_LOWER},
-	    {"evicted", "pages per aging call", AB_BETTER_NONE},
-	    {"refaults", "pages per aging call", AB_BETTER_LOWER},
-	    {"calls_per_s", "aging calls/s", AB_BETTER_HIGHER},
-	    {"fault_p50_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_max_ns", "ns", AB_BETTER_LOWER},
-	    {"base_access_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"access_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"access_max_ns", "ns", AB_BETTER_LOWER},
-	    {"vcpu_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
-	    {"base_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
-	    {"vcpu_rel", "ratio", AB_BETTER_HIGHER},
-	    {"vcpu_pass_ns", "ns", AB_BETTER_LOWER},
-	    {"base_pass_ns", "ns", AB_BETTER_LOWER},
-	    {"base_fault_pass_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_pass_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_rel", "ratio", AB_BETTER_HIGHER},
-	    {"fault_calls", "aging calls per fault pass", AB_BETTER_NONE},
-	    {"fault_age_ns", "ns per aging call", AB_BETTER_LOWER},
-	    {"base_refault_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"aging_fault_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"aging_fault_max_ns", "ns", AB_BETTER_LOWER},
-	    {"false_old", "pages per check", AB_BETTER_LOWER},
-	    {"hot_evicted", "pages per check", AB_BETTER_LOWER},
-	};
+	char cur[64];
 
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		ab_counter_declare(c[i].name, c[i].unit, c[i].better);
+	if (ab_kvm_mode_param(cur, sizeof(cur)) == false)
+		return -1;
+	for (int i = 0; i < AB_MODE_NR; i++) {
+		const struct ab_mode *md = &ab_mode_table[i];
+
+		if (!(md->where & AB_IN_KERNEL) || (want && strcmp(want, md->name)))
+			continue;
+		if (ab_kvm_mode_set(md->name)) {
+			size_t o = strlen(missing);
+			snprintf(missing + o, mlen - o, "%s%s", o ? "," : "", md->name);
+			continue;
+		}
+		modes[(*nmodes)++] = md->name;
+	}
+	if (ab_kvm_mode_set(cur) == 0 && *nmodes)
+		return 0;
+	if (want)
+		snprintf(err, errlen,
+			 "mode '%s': this kernel's kvm.mmu_age_mode does not accept it", want);
+	else
+		snprintf(err, errlen, "kvm.mmu_age_mode accepts none of %s",
+			 ab_mode_list(AB_IN_KERNEL));
+	return -1;
 }
 
 static char chosen_msg[512];
@@ -865,10 +944,11 @@ static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errl
 
 int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 {
-	static struct kbench benches[3 * 5];
+	static struct kbench benches[3 * AB_MODE_NR];
 	int nb = 0, pus, maxv;
 	char cur[64], modes_s[128] = "";
-	const char *modes[4];
+	const char *modes[AB_MODE_NR];
+	char missing[128] = "";
 	int nmodes = 0;
 	bool patched;
 	enum ab_vm_backing backings[3];
@@ -884,15 +964,15 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	/* modes */
 	patched = ab_kvm_mode_param(cur, sizeof(cur));
 	if (patched) {
-		for (int i = 0; i < 4; i++)
-			if (!cfg->mode || !strcmp(cfg->mode, ab_kvm_modes[i]))
-				modes[nmodes++] = ab_kvm_modes[i];
-		if (!nmodes) {
-			snprintf(err, errlen,
-				 "unknown mode '%s' (locked, read_locked, fast_only, bitmap)",
-				 cfg->mode);
+		const struct ab_mode *md = cfg->mode ? ab_mode_find(cfg->mode) : NULL;
+
+		if (cfg->mode && (!md || !(md->where & AB_IN_KERNEL))) {
+			snprintf(err, errlen, "unknown mode '%s' (%s)", cfg->mode,
+				 ab_mode_list(AB_IN_KERNEL));
 			return -1;
 		}
+		if (kernel_modes(cfg->mode, modes, &nmodes, missing, sizeof(missing), err, errlen))
+			return -1;
 	} else {
 		if (cfg->mode && strcmp(cfg->mode, "native")) {
 			snprintf(err, errlen,
@@ -935,6 +1015,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	ab_add_context("driver", chosen->name);
 	ab_add_context("driver_detail", chosen_msg);
 	ab_add_context("kvm_modes", modes_s);
+	if (missing[0])
+		ab_add_context("kvm_modes_not_offered", missing);
 	ab_add_context("kvm_kernel", patched ? "patched (kvm.mmu_age_mode)" : "native");
 	ab_add_context("kvm_kernel_release", ab_kernel_release());
 	{
@@ -951,7 +1033,6 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(), strerror(errno));
 		ab_add_context("kvm_file_dir", fd_s);
 	}
-	declare_counters();
 
 	static const char *const argn[] = {"mib", "vcpus"};
 	static int64_t mibs_quick[] = {64, 128}, mibs_full[] = {256, 1024};

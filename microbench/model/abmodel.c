@@ -79,20 +79,11 @@ struct free_batch {
 	uint32_t slot[];
 };
 
-static const char *const walker_names[AB_W_NR] = {"locked", "read_locked", "fast_only", "bitmap",
-						  "scan"};
-
-const char *ab_walker_name(enum ab_walker w)
-{
-	return (unsigned)w < AB_W_NR ? walker_names[w] : "?";
-}
-
 int ab_walker_parse(const char *name)
 {
-	for (int i = 0; i < AB_W_NR; i++)
-		if (name && !strcmp(name, walker_names[i]))
-			return i;
-	return -1;
+	const struct ab_mode *md = ab_mode_find(name);
+
+	return md && ab_model_has_walker(md->id) ? (int)md->id : -1;
 }
 
 bool ab_model_slow_walker(void)
@@ -985,59 +976,106 @@ int ab_model_age_bitmap(struct ab_model *m, uint64_t first, unsigned n, uint64_t
 	return AB_AGE_OK;
 }
 
-int ab_model_age(struct ab_model *m, enum ab_walker w, uint64_t first, uint64_t n, bool clear,
+/* ---- the walkers: one function per model mode of common/ab_modes.def ---- */
+
+typedef int walker_fn(struct ab_model *m, uint64_t first, uint64_t n, bool clear, uint64_t *yo,
+		      struct ab_age_res *res);
+
+static int age_locked(struct ab_model *m, uint64_t first, uint64_t n, bool clear, uint64_t *yo,
+		      struct ab_age_res *res)
+{
+	uint64_t t0 = ab_now_ns();
+
+	mmu_write_lock(&m->mmu_lock);
+	res->lock_wait_ns += ab_now_ns() - t0;
+	walk_locked(m, first, n, clear, yo, res);
+	mmu_write_unlock(&m->mmu_lock);
+	return AB_AGE_OK;
+}
+
+static int age_read_locked(struct ab_model *m, uint64_t first, uint64_t n, bool clear, uint64_t *yo,
+			   struct ab_age_res *res)
+{
+	uint64_t t0 = ab_now_ns();
+
+	mmu_read_lock(&m->mmu_lock);
+	res->lock_wait_ns += ab_now_ns() - t0;
+	ab_rcu_lock();
+	walk_cas(m, first, n, clear, NULL, yo, res);
+	ab_rcu_unlock();
+	mmu_read_unlock(&m->mmu_lock);
+	return AB_AGE_OK;
+}
+
+static int age_fast_only(struct ab_model *m, uint64_t first, uint64_t n, bool clear, uint64_t *yo,
+			 struct ab_age_res *res)
+{
+	if (needs_lock(m, first, n)) {
+		res->declines++;
+		return AB_AGE_DECLINED;
+	}
+	ab_rcu_lock();
+	walk_cas(m, first, n, clear, NULL, yo, res);
+	ab_rcu_unlock();
+	return AB_AGE_OK;
+}
+
+/* fast_only's walk, but where it would decline it takes mmu_lock for write. */
+static int age_fast_or_locked(struct ab_model *m, uint64_t first, uint64_t n, bool clear,
+			      uint64_t *yo, struct ab_age_res *res)
+{
+	if (needs_lock(m, first, n)) {
+		res->fallbacks++;
+		return age_locked(m, first, n, clear, yo, res);
+	}
+	ab_rcu_lock();
+	walk_cas(m, first, n, clear, NULL, yo, res);
+	ab_rcu_unlock();
+	return AB_AGE_OK;
+}
+
+static int age_bitmap(struct ab_model *m, uint64_t first, uint64_t n, bool clear, uint64_t *yo,
+		      struct ab_age_res *res)
+{
+	int ret = AB_AGE_OK;
+
+	for (uint64_t off = 0; off < n; off += 64) {
+		unsigned k = n - off < 64 ? (unsigned)(n - off) : 64;
+		uint64_t y;
+		int r = ab_model_age_bitmap(m, first + off, k, ~0ull, clear, &y, res);
+
+		if (r == AB_AGE_DECLINED)
+			ret = AB_AGE_DECLINED; /* nothing answered for this window */
+		else if (yo)
+			yo[off >> 6] = y;
+	}
+	return ret;
+}
+
+static int age_scan(struct ab_model *m, uint64_t first, uint64_t n, bool clear, uint64_t *yo,
+		    struct ab_age_res *res)
+{
+	scan(m, first, n, clear, yo, res);
+	return AB_AGE_OK;
+}
+
+static walker_fn *const walkers[AB_MODE_NR] = {
+    [AB_MODE_LOCKED] = age_locked,	 [AB_MODE_READ_LOCKED] = age_read_locked,
+    [AB_MODE_FAST_ONLY] = age_fast_only, [AB_MODE_FAST_OR_LOCKED] = age_fast_or_locked,
+    [AB_MODE_BITMAP] = age_bitmap,	 [AB_MODE_SCAN] = age_scan,
+};
+
+bool ab_model_has_walker(enum ab_mode_id w)
+{
+	return (unsigned)w < AB_MODE_NR && walkers[w] && (ab_mode_table[w].where & AB_IN_MODEL);
+}
+
+int ab_model_age(struct ab_model *m, enum ab_mode_id w, uint64_t first, uint64_t n, bool clear,
 		 uint64_t *young_out, struct ab_age_res *res)
 {
-	uint64_t t0;
-
-	if (!res || !n || first >= m->npages || n > m->npages - first || (unsigned)w >= AB_W_NR)
+	if (!res || !n || first >= m->npages || n > m->npages - first || !ab_model_has_walker(w))
 		return -EINVAL;
 	if (young_out)
 		memset(young_out, 0, ((n + 63) / 64) * sizeof(uint64_t));
-
-	switch (w) {
-	case AB_W_LOCKED:
-		t0 = ab_now_ns();
-		mmu_write_lock(&m->mmu_lock);
-		res->lock_wait_ns += ab_now_ns() - t0;
-		walk_locked(m, first, n, clear, young_out, res);
-		mmu_write_unlock(&m->mmu_lock);
-		return AB_AGE_OK;
-	case AB_W_READ_LOCKED:
-		t0 = ab_now_ns();
-		mmu_read_lock(&m->mmu_lock);
-		res->lock_wait_ns += ab_now_ns() - t0;
-		ab_rcu_lock();
-		walk_cas(m, first, n, clear, NULL, young_out, res);
-		ab_rcu_unlock();
-		mmu_read_unlock(&m->mmu_lock);
-		return AB_AGE_OK;
-	case AB_W_FAST_ONLY:
-		if (needs_lock(m, first, n)) {
-			res->declines++;
-			return AB_AGE_DECLINED;
-		}
-		ab_rcu_lock();
-		walk_cas(m, first, n, clear, NULL, young_out, res);
-		ab_rcu_unlock();
-		return AB_AGE_OK;
-	case AB_W_BITMAP: {
-		int ret = AB_AGE_OK;
-		for (uint64_t off = 0; off < n; off += 64) {
-			unsigned k = n - off < 64 ? (unsigned)(n - off) : 64;
-			uint64_t y;
-			int r = ab_model_age_bitmap(m, first + off, k, ~0ull, clear, &y, res);
-			if (r == AB_AGE_DECLINED)
-				ret = AB_AGE_DECLINED; /* nothing answered for this window */
-			else if (young_out)
-				young_out[off >> 6] = y;
-		}
-		return ret;
-	}
-	case AB_W_SCAN:
-		scan(m, first, n, clear, young_out, res);
-		return AB_AGE_OK;
-	default:
-		return -EINVAL;
-	}
+	return walkers[w](m, first, n, clear, young_out, res);
 }

@@ -16,6 +16,8 @@
 #ifndef AB_MODEL_H
 #define AB_MODEL_H
 
+#include "ab_schema.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,16 +35,12 @@ struct ab_hist;
 #define AB_PT_ENTRIES 512
 #define AB_PT_LEVELS  4
 
-enum ab_walker {
-	AB_W_LOCKED,	  /* mmu_lock for write over the whole walk (6.12) */
-	AB_W_READ_LOCKED, /* mmu_lock for read, cmpxchg to clear A */
-	AB_W_FAST_ONLY,	  /* no mmu_lock: RCU + cmpxchg, declines on shadow ranges */
-	AB_W_BITMAP,	  /* lockless, one walk per <= 64-page look-around window */
-	AB_W_SCAN,	  /* linear pass over leaf SPTE memory: no tree, no lock */
-	AB_W_NR,
-};
-const char *ab_walker_name(enum ab_walker w);
-/* Parse a walker name; returns -1 if unknown. */
+/*
+ * Walkers are the modes of common/ab_modes.def whose `where` has MODEL; the
+ * dispatch table in abmodel.c has one function per such mode.
+ */
+bool ab_model_has_walker(enum ab_mode_id w);
+/* The mode id of a model walker's name; -1 if unknown or not a model walker. */
 int ab_walker_parse(const char *name);
 
 enum ab_pgsize { AB_PG_4K = 1, AB_PG_2M = 2 }; /* value = leaf level */
@@ -123,6 +121,7 @@ struct ab_age_res {
 	uint64_t young;	       /* pages reported young */
 	uint64_t lock_wait_ns; /* waiting to acquire mmu_lock */
 	uint64_t declines;     /* requests declined (fast_only, bitmap) */
+	uint64_t fallbacks;    /* requests answered under mmu_lock instead (fast_or_locked) */
 	uint64_t retries;      /* cmpxchg lost to a concurrent update, retried */
 	uint64_t left_young;   /* gave up clearing: reported young, A left set */
 };
@@ -141,7 +140,7 @@ struct ab_age_res {
  * window (the declined windows' bits are zero and nothing in them was
  * cleared; the others are answered; res->declines counts windows).
  */
-int ab_model_age(struct ab_model *m, enum ab_walker w, uint64_t first, uint64_t n, bool clear,
+int ab_model_age(struct ab_model *m, enum ab_mode_id w, uint64_t first, uint64_t n, bool clear,
 		 uint64_t *young_out, struct ab_age_res *res);
 
 /*
@@ -211,7 +210,7 @@ void *ab_inval_thread(void *inval);
  * Returns the total number of young pages reported (npages/4-ish * k), or
  * UINT64_MAX on bad arguments. Registers the calling thread with RCU.
  */
-uint64_t ab_model_det_run(enum ab_walker w, enum ab_pgsize pgsize, uint64_t npages, unsigned k);
+uint64_t ab_model_det_run(enum ab_mode_id w, enum ab_pgsize pgsize, uint64_t npages, unsigned k);
 
 /* true when built with AB_MODEL_TEST_SLOW_WALKER (abmodel_slow). */
 bool ab_model_slow_walker(void);

@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	}
 	uint64_t n = num("NPAGES", argv[3], 1u << 22);
 	unsigned k = (unsigned)num("K", argv[4], 100000);
-	uint64_t y = ab_model_det_run((enum ab_walker)w, ps, n, k);
+	uint64_t y = ab_model_det_run((enum ab_mode_id)w, ps, n, k);
 	if (y == UINT64_MAX) {
 		fprintf(stderr, "abmodel_det: model setup failed\n");
 		return AB_EXIT_FAIL;

@@ -113,13 +113,13 @@ void *ab_inval_thread(void *arg)
 	return NULL;
 }
 
-uint64_t ab_model_det_run(enum ab_walker w, enum ab_pgsize pgsize, uint64_t npages, unsigned k)
+uint64_t ab_model_det_run(enum ab_mode_id w, enum ab_pgsize pgsize, uint64_t npages, unsigned k)
 {
 	struct ab_model_params p = {.pgsize = pgsize, .npages = npages, .base_gfn = 0x40000};
 	struct ab_model *m;
 	uint64_t *set, s = 0xabcdef, total = 0;
 
-	if ((unsigned)w >= AB_W_NR || !npages || npages > (1u << 22))
+	if (!ab_model_has_walker(w) || !npages || npages > (1u << 22))
 		return UINT64_MAX;
 	ab_model_thread_register();
 	m = ab_model_create(&p);
@@ -136,7 +136,7 @@ uint64_t ab_model_det_run(enum ab_walker w, enum ab_pgsize pgsize, uint64_t npag
 
 	struct ab_age_res res = {0};
 	ab_model_populate(m, 0, npages, false);
-	ab_model_age(m, AB_W_LOCKED, 0, npages, true, NULL, &res);
+	ab_model_age(m, AB_MODE_LOCKED, 0, npages, true, NULL, &res);
 	for (unsigned r = 0; r < k; r++) {
 		for (uint64_t i = 0; i < npages; i++)
 			if ((set[i >> 6] >> (i & 63)) & 1)

@@ -27,24 +27,26 @@
 #include <ab_shim.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define FRESH_PAGES    4096 /* per vCPU */
-#define FRESH_EVERY    64
-#define WRITE_PCT      20
-#define WARMUP_NS      5000000ull
-#define VCPU_READY     1024 /* accesses per vCPU before the timed loop */
-#define BASE_MIN_NS    5000000ull
-#define BASE_MAX_NS    500000000ull
-#define SCAN_MIN_PAIRS 15
-#define SCAN_MAX_PAIRS 4096
+#define FRESH_PAGES	 4096 /* per vCPU */
+#define FRESH_EVERY	 64
+#define WRITE_PCT	 20
+#define WARMUP_NS	 5000000ull
+#define VCPU_READY	 1024 /* accesses per vCPU before the timed loop */
+#define BASE_MIN_NS	 5000000ull
+#define BASE_MAX_NS	 500000000ull
+#define SCAN_MIN_PAIRS	 15
+#define SCAN_MAX_PAIRS	 4096
+#define READY_TIMEOUT_NS 5000000000ull
 
 struct mb_arg {
-	enum ab_walker w;
+	enum ab_mode_id w;
 	enum ab_pgsize ps;
 	bool pin;
 	enum ab_lock_kind lock;
@@ -112,303 +114,399 @@ static uint64_t popcount_and(const uint64_t *a, const uint64_t *b, size_t words)
 	return c;
 }
 
+/*
+ * One benchmark case: what the phases below share. The harness
+ * (bench_model) owns the order: setup -> load -> timed loop (with the
+ * accuracy count of declined spans) -> floor -> baseline -> counters.
+ * Walker traits come from the mode table (common/ab_modes.def).
+ */
+struct mb_case {
+	ab_state *st;
+	const struct mb_arg *a;
+	const struct ab_mode *mode;
+	uint64_t pages;
+	int nv;
+	unsigned rate, shadow;
+	struct ab_model *m;
+	char err[160];
+	/* shadow ranges: pages of the spans a declining call leaves unanswered */
+	size_t words;
+	uint64_t *decl_mask, *tbits, exp_decl;
+	/* load */
+	volatile int stop, phase;
+	struct ab_vcpu *v;
+	struct ab_hist *hist;
+	pthread_t *vt, it;
+	struct ab_inval iv;
+	int started;
+	bool inval_started;
+	/* timed loop */
+	uint64_t iters, age_ns, young, wait, decl, false_old;
+	bool decl_mismatch;
+	double *call_ns;
+	size_t cap_calls;
+	uint64_t win_ns, win_acc, win_f;
+	/* floor and baseline */
+	double ratio, rate_aging, rate_base;
+};
+
+static bool mb_fail(struct mb_case *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool mb_fail(struct mb_case *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	ab_skip_with_error(c->st, c->err);
+	return false;
+}
+
+/* A declining walk leaves these spans unanswered: fast_only the whole
+ * call, bitmap the 64-page windows that meet a mark (the walkers' own
+ * predicate, ab_model_needs_lock). */
+static void mb_decline_spans(struct mb_case *c)
+{
+	for (uint64_t off = 0; off < c->pages; off += 64) {
+		unsigned k = c->pages - off < 64 ? (unsigned)(c->pages - off) : 64;
+		bool d = c->mode->decline == AB_DECLINE_CALL
+			     ? ab_model_needs_lock(c->m, 0, c->pages)
+			 : c->mode->decline == AB_DECLINE_WINDOW ? ab_model_needs_lock(c->m, off, k)
+								 : false;
+		if (d) {
+			c->decl_mask[off >> 6] = k < 64 ? (1ull << k) - 1 : ~0ull;
+			c->exp_decl += c->mode->decline == AB_DECLINE_WINDOW;
+		}
+	}
+	if (c->mode->decline == AB_DECLINE_CALL && ab_model_needs_lock(c->m, 0, c->pages))
+		c->exp_decl = 1;
+}
+
+/* Table of pages + fresh windows, all mapped, A clear; shadow marks. */
+static bool mb_setup(struct mb_case *c)
+{
+	struct ab_model_params prm = {.pgsize = c->a->ps,
+				      .npages = c->pages + (uint64_t)c->nv * FRESH_PAGES,
+				      .base_gfn = 1ull << 20,
+				      .mmu_lock = c->a->lock};
+	struct ab_age_res res = {0};
+
+	c->m = ab_model_create(&prm);
+	if (!c->m)
+		return mb_fail(c, "model of %llu pages: %s", (unsigned long long)prm.npages,
+			       strerror(errno));
+	ab_model_populate(c->m, 0, c->pages, false);
+	ab_model_age(c->m, AB_MODE_LOCKED, 0, c->pages, true, NULL, &res);
+	c->words = (c->pages + 63) / 64;
+	if (!c->shadow)
+		return true;
+	int64_t mk = mark_shadow(c->m, c->pages, c->shadow);
+	c->decl_mask = calloc(c->words, sizeof(uint64_t));
+	c->tbits = calloc(c->words, sizeof(uint64_t));
+	if (mk < 0 || !c->decl_mask || !c->tbits)
+		return mb_fail(c, "shadow:%u: %s", c->shadow, strerror(mk < 0 ? (int)-mk : ENOMEM));
+	mb_decline_spans(c);
+	return true;
+}
+
+static void mb_stop_load(struct mb_case *c)
+{
+	__atomic_store_n(&c->stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < c->started; i++)
+		pthread_join(c->vt[i], NULL);
+	if (c->inval_started)
+		pthread_join(c->it, NULL);
+	c->started = 0;
+	c->inval_started = false;
+}
+
+/* vCPU threads and the invalidator; returns once every vCPU is running. */
+static bool mb_start_load(struct mb_case *c)
+{
+	int nv = c->nv, rc = 0;
+
+	c->v = calloc(nv ? nv : 1, sizeof(*c->v));
+	c->hist = calloc(2 * (nv ? nv : 1), sizeof(*c->hist));
+	c->vt = calloc(nv ? nv : 1, sizeof(*c->vt));
+	if (!c->v || !c->hist || !c->vt)
+		return mb_fail(c, "out of memory");
+	c->iv = (struct ab_inval){.m = c->m,
+				  .first = 0,
+				  .n = c->pages,
+				  .zap_pages = c->a->ps == AB_PG_4K ? AB_PT_ENTRIES : 1,
+				  .rate = c->rate,
+				  .seed = 0x5eed,
+				  .stop = &c->stop};
+	for (int i = 0; i < nv; i++) {
+		uint64_t per = c->pages / nv;
+
+		ab_hist_init(&c->hist[2 * i]);
+		ab_hist_init(&c->hist[2 * i + 1]);
+		c->v[i] = (struct ab_vcpu){.m = c->m,
+					   .first = i * per,
+					   .n = i == nv - 1 ? c->pages - i * per : per,
+					   .pattern = AB_PAT_RANDOM,
+					   .write_pct = WRITE_PCT,
+					   .fresh_first = c->pages + (uint64_t)i * FRESH_PAGES,
+					   .fresh_n = FRESH_PAGES,
+					   .fresh_every = FRESH_EVERY,
+					   .seed = 0x1234567ull * (i + 1),
+					   .pin_role = c->a->pin ? 1 + i : -1,
+					   .stop = &c->stop,
+					   .phase = &c->phase,
+					   .hist = {&c->hist[2 * i], &c->hist[2 * i + 1]}};
+	}
+	while (c->started < nv &&
+	       !(rc = pthread_create(&c->vt[c->started], NULL, ab_vcpu_thread, &c->v[c->started])))
+		c->started++;
+	if (!rc && c->rate) {
+		rc = pthread_create(&c->it, NULL, ab_inval_thread, &c->iv);
+		c->inval_started = !rc;
+	}
+	if (rc) {
+		mb_stop_load(c);
+		return mb_fail(c, "pthread_create: %s", strerror(rc));
+	}
+	if (nv || c->rate)
+		sleep_ns(WARMUP_NS);
+	/* The timed loop must see the load it claims to: every vCPU has made
+	 * VCPU_READY accesses, or the point fails (a loaded machine). */
+	for (uint64_t t0 = ab_now_ns();;) {
+		int ready = 0;
+
+		for (int i = 0; i < nv; i++)
+			ready += __atomic_load_n(&c->v[i].accesses, __ATOMIC_RELAXED) >= VCPU_READY;
+		if (ready == nv)
+			return true;
+		if (ab_now_ns() - t0 > READY_TIMEOUT_NS) {
+			mb_stop_load(c);
+			return mb_fail(c,
+				       "warm-up: %d of %d vCPU threads made %d accesses in %.0f s "
+				       "(machine too loaded, or oversubscribed)",
+				       ready, nv, VCPU_READY, READY_TIMEOUT_NS * 1e-9);
+		}
+		sleep_ns(1000000);
+	}
+}
+
+static void mb_record_call(struct mb_case *c, uint64_t ns)
+{
+	if (c->call_ns && c->iters == c->cap_calls) {
+		double *n = realloc(c->call_ns, sizeof(double) * c->cap_calls * 2);
+
+		if (!n) {
+			free(c->call_ns);
+			c->call_ns = NULL;
+		} else {
+			c->call_ns = n;
+			c->cap_calls *= 2;
+		}
+	}
+	if (c->call_ns)
+		c->call_ns[c->iters] = (double)ns;
+}
+
+/*
+ * Timed: test-and-clear aging calls over the whole range, back to back.
+ * After a declined call, untimed, the young pages its declined spans hold
+ * (false_old); that time and the vCPUs' work in it leave the vCPU window.
+ */
+static void mb_timed_loop(struct mb_case *c)
+{
+	uint64_t cnt_ns = 0, cnt_acc = 0, cnt_f = 0;
+	struct ab_age_res res;
+
+	c->cap_calls = 1024;
+	c->call_ns = malloc(sizeof(double) * c->cap_calls);
+	__atomic_store_n(&c->phase, 1, __ATOMIC_RELAXED);
+	uint64_t acc0 = sum_accesses(c->v, c->nv), f0 = sum_faults(c->v, c->nv), w0 = ab_now_ns();
+	while (ab_keep_running(c->st)) {
+		memset(&res, 0, sizeof(res));
+		uint64_t t0 = ab_now_ns();
+		int arc = ab_model_age(c->m, c->mode->id, 0, c->pages, true, NULL, &res);
+		uint64_t t1 = ab_now_ns();
+
+		ab_set_iteration_time(c->st, (double)(t1 - t0) * 1e-9);
+		c->age_ns += t1 - t0;
+		c->young += res.young;
+		c->wait += res.lock_wait_ns;
+		c->decl += res.declines;
+		if (res.declines != (arc == AB_AGE_DECLINED ? c->exp_decl : 0))
+			c->decl_mismatch = true;
+		if (arc == AB_AGE_DECLINED && c->decl_mask) {
+			struct ab_age_res tr = {0};
+			uint64_t ca = sum_accesses(c->v, c->nv), cf = sum_faults(c->v, c->nv);
+			uint64_t c0 = ab_now_ns();
+
+			ab_model_age(c->m, AB_MODE_SCAN, 0, c->pages, false, c->tbits, &tr);
+			c->false_old += popcount_and(c->tbits, c->decl_mask, c->words);
+			cnt_ns += ab_now_ns() - c0;
+			cnt_acc += sum_accesses(c->v, c->nv) - ca;
+			cnt_f += sum_faults(c->v, c->nv) - cf;
+		}
+		mb_record_call(c, t1 - t0);
+		c->iters++;
+	}
+	/* The vCPU side needs a long enough window on a busy machine: keep
+	 * aging (untimed, same calls) until it lasted min_window_ns. */
+	while (c->nv && ab_now_ns() - w0 - cnt_ns < c->a->min_window_ns) {
+		memset(&res, 0, sizeof(res));
+		ab_model_age(c->m, c->mode->id, 0, c->pages, true, NULL, &res);
+	}
+	c->win_ns = ab_now_ns() - w0 - cnt_ns;
+	c->win_acc = sum_accesses(c->v, c->nv) - acc0 - cnt_acc;
+	c->win_f = sum_faults(c->v, c->nv) - f0 - cnt_f;
+	__atomic_store_n(&c->phase, 0, __ATOMIC_RELAXED);
+}
+
+/*
+ * Same run, same table, same load: the scan floor, as alternating (walker
+ * call, scan pass) pairs so both see the same conditions; the median of
+ * the per-pair ratios, so one preempted call does not decide it. At least
+ * SCAN_MIN_PAIRS, then up to a quarter of the timed loop (max 50 ms).
+ */
+static void mb_floor(struct mb_case *c)
+{
+	static double r[SCAN_MAX_PAIRS];
+	uint64_t spent = 0, budget = c->age_ns / 4;
+	struct ab_age_res res;
+	int pairs = 0;
+
+	if (c->mode->id == AB_MODE_SCAN || !c->iters)
+		return;
+	if (budget > 50000000ull)
+		budget = 50000000ull;
+	while (pairs < SCAN_MAX_PAIRS && (pairs < SCAN_MIN_PAIRS || spent < budget)) {
+		memset(&res, 0, sizeof(res));
+		uint64_t t0 = ab_now_ns();
+		ab_model_age(c->m, c->mode->id, 0, c->pages, true, NULL, &res);
+		uint64_t t1 = ab_now_ns();
+		ab_model_age(c->m, AB_MODE_SCAN, 0, c->pages, true, NULL, &res);
+		uint64_t t2 = ab_now_ns();
+
+		r[pairs++] = (double)(t1 - t0) / (double)(t2 - t1 ? t2 - t1 : 1);
+		spent += t2 - t0;
+	}
+	qsort(r, pairs, sizeof(r[0]), cmp_double);
+	c->ratio = pairs & 1 ? r[pairs / 2] : (r[pairs / 2 - 1] + r[pairs / 2]) / 2;
+}
+
+/* Same run: an equal window without aging. */
+static void mb_baseline(struct mb_case *c)
+{
+	uint64_t win = c->win_ns;
+
+	if (!c->nv)
+		return;
+	if (win < BASE_MIN_NS)
+		win = BASE_MIN_NS;
+	if (win > BASE_MAX_NS)
+		win = BASE_MAX_NS;
+	uint64_t b0 = ab_now_ns(), c0 = sum_accesses(c->v, c->nv);
+	sleep_ns(win);
+	uint64_t c1 = sum_accesses(c->v, c->nv), b1 = ab_now_ns();
+	c->rate_aging = (double)c->win_acc / ((double)c->win_ns * 1e-9);
+	c->rate_base = (double)(c1 - c0) / ((double)(b1 - b0) * 1e-9);
+}
+
+static double median_sorted(double *v, uint64_t n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void mb_counters_aging(struct mb_case *c)
+{
+	const struct ab_mode *md = c->mode;
+	ab_state *st = c->st;
+	double per_call = (double)c->age_ns / (double)c->iters, n = (double)c->iters;
+	bool tree = md->id != AB_MODE_SCAN;
+
+	ab_counter(st, "ns_per_page", per_call / (double)c->pages, AB_CTR_DEFAULT);
+	ab_counter(st, "pages_per_s", (double)c->pages * 1e9 / per_call, AB_CTR_DEFAULT);
+	if (c->call_ns) /* robust to a preempted call on a shared machine */
+		ab_counter(st, "ns_per_page_median",
+			   median_sorted(c->call_ns, c->iters) / (double)c->pages, AB_CTR_DEFAULT);
+	ab_counter(st, "young", (double)c->young / n, AB_CTR_DEFAULT);
+	if (md->lock != AB_LOCK_NONE || (md->fallback != AB_LOCK_NONE && c->shadow))
+		ab_counter(st, "lock_wait_ns", (double)c->wait / n, AB_CTR_DEFAULT);
+	/* declines: the walkers that can decline, and with shadow ranges every
+	 * tree walker (the others: 0). false_old only with shadow ranges, where
+	 * it can be non-zero. scan has no notion of shadow ranges. */
+	if (md->decline != AB_DECLINE_NEVER || (c->shadow && tree))
+		ab_counter(st, "declines", (double)c->decl / n, AB_CTR_DEFAULT);
+	if (c->shadow && tree)
+		ab_counter(st, "false_old", (double)c->false_old / n, AB_CTR_DEFAULT);
+	if (tree)
+		ab_counter(st, "walker_scan_ratio", c->ratio, AB_CTR_DEFAULT);
+}
+
+static void mb_counters_vcpus(struct mb_case *c)
+{
+	ab_state *st = c->st;
+	struct ab_hist h;
+
+	ab_hist_init(&h);
+	for (int i = 0; i < c->nv; i++)
+		ab_hist_merge(&h, &c->hist[2 * i + 1]);
+	if (h.count) {
+		ab_counter(st, "fault_p50_ns", (double)ab_hist_quantile(&h, 0.50), 0);
+		ab_counter(st, "fault_p99_ns", (double)ab_hist_quantile(&h, 0.99), 0);
+		ab_counter(st, "fault_max_ns", (double)h.max, 0);
+		ab_record_cdf(st, "fault", &h);
+	}
+	ab_counter(st, "vcpu_faults_per_s", (double)c->win_f / ((double)c->win_ns * 1e-9), 0);
+	ab_counter(st, "vcpu_accesses_per_s", c->rate_aging, 0);
+	ab_counter(st, "pool_waits", (double)ab_model_pool_waits(c->m), 0);
+	if (c->rate_base > 0)
+		ab_counter(st, "vcpu_rel", c->rate_aging / c->rate_base, 0);
+}
+
+static void mb_free(struct mb_case *c)
+{
+	free(c->call_ns);
+	free(c->decl_mask);
+	free(c->tbits);
+	free(c->v);
+	free(c->hist);
+	free(c->vt);
+	if (c->m)
+		ab_model_destroy(c->m);
+}
+
 static void bench_model(ab_state *st, void *argp)
 {
 	const struct mb_arg *a = argp;
-	const uint64_t pages = (uint64_t)ab_range(st, 0);
-	const int nv = (int)ab_range(st, 1);
-	const unsigned rate = (unsigned)ab_range(st, 2);
-	const unsigned shadow = (unsigned)ab_range(st, 3);
-	struct ab_model_params prm = {.pgsize = a->ps,
-				      .npages = pages + (uint64_t)nv * FRESH_PAGES,
-				      .base_gfn = 1ull << 20,
-				      .mmu_lock = a->lock};
-	struct ab_model *m;
-	char err[128];
+	struct mb_case c = {.st = st,
+			    .a = a,
+			    .mode = &ab_mode_table[a->w],
+			    .pages = (uint64_t)ab_range(st, 0),
+			    .nv = (int)ab_range(st, 1),
+			    .rate = (unsigned)ab_range(st, 2),
+			    .shadow = (unsigned)ab_range(st, 3)};
 
 	ab_model_thread_register();
 	if (a->pin)
 		ab_pin_self(0);
-	m = ab_model_create(&prm);
-	if (!m) {
-		snprintf(err, sizeof(err), "model of %llu pages: %s",
-			 (unsigned long long)prm.npages, strerror(errno));
-		ab_skip_with_error(st, err);
-		return;
+	if (mb_setup(&c) && mb_start_load(&c)) {
+		mb_timed_loop(&c);
+		mb_floor(&c);
+		mb_baseline(&c);
+		mb_stop_load(&c);
+		if (c.decl_mismatch)
+			mb_fail(&c, "decline bookkeeping: a call's declines differ from the marked "
+				    "spans (model bug)");
+		else if (c.iters)
+			mb_counters_aging(&c);
+		if (c.nv && !c.decl_mismatch)
+			mb_counters_vcpus(&c);
 	}
-	struct ab_age_res res = {0};
-	ab_model_populate(m, 0, pages, false);
-	ab_model_age(m, AB_W_LOCKED, 0, pages, true, NULL, &res);
-
-	/*
-	 * Shadow ranges and the decline bookkeeping. The declined spans of a
-	 * call are a function of the marks only (ab_model_needs_lock, the
-	 * walkers' own predicate): fast_only the whole range, bitmap the
-	 * 64-page windows that intersect a mark. decl_mask has their pages'
-	 * bits set; exp_decl is the declines a declining call must count.
-	 */
-	const size_t words = (pages + 63) / 64;
-	uint64_t *decl_mask = NULL, *tbits = NULL, exp_decl = 0;
-	if (shadow) {
-		int64_t mk = mark_shadow(m, pages, shadow);
-		decl_mask = calloc(words, sizeof(uint64_t));
-		tbits = calloc(words, sizeof(uint64_t));
-		if (mk < 0 || !decl_mask || !tbits) {
-			snprintf(err, sizeof(err), "shadow:%u: %s", shadow,
-				 strerror(mk < 0 ? (int)-mk : ENOMEM));
-			ab_skip_with_error(st, err);
-			free(decl_mask);
-			free(tbits);
-			ab_model_destroy(m);
-			return;
-		}
-		for (uint64_t off = 0; off < pages; off += 64) {
-			unsigned k = pages - off < 64 ? (unsigned)(pages - off) : 64;
-			bool d = a->w == AB_W_FAST_ONLY ? ab_model_needs_lock(m, 0, pages)
-				 : a->w == AB_W_BITMAP	? ab_model_needs_lock(m, off, k)
-							: false;
-			if (d) {
-				decl_mask[off >> 6] = k < 64 ? (1ull << k) - 1 : ~0ull;
-				exp_decl += a->w == AB_W_BITMAP ? 1 : 0;
-			}
-		}
-		if (a->w == AB_W_FAST_ONLY && ab_model_needs_lock(m, 0, pages))
-			exp_decl = 1;
-	}
-
-	volatile int stop = 0, phase = 0;
-	struct ab_vcpu *v = calloc(nv ? nv : 1, sizeof(*v));
-	struct ab_hist *hist = calloc(2 * (nv ? nv : 1), sizeof(*hist));
-	pthread_t *vt = calloc(nv ? nv : 1, sizeof(*vt)), it;
-	struct ab_inval iv = {.m = m,
-			      .first = 0,
-			      .n = pages,
-			      .zap_pages = a->ps == AB_PG_4K ? AB_PT_ENTRIES : 1,
-			      .rate = rate,
-			      .seed = 0x5eed,
-			      .stop = &stop};
-	double *call_ns = NULL;
-	if (!v || !hist || !vt) {
-		ab_skip_with_error(st, "out of memory");
-		goto out;
-	}
-	for (int i = 0; i < nv; i++) {
-		ab_hist_init(&hist[2 * i]);
-		ab_hist_init(&hist[2 * i + 1]);
-		uint64_t per = pages / nv;
-		v[i] = (struct ab_vcpu){.m = m,
-					.first = i * per,
-					.n = i == nv - 1 ? pages - i * per : per,
-					.pattern = AB_PAT_RANDOM,
-					.write_pct = WRITE_PCT,
-					.fresh_first = pages + (uint64_t)i * FRESH_PAGES,
-					.fresh_n = FRESH_PAGES,
-					.fresh_every = FRESH_EVERY,
-					.seed = 0x1234567ull * (i + 1),
-					.pin_role = a->pin ? 1 + i : -1,
-					.stop = &stop,
-					.phase = &phase,
-					.hist = {&hist[2 * i], &hist[2 * i + 1]}};
-	}
-	int started = 0, rc = 0;
-	bool inval_started = false;
-	while (started < nv &&
-	       !(rc = pthread_create(&vt[started], NULL, ab_vcpu_thread, &v[started])))
-		started++;
-	if (!rc && rate) {
-		rc = pthread_create(&it, NULL, ab_inval_thread, &iv);
-		inval_started = !rc;
-	}
-	if (rc) {
-		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-		for (int i = 0; i < started; i++)
-			pthread_join(vt[i], NULL);
-		snprintf(err, sizeof(err), "pthread_create: %s", strerror(rc));
-		ab_skip_with_error(st, err);
-		goto out;
-	}
-	if (nv || rate)
-		sleep_ns(WARMUP_NS);
-	/* On a loaded machine a vCPU thread may not have run yet: the timed
-	 * loop must see the load it claims to (and false_old the accesses).
-	 * Wait until every vCPU made VCPU_READY accesses (at most 2 s). */
-	for (uint64_t t0 = ab_now_ns(); ab_now_ns() - t0 < 2000000000ull;) {
-		int ready = 0;
-		for (int i = 0; i < nv; i++)
-			ready += __atomic_load_n(&v[i].accesses, __ATOMIC_RELAXED) >= VCPU_READY;
-		if (ready == nv)
-			break;
-		sleep_ns(1000000);
-	}
-
-	/* Timed: aging calls over the whole range. */
-	uint64_t iters = 0, age_ns = 0, young = 0, wait = 0, decl = 0, false_old = 0;
-	bool decl_mismatch = false;
-	/* Time, vCPU accesses and faults during the false_old counts: taken
-	 * out of the vCPU window, which measures the vCPUs under aging calls. */
-	uint64_t cnt_ns = 0, cnt_acc = 0, cnt_f = 0;
-	size_t cap_calls = 1024;
-	call_ns = malloc(sizeof(double) * cap_calls);
-	__atomic_store_n(&phase, 1, __ATOMIC_RELAXED);
-	uint64_t acc0 = sum_accesses(v, nv), f0 = sum_faults(v, nv), w0 = ab_now_ns();
-	while (ab_keep_running(st)) {
-		memset(&res, 0, sizeof(res));
-		uint64_t t0 = ab_now_ns();
-		int arc = ab_model_age(m, a->w, 0, pages, true, NULL, &res);
-		uint64_t t1 = ab_now_ns();
-		ab_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
-		age_ns += t1 - t0;
-		young += res.young;
-		wait += res.lock_wait_ns;
-		decl += res.declines;
-		if (res.declines != (arc == AB_AGE_DECLINED ? exp_decl : 0))
-			decl_mismatch = true;
-		if (arc == AB_AGE_DECLINED && decl_mask) {
-			/* Untimed: the young pages the declined spans hold now
-			 * (test only, lockless linear pass; the declining walker
-			 * cleared nothing there). */
-			struct ab_age_res tr = {0};
-			uint64_t ca = sum_accesses(v, nv), cf = sum_faults(v, nv), c0 = ab_now_ns();
-			ab_model_age(m, AB_W_SCAN, 0, pages, false, tbits, &tr);
-			false_old += popcount_and(tbits, decl_mask, words);
-			cnt_ns += ab_now_ns() - c0;
-			cnt_acc += sum_accesses(v, nv) - ca;
-			cnt_f += sum_faults(v, nv) - cf;
-		}
-		if (call_ns && iters == cap_calls) {
-			double *n = realloc(call_ns, sizeof(double) * cap_calls * 2);
-			if (!n) {
-				free(call_ns);
-				call_ns = NULL;
-			} else {
-				call_ns = n;
-				cap_calls *= 2;
-			}
-		}
-		if (call_ns)
-			call_ns[iters] = (double)(t1 - t0);
-		iters++;
-	}
-	/* The vCPU side needs a long enough window on a busy machine: keep
-	 * aging (untimed, same calls) until it lasted a->min_window_ns. */
-	while (nv && ab_now_ns() - w0 - cnt_ns < a->min_window_ns) {
-		memset(&res, 0, sizeof(res));
-		ab_model_age(m, a->w, 0, pages, true, NULL, &res);
-	}
-	uint64_t w1 = ab_now_ns(), acc1 = sum_accesses(v, nv), f1 = sum_faults(v, nv);
-	const uint64_t win_ns = w1 - w0 - cnt_ns, win_acc = acc1 - acc0 - cnt_acc,
-		       win_f = f1 - f0 - cnt_f;
-	__atomic_store_n(&phase, 0, __ATOMIC_RELAXED);
-
-	/* Same run, same table, same load: the scan floor, measured as
-	 * alternating (walker call, scan pass) pairs so both see the same
-	 * conditions; the ratio is the median of the per-pair ratios, so one
-	 * preempted call (the machine is shared) does not decide it. At least
-	 * SCAN_MIN_PAIRS pairs, then up to a quarter of the timed loop (max
-	 * 50 ms), at most SCAN_MAX_PAIRS. */
-	double ratio = 0;
-	if (a->w != AB_W_SCAN && iters) {
-		static double r[SCAN_MAX_PAIRS];
-		uint64_t spent = 0, budget = age_ns / 4;
-		int pairs = 0;
-		if (budget > 50000000ull)
-			budget = 50000000ull;
-		while (pairs < SCAN_MAX_PAIRS && (pairs < SCAN_MIN_PAIRS || spent < budget)) {
-			memset(&res, 0, sizeof(res));
-			uint64_t t0 = ab_now_ns();
-			ab_model_age(m, a->w, 0, pages, true, NULL, &res);
-			uint64_t t1 = ab_now_ns();
-			ab_model_age(m, AB_W_SCAN, 0, pages, true, NULL, &res);
-			uint64_t t2 = ab_now_ns();
-			r[pairs++] = (double)(t1 - t0) / (double)(t2 - t1 ? t2 - t1 : 1);
-			spent += t2 - t0;
-		}
-		qsort(r, pairs, sizeof(r[0]), cmp_double);
-		ratio = pairs & 1 ? r[pairs / 2] : (r[pairs / 2 - 1] + r[pairs / 2]) / 2;
-	}
-
-	/* Same run: an equal window without aging. */
-	double rate_aging = 0, rate_base = 0;
-	if (nv) {
-		uint64_t win = win_ns;
-		if (win < BASE_MIN_NS)
-			win = BASE_MIN_NS;
-		if (win > BASE_MAX_NS)
-			win = BASE_MAX_NS;
-		uint64_t b0 = ab_now_ns(), c0 = sum_accesses(v, nv);
-		sleep_ns(win);
-		uint64_t c1 = sum_accesses(v, nv), b1 = ab_now_ns();
-		rate_aging = (double)win_acc / ((double)win_ns * 1e-9);
-		rate_base = (double)(c1 - c0) / ((double)(b1 - b0) * 1e-9);
-	}
-	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
-	for (int i = 0; i < nv; i++)
-		pthread_join(vt[i], NULL);
-	if (inval_started)
-		pthread_join(it, NULL);
-
-	if (decl_mismatch)
-		ab_skip_with_error(st, "decline bookkeeping: a call's declines differ from the "
-				       "marked spans (model bug)");
-	else if (iters) {
-		double per_call = (double)age_ns / (double)iters;
-		ab_counter(st, "ns_per_page", per_call / (double)pages, AB_CTR_DEFAULT);
-		ab_counter(st, "pages_per_s", (double)pages * 1e9 / per_call, AB_CTR_DEFAULT);
-		if (call_ns) {
-			/* Median call: robust to a preempted call on a shared machine. */
-			qsort(call_ns, iters, sizeof(double), cmp_double);
-			double med = iters & 1 ? call_ns[iters / 2]
-					       : (call_ns[iters / 2 - 1] + call_ns[iters / 2]) / 2;
-			ab_counter(st, "ns_per_page_median", med / (double)pages, AB_CTR_DEFAULT);
-		}
-		ab_counter(st, "young", (double)young / (double)iters, AB_CTR_DEFAULT);
-		if (a->w == AB_W_LOCKED || a->w == AB_W_READ_LOCKED) /* others take no lock */
-			ab_counter(st, "lock_wait_ns", (double)wait / (double)iters,
-				   AB_CTR_DEFAULT);
-		/* declines: the walkers that can decline, and with shadow ranges
-		 * every tree walker (the locking ones: 0). false_old only with
-		 * shadow ranges, where it can be non-zero (so the report's
-		 * accuracy figure picks the shadow points). scan has no notion
-		 * of shadow ranges. */
-		bool can_decline = a->w == AB_W_FAST_ONLY || a->w == AB_W_BITMAP;
-		if (can_decline || (shadow && a->w != AB_W_SCAN))
-			ab_counter(st, "declines", (double)decl / (double)iters, AB_CTR_DEFAULT);
-		if (shadow && a->w != AB_W_SCAN)
-			ab_counter(st, "false_old", (double)false_old / (double)iters,
-				   AB_CTR_DEFAULT);
-		if (a->w != AB_W_SCAN)
-			ab_counter(st, "walker_scan_ratio", ratio, AB_CTR_DEFAULT);
-	}
-	if (nv) {
-		struct ab_hist h;
-		ab_hist_init(&h);
-		for (int i = 0; i < nv; i++)
-			ab_hist_merge(&h, &hist[2 * i + 1]);
-		if (h.count) {
-			ab_counter(st, "fault_p50_ns", (double)ab_hist_quantile(&h, 0.50), 0);
-			ab_counter(st, "fault_p99_ns", (double)ab_hist_quantile(&h, 0.99), 0);
-			ab_counter(st, "fault_max_ns", (double)h.max, 0);
-			ab_record_cdf(st, "fault", &h);
-		}
-		ab_counter(st, "vcpu_faults_per_s", (double)win_f / ((double)win_ns * 1e-9), 0);
-		ab_counter(st, "vcpu_accesses_per_s", rate_aging, 0);
-		ab_counter(st, "pool_waits", (double)ab_model_pool_waits(m), 0);
-		if (rate_base > 0)
-			ab_counter(st, "vcpu_rel", rate_aging / rate_base, 0);
-	}
-out:
-	free(call_ns);
-	free(decl_mask);
-	free(tbits);
-	free(v);
-	free(hist);
-	free(vt);
-	ab_model_destroy(m);
+	mb_free(&c);
 }
 
 static const char *const arg_names[] = {"pages", "vcpus", "inval", "shadow"};
 
-static struct mb_arg args_store[AB_W_NR * 2];
+static struct mb_arg args_store[AB_MODE_NR * 2];
 
 int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 {
@@ -442,28 +540,6 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 	 * the grid, so names are the same on every machine. */
 	const uint64_t visits = cfg->quick ? (16u << 20) : (32u << 20);
 
-	static const struct {
-		const char *name, *unit;
-		enum ab_better better;
-	} ctr[] = {
-	    {"ns_per_page", "ns", AB_BETTER_LOWER},
-	    {"pages_per_s", "pages/s", AB_BETTER_HIGHER},
-	    {"young", "pages", AB_BETTER_NONE},
-	    {"lock_wait_ns", "ns", AB_BETTER_LOWER},
-	    {"declines", "per call", AB_BETTER_LOWER},
-	    {"false_old", "pages", AB_BETTER_LOWER},
-	    {"fault_p50_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_p99_ns", "ns", AB_BETTER_LOWER},
-	    {"fault_max_ns", "ns", AB_BETTER_LOWER},
-	    {"vcpu_accesses_per_s", "accesses/s", AB_BETTER_HIGHER},
-	    {"vcpu_faults_per_s", "faults/s", AB_BETTER_NONE},
-	    {"pool_waits", "count", AB_BETTER_LOWER},
-	    {"vcpu_rel", "ratio", AB_BETTER_HIGHER},
-	    {"walker_scan_ratio", "ratio", AB_BETTER_LOWER},
-	};
-	for (size_t i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++)
-		ab_counter_declare(ctr[i].name, ctr[i].unit, ctr[i].better);
-
 	/* AB_MODEL_LOCK=pthread swaps the queued rwlock for glibc's (comparison
 	 * only; recorded in the context). */
 	const char *lk = getenv("AB_MODEL_LOCK");
@@ -488,7 +564,9 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 		 WRITE_PCT, FRESH_EVERY, FRESH_PAGES);
 	ab_add_context("model_workload", buf);
 
-	for (int w = 0; w < AB_W_NR; w++) {
+	for (int w = 0; w < AB_MODE_NR; w++) {
+		if (!ab_model_has_walker(w))
+			continue;
 		for (int p = 0; p < 2; p++) {
 			struct mb_arg *ma = &args_store[w * 2 + p];
 			ma->w = w;
@@ -496,8 +574,7 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 			ma->pin = cfg->pin;
 			ma->lock = lock;
 			ma->min_window_ns = 50000000ull;
-			snprintf(buf, sizeof(buf), "model/%s/%s", ab_walker_name(w),
-				 p ? "2M" : "4K");
+			snprintf(buf, sizeof(buf), "model/%s/%s", ab_mode_name(w), p ? "2M" : "4K");
 			/* One family per range size (iterations are per family). */
 			for (int i = 0; i < npg; i++) {
 				ab_bench *b = ab_register(buf, bench_model, ma);

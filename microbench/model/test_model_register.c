@@ -30,7 +30,7 @@ static double num(json_t *b, const char *k)
 
 static json_t *run_json(const char *filter, const char *path, int want)
 {
-	struct ab_run_opts ro = {.filter = filter, .json_out = path, .quiet = true};
+	struct ab_run_opts ro = {.filter = filter, .json_out = path, .progress = AB_PROGRESS_QUIET};
 	int n = ab_run(&ro);
 	CHECK(n == want, "filter %s ran %d benchmarks, want %d", filter, n, want);
 	json_error_t jerr;
@@ -39,14 +39,32 @@ static json_t *run_json(const char *filter, const char *path, int want)
 	return root;
 }
 
+/* The model's walkers: the modes of the table that have one. */
+static int nwalkers(char *alt, size_t len)
+{
+	int n = 0;
+	size_t o = 0;
+
+	alt[0] = 0;
+	for (int w = 0; w < AB_MODE_NR; w++)
+		if (ab_model_has_walker(w)) {
+			o += snprintf(alt + o, len - o, "%s%s", n ? "|" : "", ab_mode_name(w));
+			n++;
+		}
+	return n;
+}
+
 /* The names listed for the quick grid with max_vcpus=1. */
 static void check_names(const char *list)
 {
 	regex_t re;
-	regcomp(&re,
-		"^model/(locked|read_locked|fast_only|bitmap|scan)/(4K|2M)/pages:16384/"
-		"vcpus:([01])/inval:(0|1000)/shadow:(0|10)/iterations:1024/repeats:1/manual_time$",
-		REG_EXTENDED);
+	char alt[256], pat[512];
+	int nw = nwalkers(alt, sizeof(alt));
+	snprintf(pat, sizeof(pat),
+		 "^model/(%s)/(4K|2M)/pages:16384/"
+		 "vcpus:([01])/inval:(0|1000)/shadow:(0|10)/iterations:1024/repeats:1/manual_time$",
+		 alt);
+	CHECK(regcomp(&re, pat, REG_EXTENDED) == 0, "regex %s", pat);
 	FILE *f = fopen(list, "r");
 	char line[512];
 	int n = 0, shadow = 0, bad = 0;
@@ -76,8 +94,9 @@ static void check_names(const char *list)
 		fclose(f);
 	regfree(&re);
 	CHECK(bad == 0, "%d names do not match", bad);
-	CHECK(n == 5 * 2 * 3 + 5, "quick grid with max_vcpus=1 has %d benchmarks, want 35", n);
-	CHECK(shadow == 5, "%d shadow:10 points, want one per walker", shadow);
+	CHECK(n == nw * 2 * 3 + nw, "quick grid with max_vcpus=1 has %d benchmarks, want %d", n,
+	      nw * 7);
+	CHECK(shadow == nw, "%d shadow:10 points, want one per walker", shadow);
 }
 
 /* shadow:10: fast_only declines every whole-range call (a marked table is
@@ -114,11 +133,59 @@ static void check_shadow(json_t *root)
 		}
 	}
 	CHECK(seen == 2, "shadow: %d iteration rows, want 2", seen);
-	json_t *fo = json_object_get(json_object_get(json_object_get(root, "agebench"), "counters"),
-				     "false_old");
-	CHECK(fo && !strcmp(json_string_value(json_object_get(fo, "unit")) ?: "", "pages") &&
-		  !strcmp(json_string_value(json_object_get(fo, "better")) ?: "", "lower"),
-	      "false_old not declared as pages, lower is better");
+}
+
+/*
+ * Every counter of every benchmark row is declared in results.json with
+ * the unit and direction of the schema (common/ab_counters.def).
+ */
+static void check_declared(json_t *root)
+{
+	static const char *const builtin[] = {"name",
+					      "family_index",
+					      "per_family_instance_index",
+					      "run_name",
+					      "run_type",
+					      "repetitions",
+					      "repetition_index",
+					      "threads",
+					      "iterations",
+					      "real_time",
+					      "cpu_time",
+					      "time_unit",
+					      "aggregate_name",
+					      "aggregate_unit",
+					      "error_occurred",
+					      "error_message",
+					      "label"};
+	json_t *ctrs = json_object_get(json_object_get(root, "agebench"), "counters");
+	json_t *benches = json_object_get(root, "benchmarks"), *b, *v;
+	const char *k;
+	size_t i;
+	int checked = 0;
+
+	json_array_foreach(benches, i, b)
+	{
+		json_object_foreach(b, k, v)
+		{
+			bool std = false;
+			for (size_t j = 0; j < sizeof(builtin) / sizeof(builtin[0]); j++)
+				std |= !strcmp(k, builtin[j]);
+			if (std)
+				continue;
+			const struct ab_counter_def *d = ab_counter_find(k);
+			json_t *c = json_object_get(ctrs, k);
+			checked++;
+			CHECK(d != NULL, "counter %s is not in the schema", k);
+			CHECK(c && d &&
+				  !strcmp(json_string_value(json_object_get(c, "unit")) ?: "",
+					  d->unit) &&
+				  !strcmp(json_string_value(json_object_get(c, "better")) ?: "",
+					  ab_better_name(d->better)),
+			      "counter %s not declared in results.json as the schema says", k);
+		}
+	}
+	CHECK(checked > 20, "only %d counter values checked", checked);
 }
 
 int main(void)
@@ -151,9 +218,9 @@ int main(void)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
-		struct ab_run_opts lo = {.list_only = true, .quiet = true};
-		/* Google Benchmark lists on the reporter's stream, stderr here. */
-		if (!freopen("/dev/null", "w", stdout) || !freopen(list, "w", stderr))
+		struct ab_run_opts lo = {.list_only = true, .progress = AB_PROGRESS_QUIET};
+		/* The names go to stdout. */
+		if (!freopen(list, "w", stdout) || !freopen("/dev/null", "w", stderr))
 			_exit(255);
 		_exit(ab_run(&lo) & 0xff);
 	}
@@ -162,7 +229,10 @@ int main(void)
 	n = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	/* vcpus:0 runs only without invalidations (nothing would refault);
 	 * one shadow:10 point per walker. */
-	CHECK(n == 5 * 2 * 3 + 5, "quick grid with max_vcpus=1: ab_run listed %d, want 35", n);
+	char alt[256];
+	int nw = nwalkers(alt, sizeof(alt));
+	CHECK(nw == 6, "%d model walkers (%s), want 6", nw, alt);
+	CHECK(n == nw * 7, "quick grid with max_vcpus=1: ab_run listed %d, want %d", n, nw * 7);
 	check_names(list);
 
 	/* One ab_run per process (Google Benchmark is initialised once): the
@@ -225,6 +295,7 @@ int main(void)
 	}
 	CHECK(seen == 2, "%d iteration rows, want 2", seen);
 	check_shadow(root);
+	check_declared(root);
 	json_decref(root);
 out:
 	unlink(path);

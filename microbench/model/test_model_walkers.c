@@ -66,7 +66,7 @@ static void reset(struct ab_model *m)
 {
 	struct ab_age_res r = {0};
 	ab_model_populate(m, 0, NPAGES, false);
-	ab_model_age(m, AB_W_LOCKED, 0, NPAGES, true, NULL, &r);
+	ab_model_age(m, AB_MODE_LOCKED, 0, NPAGES, true, NULL, &r);
 }
 
 static void check_oracle(struct ab_model *m, const char *ctx)
@@ -89,7 +89,7 @@ static void check_oracle(struct ab_model *m, const char *ctx)
 	ab_check_total++;
 }
 
-static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
+static void walker_exact(enum ab_pgsize ps, enum ab_mode_id w)
 {
 	/* 4K: page 0 sits at entry 300 of its leaf table; 2M likewise at PD
 	 * entry 300, so [a, e) below starts mid-table and crosses 3 tables. */
@@ -98,7 +98,7 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 	uint64_t touched[WORDS] = {0}, young[WORDS], s = 12345 + w * 7 + ps;
 	const uint64_t a = 100, e = 1700;
 	char ctx[64];
-	snprintf(ctx, sizeof(ctx), "%s/%s", ab_walker_name(w), ps == AB_PG_4K ? "4K" : "2M");
+	snprintf(ctx, sizeof(ctx), "%s/%s", ab_mode_name(w), ps == AB_PG_4K ? "4K" : "2M");
 
 	reset(m);
 	/* Nothing is young after the reset. */
@@ -127,7 +127,7 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 		CHECK(r.young == count_range(touched, a, e),
 		      "%s: test-only young %" PRIu64 " != %" PRIu64, ctx, r.young,
 		      count_range(touched, a, e));
-		CHECK(r.lock_wait_ns == 0 || w == AB_W_LOCKED || w == AB_W_READ_LOCKED,
+		CHECK(r.lock_wait_ns == 0 || ab_mode_table[w].lock != AB_LOCK_NONE,
 		      "%s: lockless walker reports lock wait", ctx);
 	}
 	for (uint64_t i = 0; i < NPAGES; i++)
@@ -144,7 +144,7 @@ static void walker_exact(enum ab_pgsize ps, enum ab_walker w)
 	      bad);
 	CHECK(r.young == count_range(touched, a, e), "%s: clear young count", ctx);
 	memset(&r, 0, sizeof(r));
-	ab_model_age(m, AB_W_LOCKED, 0, NPAGES, false, young, &r);
+	ab_model_age(m, AB_MODE_LOCKED, 0, NPAGES, false, young, &r);
 	for (uint64_t i = 0; i < NPAGES; i++) {
 		bool expect = ab_test_bit(touched, i) && (i < a || i >= e);
 		if (ab_test_bit(young, i) != expect) {
@@ -237,25 +237,25 @@ static void declines(enum ab_pgsize ps)
 		ab_model_access(m, i, false, NULL);
 
 	memset(young, 0xff, sizeof(young));
-	CHECK(ab_model_age(m, AB_W_FAST_ONLY, 0, NPAGES, true, young, &r) == AB_AGE_DECLINED,
+	CHECK(ab_model_age(m, AB_MODE_FAST_ONLY, 0, NPAGES, true, young, &r) == AB_AGE_DECLINED,
 	      "fast_only over a shadow range declines");
 	CHECK(r.declines == 1 && r.young == 0 && count_range(young, 0, NPAGES) == 0,
 	      "decline counted once, nothing answered (declines %" PRIu64 ")", r.declines);
-	CHECK(ab_model_age(m, AB_W_FAST_ONLY, 1009, 1, false, young, &r) == AB_AGE_DECLINED &&
+	CHECK(ab_model_age(m, AB_MODE_FAST_ONLY, 1009, 1, false, young, &r) == AB_AGE_DECLINED &&
 		  r.declines == 2,
 	      "fast_only on the last shadow page declines");
 	/* A decline must not have cleared anything. */
 	struct ab_age_res r2 = {0};
-	ab_model_age(m, AB_W_LOCKED, 0, NPAGES, false, NULL, &r2);
+	ab_model_age(m, AB_MODE_LOCKED, 0, NPAGES, false, NULL, &r2);
 	CHECK(r2.young == NPAGES / 2, "declined call cleared A bits (%" PRIu64 " young)", r2.young);
 	/* Outside the shadow range fast_only answers. */
 	memset(&r, 0, sizeof(r));
-	CHECK(ab_model_age(m, AB_W_FAST_ONLY, 0, 1000, true, young, &r) == AB_AGE_OK &&
+	CHECK(ab_model_age(m, AB_MODE_FAST_ONLY, 0, 1000, true, young, &r) == AB_AGE_OK &&
 		  r.young == 500 && r.declines == 0,
 	      "fast_only outside shadow range: young %" PRIu64, r.young);
 	/* Bitmap declines only the window that intersects. */
 	memset(&r, 0, sizeof(r));
-	CHECK(ab_model_age(m, AB_W_BITMAP, 960, 128, true, young, &r) == AB_AGE_DECLINED,
+	CHECK(ab_model_age(m, AB_MODE_BITMAP, 960, 128, true, young, &r) == AB_AGE_DECLINED,
 	      "bitmap over shadow declines");
 	CHECK(r.declines == 1 && r.young == 32 && count_range(young, 0, 64) == 0 &&
 		  count_range(young, 64, 128) == 32,
@@ -264,9 +264,27 @@ static void declines(enum ab_pgsize ps)
 	      r.declines, r.young);
 	/* The locked walkers answer over shadow ranges. */
 	memset(&r, 0, sizeof(r));
-	CHECK(ab_model_age(m, AB_W_READ_LOCKED, 1000, 10, true, young, &r) == AB_AGE_OK &&
+	CHECK(ab_model_age(m, AB_MODE_READ_LOCKED, 1000, 10, true, young, &r) == AB_AGE_OK &&
 		  r.young == 5 && r.declines == 0,
 	      "read_locked answers over shadow");
+	/* fast_or_locked answers over the shadow range, taking the write lock:
+	 * 1000..1009 (shadow, touched again) and 1010..1023 (never cleared). */
+	for (uint64_t i = 1000; i < 1010; i += 2)
+		ab_model_access(m, i, false, NULL);
+	memset(&r, 0, sizeof(r));
+	CHECK(ab_model_age(m, AB_MODE_FAST_OR_LOCKED, 1000, 24, true, young, &r) == AB_AGE_OK &&
+		  r.young == 12 && r.declines == 0 && r.fallbacks == 1,
+	      "fast_or_locked over shadow answers (young %" PRIu64 ", declines %" PRIu64
+	      ", fallbacks %" PRIu64 ")",
+	      r.young, r.declines, r.fallbacks);
+	memset(&r, 0, sizeof(r));
+	CHECK(ab_model_age(m, AB_MODE_FAST_OR_LOCKED, 1000, 24, false, young, &r) == AB_AGE_OK &&
+		  r.young == 0,
+	      "fast_or_locked cleared what it reported (young %" PRIu64 ")", r.young);
+	memset(&r, 0, sizeof(r));
+	CHECK(ab_model_age(m, AB_MODE_FAST_OR_LOCKED, 1010, 10, false, young, &r) == AB_AGE_OK &&
+		  r.fallbacks == 0,
+	      "fast_or_locked outside the shadow range is lockless");
 	check_oracle(m, "declines");
 	ab_model_destroy(m);
 }
@@ -322,11 +340,13 @@ static void bad_input(void)
 	struct ab_model *m = ab_model_create(&p);
 	struct ab_age_res r = {0};
 	CHECK(m != NULL, "create");
-	CHECK(ab_model_age(m, AB_W_LOCKED, 0, 0, true, NULL, &r) == -EINVAL, "0 pages");
-	CHECK(ab_model_age(m, AB_W_LOCKED, 5, 6, true, NULL, &r) == -EINVAL, "past end");
-	CHECK(ab_model_age(m, AB_W_NR, 0, 1, true, NULL, &r) == -EINVAL, "bad walker");
+	CHECK(ab_model_age(m, AB_MODE_LOCKED, 0, 0, true, NULL, &r) == -EINVAL, "0 pages");
+	CHECK(ab_model_age(m, AB_MODE_LOCKED, 5, 6, true, NULL, &r) == -EINVAL, "past end");
+	CHECK(ab_model_age(m, AB_MODE_NR, 0, 1, true, NULL, &r) == -EINVAL, "bad walker");
+	CHECK(ab_model_age(m, AB_MODE_NATIVE, 0, 1, true, NULL, &r) == -EINVAL,
+	      "native is not a model walker");
 	CHECK(ab_model_populate(m, 5, 6, false) == -EINVAL, "populate past end");
-	CHECK(ab_walker_parse("fast_only") == AB_W_FAST_ONLY && ab_walker_parse("nope") == -1,
+	CHECK(ab_walker_parse("fast_only") == AB_MODE_FAST_ONLY && ab_walker_parse("nope") == -1,
 	      "walker names");
 	ab_model_destroy(m);
 }
@@ -335,31 +355,34 @@ static void det(void)
 {
 	/* Every walker sees the same deterministic workload: same answer. */
 	for (int ps = AB_PG_4K; ps <= AB_PG_2M; ps++) {
-		uint64_t ref = ab_model_det_run(AB_W_LOCKED, ps, 3000, 3);
+		uint64_t ref = ab_model_det_run(AB_MODE_LOCKED, ps, 3000, 3);
 		CHECK(ref > 3 * 3000 / 8 && ref < 3 * 3000 * 3 / 8, "det locked young %" PRIu64,
 		      ref);
-		for (int w = 0; w < AB_W_NR; w++) {
+		for (int w = 0; w < AB_MODE_NR; w++) {
+			if (!ab_model_has_walker(w))
+				continue;
 			uint64_t y = ab_model_det_run(w, ps, 3000, 3);
-			CHECK(y == ref, "det %s/%d young %" PRIu64 " != %" PRIu64,
-			      ab_walker_name(w), ps, y, ref);
+			CHECK(y == ref, "det %s/%d young %" PRIu64 " != %" PRIu64, ab_mode_name(w),
+			      ps, y, ref);
 		}
 	}
-	CHECK(ab_model_det_run(AB_W_NR, AB_PG_4K, 10, 1) == UINT64_MAX, "det bad walker");
+	CHECK(ab_model_det_run(AB_MODE_NR, AB_PG_4K, 10, 1) == UINT64_MAX, "det bad walker");
 }
 
 int main(void)
 {
 	ab_model_thread_register();
 	for (int ps = AB_PG_4K; ps <= AB_PG_2M; ps++) {
-		for (int w = 0; w < AB_W_NR; w++)
-			walker_exact(ps, w);
+		for (int w = 0; w < AB_MODE_NR; w++)
+			if (ab_model_has_walker(w))
+				walker_exact(ps, w);
 		bitmap_mask(ps);
 		declines(ps);
 	}
 	/* The glibc rwlock alternative behaves the same. */
 	g_lock = AB_LOCK_PTHREAD;
-	walker_exact(AB_PG_4K, AB_W_LOCKED);
-	walker_exact(AB_PG_4K, AB_W_READ_LOCKED);
+	walker_exact(AB_PG_4K, AB_MODE_LOCKED);
+	walker_exact(AB_PG_4K, AB_MODE_READ_LOCKED);
 	g_lock = AB_LOCK_QUEUED;
 	shadow_marks();
 	bad_input();

@@ -10,13 +10,17 @@
 
 extern "C" {
 #include "ab_common.h"
+#include "ab_schema.h"
 }
 
 #include <benchmark/benchmark.h>
 #include <jansson.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -39,30 +43,35 @@ struct ab_bench {
 	ab_bench_fn fn;
 	void *arg;
 	std::vector<std::function<void(benchmark::internal::Benchmark *)>> ops;
+	std::vector<std::string> arg_names; /* for the progress line */
+	int reps = 1;
 };
 
 namespace
 {
 
-struct counter_meta {
-	std::string unit;
-	ab_better better;
-};
-
 std::mutex g_lock;
 std::vector<ab_bench *> g_benches;
-std::map<std::string, counter_meta> g_counters;
+/* Counters the benchmarks emitted (all declared in the schema). */
+std::set<std::string> g_counters;
 /* CDFs recorded since the last report, merged across repetitions. */
 std::map<std::string, ab_hist> g_pending_cdf;
 /* benchmark name -> metric -> histogram */
 std::map<std::string, std::map<std::string, ab_hist>> g_cdf;
 
-/* Console output on stderr; also assigns pending CDFs to the run's name. */
+/*
+ * Console output on stderr; also assigns pending CDFs to the run's name.
+ * Errors are printed in every mode but quiet.
+ */
 class ab_console : public benchmark::ConsoleReporter
 {
       public:
 	ab_console() : ConsoleReporter(OO_Tabular)
 	{
+	}
+	bool ReportContext(const Context &c) override
+	{
+		return progress == AB_PROGRESS_VERBOSE ? ConsoleReporter::ReportContext(c) : true;
 	}
 	void ReportRuns(const std::vector<Run> &reports) override
 	{
@@ -74,22 +83,70 @@ class ab_console : public benchmark::ConsoleReporter
 					g_cdf[reports[0].run_name.str()][kv.first] = kv.second;
 			g_pending_cdf.clear();
 		}
-		if (!quiet)
+		if (progress == AB_PROGRESS_VERBOSE) {
 			ConsoleReporter::ReportRuns(reports);
+			return;
+		}
+		if (progress == AB_PROGRESS_QUIET)
+			return;
+		for (auto &r : reports)
+			if (r.error_occurred)
+				ab_warn("%s: %s", r.benchmark_name().c_str(), r.error_message.c_str());
 	}
-	bool quiet = false;
+	enum ab_progress progress = AB_PROGRESS_LINE;
 };
 
-const char *better_str(ab_better b)
+/* A reporter that only collects the names --benchmark_list_tests prints. */
+class ab_lister : public benchmark::ConsoleReporter
 {
-	switch (b) {
-	case AB_BETTER_LOWER:
-		return "lower";
-	case AB_BETTER_HIGHER:
-		return "higher";
-	default:
-		return "none";
+      public:
+	ab_lister()
+	{
+		SetOutputStream(&out);
+		SetErrorStream(&out);
 	}
+	bool ReportContext(const Context &) override
+	{
+		return true;
+	}
+	std::stringstream out;
+};
+
+/* The progress line: one per repetition of a benchmark. */
+struct progress_state {
+	enum ab_progress mode = AB_PROGRESS_QUIET;
+	bool tty = false;
+	long done = 0, total = 0;
+	uint64_t t0 = 0;
+} g_progress;
+
+std::string display_name(const ab_bench *b, benchmark::State &st)
+{
+	std::string n = b->name;
+
+	for (size_t i = 0; i < b->arg_names.size(); i++)
+		n += "/" + b->arg_names[i] + ":" + std::to_string(st.range((int)i));
+	return n;
+}
+
+void progress_step(const ab_bench *b, benchmark::State &st, uint64_t started)
+{
+	if (g_progress.mode != AB_PROGRESS_LINE || st.thread_index() != 0)
+		return;
+	uint64_t now = ab_now_ns();
+	long done = ++g_progress.done, total = g_progress.total;
+	double took = (double)(now - started) * 1e-9;
+	char left[64] = "";
+
+	if (total > 0 && done < total) {
+		double per = (double)(now - g_progress.t0) * 1e-9 / (double)done;
+		snprintf(left, sizeof(left), ", about %.0f s left", per * (double)(total - done));
+	}
+	if (total > 0 && done > total)
+		total = done; /* the library re-ran a repetition to estimate iterations */
+	fprintf(stderr, "%s[%ld/%ld] %s %.1f s%s%s", g_progress.tty ? "\r\033[K" : "", done, total,
+		display_name(b, st).c_str(), took, left, g_progress.tty ? "" : "\n");
+	fflush(stderr);
 }
 
 json_t *cdf_json(const ab_hist &h)
@@ -104,15 +161,33 @@ json_t *cdf_json(const ab_hist &h)
 	return a;
 }
 
-/* Add the "agebench" object to the JSON file Google Benchmark wrote. */
-int annotate_json(const char *path)
+json_t *counters_json()
+{
+	std::lock_guard<std::mutex> g(g_lock);
+	json_t *o = json_object();
+
+	for (auto &name : g_counters) {
+		const ab_counter_def *d = ab_counter_find(name.c_str());
+		json_object_set_new(o, name.c_str(),
+				    json_pack("{s:s, s:s, s:s}", "unit", d->unit, "better",
+					      ab_better_name(d->better), "meaning", d->meaning));
+	}
+	return o;
+}
+
+/*
+ * The one pass over the results: read what Google Benchmark wrote to @tmp,
+ * add the "agebench" object (counters, CDFs), let the caller add its part,
+ * write @final atomically.
+ */
+int finish_json(const char *tmp, const ab_run_opts *opts)
 {
 	json_error_t err;
 	size_t len = 0, clen = 0;
-	char *raw = ab_read_file(path, &len);
+	char *raw = ab_read_file(tmp, &len);
 
 	if (!raw) {
-		ab_warn("%s: %s", path, strerror(errno));
+		ab_warn("%s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	char *clean = ab_json_sanitize(raw, len, &clen, NULL);
@@ -120,17 +195,12 @@ int annotate_json(const char *path)
 	json_t *root = json_loadb(clean, clen, 0, &err);
 	free(clean);
 	if (!root) {
-		ab_warn("%s:%d:%d: %s", path, err.line, err.column, err.text);
+		ab_warn("%s:%d:%d: %s", tmp, err.line, err.column, err.text);
 		return -1;
 	}
-	json_t *ab = json_object_get(root, "agebench");
-	if (!ab) {
-		ab = json_object();
-		json_object_set_new(root, "agebench", ab);
-	}
-	char *cj = ab_counters_json();
-	json_object_set_new(ab, "counters", json_loads(cj, 0, NULL));
-	free(cj);
+	json_t *ab = json_object();
+	json_object_set_new(root, "agebench", ab);
+	json_object_set_new(ab, "counters", counters_json());
 	json_t *cdf = json_object();
 	for (auto &b : g_cdf) {
 		json_t *m = json_object();
@@ -139,34 +209,70 @@ int annotate_json(const char *path)
 		json_object_set_new(cdf, b.first.c_str(), m);
 	}
 	json_object_set_new(ab, "cdf", cdf);
-
+	if (opts->finish && opts->finish(root, ab, opts->finish_arg)) {
+		json_decref(root);
+		return -1;
+	}
 	char *text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	if (!text)
 		return -1;
-	int ret = ab_write_atomic(path, text, strlen(text));
+	int ret = ab_write_atomic(opts->json_out, text, strlen(text));
 	free(text);
 	if (ret)
-		ab_warn("%s: %s", path, strerror(-ret));
+		ab_warn("%s: %s", opts->json_out, strerror(-ret));
 	return ret ? -1 : 0;
 }
 
-/* Is the walker (second path element of @name) in the comma list @walkers? */
+/* Is the walker (the mode element of @name) in the comma list @walkers? */
 bool walker_selected(const std::string &name, const char *walkers)
 {
+	ab_name n;
+	char err[256];
+
 	if (!walkers || !*walkers)
 		return true;
-	size_t a = name.find('/');
-	if (a == std::string::npos)
+	if (ab_name_parse(name.c_str(), &n, err, sizeof(err))) {
+		ab_warn("%s", err);
 		return false;
-	size_t b = name.find('/', a + 1);
-	std::string w = name.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+	}
 	std::stringstream ss(walkers);
 	std::string item;
 	while (std::getline(ss, item, ','))
-		if (item == w)
+		if (item == n.mode)
 			return true;
 	return false;
+}
+
+void unlink_tmp(void *arg)
+{
+	unlink(static_cast<const char *>(arg));
+}
+
+/* How many benchmark repetitions @args select (a --benchmark_list_tests pass). */
+long count_repetitions(std::vector<std::string> args, int forced_reps)
+{
+	args.push_back("--benchmark_list_tests=true");
+	std::vector<char *> argv;
+	for (auto &a : args)
+		argv.push_back(const_cast<char *>(a.c_str()));
+	argv.push_back(nullptr);
+	int argc = (int)args.size();
+	benchmark::Initialize(&argc, argv.data());
+	ab_lister lister;
+	benchmark::RunSpecifiedBenchmarks(&lister);
+	long total = 0;
+	std::string line;
+	while (std::getline(lister.out, line)) {
+		const ab_bench *best = nullptr;
+		for (const ab_bench *b : g_benches)
+			if (!line.compare(0, b->name.size(), b->name) &&
+			    (!best || b->name.size() > best->name.size()))
+				best = b;
+		if (best)
+			total += forced_reps > 0 ? forced_reps : best->reps;
+	}
+	return total;
 }
 
 } // namespace
@@ -175,7 +281,7 @@ extern "C" {
 
 ab_bench *ab_register(const char *name, ab_bench_fn fn, void *arg)
 {
-	auto *b = new ab_bench{name, fn, arg, {}};
+	auto *b = new ab_bench{name, fn, arg, {}, {}, 1};
 
 	g_benches.push_back(b);
 	return b;
@@ -190,6 +296,7 @@ void ab_bench_args(ab_bench *b, const int64_t *args, int nargs)
 void ab_bench_arg_names(ab_bench *b, const char *const *names, int nnames)
 {
 	std::vector<std::string> v(names, names + nnames);
+	b->arg_names = v;
 	b->ops.push_back([v](benchmark::internal::Benchmark *x) { x->ArgNames(v); });
 }
 
@@ -210,6 +317,7 @@ void ab_bench_iterations(ab_bench *b, int64_t iters)
 
 void ab_bench_repetitions(ab_bench *b, int reps)
 {
+	b->reps = reps;
 	b->ops.push_back([reps](benchmark::internal::Benchmark *x) { x->Repetitions(reps); });
 }
 
@@ -225,26 +333,6 @@ void ab_bench_unit(ab_bench *b, char unit)
 				: unit == 's' ? benchmark::kSecond
 					      : benchmark::kNanosecond;
 	b->ops.push_back([u](benchmark::internal::Benchmark *x) { x->Unit(u); });
-}
-
-void ab_counter_declare(const char *name, const char *unit, enum ab_better better)
-{
-	std::lock_guard<std::mutex> g(g_lock);
-	g_counters[name] = counter_meta{unit, better};
-}
-
-char *ab_counters_json(void)
-{
-	std::lock_guard<std::mutex> g(g_lock);
-	json_t *o = json_object();
-
-	for (auto &kv : g_counters)
-		json_object_set_new(o, kv.first.c_str(),
-				    json_pack("{s:s, s:s}", "unit", kv.second.unit.c_str(),
-					      "better", better_str(kv.second.better)));
-	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return s;
 }
 
 bool ab_keep_running(ab_state *st)
@@ -301,6 +389,15 @@ void ab_counter(ab_state *st, const char *name, double value, unsigned flags)
 {
 	int f = benchmark::Counter::kDefaults;
 
+	if (!ab_counter_find(name))
+		ab_die(AB_EXIT_FAIL,
+		       "counter '%s' is not declared in common/ab_counters.def (unit, direction, "
+		       "meaning): declare it there",
+		       name);
+	{
+		std::lock_guard<std::mutex> g(g_lock);
+		g_counters.insert(name);
+	}
 	if (flags & AB_CTR_RATE)
 		f |= benchmark::Counter::kIsRate;
 	if (flags & AB_CTR_AVG_THREADS)
@@ -335,9 +432,17 @@ void ab_add_context(const char *key, const char *value)
 int ab_run(const struct ab_run_opts *opts)
 {
 	std::vector<std::string> args = {"agebench"};
+	std::string tmp;
+	int cleanup = -1;
 
 	/* Re-entrant: each call hands the recorded benchmarks over afresh. */
 	benchmark::ClearRegisteredBenchmarks();
+	{
+		std::lock_guard<std::mutex> g(g_lock);
+		g_counters.clear();
+		g_cdf.clear();
+		g_pending_cdf.clear();
+	}
 
 	if (opts->filter)
 		args.push_back(std::string("--benchmark_filter=") + opts->filter);
@@ -345,27 +450,37 @@ int ab_run(const struct ab_run_opts *opts)
 		args.push_back("--benchmark_repetitions=" + std::to_string(opts->repetitions));
 		args.push_back("--benchmark_display_aggregates_only=true");
 	}
-	if (opts->json_out) {
-		args.push_back(std::string("--benchmark_out=") + opts->json_out);
+	if (opts->interleave)
+		args.push_back("--benchmark_enable_random_interleaving=true");
+	if (opts->json_out && !opts->list_only) {
+		tmp = std::string(opts->json_out) + ".gbench." + std::to_string(getpid());
+		args.push_back("--benchmark_out=" + tmp);
 		args.push_back("--benchmark_out_format=json");
 	}
-	if (opts->list_only)
-		args.push_back("--benchmark_list_tests=true");
 	for (ab_bench *b : g_benches) {
 		if (!walker_selected(b->name, opts->walkers))
 			continue;
-		ab_bench_fn fn = b->fn;
-		void *arg = b->arg;
-		auto *x =
-		    benchmark::RegisterBenchmark(b->name.c_str(), [fn, arg](benchmark::State &st) {
-			    ab_state s{&st};
-			    fn(&s, arg);
-		    });
+		auto *x = benchmark::RegisterBenchmark(b->name.c_str(), [b](benchmark::State &st) {
+			ab_state s{&st};
+			uint64_t t = ab_now_ns();
+			b->fn(&s, b->arg);
+			progress_step(b, st, t);
+		});
 		for (auto &op : b->ops)
 			op(x);
 		if (opts->iterations > 0)
 			x->Iterations(opts->iterations);
 	}
+
+	g_progress = progress_state();
+	g_progress.mode = opts->list_only ? AB_PROGRESS_QUIET : opts->progress;
+	g_progress.tty = isatty(STDERR_FILENO);
+	if (g_progress.mode == AB_PROGRESS_LINE)
+		g_progress.total = count_repetitions(args, opts->repetitions);
+	if (opts->list_only)
+		args.push_back("--benchmark_list_tests=true");
+	else
+		args.push_back("--benchmark_list_tests=false");
 
 	std::vector<char *> argv;
 	for (auto &a : args)
@@ -375,20 +490,28 @@ int ab_run(const struct ab_run_opts *opts)
 	benchmark::Initialize(&argc, argv.data());
 
 	ab_console console;
-	console.quiet = opts->quiet;
-	console.SetOutputStream(&std::cerr);
+	console.progress = opts->list_only ? AB_PROGRESS_VERBOSE : opts->progress;
+	console.SetOutputStream(opts->list_only ? &std::cout : &std::cerr);
 	console.SetErrorStream(&std::cerr);
+	if (!tmp.empty())
+		cleanup = ab_cleanup_push(unlink_tmp, const_cast<char *>(tmp.c_str()));
+	g_progress.t0 = ab_now_ns();
+	/* No benchmark::Shutdown(): it frees the context a later ab_run() prints. */
 	size_t n = benchmark::RunSpecifiedBenchmarks(&console);
-	benchmark::Shutdown();
-	if (opts->list_only)
-		return (int)n;
-	if (n == 0) {
+	if (g_progress.mode == AB_PROGRESS_LINE && g_progress.tty && g_progress.done)
+		fputc('\n', stderr);
+	int ret = (int)n;
+	if (opts->list_only) {
+		std::cout.flush();
+	} else if (n == 0) {
 		ab_warn("no benchmark matches filter '%s'", opts->filter ? opts->filter : "");
-		return -1;
+		ret = -1;
+	} else if (!tmp.empty() && finish_json(tmp.c_str(), opts)) {
+		ret = -1;
 	}
-	if (opts->json_out && annotate_json(opts->json_out))
-		return -1;
-	return (int)n;
+	if (cleanup >= 0)
+		ab_cleanup_run(cleanup); /* removes the temporary file */
+	return ret;
 }
 
 } // extern "C"

@@ -10,6 +10,8 @@
 #ifndef AB_SHIM_H
 #define AB_SHIM_H
 
+#include "ab_schema.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,9 +31,6 @@ enum ab_counter_flags {
 	AB_CTR_AVG_ITERATIONS = 1 << 2, /* divide by iterations */
 };
 
-/* Which direction of change is a regression (for compare/report). */
-enum ab_better { AB_BETTER_NONE, AB_BETTER_LOWER, AB_BETTER_HIGHER };
-
 /*
  * Registration (before ab_run). @name is copied. @arg is passed to @fn.
  * Settings are recorded and applied when ab_run() hands the benchmark to
@@ -50,9 +49,6 @@ void ab_bench_min_time(ab_bench *b, double seconds);
 /* Time unit of the console/JSON output: 'n' ns, 'u' us, 'm' ms, 's' s. */
 void ab_bench_unit(ab_bench *b, char unit);
 
-/* Declare a user counter's unit and direction (stored in results.json). */
-void ab_counter_declare(const char *name, const char *unit, enum ab_better better);
-
 /* Inside a benchmark function. */
 bool ab_keep_running(ab_state *st);
 int64_t ab_range(ab_state *st, int idx);
@@ -64,6 +60,11 @@ void ab_pause_timing(ab_state *st);
 void ab_resume_timing(ab_state *st);
 void ab_set_items_processed(ab_state *st, int64_t items);
 void ab_set_label(ab_state *st, const char *label);
+/*
+ * A user counter. @name must be declared in common/ab_counters.def (unit,
+ * direction, meaning): an undeclared name ends the run with an error naming
+ * it, so every counter in results.json is declared.
+ */
 void ab_counter(ab_state *st, const char *name, double value, unsigned flags);
 void ab_skip_with_error(ab_state *st, const char *msg);
 
@@ -79,25 +80,42 @@ void ab_record_cdf(ab_state *st, const char *metric, const struct ab_hist *hist)
 /* Extra key/value pairs for the JSON "context" object (copied). */
 void ab_add_context(const char *key, const char *value);
 
+struct json_t; /* jansson */
+
+/* What a person sees on stderr while benchmarks run. */
+enum ab_progress {
+	AB_PROGRESS_LINE,    /* one line per benchmark: "[12/55] name 3.1 s, about 40 s left" */
+	AB_PROGRESS_QUIET,   /* nothing */
+	AB_PROGRESS_VERBOSE, /* Google Benchmark's own console table */
+};
+
 struct ab_run_opts {
-	const char *filter;   /* regex, NULL = all */
-	const char *walkers;  /* comma list of walkers/modes to keep, NULL = all */
-	int repetitions;      /* 0 = as registered */
-	const char *json_out; /* path for the JSON file (written as is) */
-	bool quiet;	      /* no console table */
-	bool list_only;	      /* print names and return */
-	int64_t iterations;   /* > 0: force this many iterations (CI gate) */
+	const char *filter;  /* regex, NULL = all */
+	const char *walkers; /* comma list of walkers/modes to keep, NULL = all */
+	int repetitions;     /* 0 = as registered */
+	/*
+	 * Final results path, or NULL: Google Benchmark writes a temporary file
+	 * beside it; after the run the shim reads it once, adds the "agebench"
+	 * object (counters with unit/direction/meaning from the schema, CDFs),
+	 * calls @finish, and writes @json_out atomically (temp, then rename).
+	 * An interrupted run leaves neither file.
+	 */
+	const char *json_out;
+	/* May add to the document and to its "agebench" object; non-zero fails. */
+	int (*finish)(struct json_t *root, struct json_t *agebench, void *arg);
+	void *finish_arg;
+	enum ab_progress progress;
+	bool list_only;	    /* print names and return */
+	bool interleave;    /* repetitions of all benchmarks in a random order */
+	int64_t iterations; /* > 0: force this many iterations (CI gate) */
 };
 
 /*
- * Run the registered benchmarks. Console progress goes to stderr, JSON to
- * opts->json_out. Returns the number of benchmarks run (>= 0), or -1 if the
- * filter matched nothing or an output file could not be written.
+ * Run the registered benchmarks. Returns the number of benchmarks run
+ * (>= 0), or -1 if the filter matched nothing or an output file could not
+ * be written.
  */
 int ab_run(const struct ab_run_opts *opts);
-
-/* Counter metadata as a JSON object string {"name":{"unit":..,"better":..}}. */
-char *ab_counters_json(void); /* malloc'd, caller frees */
 
 #ifdef __cplusplus
 }
