@@ -143,7 +143,6 @@ const struct ab_kvm_driver *ab_kvm_driver_by_name(const char *name);
 bool ab_kvm_mode_param(char *cur, size_t len);
 /* Set it (undo registered to restore the original). 0 / -errno. */
 int ab_kvm_mode_set(const char *mode);
-extern const char *const ab_kvm_modes[4];
 
 /* /dev/kvm pre-flight: 0, or -errno with @msg. */
 int ab_kvm_dev_kvm_check(char *msg, size_t len);

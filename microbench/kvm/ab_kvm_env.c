@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "ab_kvm.h"
 #include "ab_vm.h"
+#include "ab_vm_age.h"
 #include "ab_common.h"
 
 #include <errno.h>
@@ -360,31 +361,17 @@ int ab_kvm_memcg_lru_gen_id(struct ab_kvm_memcg *m)
 
 /* ---- mode parameter, /dev/kvm, stats -------------------------------- */
 
-const char *const ab_kvm_modes[4] = {"locked", "read_locked", "fast_only", "bitmap"};
-
+/* kvm.mmu_age_mode: the VM library's accessor (ab_vm_age.h), under our root. */
 bool ab_kvm_mode_param(char *cur, size_t len)
 {
-	char p[512];
-
-	ab_kvm_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
-	return ab_kvm_read_str(p, cur, len) == 0;
+	return ab_vm_age_mode_get(ab_kvm_root(), cur, len) == 0;
 }
 
 int ab_kvm_mode_set(const char *mode)
 {
-	static bool saved;
-	char p[512], cur[64];
+	int err = ab_vm_age_mode_save(ab_kvm_root()); /* restored at exit/signal */
 
-	ab_kvm_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
-	if (!saved) {
-		int err = ab_kvm_read_str(p, cur, sizeof(cur));
-
-		if (err)
-			return err;
-		ab_cleanup_add(AB_CLEANUP_WRITE, p, cur);
-		saved = true;
-	}
-	return ab_kvm_write_str(p, mode);
+	return err ? err : ab_vm_age_mode_set(ab_kvm_root(), mode);
 }
 
 int ab_kvm_dev_kvm_check(char *msg, size_t len)

@@ -26,8 +26,11 @@ extern bool verbose;
  * no age_* stats): the exactness of its (locked) aging through page_idle
  * and MGLRU, i.e. the checker's own baseline */
 extern bool stock;
-/* stress --modes: which modes the hook threads and the switcher use */
+/* --modes: which modes switch and stress use (bits: enum ab_mode_id) */
 extern unsigned int mode_mask;
+/* need_param(): the modes this kernel accepts, in mode_mask, table order */
+extern const char *check_modes[AB_MODE_NR];
+extern int ncheck_modes;
 /* stress --without: stressors left out (to find which one a failure needs) */
 enum { ST_HOOK, ST_IDLE, ST_SWITCH, ST_ZAPPER, ST_SLOTS, ST_VMS, ST_NR };
 extern const char *const stressor_names[ST_NR];
@@ -53,8 +56,10 @@ _Noreturn void usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 int finish(const char *what); /* "what: PASS" (0) or "what: FAILED (n failures)" (1) */
 
 /* ---- environment and the VM ---- */
-void need_param(void); /* skip without mmu_age_mode; restore it at exit */
-void set_mode_or_die(const char *mode);
+void need_param(void);			       /* skip without mmu_age_mode; restore it at exit */
+void set_mode_or_die(const char *mode);	       /* skip if this kernel does not offer it */
+bool mode_never_declines(const char *mode);    /* common/ab_modes.def: decline NEVER */
+bool mode_may_miss(const char *mode);	       /* decline WINDOW: may miss a young page */
 struct abvm *make_vm(uint64_t mem, int vcpus); /* anon, ring 0: exact per-page answers */
 void run_or_die(struct abvm *vm, const struct ab_vm_work *w, const char *what);
 void populate(struct abvm *vm);

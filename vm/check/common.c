@@ -20,7 +20,7 @@
 const char *prog = "agevm-check";
 bool verbose;
 bool stock;
-unsigned int mode_mask = (1u << AB_VM_NR_AGE_MODES) - 1;
+unsigned int mode_mask = ~0u; /* bits: enum ab_mode_id */
 const char *const stressor_names[ST_NR] = {"hook", "idle", "switch", "zapper", "slots", "vms"};
 unsigned int stress_off;
 _Atomic int nfail;
@@ -73,34 +73,63 @@ int finish(const char *what)
 }
 /* ---- environment ---- */
 
-static char orig_mode[32];
+const char *check_modes[AB_MODE_NR];
+int ncheck_modes;
+static int accepted[AB_MODE_NR], naccepted;
 
-/* Runs at exit and from common's SIGINT/SIGTERM handler (ab_cleanup):
- * open/write/close only. */
-static void restore_mode(void *arg)
-{
-	(void)arg;
-	if (orig_mode[0])
-		ab_vm_age_mode_set(orig_mode);
-}
-
-/* Skip unless the patched kernel's parameter exists; remember the mode. */
+/* Skip unless the patched kernel's parameter exists; have the mode restored
+ * at exit; find which of the schema's kernel modes this kernel accepts. */
 void need_param(void)
 {
+	char cur[32], list[256] = "";
 	int r;
 
 	if (stock)
 		return;
-	r = ab_vm_age_mode_get(orig_mode, sizeof(orig_mode));
-
+	r = ab_vm_age_mode_get(NULL, cur, sizeof(cur));
 	if (r)
 		skip("%s: %s: kernel without the agebench aging patches", AB_VM_AGE_MODE_PARAM,
 		     strerror(-r));
-	if (ab_vm_age_mode_index(orig_mode) < 0) {
-		fail("%s reads '%s', not one of the four modes", AB_VM_AGE_MODE_PARAM, orig_mode);
+	if (!ab_vm_age_mode_known(cur)) {
+		fail("%s reads '%s', not one of the modes (%s)", AB_VM_AGE_MODE_PARAM, cur,
+		     ab_mode_list(AB_IN_KERNEL));
 		exit(AB_EXIT_FAIL);
 	}
-	ab_cleanup_push(restore_mode, NULL);
+	r = ab_vm_age_mode_save(NULL);
+	if (r) {
+		fail("cannot save %s for its restore at exit: %s", AB_VM_AGE_MODE_PARAM,
+		     strerror(-r));
+		exit(AB_EXIT_FAIL);
+	}
+	naccepted = ab_vm_age_modes_accepted(NULL, accepted);
+	for (int i = 0; i < naccepted; i++) {
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
+			 ab_mode_name(accepted[i]));
+		if (mode_mask & (1u << accepted[i]))
+			check_modes[ncheck_modes++] = ab_mode_name(accepted[i]);
+	}
+	if (!ncheck_modes) {
+		fail("this kernel accepts none of the modes asked for (it accepts: %s)", list);
+		exit(AB_EXIT_FAIL);
+	}
+	info("%s accepts: %s (the schema's kernel modes: %s)", AB_VM_AGE_MODE_PARAM, list,
+	     ab_mode_list(AB_IN_KERNEL));
+}
+
+/* Does the mode answer only for a whole call (never declines)? */
+bool mode_never_declines(const char *mode)
+{
+	const struct ab_mode *m = ab_mode_find(mode);
+
+	return m && m->decline == AB_DECLINE_NEVER;
+}
+
+/* May the mode miss a young page (a look-around window that declined)? */
+bool mode_may_miss(const char *mode)
+{
+	const struct ab_mode *m = ab_mode_find(mode);
+
+	return m && m->decline == AB_DECLINE_WINDOW;
 }
 
 void set_mode_or_die(const char *mode)
@@ -110,12 +139,16 @@ void set_mode_or_die(const char *mode)
 
 	if (stock)
 		return;
-	r = ab_vm_age_mode_set(mode);
+	for (r = 0; r < naccepted && strcmp(ab_mode_name(accepted[r]), mode); r++)
+		;
+	if (r == naccepted)
+		skip("%s: this kernel does not offer mode %s", AB_VM_AGE_MODE_PARAM, mode);
+	r = ab_vm_age_mode_set(NULL, mode);
 	if (r) {
 		fail("cannot set %s to %s: %s", AB_VM_AGE_MODE_PARAM, mode, strerror(-r));
 		exit(AB_EXIT_FAIL);
 	}
-	if (ab_vm_age_mode_get(now, sizeof(now)) || strcmp(now, mode)) {
+	if (ab_vm_age_mode_get(NULL, now, sizeof(now)) || strcmp(now, mode)) {
 		fail("%s reads '%s' after writing '%s'", AB_VM_AGE_MODE_PARAM, now, mode);
 		exit(AB_EXIT_FAIL);
 	}
@@ -322,7 +355,7 @@ uint64_t trace_end(const char *mode)
 			continue;
 		recs++;
 		m = strstr(line, "mode=");
-		if (m && sscanf(m + 5, "%31[a-z_]", name) == 1 && ab_vm_age_mode_index(name) >= 0) {
+		if (m && sscanf(m + 5, "%31[a-z_]", name) == 1 && ab_vm_age_mode_known(name)) {
 			named++;
 			if (strcmp(name, mode) && !other++)
 				fail("tracepoint kvm_age_walk reports mode=%s while mmu_age_mode "
@@ -364,13 +397,13 @@ void judge_masked(const char *what, const char *mode, const uint64_t *young, con
 		fail("%s (%s): %" PRIu64 " untouched pages reported young (first gfn 0x%" PRIx64
 		     ")",
 		     what, mode, falsey, gfn0 + ff);
-	if (missed && !may_miss && strcmp(mode, "bitmap"))
+	if (missed && !may_miss && !mode_may_miss(mode))
 		fail("%s (%s): %" PRIu64 " of %" PRIu64
 		     " touched pages reported old (first gfn 0x%" PRIx64 ")",
 		     what, mode, missed, ab_vm_popcount(set, n), gfn0 + fm);
 	else if (missed)
 		info("  %s (%s): %" PRIu64 " touched pages not reported young (%s)", what, mode,
-		     missed, may_miss ? "declines seen" : "bitmap may miss");
+		     missed, may_miss ? "declines seen" : "the mode may miss");
 	if (verbose || (!falsey && !missed))
 		info("  %s (%s): young == touched (%" PRIu64 " pages)", what, mode,
 		     ab_vm_popcount(set, n));
@@ -410,8 +443,9 @@ bool hook(struct abvm *vm, const char *mode, bool clear, struct ab_vm_hook_resul
 		     res->op, res->young, pop);
 	if (res->declined) {
 		t->declined++;
-		if (!strcmp(mode, "locked") || !strcmp(mode, "read_locked"))
-			fail("hook: mode %s declined (only fast_only/bitmap may)", mode);
+		if (mode_never_declines(mode))
+			fail("hook: mode %s declined (it never declines, common/ab_modes.def)",
+			     mode);
 		if (res->young || pop)
 			fail("hook: declined call reports young=%" PRIu64 " / %" PRIu64
 			     " bits (must be 0)",

@@ -46,7 +46,8 @@ _Noreturn void usage(const char *fmt, ...)
 	    "       %s lru_gen --mode M [--mem SIZE]\n"
 	    "       %s switch [--seconds N]\n"
 	    "       %s stress --seconds N [--no-aging-ok] [--modes M1,M2,...] [--without S1,...]\n"
-	    "  modes: locked read_locked fast_only bitmap; common: --vcpus N --verbose\n"
+	    "  modes: the kernel modes of common/ab_modes.def (agebench list modes) this kernel\n"
+	    "  accepts; common: --vcpus N --verbose\n"
 	    "  stressors (--without): hook idle switch zapper slots vms\n"
 	    "  --stock: check an unpatched kernel (no mode parameter, no age_* stats; exact "
 	    "page_idle, lru_gen)\n",
@@ -54,18 +55,16 @@ _Noreturn void usage(const char *fmt, ...)
 	exit(AB_EXIT_USAGE);
 }
 
-/* --modes M1,M2,...: a mask of ab_vm_age_modes[] indexes */
+/* --modes M1,M2,...: a mask of enum ab_mode_id bits */
 static unsigned int parse_modes(const char *list)
 {
 	char *dup = strdup(list), *tok, *save = NULL;
 	unsigned int mask = 0;
 
 	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int mi = ab_vm_age_mode_index(tok);
-
-		if (mi < 0)
-			usage("--modes: unknown mode '%s'", tok);
-		mask |= 1u << mi;
+		if (!ab_vm_age_mode_known(tok))
+			usage("--modes: unknown mode '%s' (%s)", tok, ab_mode_list(AB_IN_KERNEL));
+		mask |= 1u << ab_mode_find(tok)->id;
 	}
 	free(dup);
 	if (!mask)
@@ -117,10 +116,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->driver = optarg;
 			break;
 		case 'm':
-			if (ab_vm_age_mode_index(optarg) < 0)
-				usage("--mode: unknown mode '%s' (locked, read_locked, fast_only, "
-				      "bitmap)",
-				      optarg);
+			if (!ab_vm_age_mode_known(optarg))
+				usage("--mode: unknown mode '%s' (%s)", optarg,
+				      ab_mode_list(AB_IN_KERNEL));
 			o->mode = optarg;
 			break;
 		case 'M':

@@ -51,7 +51,7 @@ static void *stress_ager(void *arg)
 		uint64_t start = ab_vm_mix64(seed++) % n,
 			 len = 1 + ab_vm_mix64(seed++) % (n - start);
 		bool clear = ab_vm_mix64(seed++) & 1;
-		const char *m = ab_vm_age_modes[a->mode];
+		const char *m = check_modes[a->mode];
 
 		int r;
 
@@ -162,10 +162,9 @@ static void *stress_vms(void *arg)
 		ab_vm_work_init(&w);
 		if (ab_vm_run(vm, &w))
 			fail("VM churn: run: %s", ab_vm_last_error(vm));
-		if (s->hook_on &&
-		    (mode_mask & (1u << (atomic_load(&s->vm_cycles) % AB_VM_NR_AGE_MODES)))) {
+		if (s->hook_on && ncheck_modes) {
 			const char *m =
-			    ab_vm_age_modes[atomic_load(&s->vm_cycles) % AB_VM_NR_AGE_MODES];
+			    check_modes[atomic_load(&s->vm_cycles) % (uint64_t)ncheck_modes];
 
 			if (ab_vm_hook_call(vm, m, ab_vm_gfn_base(vm), 2048, true, &res, err,
 					    sizeof(err)))
@@ -186,9 +185,7 @@ static void *stress_switch(void *arg)
 		uint64_t k = atomic_fetch_add(&s->switches, 1);
 		int r;
 
-		if (!(mode_mask & (1u << (k % AB_VM_NR_AGE_MODES))))
-			continue;
-		r = ab_vm_age_mode_set(ab_vm_age_modes[k % AB_VM_NR_AGE_MODES]);
+		r = ab_vm_age_mode_set(NULL, check_modes[k % (uint64_t)ncheck_modes]);
 
 		if (r)
 			fail("mode switch: %s", strerror(-r));
@@ -222,14 +219,12 @@ static void choose_stressors(struct stress *s, const struct opts *o)
 }
 
 /* Start the stressor threads into @th; returns how many. */
-static int start_stressors(struct stress *s, struct ager ag[AB_VM_NR_AGE_MODES], pthread_t *th)
+static int start_stressors(struct stress *s, struct ager ag[AB_MODE_NR], pthread_t *th)
 {
 	int nth = 0;
 
 	if (s->hook_on)
-		for (int m = 0; m < AB_VM_NR_AGE_MODES; m++) {
-			if (!(mode_mask & (1u << m)))
-				continue;
+		for (int m = 0; m < ncheck_modes; m++) {
 			ag[m] = (struct ager){s, m};
 			pthread_create(&th[nth++], NULL, stress_ager, &ag[m]);
 		}
@@ -266,7 +261,7 @@ static void check_still_exact(struct abvm *vm)
 int cmd_stress(struct opts *o)
 {
 	struct stress s = {0};
-	struct ager ag[AB_VM_NR_AGE_MODES];
+	struct ager ag[AB_MODE_NR];
 	pthread_t th[16];
 	int nth;
 	struct ab_vm_work w;
@@ -276,7 +271,7 @@ int cmd_stress(struct opts *o)
 	pthread_rwlock_init(&s.hook_lock, NULL);
 	if (!o->seconds)
 		usage("stress: --seconds N is required");
-	s.param_on = ab_vm_age_mode_get(mode, sizeof(mode)) == 0;
+	s.param_on = ab_vm_age_mode_get(NULL, mode, sizeof(mode)) == 0;
 	if (s.param_on)
 		need_param();
 	else if (!o->no_aging_ok && !stock) /* --stock: plain 6.12, page_idle ages */

@@ -29,8 +29,8 @@ static void *switch_thread(void *arg)
 	struct switcher *s = arg;
 
 	while (!atomic_load(&s->stop)) {
-		const char *m = ab_vm_age_modes[s->switches % AB_VM_NR_AGE_MODES];
-		int r = ab_vm_age_mode_set(m);
+		const char *m = check_modes[s->switches % (uint64_t)ncheck_modes];
+		int r = ab_vm_age_mode_set(NULL, m);
 
 		if (r)
 			fail("switching %s to %s: %s", AB_VM_AGE_MODE_PARAM, m, strerror(-r));
@@ -82,7 +82,7 @@ int cmd_switch(struct opts *o)
 	struct idler id = {0};
 	pthread_t st, it;
 	bool idle_on;
-	uint64_t n, calls[AB_VM_NR_AGE_MODES] = {0}, t_end;
+	uint64_t n, calls[AB_MODE_NR] = {0}, t_end;
 	struct ab_vm_hook_result res;
 	struct ab_vm_vcpu_stats vs0, vs1;
 	struct tally t = {0};
@@ -112,10 +112,10 @@ int cmd_switch(struct opts *o)
 	if (idle_on)
 		pthread_create(&it, NULL, idle_thread, &id);
 	t_end = ab_now_ns() + o->seconds * NSEC;
-	for (uint64_t i = 0; ab_now_ns() < t_end || i < 4 * AB_VM_NR_AGE_MODES; i++) {
-		int mi = (int)(i % AB_VM_NR_AGE_MODES);
+	for (uint64_t i = 0; ab_now_ns() < t_end || i < 4 * (uint64_t)ncheck_modes; i++) {
+		int mi = (int)(i % (uint64_t)ncheck_modes);
 
-		hook(vm, ab_vm_age_modes[mi], i % 2, &res, &t); /* checks mode/op/range/young */
+		hook(vm, check_modes[mi], i % 2, &res, &t); /* checks mode/op/range/young */
 		calls[mi]++;
 	}
 	atomic_store(&sw.stop, true);
@@ -130,12 +130,18 @@ int cmd_switch(struct opts *o)
 		fail("vCPUs made no progress while modes switched");
 	if (vs1.exits_other)
 		fail("%" PRIu64 " unexpected vCPU exits", vs1.exits_other);
-	info("switch: %" PRIu64 " mode switches; hook calls locked %" PRIu64 " read_locked %" PRIu64
-	     " fast_only %" PRIu64 " bitmap %" PRIu64 " (declined %" PRIu64
-	     "); page_idle reads %" PRIu64 "%s; vCPU accesses %" PRIu64,
-	     sw.switches, calls[0], calls[1], calls[2], calls[3], t.declined, id.reads,
-	     idle_on ? "" : " (no page_idle)", vs1.accesses - vs0.accesses);
-	if (sw.switches < 4 * AB_VM_NR_AGE_MODES)
+	{
+		char per[256] = "";
+
+		for (int m = 0; m < ncheck_modes; m++)
+			snprintf(per + strlen(per), sizeof(per) - strlen(per), " %s %" PRIu64,
+				 check_modes[m], calls[m]);
+		info("switch: %" PRIu64 " mode switches; hook calls%s (declined %" PRIu64
+		     "); page_idle reads %" PRIu64 "%s; vCPU accesses %" PRIu64,
+		     sw.switches, per, t.declined, id.reads, idle_on ? "" : " (no page_idle)",
+		     vs1.accesses - vs0.accesses);
+	}
+	if (sw.switches < 4 * (uint64_t)ncheck_modes)
 		fail("only %" PRIu64 " mode switches happened", sw.switches);
 	free(res.bitmap);
 	ab_vm_destroy(vm);

@@ -25,6 +25,7 @@ static const struct {
     {"errors", "RUN DIR", 2, test_errors, "abvm-run's error paths (message + exit code)"},
     {"teardown", "RUN DIR", 2, test_teardown, "nothing left after a run, a signal, destroy"},
     {"checkskip", "CHECK", 1, test_checkskip, "agevm-check skips (77 + reason) or passes"},
+    {"modes", "", 0, test_modes, "the mmu_age_mode accessor and the schema's mode names"},
 };
 
 static int usage(void)

@@ -87,5 +87,6 @@ int test_crash(int argc, char **argv);
 int test_errors(int argc, char **argv);
 int test_teardown(int argc, char **argv);
 int test_checkskip(int argc, char **argv);
+int test_modes(int argc, char **argv);
 
 #endif
