@@ -40,10 +40,14 @@ expect 2 "unexpected argument 'extra'" -- "$ab" run extra
 
 # Ctrl-C in the middle of a run: no results.json, no partial file.
 if "$ab" run --list >/dev/null 2>&1; then
-	"$ab" run --quick --out "$tmp/int" --no-report -q >/dev/null 2>&1 &
+	# Handshake: interrupt once the first repetition has finished (its
+	# progress line is out), i.e. in the middle of the run.
+	"$ab" run --quick --out "$tmp/int" --no-report >/dev/null 2>"$tmp/int.err" &
 	pid=$!
-	for _ in $(seq 50); do [[ -d $tmp/int ]] && break; sleep 0.1; done
-	sleep 2
+	for _ in $(seq 600); do grep -q '^\[1/' "$tmp/int.err" 2>/dev/null && break; sleep 0.1; done
+	if ! grep -q '^\[1/' "$tmp/int.err"; then
+		echo "FAIL: no progress line within 60 s:"; cat "$tmp/int.err"; fail=1
+	fi
 	kill -INT $pid
 	wait $pid
 	rc=$?

@@ -54,6 +54,14 @@ static bool reader_queued(void)
 	return next == owner + 1 && __atomic_load_n(&L.q.cnts, __ATOMIC_SEQ_CST) >= QR_BIAS;
 }
 
+/* A second thread took a wait-lock ticket behind the waiting writer's. */
+static bool reader_queued_behind_writer(void)
+{
+	uint32_t next = __atomic_load_n(&L.q.next, __ATOMIC_SEQ_CST);
+	uint32_t owner = __atomic_load_n(&L.q.owner, __ATOMIC_SEQ_CST);
+	return next == owner + 2;
+}
+
 static bool writer_waiting(void)
 {
 	return __atomic_load_n(&L.q.cnts, __ATOMIC_SEQ_CST) & QW_WAITING;
@@ -85,8 +93,11 @@ static void fairness(void)
 	wait_for(writer_waiting);
 	CHECK(writer_waiting(), "writer never waited");
 	pthread_create(&r, NULL, reader_once, NULL);
+	/* Non-vacuous: the new reader has tried and queued behind the writer. */
+	wait_for(reader_queued_behind_writer);
+	CHECK(reader_queued_behind_writer(), "the new reader never reached the lock");
 	uint64_t t0 = ab_now_ns();
-	while (ab_now_ns() - t0 < 50000000ull)
+	while (ab_now_ns() - t0 < 20000000ull)
 		sched_yield();
 	CHECK(!__atomic_load_n(&reader_done, __ATOMIC_SEQ_CST),
 	      "a new reader got in past a waiting writer");
