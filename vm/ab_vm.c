@@ -409,120 +409,142 @@ static int set_slot(struct abvm *vm, int slot, uint64_t gpa, uint64_t bytes, voi
 
 /* ---- test region backing ---- */
 
-static int setup_backing(struct abvm *vm, char *err, size_t errlen)
+/* anon: private anonymous memory, 4 KiB host pages */
+static int backing_anon(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return set_err(err, errlen, AB_VM_ENOMEM,
+			       "mmap of %llu MiB anonymous guest memory: %s",
+			       (unsigned long long)(bytes >> 20), strerror(errno));
+	/* EINVAL = kernel without THP: 4 KiB pages anyway. */
+	if (madvise(p, bytes, MADV_NOHUGEPAGE) && errno != EINVAL) {
+		munmap(p, bytes);
+		return set_err(err, errlen, AB_VM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s",
+			       strerror(errno));
+	}
+	vm->map_base = vm->hva = p;
+	vm->map_len = bytes;
+	return 0;
+}
+
+/* thp: private anonymous, 2 MiB aligned, MADV_HUGEPAGE */
+static int backing_thp(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
+{
+	const char *why;
+	uint8_t *p, *a;
+	size_t len = bytes + AB_VM_HUGE_SIZE;
+
+	if (!ab_vm_thp_usable(&why))
+		return set_err(err, errlen, AB_VM_EBACKING, "backing thp: %s", why);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0);
+	if (p == MAP_FAILED)
+		return set_err(err, errlen, AB_VM_ENOMEM, "mmap of %llu MiB THP guest memory: %s",
+			       (unsigned long long)(bytes >> 20), strerror(errno));
+	a = (uint8_t *)(((uintptr_t)p + AB_VM_HUGE_SIZE - 1) & ~(uintptr_t)(AB_VM_HUGE_SIZE - 1));
+	/* trim the slack so the mapping is exactly the aligned region */
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + len > a + bytes)
+		munmap(a + bytes, (size_t)(p + len - (a + bytes)));
+	if (madvise(a, bytes, MADV_HUGEPAGE)) {
+		int e = errno;
+
+		munmap(a, bytes);
+		return set_err(err, errlen, AB_VM_EBACKING,
+			       "backing thp: madvise(MADV_HUGEPAGE): %s", strerror(e));
+	}
+	vm->map_base = vm->hva = a;
+	vm->map_len = bytes;
+	return 0;
+}
+
+/* file: the directory exists, is one, and has room for @bytes */
+static int backing_file_dir(const struct ab_vm_config *cfg, uint64_t bytes, char *err,
+			    size_t errlen)
+{
+	struct stat st;
+	struct statvfs sv;
+
+	if (!cfg->file_dir || !cfg->file_dir[0])
+		return set_err(err, errlen, AB_VM_EINVAL,
+			       "backing file needs a directory (file_dir)");
+	if (stat(cfg->file_dir, &st))
+		return set_err(err, errlen, AB_VM_EINVAL, "backing file: directory %s: %s",
+			       cfg->file_dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return set_err(err, errlen, AB_VM_EINVAL, "backing file: %s is not a directory",
+			       cfg->file_dir);
+	if (!cfg->no_mem_check && !statvfs(cfg->file_dir, &sv) &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < bytes)
+		return set_err(err, errlen, AB_VM_ENOMEM,
+			       "backing file: %llu MiB do not fit in %s (%llu MiB free)",
+			       (unsigned long long)(bytes >> 20), cfg->file_dir,
+			       (unsigned long long)(((uint64_t)sv.f_bavail * sv.f_frsize) >> 20));
+	return 0;
+}
+
+/* file: MAP_SHARED of an O_TMPFILE (or, asked for or without O_TMPFILE, a
+ * named file registered with the cleanup registry) in cfg.file_dir */
+static int backing_file(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 {
 	const struct ab_vm_config *cfg = &vm->cfg;
-	uint64_t bytes = vm->bytes;
 	static _Atomic int file_seq;
+	int fd = -1, r = backing_file_dir(cfg, bytes, err, errlen);
+	void *p;
 
-	if (cfg->backing == AB_VM_BACKING_ANON) {
-		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-		if (p == MAP_FAILED)
-			return set_err(err, errlen, AB_VM_ENOMEM,
-				       "mmap of %llu MiB anonymous guest memory: %s",
-				       (unsigned long long)(bytes >> 20), strerror(errno));
-		/* EINVAL = kernel without THP: 4 KiB pages anyway. */
-		if (madvise(p, bytes, MADV_NOHUGEPAGE) && errno != EINVAL) {
-			munmap(p, bytes);
-			return set_err(err, errlen, AB_VM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s",
+	if (r)
+		return r;
+	if (!cfg->file_named) {
+		fd = open(cfg->file_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return set_err(err, errlen, AB_VM_EBACKING,
+				       "backing file: O_TMPFILE in %s: %s", cfg->file_dir,
 				       strerror(errno));
-		}
-		vm->map_base = vm->hva = p;
-		vm->map_len = bytes;
-		return 0;
 	}
-	if (cfg->backing == AB_VM_BACKING_THP) {
-		const char *why;
-		uint8_t *p, *a;
-		size_t len = bytes + AB_VM_HUGE_SIZE;
-
-		if (!ab_vm_thp_usable(&why))
-			return set_err(err, errlen, AB_VM_EBACKING, "backing thp: %s", why);
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED)
-			return set_err(err, errlen, AB_VM_ENOMEM,
-				       "mmap of %llu MiB THP guest memory: %s",
-				       (unsigned long long)(bytes >> 20), strerror(errno));
-		a = (uint8_t *)(((uintptr_t)p + AB_VM_HUGE_SIZE - 1) &
-				~(uintptr_t)(AB_VM_HUGE_SIZE - 1));
-		/* trim the slack so the mapping is exactly the aligned region */
-		if (a > p)
-			munmap(p, (size_t)(a - p));
-		if (p + len > a + bytes)
-			munmap(a + bytes, (size_t)(p + len - (a + bytes)));
-		if (madvise(a, bytes, MADV_HUGEPAGE)) {
-			int e = errno;
-
-			munmap(a, bytes);
-			return set_err(err, errlen, AB_VM_EBACKING,
-				       "backing thp: madvise(MADV_HUGEPAGE): %s", strerror(e));
+	if (fd < 0) {
+		/* named file (asked for, or no O_TMPFILE support) */
+		snprintf(vm->file_path, sizeof(vm->file_path), "%s/abvm-%d-%d.mem", cfg->file_dir,
+			 (int)getpid(), atomic_fetch_add(&file_seq, 1));
+		fd = open(vm->file_path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return set_err(err, errlen, AB_VM_EBACKING, "backing file: create %s: %s",
+				       vm->file_path, strerror(errno));
+		if (cfg->file_named) {
+			vm->file_td = ab_cleanup_add(AB_CLEANUP_FILE, vm->file_path, NULL);
+		} else {
+			unlink(vm->file_path);
+			vm->file_path[0] = 0;
 		}
-		vm->map_base = vm->hva = a;
-		vm->map_len = bytes;
-		return 0;
 	}
-	if (cfg->backing == AB_VM_BACKING_FILE) {
-		struct stat st;
-		struct statvfs sv;
-		int fd = -1;
-		void *p;
+	vm->file_fd = fd;
+	if (ftruncate(fd, (off_t)bytes))
+		return set_err(err, errlen, AB_VM_EBACKING,
+			       "backing file: ftruncate to %llu bytes: %s",
+			       (unsigned long long)bytes, strerror(errno));
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return set_err(err, errlen, AB_VM_EBACKING, "backing file: mmap MAP_SHARED: %s",
+			       strerror(errno));
+	vm->map_base = vm->hva = p;
+	vm->map_len = bytes;
+	return 0;
+}
 
-		if (!cfg->file_dir || !cfg->file_dir[0])
-			return set_err(err, errlen, AB_VM_EINVAL,
-				       "backing file needs a directory (file_dir)");
-		if (stat(cfg->file_dir, &st))
-			return set_err(err, errlen, AB_VM_EINVAL, "backing file: directory %s: %s",
-				       cfg->file_dir, strerror(errno));
-		if (!S_ISDIR(st.st_mode))
-			return set_err(err, errlen, AB_VM_EINVAL,
-				       "backing file: %s is not a directory", cfg->file_dir);
-		if (!cfg->no_mem_check && !statvfs(cfg->file_dir, &sv) &&
-		    (uint64_t)sv.f_bavail * sv.f_frsize < bytes)
-			return set_err(
-			    err, errlen, AB_VM_ENOMEM,
-			    "backing file: %llu MiB do not fit in %s (%llu MiB free)",
-			    (unsigned long long)(bytes >> 20), cfg->file_dir,
-			    (unsigned long long)(((uint64_t)sv.f_bavail * sv.f_frsize) >> 20));
-		if (!cfg->file_named) {
-			fd = open(cfg->file_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-			if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-				return set_err(err, errlen, AB_VM_EBACKING,
-					       "backing file: O_TMPFILE in %s: %s", cfg->file_dir,
-					       strerror(errno));
-		}
-		if (fd < 0) {
-			/* named file (asked for, or no O_TMPFILE support) */
-			snprintf(vm->file_path, sizeof(vm->file_path), "%s/abvm-%d-%d.mem",
-				 cfg->file_dir, (int)getpid(), atomic_fetch_add(&file_seq, 1));
-			fd = open(vm->file_path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-			if (fd < 0)
-				return set_err(err, errlen, AB_VM_EBACKING,
-					       "backing file: create %s: %s", vm->file_path,
-					       strerror(errno));
-			if (cfg->file_named) {
-				vm->file_td = ab_cleanup_add(AB_CLEANUP_FILE, vm->file_path, NULL);
-			} else {
-				unlink(vm->file_path);
-				vm->file_path[0] = 0;
-			}
-		}
-		vm->file_fd = fd;
-		if (ftruncate(fd, (off_t)bytes))
-			return set_err(err, errlen, AB_VM_EBACKING,
-				       "backing file: ftruncate to %llu bytes: %s",
-				       (unsigned long long)bytes, strerror(errno));
-		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			return set_err(err, errlen, AB_VM_EBACKING,
-				       "backing file: mmap MAP_SHARED: %s", strerror(errno));
-		vm->map_base = vm->hva = p;
-		vm->map_len = bytes;
-		return 0;
+static int setup_backing(struct abvm *vm, char *err, size_t errlen)
+{
+	switch (vm->cfg.backing) {
+	case AB_VM_BACKING_ANON:
+		return backing_anon(vm, vm->bytes, err, errlen);
+	case AB_VM_BACKING_THP:
+		return backing_thp(vm, vm->bytes, err, errlen);
+	case AB_VM_BACKING_FILE:
+		return backing_file(vm, vm->bytes, err, errlen);
 	}
-	return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)cfg->backing);
+	return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)vm->cfg.backing);
 }
 
 /* ---- vCPUs ---- */

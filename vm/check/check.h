@@ -63,6 +63,8 @@ bool mode_may_miss(const char *mode);	       /* decline WINDOW: may miss a young
 struct abvm *make_vm(uint64_t mem, int vcpus); /* anon, ring 0: exact per-page answers */
 void run_or_die(struct abvm *vm, const struct ab_vm_work *w, const char *what);
 void populate(struct abvm *vm);
+/* Until the running command made @passes more passes (in all), or FAIL after 30 s. */
+void wait_passes(struct abvm *vm, uint64_t passes);
 void touch_or_die(struct abvm *vm, const uint64_t *set, enum ab_vm_op op);
 uint64_t *bm_alloc(uint64_t n);
 /* A pseudo-random set of ~1/density of the pages, plus both ends. */

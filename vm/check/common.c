@@ -196,6 +196,24 @@ void populate(struct abvm *vm)
 	run_or_die(vm, &w, "populating guest memory");
 }
 
+void wait_passes(struct abvm *vm, uint64_t passes)
+{
+	struct ab_vm_vcpu_stats st;
+	uint64_t t0 = ab_now_ns(), p0;
+
+	ab_vm_stats_total(vm, &st);
+	p0 = st.passes;
+	while (st.passes < p0 + passes) {
+		if (ab_now_ns() - t0 > 30 * NSEC) {
+			fail("vCPUs made %" PRIu64 " of %" PRIu64 " passes in 30 s", st.passes - p0,
+			     passes);
+			exit(AB_EXIT_FAIL);
+		}
+		usleep(1000);
+		ab_vm_stats_total(vm, &st);
+	}
+}
+
 void touch_or_die(struct abvm *vm, const uint64_t *set, enum ab_vm_op op)
 {
 	int r = ab_vm_touch(vm, set, op);

@@ -212,7 +212,7 @@ int cmd_lru_gen(struct opts *o)
 	w.op = AB_VM_OP_READ;
 	if (ab_vm_start(vm, &w))
 		fail("starting vCPUs: %s", ab_vm_last_error(vm));
-	usleep(50 * 1000);
+	wait_passes(vm, (uint64_t)o->vcpus); /* they are running: a pass each */
 	traced = trace_begin();
 	read_stats(ks, &s0);
 	agings = age_memcg(cgpath, &seq0, &max_seq);
