@@ -39,7 +39,8 @@ struct abvm *vt_create(struct ab_vm_config *cfg)
 	int r = ab_vm_create(cfg, &vm, err, sizeof(err));
 
 	if (r) {
-		TEST_REQUIRE(ab_vm_exit_code(r) != AB_EXIT_SKIP, "%s", err);
+		if (ab_vm_exit_code(r) == AB_EXIT_SKIP) /* (sees the helpers' failures only) */
+			vt_skip(0, "%s", err);
 		fprintf(stderr, "FAIL ab_vm_create: %s (%s)\n", err, ab_vm_strerr(r));
 		exit(AB_EXIT_FAIL);
 	}
