@@ -1,4 +1,4 @@
-# Common settings of agebench figures (loaded by every plots/*.gp).
+# Common settings of agebench figures (loaded by every analysis/gnuplot/*.gp).
 # `agebench report` sets: data (data file), modes (space-separated mode
 # names, one data block per mode, in that order), out_png, out_svg,
 # subtitle (the fixed configuration), gpdir (this directory).

@@ -20,13 +20,13 @@
 #include "ab_compare.h"
 
 #ifndef AB_PLOTS_DIR
-#define AB_PLOTS_DIR "plots"
+#define AB_PLOTS_DIR "analysis/gnuplot"
 #endif
 
 #define WIDTH	 80
 #define MAXMODES 8
 
-/* Modes in column order; the colour of each is fixed in plots/common.gp. */
+/* Modes in column order; the colour of each is fixed in analysis/gnuplot/common.gp. */
 static const char *const known_modes[] = {"locked", "read_locked", "fast_only", "bitmap", "scan"};
 #define NKNOWN 5
 
@@ -929,7 +929,7 @@ static bool nonempty(const char *path)
 }
 
 /*
- * Run plots/@script.gp with @vars (plus data/out paths) and move the
+ * Run analysis/gnuplot/@script.gp with @vars (plus data/out paths) and move the
  * results into place as DIR/figures/@base.{png,svg}. Returns 0 or -1 (@why set).
  */
 static int gnuplot(struct figs *f, const char *script, const char *base, const char *data,
