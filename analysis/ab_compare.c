@@ -137,9 +137,9 @@ static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
 	}
 	bool up = row->new.mean > row->base.mean;
 
-	if (row->better == AB_DIR_LOWER)
+	if (row->better == AB_BETTER_LOWER)
 		row->v = up ? AB_V_WORSE : AB_V_BETTER;
-	else if (row->better == AB_DIR_HIGHER)
+	else if (row->better == AB_BETTER_HIGHER)
 		row->v = up ? AB_V_BETTER : AB_V_WORSE;
 	else
 		row->v = AB_V_CHANGED;
@@ -225,11 +225,22 @@ int ab_cmp_files(const struct ab_results *base, const struct ab_results *new,
 	return 0;
 }
 
+/* @name with its mode element set to @mode (malloc'd), or NULL if it is no agebench name. */
+static char *with_mode(const char *name, const char *mode, char *cur, size_t curlen)
+{
+	struct ab_name n;
+	char buf[1024];
+
+	if (!ab_bench_name(name, &n) || strlen(mode) >= sizeof(n.mode))
+		return NULL;
+	snprintf(cur, curlen, "%s", n.mode);
+	strcpy(n.mode, mode);
+	return ab_name_format(&n, false, buf, sizeof(buf)) < 0 ? NULL : xstrdup(buf);
+}
+
 int ab_cmp_modes(const struct ab_results *r, const char *base_mode, const struct ab_cmp_opts *o,
 		 struct ab_cmp *c, char *err, size_t errlen)
 {
-	char mode[128];
-
 	memset(c, 0, sizeof(*c));
 	c->opts = *o;
 	c->base_label = malloc(strlen(r->path) + strlen(base_mode) + 8);
@@ -241,12 +252,13 @@ int ab_cmp_modes(const struct ab_results *r, const char *base_mode, const struct
 	c->only_new = xcalloc(r->nb, sizeof(char *));
 	for (size_t i = 0; i < r->nb; i++) {
 		const struct ab_bench_res *b = &r->b[i], *bb;
-		char *bn;
+		char mode[AB_NAME_TOKEN], *bn = with_mode(b->name, base_mode, mode, sizeof(mode));
 
-		if (!ab_name_element(b->name, 1, mode, sizeof(mode)) || !strcmp(mode, base_mode))
+		if (!bn || !strcmp(mode, base_mode)) {
+			free(bn);
 			continue;
-		bn = ab_name_replace(b->name, 1, base_mode);
-		bb = bn ? ab_results_find(r, bn) : NULL;
+		}
+		bb = ab_results_find(r, bn);
 		free(bn);
 		if (!bb) {
 			c->only_new[c->n_only_new++] = xstrdup(b->name);
@@ -437,10 +449,10 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 		char right[96];
 
 		if (strcmp(b->name, b->base_name)) {
-			char mode[64] = "base";
+			struct ab_name bn;
 
-			ab_name_element(b->base_name, 1, mode, sizeof(mode));
-			snprintf(right, sizeof(right), "vs %s, reps %zu/%zu", mode, b->base_reps,
+			snprintf(right, sizeof(right), "vs %s, reps %zu/%zu",
+				 ab_bench_name(b->base_name, &bn) ? bn.mode : "base", b->base_reps,
 				 b->new_reps);
 		} else {
 			snprintf(right, sizeof(right), "reps %zu/%zu", b->base_reps, b->new_reps);
@@ -540,11 +552,11 @@ char *ab_cmp_json(const struct ab_cmp *c)
 			json_array_append_new(
 			    rows,
 			    json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:b,s:s}", "metric",
-				      r->metric, "unit", r->unit, "better", ab_dir_name(r->better),
-				      "base", jsummary(&r->base), "new", jsummary(&r->new),
-				      "change_pct", jnum(r->change_pct), "p", jnum(r->p), "exact_p",
-				      r->exact, "significant", r->significant, "verdict",
-				      verdict_name(r->v)));
+				      r->metric, "unit", r->unit, "better",
+				      ab_better_name(r->better), "base", jsummary(&r->base), "new",
+				      jsummary(&r->new), "change_pct", jnum(r->change_pct), "p",
+				      jnum(r->p), "exact_p", r->exact, "significant",
+				      r->significant, "verdict", verdict_name(r->v)));
 		}
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:o}", "name", b->name,
 						     "base_name", b->base_name, "base_reps",
@@ -596,6 +608,18 @@ static int parse_double(const char *s, double *out)
 
 	*out = strtod(s, &end);
 	return (end == s || *end || !isfinite(*out)) ? -1 : 0;
+}
+
+/* What the loader's cross-check against common/ab_counters.def found, on stderr. */
+static void schema_notes(const struct ab_results *r)
+{
+	for (size_t i = 0; i < r->nundeclared; i++)
+		fprintf(stderr,
+			"agebench compare: %s: counter %s is undeclared (not in "
+			"common/ab_counters.def)\n",
+			r->path, r->undeclared[i]);
+	for (size_t i = 0; i < r->nmismatch; i++)
+		fprintf(stderr, "agebench compare: %s: counter %s\n", r->path, r->mismatch[i]);
 }
 
 int ab_compare_main(int argc, char **argv)
@@ -688,6 +712,9 @@ int ab_compare_main(int argc, char **argv)
 		ab_results_free(&rn);
 		return 2;
 	}
+	schema_notes(&rb);
+	if (!modes)
+		schema_notes(&rn);
 	for (size_t i = 0; i < c.n_only_base; i++)
 		fprintf(stderr, "agebench compare: only in %s: %s\n", rb.path, c.only_base[i]);
 	for (size_t i = 0; i < c.n_only_new; i++)

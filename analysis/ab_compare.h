@@ -36,7 +36,7 @@ enum ab_verdict {
 struct ab_cmp_row {
 	const char *metric; /* points into the loaded results */
 	const char *unit;
-	enum ab_dir better;
+	enum ab_better better;
 	struct ab_summary base, new;
 	double change_pct; /* (new - base) / |base| * 100; NAN if base is 0 */
 	double p;	   /* NAN when not tested */

@@ -1,18 +1,16 @@
 # Common settings of agebench figures (loaded by every analysis/gnuplot/*.gp).
-# `agebench report` sets: data (data file), modes (space-separated mode
-# names, one data block per mode, in that order), out_png, out_svg,
-# subtitle (the fixed configuration), gpdir (this directory).
+# `agebench report` sets (analysis/ab_report_fig.c, one spec per figure):
+# data (data file), modes (space-separated mode names, one data block per
+# mode, in that order), colours/points/dashes (see below), fig_title, fig_xlabel,
+# fig_ylabel (the figure spec's), subtitle (the fixed configuration), out_png,
+# out_svg, gpdir (this directory).
 
-# One fixed colour and point type per mode, the same in every figure.
-mode_color(m) = m eq 'locked' ? '#d62728' : \
-                m eq 'read_locked' ? '#ff7f0e' : \
-                m eq 'fast_only' ? '#2ca02c' : \
-                m eq 'bitmap' ? '#1f77b4' : \
-                m eq 'scan' ? '#7f7f7f' : '#000000'
-mode_pt(m) = m eq 'locked' ? 7 : m eq 'read_locked' ? 5 : m eq 'fast_only' ? 9 : \
-             m eq 'bitmap' ? 13 : m eq 'scan' ? 3 : 1
-# Dash types so that coinciding lines stay visible (bitmap over fast_only).
-mode_dt(m) = m eq 'bitmap' ? 2 : m eq 'scan' ? 3 : 1
+# Each mode's colour, point and dash type come from the mode table
+# (common/ab_modes.def) through the report: colours, points and dashes hold
+# one word per mode, in the order of `modes`. Indexed by the data block.
+mode_color(i) = word(colours, i)
+mode_pt(i) = int(word(points, i))
+mode_dt(i) = int(word(dashes, i))
 nmodes = words(modes)
 
 set encoding utf8

@@ -162,6 +162,21 @@ verdict gbench BM_x/8 real_time worse
 verdict gbench BM_x/8 zero same
 hasnt gbench out '"metric": "odd"'
 hasnt gbench err 'only in'
+# agebench names: Google Benchmark's elements (iterations:, min_time:,
+# repeats:, manual_time) do not take part in matching (the schema's parser)
+sed 's|BM_x/8/min_time:0.010|model/locked/4K/pages:1/iterations:1024|g' "$tmp/gb_base.json" >"$tmp/gbn_base.json"
+sed 's|BM_x/8/min_time:0.500|model/locked/4K/pages:1/min_time:0.500|g; s|repeats:6"|repeats:6/manual_time"|g' \
+	"$tmp/gb_new.json" >"$tmp/gbn_new.json"
+run gbnames 1 --format json "$tmp/gbn_base.json" "$tmp/gbn_new.json"
+verdict gbnames model/locked/4K/pages:1 real_time worse
+hasnt gbnames err 'only in'
+# the loader checks counters against common/ab_counters.def: unknown ones are
+# named as undeclared, units that differ from the schema are named
+"$synth" "$tmp/extra.json" --reps 9 --extra bogus_ctr
+run schema 0 "$tmp/extra.json" "$tmp/extra.json"
+has schema err 'extra.json: counter bogus_ctr is undeclared \(not in common/ab_counters.def\)'
+has schema err 'counter young: unit "pages", better none in the file; "pages per aging call", none in the schema'
+hasnt schema err 'counter ns_per_page'
 
 # --modes: each mode against locked inside one run
 run modes 1 --modes "$tmp/base.json"
