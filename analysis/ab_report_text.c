@@ -416,8 +416,8 @@ static void table_row(struct ab_sb *b, const struct ab_results *r, const struct 
 
 		if (!bb || !ab_rep_mean(bb, metric, &mean)) {
 			snprintf(cell, sizeof(cell), "- ");
-		} else if (row && !isnan(row->change_pct)) {
-			snprintf(cell, sizeof(cell), "%+.1f%%%c", row->change_pct,
+		} else if (row && !isnan(row->shift_pct)) {
+			snprintf(cell, sizeof(cell), "%+.1f%%%c", row->shift_pct,
 				 ab_verdict_mark(row->v));
 		} else {
 			ab_fmt_num(num, sizeof(num), t->colw - 2, mean);
@@ -493,8 +493,8 @@ static void summary_row(struct ab_sb *b, const struct ab_cmp *cmp, const struct 
 		}
 		ab_fmt_num(num, sizeof(num), 8, mean);
 		/* the number, then a fixed-width " +NNN%m": numbers align */
-		if (row && !isnan(row->change_pct) && fabs(row->change_pct) < 1e4)
-			snprintf(cell, sizeof(cell), "%s %+4.0f%%%c", num, row->change_pct,
+		if (row && !isnan(row->shift_pct) && fabs(row->shift_pct) < 1e4)
+			snprintf(cell, sizeof(cell), "%s %+4.0f%%%c", num, row->shift_pct,
 				 ab_verdict_mark(row->v));
 		else
 			snprintf(cell, sizeof(cell), "%s      %c", num,
@@ -537,7 +537,7 @@ void ab_rep_summary(struct ab_sb *b, const struct ab_results *r, const struct ab
 				}
 		ab_rep_subtitle(sub, sizeof(sub), key);
 		snprintf(head, sizeof(head),
-			 "%s, %ld vCPUs: mean, then the change against %s with the marks "
+			 "%s, %ld vCPUs: mean, then the shift against %s with the marks "
 			 "explained below.",
 			 sub, vsel < 0 ? 0 : vsel, ab_rep_base_mode());
 		ab_sb_printf(b, "Summary%s%s\n", nbe > 1 ? " " : "", nbe > 1 ? be[k] : "");
@@ -559,7 +559,7 @@ void ab_rep_summary(struct ab_sb *b, const struct ab_results *r, const struct ab
 static void results_intro(struct ab_sb *b, const struct ab_results *r, const struct ab_cmp *cmp)
 {
 	size_t reps_min = (size_t)-1, reps_max = 0;
-	char t[640], reps[64];
+	char t[1024], reps[64];
 
 	for (size_t i = 0; i < r->nb; i++) {
 		if (r->b[i].nreps < reps_min)
@@ -573,23 +573,27 @@ static void results_intro(struct ab_sb *b, const struct ab_results *r, const str
 		snprintf(reps, sizeof(reps), "%zu-%zu", reps_min, reps_max);
 	snprintf(t, sizeof(t),
 		 "%zu benchmarks, %s repetitions each. Column '%s' gives the mean; "
-		 "the other columns the change of the mean against %s in the same "
-		 "configuration. Mann-Whitney U, two-sided, alpha %g, minimum effect %g%%: "
-		 "'+' significantly better than %s, '!' significantly worse, '*' "
-		 "significant (no better direction), '?' fewer than %d repetitions (no "
-		 "verdict); no mark: not significant.",
-		 r->nb, reps, ab_rep_base_mode(), ab_rep_base_mode(), cmp->opts.alpha,
-		 cmp->opts.min_effect, ab_rep_base_mode(), AB_CMP_MIN_REPS);
+		 "the other columns the shift against %s in the same configuration "
+		 "(Hodges-Lehmann: the median of all pairwise differences, as %% of %s's "
+		 "median). Significant: Mann-Whitney U, two-sided, p < %g after Holm's "
+		 "correction over the %zu tests, and the shift's %g%% confidence interval "
+		 "excludes +-%g%%. '+' significantly better than %s, '!' significantly "
+		 "worse, '*' significant (no better direction), '?' fewer than %d "
+		 "repetitions (no verdict); no mark: not significant.",
+		 r->nb, reps, ab_rep_base_mode(), ab_rep_base_mode(), ab_rep_base_mode(),
+		 cmp->opts.alpha, cmp->ntests, 100 * (1 - cmp->opts.alpha), cmp->opts.min_effect,
+		 ab_rep_base_mode(), AB_CMP_MIN_REPS);
 	ab_sb_wrap(b, "", "", t);
 	if (cmp->p_unreachable) {
 		snprintf(
 		    t, sizeof(t),
 		    "WARNING: metrics with only %zu samples per mode (repetitions, or a counter "
-		    "missing in some) cannot reach p < %g (the smallest possible p is "
-		    "2/C(%zu,%zu)) and are never marked significant: rerun with --reps 5 or "
-		    "more (9 to detect small shifts).",
-		    cmp->unreach_base, cmp->opts.alpha, cmp->unreach_base + cmp->unreach_new,
-		    cmp->unreach_base);
+		    "missing in some) cannot reach p < %g / %zu tests (Holm; the smallest "
+		    "possible p is 2/C(%zu,%zu) = %.2g) and are never marked significant: "
+		    "rerun with more --reps (9 to detect small shifts).",
+		    cmp->unreach_base, cmp->opts.alpha, cmp->ntests,
+		    cmp->unreach_base + cmp->unreach_new, cmp->unreach_base,
+		    ab_cmp_min_p(cmp->unreach_base, cmp->unreach_new));
 		ab_sb_wrap(b, "", "", t);
 	}
 	if (cmp->few_reps)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ab_stats.c - mean/stddev and the Mann-Whitney U test. */
+/* ab_stats.c - mean/stddev, Mann-Whitney U, Hodges-Lehmann, Holm. */
 #include "ab_stats.h"
 
 #include <math.h>
@@ -125,4 +125,156 @@ double ab_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, d
 	free(o);
 	free(r2);
 	return p > 1 ? 1 : p;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double *sorted_copy(const double *v, size_t n)
+{
+	double *s = malloc((n ? n : 1) * sizeof(*s));
+
+	if (!s)
+		abort();
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_dbl);
+	return s;
+}
+
+double ab_median(const double *v, size_t n)
+{
+	double *s, m;
+
+	if (!n)
+		return NAN;
+	s = sorted_copy(v, n);
+	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	free(s);
+	return m;
+}
+
+/*
+ * Largest u0 with P(U <= u0) <= @tail under H0 for sizes @m, @n (no ties),
+ * or -1 when even P(U = 0) is larger. Counts by f(m, n, u) = f(m - 1, n,
+ * u - n) + f(m, n - 1, u), kept as one row per m for the current n.
+ */
+static long exact_u_quantile(size_t m, size_t n, double tail)
+{
+	size_t umax = m * n, stride = umax + 1;
+	double *f = calloc((m + 1) * (n + 1) * stride, sizeof(double)), total = 0, cum = 0;
+	long u0 = -1;
+
+#define F(i, j, u) f[((i) * (n + 1) + (j)) * stride + (u)]
+	if (!f)
+		abort();
+	for (size_t i = 0; i <= m; i++)
+		for (size_t j = 0; j <= n; j++)
+			for (size_t u = 0; u <= i * j; u++)
+				F(i, j, u) = i == 0 || j == 0 ? (u == 0)
+							      : (u >= j ? F(i - 1, j, u - j) : 0) +
+								    F(i, j - 1, u);
+	for (size_t u = 0; u <= umax; u++)
+		total += F(m, n, u);
+	for (size_t u = 0; u <= umax; u++) {
+		cum += F(m, n, u);
+		if (cum / total > tail)
+			break;
+		u0 = (long)u;
+	}
+#undef F
+	free(f);
+	return u0;
+}
+
+/* exact_u_quantile() for the sizes of the last call (the rows of a compare share them). */
+static long exact_u_quantile_cached(size_t m, size_t n, double tail)
+{
+	static size_t cm, cn;
+	static double ct = -1;
+	static long cu;
+
+	if (m != cm || n != cn || tail != ct) {
+		cu = exact_u_quantile(m, n, tail);
+		cm = m;
+		cn = n;
+		ct = tail;
+	}
+	return cu;
+}
+
+int ab_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny, double conf,
+		      double *shift, double *lo, double *hi)
+{
+	size_t nd = nx * ny, k = 0;
+	double *d, tail = (1 - conf) / 2;
+
+	*lo = -INFINITY;
+	*hi = INFINITY;
+	*shift = NAN;
+	if (!nx || !ny)
+		return -1;
+	d = malloc(nd * sizeof(*d));
+	if (!d)
+		abort();
+	for (size_t i = 0; i < nx; i++)
+		for (size_t j = 0; j < ny; j++)
+			d[i * ny + j] = y[j] - x[i];
+	qsort(d, nd, sizeof(*d), cmp_dbl);
+	*shift = nd % 2 ? d[nd / 2] : (d[nd / 2 - 1] + d[nd / 2]) / 2;
+	if (nx <= AB_MWU_EXACT_MAX && ny <= AB_MWU_EXACT_MAX) {
+		long u0 = exact_u_quantile_cached(nx, ny, tail);
+
+		k = u0 < 0 ? 0 : (size_t)u0 + 1;
+	} else {
+		double z = gsl_cdf_ugaussian_Pinv(1 - tail);
+		double kk = floor(nd / 2.0 - z * sqrt(nx * ny * (nx + ny + 1) / 12.0));
+
+		k = kk < 1 ? 0 : (size_t)kk;
+	}
+	if (k >= 1 && k <= nd / 2) {
+		*lo = d[k - 1];
+		*hi = d[nd - k];
+	}
+	free(d);
+	return k >= 1 && k <= nd / 2 ? 0 : -1;
+}
+
+struct pidx {
+	double p;
+	size_t i;
+};
+
+static int cmp_pidx(const void *a, const void *b)
+{
+	double x = ((const struct pidx *)a)->p, y = ((const struct pidx *)b)->p;
+
+	return x < y ? -1 : x > y;
+}
+
+void ab_holm(const double *p, size_t n, double *adj)
+{
+	struct pidx *s = malloc((n ? n : 1) * sizeof(*s));
+	size_t m = 0;
+	double run = 0;
+
+	if (!s)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(p[i]))
+			s[m++] = (struct pidx){p[i], i};
+	qsort(s, m, sizeof(*s), cmp_pidx);
+	for (size_t i = 0; i < n; i++)
+		if (isnan(p[i]))
+			adj[i] = NAN;
+	for (size_t j = 0; j < m; j++) {
+		double a = fmin(1, (double)(m - j) * s[j].p);
+
+		run = fmax(run, a);
+		adj[s[j].i] = run;
+	}
+	free(s);
 }
