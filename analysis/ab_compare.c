@@ -743,7 +743,14 @@ static void schema_notes(const struct ab_results *r)
 		fprintf(stderr, "agebench compare: %s: counter %s\n", r->path, r->mismatch[i]);
 }
 
-int ab_compare_main(int argc, char **argv)
+struct cli {
+	struct ab_cmp_opts o;
+	const char *base_mode;
+	bool modes, json;
+};
+
+/* Options into @cl: -1 to go on, else the exit status. */
+static int parse_cli(int argc, char **argv, struct cli *cl)
 {
 	static const struct option lo[] = {
 	    {"alpha", required_argument, NULL, 'a'},
@@ -754,116 +761,120 @@ int ab_compare_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ab_cmp_opts o = AB_CMP_OPTS_DEFAULT;
-	const char *base_mode = "locked";
-	bool modes = false, json = false;
-	struct ab_results rb = {0}, rn = {0};
-	struct ab_cmp c;
-	char err[1024];
-	int opt, rc;
+	int opt;
 
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'a':
-			if (parse_double(optarg, &o.alpha) || o.alpha <= 0 || o.alpha >= 1) {
-				fprintf(stderr,
-					"agebench compare: --alpha must be in (0, 1), got '%s'\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'e':
-			if (parse_double(optarg, &o.min_effect) || o.min_effect < 0) {
-				fprintf(stderr,
-					"agebench compare: --min-effect must be a percentage >= 0, "
-					"got '%s'\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (strcmp(optarg, "text")) {
-				fprintf(
-				    stderr,
-				    "agebench compare: --format must be text or json, got '%s'\n",
-				    optarg);
-				return 2;
-			}
-			break;
-		case 'm':
-			modes = true;
-			break;
-		case 'b':
-			base_mode = optarg;
-			break;
-		case 'h':
+		if (opt == 'a' &&
+		    (parse_double(optarg, &cl->o.alpha) || cl->o.alpha <= 0 || cl->o.alpha >= 1)) {
+			fprintf(stderr, "agebench compare: --alpha must be in (0, 1), got '%s'\n",
+				optarg);
+			return 2;
+		} else if (opt == 'e' &&
+			   (parse_double(optarg, &cl->o.min_effect) || cl->o.min_effect < 0)) {
+			fprintf(stderr,
+				"agebench compare: --min-effect must be a percentage >= 0, got "
+				"'%s'\n",
+				optarg);
+			return 2;
+		} else if (opt == 'f' && strcmp(optarg, "json") && strcmp(optarg, "text")) {
+			fprintf(stderr,
+				"agebench compare: --format must be text or json, got '%s'\n",
+				optarg);
+			return 2;
+		} else if (opt == 'f') {
+			cl->json = !strcmp(optarg, "json");
+		} else if (opt == 'm') {
+			cl->modes = true;
+		} else if (opt == 'b') {
+			cl->base_mode = optarg;
+		} else if (opt == 'h') {
 			usage(stdout);
 			return 0;
-		default:
+		} else if (opt != 'a' && opt != 'e') {
 			fprintf(stderr, "agebench compare: unknown or incomplete option '%s'\n",
 				argv[optind - 1]);
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (argc - optind != (modes ? 1 : 2)) {
+	if (argc - optind != (cl->modes ? 1 : 2)) {
 		fprintf(stderr, "agebench compare: want %s\n",
-			modes ? "one RESULTS.json with --modes" : "two files: BASE.json NEW.json");
+			cl->modes ? "one RESULTS.json with --modes"
+				  : "two files: BASE.json NEW.json");
 		usage(stderr);
 		return 2;
 	}
-	if (ab_results_load(argv[optind], &rb, err, sizeof(err))) {
-		fprintf(stderr, "agebench compare: %s\n", err);
-		return 2;
-	}
-	if (!modes && ab_results_load(argv[optind + 1], &rn, err, sizeof(err))) {
+	return -1;
+}
+
+/* What stderr says besides the comparison: schema notes, one-sided names, warnings. */
+static void stderr_notes(const struct ab_cmp *c, const struct ab_results *rb,
+			 const struct ab_results *rn, bool modes)
+{
+	schema_notes(rb);
+	if (!modes)
+		schema_notes(rn);
+	for (size_t i = 0; i < c->n_only_base; i++)
+		fprintf(stderr, "agebench compare: only in %s: %s\n", rb->path, c->only_base[i]);
+	for (size_t i = 0; i < c->n_only_new; i++)
+		fprintf(stderr, "agebench compare: only in %s: %s\n",
+			modes ? "(no baseline mode)" : rn->path, c->only_new[i]);
+	if (c->few_reps)
+		fprintf(stderr,
+			"agebench compare: warning: fewer than %d repetitions on a side: "
+			"no significance verdict for those benchmarks\n",
+			AB_CMP_MIN_REPS);
+	if (c->p_unreachable && c->opts.holm)
+		fprintf(stderr,
+			"agebench compare: warning: %zu vs %zu samples cannot reach p < %g / %zu "
+			"tests (Holm)\n",
+			c->unreach_base, c->unreach_new, c->opts.alpha, c->ntests);
+	else if (c->p_unreachable)
+		fprintf(stderr,
+			"agebench compare: warning: %zu vs %zu samples cannot reach p < %g\n",
+			c->unreach_base, c->unreach_new, c->opts.alpha);
+}
+
+int ab_compare_main(int argc, char **argv)
+{
+	struct cli cl = {.o = AB_CMP_OPTS_DEFAULT, .base_mode = "locked"};
+	struct ab_results rb = {0}, rn = {0};
+	struct ab_cmp c;
+	char err[1024];
+	int rc = parse_cli(argc, argv, &cl);
+
+	if (rc >= 0)
+		return rc;
+	if (ab_results_load(argv[optind], &rb, err, sizeof(err)) ||
+	    (!cl.modes && ab_results_load(argv[optind + 1], &rn, err, sizeof(err)))) {
 		fprintf(stderr, "agebench compare: %s\n", err);
 		ab_results_free(&rb);
 		return 2;
 	}
-	rc = modes ? ab_cmp_modes(&rb, base_mode, &o, &c, err, sizeof(err))
-		   : ab_cmp_files(&rb, &rn, &o, &c, err, sizeof(err));
+	rc = cl.modes ? ab_cmp_modes(&rb, cl.base_mode, &cl.o, &c, err, sizeof(err))
+		      : ab_cmp_files(&rb, &rn, &cl.o, &c, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "agebench compare: %s\n", err);
 		ab_results_free(&rb);
 		ab_results_free(&rn);
 		return 2;
 	}
-	schema_notes(&rb);
-	if (!modes)
-		schema_notes(&rn);
-	for (size_t i = 0; i < c.n_only_base; i++)
-		fprintf(stderr, "agebench compare: only in %s: %s\n", rb.path, c.only_base[i]);
-	for (size_t i = 0; i < c.n_only_new; i++)
-		fprintf(stderr, "agebench compare: only in %s: %s\n",
-			modes ? "(no baseline mode)" : rn.path, c.only_new[i]);
-	if (c.few_reps)
-		fprintf(stderr,
-			"agebench compare: warning: fewer than %d repetitions on a side: "
-			"no significance verdict for those benchmarks\n",
-			AB_CMP_MIN_REPS);
-	if (c.p_unreachable)
-		fprintf(stderr,
-			"agebench compare: warning: %zu vs %zu samples cannot reach p < %g\n",
-			c.unreach_base, c.unreach_new, c.opts.alpha);
+	stderr_notes(&c, &rb, &rn, cl.modes);
 	if (!c.nb) {
 		fprintf(stderr, "agebench compare: no benchmark to compare (%s)\n",
-			modes ? "no mode has a matching baseline-mode benchmark"
-			      : "no benchmark name is present in both files");
+			cl.modes ? "no mode has a matching baseline-mode benchmark"
+				 : "no benchmark name is present in both files");
 		rc = 2;
-	} else {
-		if (json) {
-			char *s = ab_cmp_json(&c);
+	} else if (cl.json) {
+		char *s = ab_cmp_json(&c);
 
-			puts(s);
-			free(s);
-		} else {
-			ab_cmp_print_text(stdout, &c);
-		}
+		puts(s);
+		free(s);
+		rc = c.nworse ? 1 : 0;
+	} else {
+		ab_cmp_print_text(stdout, &c);
 		rc = c.nworse ? 1 : 0;
 	}
 	ab_cmp_free(&c);
