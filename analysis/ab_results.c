@@ -254,6 +254,33 @@ static int num(json_t *v, double *out)
 	return isfinite(*out) ? 0 : -1;
 }
 
+/* The user counters of one iteration row into @b. */
+static int row_counters(struct ab_results *r, json_t *row, const char *name, struct ab_bench_res *b,
+			char *err, size_t errlen)
+{
+	const char *ck;
+	json_t *cv;
+
+	json_object_foreach(row, ck, cv)
+	{
+		struct ab_metric *m;
+		double v;
+
+		if (reserved(ck) || !json_is_number(cv))
+			continue;
+		if (num(cv, &v)) {
+			seterr(err, errlen, "%s: benchmark \"%s\": counter %s is not finite",
+			       r->path, name, ck);
+			return -1;
+		}
+		m = get_metric(b, ck);
+		if (m->n == 0 && counter_meta(r, ck, m, err, errlen))
+			return -1;
+		push(m, v);
+	}
+	return 0;
+}
+
 static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 {
 	json_t *rows;
@@ -333,26 +360,8 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 			set_meta(m, unit, AB_BETTER_LOWER);
 		push(m, ct);
 
-		const char *ck;
-		json_t *cv;
-
-		json_object_foreach(row, ck, cv)
-		{
-			double v;
-
-			if (reserved(ck) || !json_is_number(cv))
-				continue;
-			if (num(cv, &v)) {
-				seterr(err, errlen,
-				       "%s: benchmark \"%s\": counter %s is not finite", r->path,
-				       name, ck);
-				return -1;
-			}
-			m = get_metric(b, ck);
-			if (m->n == 0 && counter_meta(r, ck, m, err, errlen))
-				return -1;
-			push(m, v);
-		}
+		if (row_counters(r, row, name, b, err, errlen))
+			return -1;
 	}
 	return 0;
 }
