@@ -80,8 +80,7 @@ void ab_fmt_num(char *buf, size_t len, int width, double v)
 		snprintf(buf, len, "%.*g", width > 7 ? width - 6 : 1, v);
 }
 
-/* Smallest two-sided exact Mann-Whitney p for samples of @a and @b: 2/C(a+b, a). */
-static double min_p(size_t a, size_t b)
+double ab_cmp_min_p(size_t a, size_t b)
 {
 	double c = 1;
 
@@ -90,12 +89,11 @@ static double min_p(size_t a, size_t b)
 	return fmin(1, 2 / c);
 }
 
-static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
-		    const struct ab_cmp_opts *o, struct ab_cmp_row *row, struct ab_cmp *c)
+/* Unit and direction of a row: declared on the new side, else the base side's. */
+static void row_meta(const struct ab_metric *mb, const struct ab_metric *mn, struct ab_cmp_row *row)
 {
 	const struct ab_metric *m = mn ? mn : mb;
 
-	memset(row, 0, sizeof(*row));
 	row->metric = m->name;
 	row->unit = m->unit;
 	row->better = (mn && mn->declared)   ? mn->better
@@ -103,8 +101,33 @@ static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
 					     : m->better;
 	if (mn && !mn->declared && mb && mb->declared)
 		row->unit = mb->unit;
-	row->p = NAN;
-	row->change_pct = NAN;
+}
+
+/* The Hodges-Lehmann shift, its CI at 1 - alpha, both also as % of the base median. */
+static void row_shift(const struct ab_metric *mb, const struct ab_metric *mn,
+		      const struct ab_cmp_opts *o, struct ab_cmp_row *row)
+{
+	double m;
+
+	ab_hodges_lehmann(mb->v, mb->n, mn->v, mn->n, 1 - o->alpha, &row->shift, &row->shift_lo,
+			  &row->shift_hi);
+	row->base_median = m = ab_median(mb->v, mb->n);
+	if (m == 0)
+		return;
+	row->shift_pct = 100 * row->shift / fabs(m);
+	row->lo_pct = 100 * row->shift_lo / fabs(m);
+	row->hi_pct = 100 * row->shift_hi / fabs(m);
+}
+
+static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
+		    const struct ab_cmp_opts *o, struct ab_cmp_row *row, struct ab_cmp *c)
+{
+	memset(row, 0, sizeof(*row));
+	row_meta(mb, mn, row);
+	row->p = row->p_holm = NAN;
+	row->change_pct = row->shift = row->shift_pct = row->base_median = NAN;
+	row->shift_lo = row->lo_pct = -INFINITY;
+	row->shift_hi = row->hi_pct = INFINITY;
 	if (mb)
 		ab_summarize(mb->v, mb->n, &row->base);
 	if (mn)
@@ -115,34 +138,77 @@ static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
 	}
 	if (row->base.mean != 0)
 		row->change_pct = 100.0 * (row->new.mean - row->base.mean) / fabs(row->base.mean);
+	row_shift(mb, mn, o, row);
 	if (mb->n < AB_CMP_MIN_REPS || mn->n < AB_CMP_MIN_REPS) {
 		row->v = AB_V_FEW;
 		c->few_reps = true;
 		return;
 	}
-	if (min_p(mb->n, mn->n) >= o->alpha && !c->p_unreachable) {
-		c->p_unreachable = true;
-		c->unreach_base = mb->n;
-		c->unreach_new = mn->n;
-	}
-	row->p = ab_mann_whitney(mb->v, mb->n, mn->v, mn->n, NULL, &row->exact);
-	/* Effect size: % change of the mean; a zero baseline counts as any change. */
-	double eff =
-	    isnan(row->change_pct) ? (row->new.mean != 0 ? INFINITY : 0) : fabs(row->change_pct);
+	row->p = row->p_holm = ab_mann_whitney(mb->v, mb->n, mn->v, mn->n, NULL, &row->exact);
+	c->ntests++;
+}
 
-	row->significant = row->p < o->alpha && eff >= o->min_effect;
-	if (!row->significant) {
+/*
+ * Does the shift's CI exclude the minimum effect (lie wholly above +min or
+ * below -min)? With a base median of 0 there is no %: any change counts,
+ * so the CI must exclude 0.
+ */
+static bool ci_excludes_min(const struct ab_cmp_row *r, double min_effect)
+{
+	if (isnan(r->shift_pct))
+		return r->shift_lo > 0 || r->shift_hi < 0;
+	return r->lo_pct > min_effect || r->hi_pct < -min_effect;
+}
+
+static void verdict(struct ab_cmp_row *row, const struct ab_cmp_opts *o)
+{
+	bool up = row->shift > 0;
+
+	row->significant = row->p_holm < o->alpha && ci_excludes_min(row, o->min_effect);
+	if (!row->significant)
 		row->v = AB_V_SAME;
-		return;
-	}
-	bool up = row->new.mean > row->base.mean;
-
-	if (row->better == AB_DIR_LOWER)
+	else if (row->better == AB_BETTER_LOWER)
 		row->v = up ? AB_V_WORSE : AB_V_BETTER;
-	else if (row->better == AB_DIR_HIGHER)
+	else if (row->better == AB_BETTER_HIGHER)
 		row->v = up ? AB_V_BETTER : AB_V_WORSE;
 	else
 		row->v = AB_V_CHANGED;
+}
+
+/* After all rows: Holm over the tested rows (with opts.holm), then the verdicts. */
+static void decide(struct ab_cmp *c)
+{
+	double *p = calloc(c->ntests + 1, sizeof(*p));
+	double limit = c->opts.holm && c->ntests ? c->opts.alpha / c->ntests : c->opts.alpha;
+	size_t k = 0;
+
+	if (!p)
+		abort();
+	for (size_t i = 0; i < c->nb; i++)
+		for (size_t j = 0; j < c->b[i].nrows; j++)
+			if (!isnan(c->b[i].rows[j].p))
+				p[k++] = c->b[i].rows[j].p;
+	if (c->opts.holm)
+		ab_holm(p, k, p);
+	k = 0;
+	for (size_t i = 0; i < c->nb; i++)
+		for (size_t j = 0; j < c->b[i].nrows; j++) {
+			struct ab_cmp_row *r = &c->b[i].rows[j];
+
+			if (isnan(r->p))
+				continue;
+			r->p_holm = p[k++];
+			verdict(r, &c->opts);
+			c->nworse += r->v == AB_V_WORSE;
+			c->nbetter += r->v == AB_V_BETTER;
+			c->nchanged += r->v == AB_V_CHANGED;
+			if (ab_cmp_min_p(r->base.n, r->new.n) >= limit && !c->p_unreachable) {
+				c->p_unreachable = true;
+				c->unreach_base = r->base.n;
+				c->unreach_new = r->new.n;
+			}
+		}
+	free(p);
 }
 
 static bool units_clash(const struct ab_metric *a, const struct ab_metric *b)
@@ -187,11 +253,6 @@ static int cmp_bench(const struct ab_bench_res *bb, const struct ab_bench_res *b
 		if (!ab_bench_metric(bb, bn->m[i].name))
 			cmp_row(NULL, &bn->m[i], o, &out->rows[k++], c);
 	out->nrows = k;
-	for (size_t i = 0; i < k; i++) {
-		c->nworse += out->rows[i].v == AB_V_WORSE;
-		c->nbetter += out->rows[i].v == AB_V_BETTER;
-		c->nchanged += out->rows[i].v == AB_V_CHANGED;
-	}
 	return 0;
 }
 
@@ -222,16 +283,29 @@ int ab_cmp_files(const struct ab_results *base, const struct ab_results *new,
 		}
 		c->nb++;
 	}
+	decide(c);
 	return 0;
+}
+
+/* @name with its mode element set to @mode (malloc'd), or NULL if it is no agebench name. */
+static char *with_mode(const char *name, const char *mode, char *cur, size_t curlen)
+{
+	struct ab_name n;
+	char buf[1024];
+
+	if (!ab_bench_name(name, &n) || strlen(mode) >= sizeof(n.mode))
+		return NULL;
+	snprintf(cur, curlen, "%s", n.mode);
+	strcpy(n.mode, mode);
+	return ab_name_format(&n, false, buf, sizeof(buf)) < 0 ? NULL : xstrdup(buf);
 }
 
 int ab_cmp_modes(const struct ab_results *r, const char *base_mode, const struct ab_cmp_opts *o,
 		 struct ab_cmp *c, char *err, size_t errlen)
 {
-	char mode[128];
-
 	memset(c, 0, sizeof(*c));
 	c->opts = *o;
+	c->opts.holm = true;
 	c->base_label = malloc(strlen(r->path) + strlen(base_mode) + 8);
 	sprintf(c->base_label, "%s (%s)", base_mode, r->path);
 	c->new_label = malloc(strlen(r->path) + 32);
@@ -241,12 +315,13 @@ int ab_cmp_modes(const struct ab_results *r, const char *base_mode, const struct
 	c->only_new = xcalloc(r->nb, sizeof(char *));
 	for (size_t i = 0; i < r->nb; i++) {
 		const struct ab_bench_res *b = &r->b[i], *bb;
-		char *bn;
+		char mode[AB_NAME_TOKEN], *bn = with_mode(b->name, base_mode, mode, sizeof(mode));
 
-		if (!ab_name_element(b->name, 1, mode, sizeof(mode)) || !strcmp(mode, base_mode))
+		if (!bn || !strcmp(mode, base_mode)) {
+			free(bn);
 			continue;
-		bn = ab_name_replace(b->name, 1, base_mode);
-		bb = bn ? ab_results_find(r, bn) : NULL;
+		}
+		bb = ab_results_find(r, bn);
 		free(bn);
 		if (!bb) {
 			c->only_new[c->n_only_new++] = xstrdup(b->name);
@@ -259,6 +334,7 @@ int ab_cmp_modes(const struct ab_results *r, const char *base_mode, const struct
 		}
 		c->nb++;
 	}
+	decide(c);
 	return 0;
 }
 
@@ -283,37 +359,78 @@ void ab_cmp_free(struct ab_cmp *c)
 
 /* ---- geometric means ---- */
 
+/*
+ * Per metric: the geometric mean of new/base over the rows where both means
+ * are > 0; rows where a mean is 0 cannot enter it and are counted instead
+ * (to_zero: base > 0, new 0; from_zero: base 0, new > 0; both_zero), so a
+ * change that drives a counter to 0 still shows.
+ */
 struct gm {
 	const char *metric;
 	double logsum;
-	size_t n;
+	size_t n, to_zero, from_zero, both_zero;
 };
+
+static struct gm *gm_slot(struct gm **g, size_t *n, size_t *cap, const char *metric)
+{
+	for (size_t k = 0; k < *n; k++)
+		if (!strcmp((*g)[k].metric, metric))
+			return &(*g)[k];
+	if (*n == *cap) {
+		*g = realloc(*g, (*cap *= 2) * sizeof(**g));
+		if (!*g)
+			abort();
+	}
+	(*g)[*n] = (struct gm){.metric = metric};
+	return &(*g)[(*n)++];
+}
 
 static size_t geomeans(const struct ab_cmp *c, struct gm **out)
 {
 	size_t cap = 16, n = 0;
-	struct gm *g = xcalloc(cap, sizeof(*g));
+	struct gm *g = xcalloc(cap, sizeof(*g)), *k;
 
 	for (size_t i = 0; i < c->nb; i++)
 		for (size_t j = 0; j < c->b[i].nrows; j++) {
 			const struct ab_cmp_row *r = &c->b[i].rows[j];
-			size_t k;
+			double b = r->base.mean, nw = r->new.mean;
 
-			if (r->v == AB_V_MISSING || !(r->base.mean > 0) || !(r->new.mean > 0))
+			if (r->v == AB_V_MISSING || b < 0 || nw < 0)
 				continue;
-			for (k = 0; k < n; k++)
-				if (!strcmp(g[k].metric, r->metric))
-					break;
-			if (k == n) {
-				if (n == cap)
-					g = realloc(g, (cap *= 2) * sizeof(*g));
-				g[n++] = (struct gm){r->metric, 0, 0};
+			k = gm_slot(&g, &n, &cap, r->metric);
+			if (b > 0 && nw > 0) {
+				k->logsum += log(nw / b);
+				k->n++;
+			} else {
+				k->to_zero += b > 0;
+				k->from_zero += nw > 0;
+				k->both_zero += b == 0 && nw == 0;
 			}
-			g[k].logsum += log(r->new.mean / r->base.mean);
-			g[k].n++;
 		}
 	*out = g;
 	return n;
+}
+
+static void print_geomeans(FILE *f, const struct ab_cmp *c)
+{
+	struct gm *g;
+	size_t ng = geomeans(c, &g);
+
+	if (ng)
+		fprintf(f, "\ngeometric mean of new/base over the compared benchmarks (means of 0\n"
+			   "cannot enter it: counted apart):\n");
+	for (size_t k = 0; k < ng; k++) {
+		char gm[16] = "      n/a", zeros[96] = "";
+
+		if (g[k].n)
+			snprintf(gm, sizeof(gm), "%+8.2f%%",
+				 100.0 * (exp(g[k].logsum / g[k].n) - 1));
+		if (g[k].to_zero || g[k].from_zero)
+			snprintf(zeros, sizeof(zeros), "; %zu to 0, %zu from 0", g[k].to_zero,
+				 g[k].from_zero);
+		fprintf(f, "  %s  %-22.22s (%zu benchmarks%s)\n", gm, g[k].metric, g[k].n, zeros);
+	}
+	free(g);
 }
 
 /* ---- text ---- */
@@ -344,28 +461,20 @@ static void fmt_sd(char *buf, size_t len, const struct ab_summary *s)
 
 static void fmt_p(char *buf, size_t len, const struct ab_cmp_row *r)
 {
-	if (isnan(r->p))
+	if (isnan(r->p_holm))
 		snprintf(buf, len, "-");
-	else if (r->p >= 0.001)
-		snprintf(buf, len, "%.4f", r->p);
+	else if (r->p_holm >= 0.001)
+		snprintf(buf, len, "%.4f", r->p_holm);
 	else
-		snprintf(buf, len, "%.0e", r->p);
+		snprintf(buf, len, "%.0e", r->p_holm);
 }
 
-void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
+/* Unit legend: "unit: metric metric ...", every metric once, wrapped at WIDTH. */
+static void print_legend(FILE *f, const struct ab_cmp *c)
 {
-	const char *items[256];
-	size_t ni = 0;
-
-	fprintf(f, "agebench compare: Mann-Whitney U, two-sided, alpha %g, min effect %g%%\n",
-		c->opts.alpha, c->opts.min_effect);
-	fprintf(f, "  base: %s\n  new:  %s\n", c->base_label, c->new_label);
-	fprintf(f, "marks: ! worse  + better  * changed (no known direction)  ? < %d reps\n",
-		AB_CMP_MIN_REPS);
-	/* Unit legend: "unit: metric metric ...", every metric once. */
+	const char *items[256], *lunit[64];
 	char *legend[64];
-	const char *lunit[64];
-	size_t nl = 0;
+	size_t ni = 0, nl = 0;
 
 	for (size_t i = 0; i < c->nb; i++)
 		for (size_t j = 0; j < c->b[i].nrows; j++) {
@@ -381,7 +490,7 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 				if (nl == 64)
 					continue;
 				lunit[nl] = u;
-				legend[nl] = calloc(1, 1024);
+				legend[nl] = xcalloc(1, 1024);
 				snprintf(legend[nl], 1024, "%s:", u);
 				nl++;
 			}
@@ -397,7 +506,6 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 			}
 		}
 	for (size_t k = 0; k < nl; k++) {
-		/* wrap each unit's list at WIDTH */
 		const char *p = legend[k];
 		int col = fprintf(f, "%s", k ? "       " : "units: ");
 
@@ -418,7 +526,20 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 		fputc('\n', f);
 		free(legend[k]);
 	}
-	ni = 0;
+}
+
+static void print_head(FILE *f, const struct ab_cmp *c)
+{
+	fprintf(f, "agebench compare: Mann-Whitney U, two-sided, alpha %g%s\n", c->opts.alpha,
+		c->opts.holm ? " (p Holm-adjusted)" : "");
+	fprintf(f,
+		"shift: Hodges-Lehmann, %% of the base median; significant when p < alpha\n"
+		"and its %g%% CI excludes +-%g%%\n",
+		100 * (1 - c->opts.alpha), c->opts.min_effect);
+	fprintf(f, "  base: %s\n  new:  %s\n", c->base_label, c->new_label);
+	fprintf(f, "marks: ! worse  + better  * changed (no known direction)  ? < %d reps\n",
+		AB_CMP_MIN_REPS);
+	print_legend(f, c);
 	if (c->few_reps)
 		fprintf(f,
 			"WARNING: fewer than %d repetitions on a side for some benchmarks: no\n"
@@ -427,54 +548,60 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 	if (c->p_unreachable)
 		fprintf(f,
 			"WARNING: with %zu vs %zu samples the smallest possible p is %.3g, not\n"
-			"         below alpha %g: such metrics cannot show a significant change\n"
-			"         (use --reps 5 or more; 9 detects small shifts)\n",
-			c->unreach_base, c->unreach_new, min_p(c->unreach_base, c->unreach_new),
-			c->opts.alpha);
+			"         below alpha %g%s: such metrics cannot show a significant\n"
+			"         change (use more --reps: 9 detects small shifts)\n",
+			c->unreach_base, c->unreach_new,
+			ab_cmp_min_p(c->unreach_base, c->unreach_new), c->opts.alpha,
+			c->opts.holm ? " / tests (Holm)" : "");
+}
 
-	for (size_t i = 0; i < c->nb; i++) {
-		const struct ab_cmp_bench *b = &c->b[i];
-		char right[96];
+static void print_row(FILE *f, const struct ab_cmp_row *r)
+{
+	char vb[32], vn[32], sb[16], sn[16], ch[24], p[16];
+	double x = r->shift_pct;
 
-		if (strcmp(b->name, b->base_name)) {
-			char mode[64] = "base";
+	ab_fmt_num(vb, sizeof(vb), 10, r->v == AB_V_MISSING && !r->base.n ? NAN : r->base.mean);
+	ab_fmt_num(vn, sizeof(vn), 10, r->v == AB_V_MISSING && !r->new.n ? NAN : r->new.mean);
+	fmt_sd(sb, sizeof(sb), &r->base);
+	fmt_sd(sn, sizeof(sn), &r->new);
+	if (isnan(x))
+		snprintf(ch, sizeof(ch), "%8s ", "-");
+	else if (fabs(x) < 1e5)
+		snprintf(ch, sizeof(ch), "%+7.2f%%%c", x, ab_verdict_mark(r->v));
+	else
+		snprintf(ch, sizeof(ch), "%+7.0e%%%c", x, ab_verdict_mark(r->v));
+	if (isnan(x) && r->v != AB_V_MISSING && r->v != AB_V_SAME)
+		ch[8] = ab_verdict_mark(r->v);
+	fmt_p(p, sizeof(p), r);
+	fprintf(f, "%10s %-7s  %10s %-7s  %9s  %6s  %.21s\n", vb, sb, vn, sn, ch, p, r->metric);
+}
 
-			ab_name_element(b->base_name, 1, mode, sizeof(mode));
-			snprintf(right, sizeof(right), "vs %s, reps %zu/%zu", mode, b->base_reps,
-				 b->new_reps);
-		} else {
-			snprintf(right, sizeof(right), "reps %zu/%zu", b->base_reps, b->new_reps);
-		}
-		fputc('\n', f);
-		print_name(f, b->name, right);
-		fprintf(f, "%10s %-7s  %10s %-7s  %9s  %6s  %s\n", "base", "+-sd", "new", "+-sd",
-			"%change", "p", "metric");
-		for (size_t j = 0; j < b->nrows; j++) {
-			const struct ab_cmp_row *r = &b->rows[j];
-			char vb[32], vn[32], sb[16], sn[16], ch[24], p[16];
+static void print_bench(FILE *f, const struct ab_cmp *c, const struct ab_cmp_bench *b)
+{
+	char right[96];
 
-			ab_fmt_num(vb, sizeof(vb), 10,
-				   r->v == AB_V_MISSING && !r->base.n ? NAN : r->base.mean);
-			ab_fmt_num(vn, sizeof(vn), 10,
-				   r->v == AB_V_MISSING && !r->new.n ? NAN : r->new.mean);
-			fmt_sd(sb, sizeof(sb), &r->base);
-			fmt_sd(sn, sizeof(sn), &r->new);
-			if (isnan(r->change_pct))
-				snprintf(ch, sizeof(ch), "%8s ", "-");
-			else if (fabs(r->change_pct) < 1e5)
-				snprintf(ch, sizeof(ch), "%+7.2f%%%c", r->change_pct,
-					 ab_verdict_mark(r->v));
-			else
-				snprintf(ch, sizeof(ch), "%+7.0e%%%c", r->change_pct,
-					 ab_verdict_mark(r->v));
-			if (isnan(r->change_pct) && r->v != AB_V_MISSING && r->v != AB_V_SAME)
-				ch[8] = ab_verdict_mark(r->v);
-			fmt_p(p, sizeof(p), r);
-			fprintf(f, "%10s %-7s  %10s %-7s  %9s  %6s  %.21s\n", vb, sb, vn, sn, ch, p,
-				r->metric);
-		}
+	if (strcmp(b->name, b->base_name)) {
+		struct ab_name bn;
+
+		snprintf(right, sizeof(right), "vs %s, reps %zu/%zu",
+			 ab_bench_name(b->base_name, &bn) ? bn.mode : "base", b->base_reps,
+			 b->new_reps);
+	} else {
+		snprintf(right, sizeof(right), "reps %zu/%zu", b->base_reps, b->new_reps);
 	}
+	fputc('\n', f);
+	print_name(f, b->name, right);
+	fprintf(f, "%10s %-7s  %10s %-7s  %9s  %6s  %s\n", "base mean", "+-sd", "new mean", "+-sd",
+		"shift", c->opts.holm ? "p Holm" : "p", "metric");
+	for (size_t j = 0; j < b->nrows; j++)
+		print_row(f, &b->rows[j]);
+}
 
+void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
+{
+	print_head(f, c);
+	for (size_t i = 0; i < c->nb; i++)
+		print_bench(f, c, &c->b[i]);
 	if (c->n_only_base || c->n_only_new)
 		fputc('\n', f);
 	if (c->n_only_base) {
@@ -487,17 +614,7 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 		for (size_t i = 0; i < c->n_only_new; i++)
 			fprintf(f, "  %.78s\n", c->only_new[i]);
 	}
-
-	struct gm *g;
-	size_t ng = geomeans(c, &g);
-
-	if (ng) {
-		fprintf(f, "\ngeometric mean of new/base over the compared benchmarks:\n");
-		for (size_t k = 0; k < ng; k++)
-			fprintf(f, "  %+8.2f%%  %-24s (%zu benchmarks)\n",
-				100.0 * (exp(g[k].logsum / g[k].n) - 1), g[k].metric, g[k].n);
-	}
-	free(g);
+	print_geomeans(f, c);
 	fprintf(f, "\nsummary: %zu benchmarks compared: %zu worse, %zu better, %zu changed%s\n",
 		c->nb, c->nworse, c->nbetter, c->nchanged, c->nworse ? " -> REGRESSION" : "");
 }
@@ -507,6 +624,11 @@ void ab_cmp_print_text(FILE *f, const struct ab_cmp *c)
 static json_t *jnum(double v)
 {
 	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *jpair(double a, double b)
+{
+	return json_pack("[o,o]", jnum(a), jnum(b));
 }
 
 static json_t *jsummary(const struct ab_summary *s)
@@ -530,6 +652,9 @@ char *ab_cmp_json(const struct ab_cmp *c)
 	json_object_set_new(root, "alpha", json_real(c->opts.alpha));
 	json_object_set_new(root, "min_effect_pct", json_real(c->opts.min_effect));
 	json_object_set_new(root, "test", json_string("mann-whitney-u two-sided"));
+	json_object_set_new(root, "effect", json_string("hodges-lehmann shift, CI at 1 - alpha"));
+	json_object_set_new(root, "holm", json_boolean(c->opts.holm));
+	json_object_set_new(root, "tests", json_integer((json_int_t)c->ntests));
 	for (size_t i = 0; i < c->nb; i++) {
 		const struct ab_cmp_bench *b = &c->b[i];
 		json_t *rows = json_array();
@@ -537,14 +662,17 @@ char *ab_cmp_json(const struct ab_cmp *c)
 		for (size_t j = 0; j < b->nrows; j++) {
 			const struct ab_cmp_row *r = &b->rows[j];
 
-			json_array_append_new(
-			    rows,
-			    json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:b,s:s}", "metric",
-				      r->metric, "unit", r->unit, "better", ab_dir_name(r->better),
-				      "base", jsummary(&r->base), "new", jsummary(&r->new),
-				      "change_pct", jnum(r->change_pct), "p", jnum(r->p), "exact_p",
-				      r->exact, "significant", r->significant, "verdict",
-				      verdict_name(r->v)));
+			json_t *row = json_pack(
+			    "{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:b,s:s}", "metric",
+			    r->metric, "unit", r->unit, "better", ab_better_name(r->better), "base",
+			    jsummary(&r->base), "new", jsummary(&r->new), "change_pct",
+			    jnum(r->change_pct), "shift", jnum(r->shift), "shift_pct",
+			    jnum(r->shift_pct), "shift_ci_pct", jpair(r->lo_pct, r->hi_pct), "p",
+			    jnum(r->p), "p_holm", jnum(r->p_holm), "exact_p", r->exact,
+			    "significant", r->significant, "verdict", verdict_name(r->v));
+
+			json_object_set_new(row, "shift_ci", jpair(r->shift_lo, r->shift_hi));
+			json_array_append_new(rows, row);
 		}
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:o}", "name", b->name,
 						     "base_name", b->base_name, "base_reps",
@@ -560,8 +688,13 @@ char *ab_cmp_json(const struct ab_cmp *c)
 	json_object_set_new(root, "only_in_new", on);
 	ng = geomeans(c, &g);
 	for (size_t k = 0; k < ng; k++)
-		json_object_set_new(gmj, g[k].metric,
-				    json_real(100.0 * (exp(g[k].logsum / g[k].n) - 1)));
+		json_object_set_new(
+		    gmj, g[k].metric,
+		    json_pack("{s:o,s:I,s:I,s:I,s:I}", "change_pct",
+			      g[k].n ? jnum(100.0 * (exp(g[k].logsum / g[k].n) - 1)) : json_null(),
+			      "n", (json_int_t)g[k].n, "to_zero", (json_int_t)g[k].to_zero,
+			      "from_zero", (json_int_t)g[k].from_zero, "both_zero",
+			      (json_int_t)g[k].both_zero));
 	free(g);
 	json_object_set_new(root, "geomean_change_pct", gmj);
 	json_object_set_new(root, "worse", json_integer((json_int_t)c->nworse));
@@ -598,7 +731,26 @@ static int parse_double(const char *s, double *out)
 	return (end == s || *end || !isfinite(*out)) ? -1 : 0;
 }
 
-int ab_compare_main(int argc, char **argv)
+/* What the loader's cross-check against common/ab_counters.def found, on stderr. */
+static void schema_notes(const struct ab_results *r)
+{
+	for (size_t i = 0; i < r->nundeclared; i++)
+		fprintf(stderr,
+			"agebench compare: %s: counter %s is undeclared (not in "
+			"common/ab_counters.def)\n",
+			r->path, r->undeclared[i]);
+	for (size_t i = 0; i < r->nmismatch; i++)
+		fprintf(stderr, "agebench compare: %s: counter %s\n", r->path, r->mismatch[i]);
+}
+
+struct cli {
+	struct ab_cmp_opts o;
+	const char *base_mode;
+	bool modes, json;
+};
+
+/* Options into @cl: -1 to go on, else the exit status. */
+static int parse_cli(int argc, char **argv, struct cli *cl)
 {
 	static const struct option lo[] = {
 	    {"alpha", required_argument, NULL, 'a'},
@@ -609,113 +761,120 @@ int ab_compare_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ab_cmp_opts o = AB_CMP_OPTS_DEFAULT;
-	const char *base_mode = "locked";
-	bool modes = false, json = false;
-	struct ab_results rb = {0}, rn = {0};
-	struct ab_cmp c;
-	char err[1024];
-	int opt, rc;
+	int opt;
 
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'a':
-			if (parse_double(optarg, &o.alpha) || o.alpha <= 0 || o.alpha >= 1) {
-				fprintf(stderr,
-					"agebench compare: --alpha must be in (0, 1), got '%s'\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'e':
-			if (parse_double(optarg, &o.min_effect) || o.min_effect < 0) {
-				fprintf(stderr,
-					"agebench compare: --min-effect must be a percentage >= 0, "
-					"got '%s'\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (strcmp(optarg, "text")) {
-				fprintf(
-				    stderr,
-				    "agebench compare: --format must be text or json, got '%s'\n",
-				    optarg);
-				return 2;
-			}
-			break;
-		case 'm':
-			modes = true;
-			break;
-		case 'b':
-			base_mode = optarg;
-			break;
-		case 'h':
+		if (opt == 'a' &&
+		    (parse_double(optarg, &cl->o.alpha) || cl->o.alpha <= 0 || cl->o.alpha >= 1)) {
+			fprintf(stderr, "agebench compare: --alpha must be in (0, 1), got '%s'\n",
+				optarg);
+			return 2;
+		} else if (opt == 'e' &&
+			   (parse_double(optarg, &cl->o.min_effect) || cl->o.min_effect < 0)) {
+			fprintf(stderr,
+				"agebench compare: --min-effect must be a percentage >= 0, got "
+				"'%s'\n",
+				optarg);
+			return 2;
+		} else if (opt == 'f' && strcmp(optarg, "json") && strcmp(optarg, "text")) {
+			fprintf(stderr,
+				"agebench compare: --format must be text or json, got '%s'\n",
+				optarg);
+			return 2;
+		} else if (opt == 'f') {
+			cl->json = !strcmp(optarg, "json");
+		} else if (opt == 'm') {
+			cl->modes = true;
+		} else if (opt == 'b') {
+			cl->base_mode = optarg;
+		} else if (opt == 'h') {
 			usage(stdout);
 			return 0;
-		default:
+		} else if (opt != 'a' && opt != 'e') {
 			fprintf(stderr, "agebench compare: unknown or incomplete option '%s'\n",
 				argv[optind - 1]);
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (argc - optind != (modes ? 1 : 2)) {
+	if (argc - optind != (cl->modes ? 1 : 2)) {
 		fprintf(stderr, "agebench compare: want %s\n",
-			modes ? "one RESULTS.json with --modes" : "two files: BASE.json NEW.json");
+			cl->modes ? "one RESULTS.json with --modes"
+				  : "two files: BASE.json NEW.json");
 		usage(stderr);
 		return 2;
 	}
-	if (ab_results_load(argv[optind], &rb, err, sizeof(err))) {
-		fprintf(stderr, "agebench compare: %s\n", err);
-		return 2;
-	}
-	if (!modes && ab_results_load(argv[optind + 1], &rn, err, sizeof(err))) {
+	return -1;
+}
+
+/* What stderr says besides the comparison: schema notes, one-sided names, warnings. */
+static void stderr_notes(const struct ab_cmp *c, const struct ab_results *rb,
+			 const struct ab_results *rn, bool modes)
+{
+	schema_notes(rb);
+	if (!modes)
+		schema_notes(rn);
+	for (size_t i = 0; i < c->n_only_base; i++)
+		fprintf(stderr, "agebench compare: only in %s: %s\n", rb->path, c->only_base[i]);
+	for (size_t i = 0; i < c->n_only_new; i++)
+		fprintf(stderr, "agebench compare: only in %s: %s\n",
+			modes ? "(no baseline mode)" : rn->path, c->only_new[i]);
+	if (c->few_reps)
+		fprintf(stderr,
+			"agebench compare: warning: fewer than %d repetitions on a side: "
+			"no significance verdict for those benchmarks\n",
+			AB_CMP_MIN_REPS);
+	if (c->p_unreachable && c->opts.holm)
+		fprintf(stderr,
+			"agebench compare: warning: %zu vs %zu samples cannot reach p < %g / %zu "
+			"tests (Holm)\n",
+			c->unreach_base, c->unreach_new, c->opts.alpha, c->ntests);
+	else if (c->p_unreachable)
+		fprintf(stderr,
+			"agebench compare: warning: %zu vs %zu samples cannot reach p < %g\n",
+			c->unreach_base, c->unreach_new, c->opts.alpha);
+}
+
+int ab_compare_main(int argc, char **argv)
+{
+	struct cli cl = {.o = AB_CMP_OPTS_DEFAULT, .base_mode = "locked"};
+	struct ab_results rb = {0}, rn = {0};
+	struct ab_cmp c;
+	char err[1024];
+	int rc = parse_cli(argc, argv, &cl);
+
+	if (rc >= 0)
+		return rc;
+	if (ab_results_load(argv[optind], &rb, err, sizeof(err)) ||
+	    (!cl.modes && ab_results_load(argv[optind + 1], &rn, err, sizeof(err)))) {
 		fprintf(stderr, "agebench compare: %s\n", err);
 		ab_results_free(&rb);
 		return 2;
 	}
-	rc = modes ? ab_cmp_modes(&rb, base_mode, &o, &c, err, sizeof(err))
-		   : ab_cmp_files(&rb, &rn, &o, &c, err, sizeof(err));
+	rc = cl.modes ? ab_cmp_modes(&rb, cl.base_mode, &cl.o, &c, err, sizeof(err))
+		      : ab_cmp_files(&rb, &rn, &cl.o, &c, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "agebench compare: %s\n", err);
 		ab_results_free(&rb);
 		ab_results_free(&rn);
 		return 2;
 	}
-	for (size_t i = 0; i < c.n_only_base; i++)
-		fprintf(stderr, "agebench compare: only in %s: %s\n", rb.path, c.only_base[i]);
-	for (size_t i = 0; i < c.n_only_new; i++)
-		fprintf(stderr, "agebench compare: only in %s: %s\n",
-			modes ? "(no baseline mode)" : rn.path, c.only_new[i]);
-	if (c.few_reps)
-		fprintf(stderr,
-			"agebench compare: warning: fewer than %d repetitions on a side: "
-			"no significance verdict for those benchmarks\n",
-			AB_CMP_MIN_REPS);
-	if (c.p_unreachable)
-		fprintf(stderr,
-			"agebench compare: warning: %zu vs %zu samples cannot reach p < %g\n",
-			c.unreach_base, c.unreach_new, c.opts.alpha);
+	stderr_notes(&c, &rb, &rn, cl.modes);
 	if (!c.nb) {
 		fprintf(stderr, "agebench compare: no benchmark to compare (%s)\n",
-			modes ? "no mode has a matching baseline-mode benchmark"
-			      : "no benchmark name is present in both files");
+			cl.modes ? "no mode has a matching baseline-mode benchmark"
+				 : "no benchmark name is present in both files");
 		rc = 2;
-	} else {
-		if (json) {
-			char *s = ab_cmp_json(&c);
+	} else if (cl.json) {
+		char *s = ab_cmp_json(&c);
 
-			puts(s);
-			free(s);
-		} else {
-			ab_cmp_print_text(stdout, &c);
-		}
+		puts(s);
+		free(s);
+		rc = c.nworse ? 1 : 0;
+	} else {
+		ab_cmp_print_text(stdout, &c);
 		rc = c.nworse ? 1 : 0;
 	}
 	ab_cmp_free(&c);
