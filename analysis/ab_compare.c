@@ -124,7 +124,7 @@ static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
 {
 	memset(row, 0, sizeof(*row));
 	row_meta(mb, mn, row);
-	row->p = row->p_holm = NAN;
+	row->p = row->p_adj = NAN;
 	row->change_pct = row->shift = row->shift_pct = row->base_median = NAN;
 	row->shift_lo = row->lo_pct = -INFINITY;
 	row->shift_hi = row->hi_pct = INFINITY;
@@ -144,7 +144,7 @@ static void cmp_row(const struct ab_metric *mb, const struct ab_metric *mn,
 		c->few_reps = true;
 		return;
 	}
-	row->p = row->p_holm = ab_mann_whitney(mb->v, mb->n, mn->v, mn->n, NULL, &row->exact);
+	row->p = row->p_adj = ab_mann_whitney(mb->v, mb->n, mn->v, mn->n, NULL, &row->exact);
 	c->ntests++;
 }
 
@@ -164,7 +164,7 @@ static void verdict(struct ab_cmp_row *row, const struct ab_cmp_opts *o)
 {
 	bool up = row->shift > 0;
 
-	row->significant = row->p_holm < o->alpha && ci_excludes_min(row, o->min_effect);
+	row->significant = row->p_adj < o->alpha && ci_excludes_min(row, o->min_effect);
 	if (!row->significant)
 		row->v = AB_V_SAME;
 	else if (row->better == AB_BETTER_LOWER)
@@ -175,40 +175,68 @@ static void verdict(struct ab_cmp_row *row, const struct ab_cmp_opts *o)
 		row->v = AB_V_CHANGED;
 }
 
-/* After all rows: Holm over the tested rows (with opts.holm), then the verdicts. */
-static void decide(struct ab_cmp *c)
+/*
+ * BH-adjust the p-values of one metric's rows (the family: that metric over
+ * every benchmark compared).
+ */
+static void adjust_family(struct ab_cmp *c, const char *metric)
 {
 	double *p = calloc(c->ntests + 1, sizeof(*p));
-	double limit = c->opts.holm && c->ntests ? c->opts.alpha / c->ntests : c->opts.alpha;
 	size_t k = 0;
 
 	if (!p)
 		abort();
 	for (size_t i = 0; i < c->nb; i++)
 		for (size_t j = 0; j < c->b[i].nrows; j++)
-			if (!isnan(c->b[i].rows[j].p))
+			if (!isnan(c->b[i].rows[j].p) && !strcmp(c->b[i].rows[j].metric, metric))
 				p[k++] = c->b[i].rows[j].p;
-	if (c->opts.holm)
-		ab_holm(p, k, p);
+	ab_bh(p, k, p);
 	k = 0;
+	for (size_t i = 0; i < c->nb; i++)
+		for (size_t j = 0; j < c->b[i].nrows; j++)
+			if (!isnan(c->b[i].rows[j].p) && !strcmp(c->b[i].rows[j].metric, metric))
+				c->b[i].rows[j].p_adj = p[k++];
+	free(p);
+}
+
+/* Is @r the first row (in order) of its metric's family? */
+static bool first_of_family(const struct ab_cmp *c, size_t bi, size_t ri)
+{
+	const char *m = c->b[bi].rows[ri].metric;
+
+	for (size_t i = 0; i <= bi; i++)
+		for (size_t j = 0; j < c->b[i].nrows && (i < bi || j < ri); j++)
+			if (!isnan(c->b[i].rows[j].p) && !strcmp(c->b[i].rows[j].metric, m))
+				return false;
+	return true;
+}
+
+/* After all rows: BH per metric over the tested rows (with opts.adjust), then the verdicts. */
+static void decide(struct ab_cmp *c)
+{
+	for (size_t i = 0; c->opts.adjust && i < c->nb; i++)
+		for (size_t j = 0; j < c->b[i].nrows; j++)
+			if (!isnan(c->b[i].rows[j].p) && first_of_family(c, i, j))
+				adjust_family(c, c->b[i].rows[j].metric);
 	for (size_t i = 0; i < c->nb; i++)
 		for (size_t j = 0; j < c->b[i].nrows; j++) {
 			struct ab_cmp_row *r = &c->b[i].rows[j];
 
 			if (isnan(r->p))
 				continue;
-			r->p_holm = p[k++];
+			if (!c->opts.adjust)
+				r->p_adj = r->p;
 			verdict(r, &c->opts);
 			c->nworse += r->v == AB_V_WORSE;
 			c->nbetter += r->v == AB_V_BETTER;
 			c->nchanged += r->v == AB_V_CHANGED;
-			if (ab_cmp_min_p(r->base.n, r->new.n) >= limit && !c->p_unreachable) {
+			if (ab_cmp_min_p(r->base.n, r->new.n) >= c->opts.alpha &&
+			    !c->p_unreachable) {
 				c->p_unreachable = true;
 				c->unreach_base = r->base.n;
 				c->unreach_new = r->new.n;
 			}
 		}
-	free(p);
 }
 
 static bool units_clash(const struct ab_metric *a, const struct ab_metric *b)
@@ -305,7 +333,7 @@ int ab_cmp_modes(const struct ab_results *r, const char *base_mode, const struct
 {
 	memset(c, 0, sizeof(*c));
 	c->opts = *o;
-	c->opts.holm = true;
+	c->opts.adjust = true;
 	c->base_label = malloc(strlen(r->path) + strlen(base_mode) + 8);
 	sprintf(c->base_label, "%s (%s)", base_mode, r->path);
 	c->new_label = malloc(strlen(r->path) + 32);
@@ -461,12 +489,12 @@ static void fmt_sd(char *buf, size_t len, const struct ab_summary *s)
 
 static void fmt_p(char *buf, size_t len, const struct ab_cmp_row *r)
 {
-	if (isnan(r->p_holm))
+	if (isnan(r->p_adj))
 		snprintf(buf, len, "-");
-	else if (r->p_holm >= 0.001)
-		snprintf(buf, len, "%.4f", r->p_holm);
+	else if (r->p_adj >= 0.001)
+		snprintf(buf, len, "%.4f", r->p_adj);
 	else
-		snprintf(buf, len, "%.0e", r->p_holm);
+		snprintf(buf, len, "%.0e", r->p_adj);
 }
 
 /* Unit legend: "unit: metric metric ...", every metric once, wrapped at WIDTH. */
@@ -531,7 +559,7 @@ static void print_legend(FILE *f, const struct ab_cmp *c)
 static void print_head(FILE *f, const struct ab_cmp *c)
 {
 	fprintf(f, "agebench compare: Mann-Whitney U, two-sided, alpha %g%s\n", c->opts.alpha,
-		c->opts.holm ? " (p Holm-adjusted)" : "");
+		c->opts.adjust ? " (p: BH per metric)" : "");
 	fprintf(f,
 		"shift: Hodges-Lehmann, %% of the base median; significant when p < alpha\n"
 		"and its %g%% CI excludes +-%g%%\n",
@@ -548,11 +576,10 @@ static void print_head(FILE *f, const struct ab_cmp *c)
 	if (c->p_unreachable)
 		fprintf(f,
 			"WARNING: with %zu vs %zu samples the smallest possible p is %.3g, not\n"
-			"         below alpha %g%s: such metrics cannot show a significant\n"
+			"         below alpha %g: such metrics cannot show a significant\n"
 			"         change (use more --reps: 9 detects small shifts)\n",
 			c->unreach_base, c->unreach_new,
-			ab_cmp_min_p(c->unreach_base, c->unreach_new), c->opts.alpha,
-			c->opts.holm ? " / tests (Holm)" : "");
+			ab_cmp_min_p(c->unreach_base, c->unreach_new), c->opts.alpha);
 }
 
 static void print_row(FILE *f, const struct ab_cmp_row *r)
@@ -592,7 +619,7 @@ static void print_bench(FILE *f, const struct ab_cmp *c, const struct ab_cmp_ben
 	fputc('\n', f);
 	print_name(f, b->name, right);
 	fprintf(f, "%10s %-7s  %10s %-7s  %9s  %6s  %s\n", "base mean", "+-sd", "new mean", "+-sd",
-		"shift", c->opts.holm ? "p Holm" : "p", "metric");
+		"shift", c->opts.adjust ? "p BH" : "p", "metric");
 	for (size_t j = 0; j < b->nrows; j++)
 		print_row(f, &b->rows[j]);
 }
@@ -653,7 +680,8 @@ char *ab_cmp_json(const struct ab_cmp *c)
 	json_object_set_new(root, "min_effect_pct", json_real(c->opts.min_effect));
 	json_object_set_new(root, "test", json_string("mann-whitney-u two-sided"));
 	json_object_set_new(root, "effect", json_string("hodges-lehmann shift, CI at 1 - alpha"));
-	json_object_set_new(root, "holm", json_boolean(c->opts.holm));
+	json_object_set_new(root, "adjust",
+			    json_string(c->opts.adjust ? "benjamini-hochberg per metric" : "none"));
 	json_object_set_new(root, "tests", json_integer((json_int_t)c->ntests));
 	for (size_t i = 0; i < c->nb; i++) {
 		const struct ab_cmp_bench *b = &c->b[i];
@@ -668,8 +696,8 @@ char *ab_cmp_json(const struct ab_cmp *c)
 			    jsummary(&r->base), "new", jsummary(&r->new), "change_pct",
 			    jnum(r->change_pct), "shift", jnum(r->shift), "shift_pct",
 			    jnum(r->shift_pct), "shift_ci_pct", jpair(r->lo_pct, r->hi_pct), "p",
-			    jnum(r->p), "p_holm", jnum(r->p_holm), "exact_p", r->exact,
-			    "significant", r->significant, "verdict", verdict_name(r->v));
+			    jnum(r->p), "p_adj", jnum(r->p_adj), "exact_p", r->exact, "significant",
+			    r->significant, "verdict", verdict_name(r->v));
 
 			json_object_set_new(row, "shift_ci", jpair(r->shift_lo, r->shift_hi));
 			json_array_append_new(rows, row);
@@ -826,12 +854,7 @@ static void stderr_notes(const struct ab_cmp *c, const struct ab_results *rb,
 			"agebench compare: warning: fewer than %d repetitions on a side: "
 			"no significance verdict for those benchmarks\n",
 			AB_CMP_MIN_REPS);
-	if (c->p_unreachable && c->opts.holm)
-		fprintf(stderr,
-			"agebench compare: warning: %zu vs %zu samples cannot reach p < %g / %zu "
-			"tests (Holm)\n",
-			c->unreach_base, c->unreach_new, c->opts.alpha, c->ntests);
-	else if (c->p_unreachable)
+	if (c->p_unreachable)
 		fprintf(stderr,
 			"agebench compare: warning: %zu vs %zu samples cannot reach p < %g\n",
 			c->unreach_base, c->unreach_new, c->opts.alpha);

@@ -4,7 +4,8 @@
  * modes inside one agebench run) compared metric by metric: the
  * Mann-Whitney U test for significance, the Hodges-Lehmann shift and its
  * confidence interval for the size of the change (so one outlier does not
- * make a regression), Holm's correction across the rows of --modes. The
+ * make a regression), the Benjamini-Hochberg correction across the rows of
+ * --modes (one family per metric). The
  * engine is also used by `agebench report`.
  */
 #ifndef AB_COMPARE_H
@@ -24,7 +25,7 @@ int ab_compare_main(int argc, char **argv);
 struct ab_cmp_opts {
 	double alpha;	   /* default 0.05; the shift's CI is at level 1 - alpha */
 	double min_effect; /* minimum |% shift| the CI must exclude, default 2.0 */
-	bool holm;	   /* Holm-adjust p over all tested rows (ab_cmp_modes sets it) */
+	bool adjust;	   /* BH-adjust p per metric over the tested rows (ab_cmp_modes sets it) */
 };
 #define AB_CMP_OPTS_DEFAULT ((struct ab_cmp_opts){.alpha = 0.05, .min_effect = 2.0})
 
@@ -48,8 +49,8 @@ struct ab_cmp_row {
 	double shift_lo, shift_hi; /* its CI at 1 - alpha (+-inf: samples too small) */
 	double shift_pct;	   /* shift / |base median| * 100; NAN if that median is 0 */
 	double lo_pct, hi_pct;
-	double p;      /* NAN when not tested */
-	double p_holm; /* Holm-adjusted p (= p without opts.holm) */
+	double p;     /* NAN when not tested */
+	double p_adj; /* BH-adjusted p within the metric's family (= p without opts.adjust) */
 	bool exact;
 	bool significant;
 	enum ab_verdict v;
@@ -72,8 +73,8 @@ struct ab_cmp {
 	size_t n_only_base, n_only_new;
 	size_t nworse, nbetter, nchanged;
 	bool few_reps;			  /* some benchmark had < AB_CMP_MIN_REPS on a side */
-	size_t ntests;			  /* rows with a p (the Holm family) */
-	bool p_unreachable;		  /* some sample sizes cannot give p < alpha (/ ntests) */
+	size_t ntests;			  /* rows with a p (all families) */
+	bool p_unreachable;		  /* some sample sizes cannot give p < alpha */
 	size_t unreach_base, unreach_new; /* the first such sizes */
 };
 
@@ -87,7 +88,7 @@ int ab_cmp_files(const struct ab_results *base, const struct ab_results *new,
  * Compare, inside one run, every benchmark whose mode (ab_name_parse) is
  * not @base_mode with the benchmark that differs only in having @base_mode
  * there. Benchmarks without such a partner go to only_new. The p-values are
- * Holm-adjusted over all the rows tested.
+ * Benjamini-Hochberg-adjusted within each metric over the rows tested.
  */
 int ab_cmp_modes(const struct ab_results *r, const char *base_mode, const struct ab_cmp_opts *o,
 		 struct ab_cmp *c, char *err, size_t errlen);

@@ -575,8 +575,9 @@ static void results_intro(struct ab_sb *b, const struct ab_results *r, const str
 		 "%zu benchmarks, %s repetitions each. Column '%s' gives the mean; "
 		 "the other columns the shift against %s in the same configuration "
 		 "(Hodges-Lehmann: the median of all pairwise differences, as %% of %s's "
-		 "median). Significant: Mann-Whitney U, two-sided, p < %g after Holm's "
-		 "correction over the %zu tests, and the shift's %g%% confidence interval "
+		 "median). Significant: Mann-Whitney U, two-sided, p < %g after the "
+		 "Benjamini-Hochberg correction within each metric (%zu tests in all), "
+		 "and the shift's %g%% confidence interval "
 		 "excludes +-%g%%. '+' significantly better than %s, '!' significantly "
 		 "worse, '*' significant (no better direction), '?' fewer than %d "
 		 "repetitions (no verdict); no mark: not significant.",
@@ -588,12 +589,11 @@ static void results_intro(struct ab_sb *b, const struct ab_results *r, const str
 		snprintf(
 		    t, sizeof(t),
 		    "WARNING: metrics with only %zu samples per mode (repetitions, or a counter "
-		    "missing in some) cannot reach p < %g / %zu tests (Holm; the smallest "
+		    "missing in some) cannot reach p < %g (the smallest "
 		    "possible p is 2/C(%zu,%zu) = %.2g) and are never marked significant: "
 		    "rerun with more --reps (9 to detect small shifts).",
-		    cmp->unreach_base, cmp->opts.alpha, cmp->ntests,
-		    cmp->unreach_base + cmp->unreach_new, cmp->unreach_base,
-		    ab_cmp_min_p(cmp->unreach_base, cmp->unreach_new));
+		    cmp->unreach_base, cmp->opts.alpha, cmp->unreach_base + cmp->unreach_new,
+		    cmp->unreach_base, ab_cmp_min_p(cmp->unreach_base, cmp->unreach_new));
 		ab_sb_wrap(b, "", "", t);
 	}
 	if (cmp->few_reps)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ab_stats.c - mean/stddev, Mann-Whitney U, Hodges-Lehmann, Holm. */
+/* ab_stats.c - mean/stddev, Mann-Whitney U, Hodges-Lehmann, Holm, Benjamini-Hochberg. */
 #include "ab_stats.h"
 
 #include <math.h>
@@ -274,6 +274,30 @@ void ab_holm(const double *p, size_t n, double *adj)
 		double a = fmin(1, (double)(m - j) * s[j].p);
 
 		run = fmax(run, a);
+		adj[s[j].i] = run;
+	}
+	free(s);
+}
+
+void ab_bh(const double *p, size_t n, double *adj)
+{
+	struct pidx *s = malloc((n ? n : 1) * sizeof(*s));
+	size_t m = 0;
+	double run = 1;
+
+	if (!s)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(p[i]))
+			s[m++] = (struct pidx){p[i], i};
+	qsort(s, m, sizeof(*s), cmp_pidx);
+	for (size_t i = 0; i < n; i++)
+		if (isnan(p[i]))
+			adj[i] = NAN;
+	for (size_t j = m; j-- > 0;) {
+		double a = fmin(1, (double)m / (double)(j + 1) * s[j].p);
+
+		run = fmin(run, a);
 		adj[s[j].i] = run;
 	}
 	free(s);

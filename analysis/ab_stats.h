@@ -2,7 +2,7 @@
 /*
  * ab_stats.h - summary statistics, the two-sided Mann-Whitney U test, the
  * Hodges-Lehmann shift with its distribution-free confidence interval and
- * Holm's step-down correction.
+ * Holm's step-down and Benjamini-Hochberg's step-up corrections.
  */
 #ifndef AB_STATS_H
 #define AB_STATS_H
@@ -55,5 +55,12 @@ int ab_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny, do
  * ascending, m the number of p that are not NAN (NAN stays NAN).
  */
 void ab_holm(const double *p, size_t n, double *adj);
+/*
+ * Benjamini-Hochberg step-up adjustment (false discovery rate) of the @n
+ * p-values @p into @adj (may alias @p): sorted ascending, adj(i) =
+ * min over k >= i of n/k * p(k), capped at 1. NAN entries stay NAN and are
+ * not counted.
+ */
+void ab_bh(const double *p, size_t n, double *adj);
 
 #endif /* AB_STATS_H */

@@ -266,6 +266,18 @@ int main(void)
 		      "holm: %g %g %g %g %g", a[0], a[1], a[2], a[3], a[4]);
 		ab_holm((double[]){0.5, 0.6}, 2, a);
 		CHECK(a[0] == 1 && a[1] == 1, "holm caps at 1: %g %g", a[0], a[1]);
+		/* BH: sorted 0.005 0.01 0.03 0.04 0.5 (m = 5) -> 5/1, 5/2, 5/3, 5/4, 5/5
+		 * times p = 0.025 0.025 0.05 0.05 0.5, then the running min from the top. */
+		double q[5] = {0.01, 0.04, 0.03, 0.005, 0.5}, b[5];
+		ab_bh(q, 5, b);
+		CHECK(fabs(b[0] - 0.025) < 1e-12 && fabs(b[1] - 0.05) < 1e-12 &&
+			  fabs(b[2] - 0.05) < 1e-12 && fabs(b[3] - 0.025) < 1e-12 &&
+			  fabs(b[4] - 0.5) < 1e-12,
+		      "bh: %g %g %g %g %g", b[0], b[1], b[2], b[3], b[4]);
+		/* step-up: a larger p can lower a smaller one's adjusted value */
+		ab_bh((double[]){0.04, 0.045, NAN}, 3, b);
+		CHECK(fabs(b[0] - 0.045) < 1e-12 && fabs(b[1] - 0.045) < 1e-12 && isnan(b[2]),
+		      "bh step-up: %g %g %g", b[0], b[1], b[2]);
 	}
 	if (failures) {
 		printf("test_stats: %d failure(s)\n", failures);
