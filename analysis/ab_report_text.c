@@ -481,7 +481,7 @@ static void summary_benches(const struct ab_results *r, const char *key, long vs
 static void summary_row(struct ab_sb *b, const struct ab_cmp *cmp, const struct ab_bench_res *bb,
 			const char *mode, const char *const *met, int nmet)
 {
-	ab_sb_printf(b, "  %-12s", mode);
+	ab_sb_printf(b, "  %-14s", mode);
 	for (int j = 0; j < nmet; j++) {
 		const struct ab_cmp_row *row = ab_rep_cmp_lookup(cmp, bb->name, met[j]);
 		char num[32], cell[48];
@@ -543,7 +543,7 @@ void ab_rep_summary(struct ab_sb *b, const struct ab_results *r, const struct ab
 		ab_sb_printf(b, "Summary%s%s\n", nbe > 1 ? " " : "", nbe > 1 ? be[k] : "");
 		ab_sb_rule(b, '-');
 		ab_sb_wrap(b, "", "", head);
-		ab_sb_printf(b, "  %-12s", "mode");
+		ab_sb_printf(b, "  %-14s", "mode");
 		for (int j = 0; j < nmet; j++)
 			ab_sb_printf(b, "%16.16s", met[j]);
 		ab_sb_printf(b, "\n");
