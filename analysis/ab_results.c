@@ -35,38 +35,9 @@ static void *xrealloc(void *p, size_t n)
 	return q;
 }
 
-/* Keys of a Google Benchmark row that are not user counters. */
-static const char *const reserved_keys[] = {
-    "name",
-    "family_index",
-    "per_family_instance_index",
-    "run_name",
-    "run_type",
-    "repetitions",
-    "repetition_index",
-    "threads",
-    "iterations",
-    "real_time",
-    "cpu_time",
-    "time_unit",
-    "label",
-    "error_occurred",
-    "error_message",
-    "aggregate_name",
-    "aggregate_unit",
-    "big_o",
-    "rms",
-    "skipped",
-    "skip_message",
-    NULL,
-};
-
 static bool reserved(const char *k)
 {
-	for (int i = 0; reserved_keys[i]; i++)
-		if (!strcmp(k, reserved_keys[i]))
-			return true;
-	return false;
+	return ab_gbench_field(k);
 }
 
 bool ab_bench_name(const char *name, struct ab_name *n)

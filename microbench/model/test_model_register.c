@@ -141,23 +141,6 @@ static void check_shadow(json_t *root)
  */
 static void check_declared(json_t *root)
 {
-	static const char *const builtin[] = {"name",
-					      "family_index",
-					      "per_family_instance_index",
-					      "run_name",
-					      "run_type",
-					      "repetitions",
-					      "repetition_index",
-					      "threads",
-					      "iterations",
-					      "real_time",
-					      "cpu_time",
-					      "time_unit",
-					      "aggregate_name",
-					      "aggregate_unit",
-					      "error_occurred",
-					      "error_message",
-					      "label"};
 	json_t *ctrs = json_object_get(json_object_get(root, "agebench"), "counters");
 	json_t *benches = json_object_get(root, "benchmarks"), *b, *v;
 	const char *k;
@@ -168,10 +151,7 @@ static void check_declared(json_t *root)
 	{
 		json_object_foreach(b, k, v)
 		{
-			bool std = false;
-			for (size_t j = 0; j < sizeof(builtin) / sizeof(builtin[0]); j++)
-				std |= !strcmp(k, builtin[j]);
-			if (std)
+			if (ab_gbench_field(k))
 				continue;
 			const struct ab_counter_def *d = ab_counter_find(k);
 			json_t *c = json_object_get(ctrs, k);
