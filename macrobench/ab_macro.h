@@ -38,7 +38,7 @@ void ab_kvset_add(struct ab_kvset *d, const struct ab_kvset *s);
 
 /* Where the cgroups live. */
 struct ab_macro_hier {
-	int mem_version;     /* memory controller: 1 or 2 */
+	int mem_version;      /* memory controller: 1 or 2 */
 	char mem_parent[512]; /* our memory cgroup (children are created here) */
 	char v2_parent[512];  /* our cgroup v2 directory (PSI, cpu.stat), "" if none */
 };
@@ -63,7 +63,7 @@ void ab_macro_reap_stale(const struct ab_macro_hier *h);
 struct ab_macro_snap {
 	struct ab_kvset vmstat;
 	struct ab_kvset memcg[AB_MACRO_MAX_VMS]; /* memory.stat + events, per VM cgroup */
-	uint64_t kswapd_ticks;			  /* all kswapd threads, utime+stime */
+	uint64_t kswapd_ticks;			 /* all kswapd threads, utime+stime */
 	uint64_t psi_some_us[AB_MACRO_MAX_VMS], psi_full_us[AB_MACRO_MAX_VMS];
 	uint64_t cpu_user_us[AB_MACRO_MAX_VMS], cpu_sys_us[AB_MACRO_MAX_VMS];
 	bool have_psi, have_cpu;

@@ -402,8 +402,8 @@ static json_t *kv_json(const struct ab_kvset *s)
 }
 
 /* Cost and outcome from the kernel's counters between two snapshots. */
-static void snap_counters(struct rep *r, const struct ab_macro_snap *a, const struct ab_macro_snap *b,
-			  int n)
+static void snap_counters(struct rep *r, const struct ab_macro_snap *a,
+			  const struct ab_macro_snap *b, int n)
 {
 	static struct ab_kvset d, m, sum;
 	double ks = (double)(b->kswapd_ticks - a->kswapd_ticks) / (double)sysconf(_SC_CLK_TCK);
@@ -514,10 +514,11 @@ static void describe_death(int vm, pid_t pid, int status, const struct ab_macro_
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && ook > ook0)
 		snprintf(err, len,
 			 "VM %d (pid %d) was killed by the OOM killer in %s: memory limit %llu MiB "
-			 "is too low for a %s-backed guest%s",
+			 "is too low for this %s-backed guest%s",
 			 vm, (int)pid, cg->mem, (unsigned long long)(cg->limit >> 20),
 			 ab_vm_backing_name((enum ab_vm_backing)o.backing),
-			 ab_macro_swap_total() ? "" : " without swap (use --backing file or --zram)");
+			 ab_macro_swap_total() ? ""
+					       : " without swap (use --backing file or --zram)");
 	else if (WIFSIGNALED(status))
 		snprintf(err, len, "VM %d (pid %d) died of signal %d (%s)", vm, (int)pid,
 			 WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -580,9 +581,8 @@ static void run_rep_vms(struct rep *r)
 	for (int i = 0; i < n; i++)
 		rfd[i] = wfd[i] = -1;
 	for (int i = 0; i < n; i++) {
-		if (ab_macro_cg_create(&hier, &res.cg[i], o.wl == WL_SYNTH || o.limit_pct < 100
-								 ? limit_bytes()
-								 : 0,
+		if (ab_macro_cg_create(&hier, &res.cg[i],
+				       o.wl == WL_SYNTH || o.limit_pct < 100 ? limit_bytes() : 0,
 				       err, sizeof(err))) {
 			res.ncg = i + 1;
 			goto fail;
@@ -612,7 +612,8 @@ static void run_rep_vms(struct rep *r)
 			if (o.wl == WL_MGMT) {
 				char log[700];
 
-				snprintf(log, sizeof(log), "%s/mgmt-%03d-vm%d.log", o.out, r->order, i);
+				snprintf(log, sizeof(log), "%s/mgmt-%03d-vm%d.log", o.out, r->order,
+					 i);
 				child_mgmt(to[0], log);
 			}
 			child_synthetic(i, to[0], from[1]);
@@ -652,8 +653,8 @@ static void run_rep_vms(struct rep *r)
 					snprintf(err, sizeof(err), "%s", msgs[i].err);
 				waitpid(res.pid[i], &status, 0);
 				if (!err[0] || e)
-					describe_death(i, res.pid[i], status, &res.cg[i], &ev0[i], err,
-						       sizeof(err));
+					describe_death(i, res.pid[i], status, &res.cg[i], &ev0[i],
+						       err, sizeof(err));
 				res.pid[i] = 0;
 				goto fail;
 			}
@@ -688,8 +689,8 @@ static void run_rep_vms(struct rep *r)
 					snprintf(err, sizeof(err), "%s", msgs[i].err);
 				waitpid(res.pid[i], &status, 0);
 				if (!err[0] || e)
-					describe_death(i, res.pid[i], status, &res.cg[i], &ev0[i], err,
-						       sizeof(err));
+					describe_death(i, res.pid[i], status, &res.cg[i], &ev0[i],
+						       err, sizeof(err));
 				res.pid[i] = 0;
 				goto fail;
 			}
@@ -715,8 +716,8 @@ static void run_rep_vms(struct rep *r)
 			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 				describe_death(i, w, status, &res.cg[i], &ev0[i], err, sizeof(err));
 				snprintf(err + strlen(err), sizeof(err) - strlen(err),
-					 " (max_guest_memory_test; log: %s/mgmt-%03d-vm%d.log)", o.out,
-					 r->order, i);
+					 " (max_guest_memory_test; log: %s/mgmt-%03d-vm%d.log)",
+					 o.out, r->order, i);
 				ab_macro_snap(&b, res.cg, n, hier.mem_version);
 				goto fail;
 			}
@@ -736,7 +737,8 @@ static void run_rep_vms(struct rep *r)
 			waitpid(pid, &status, 0);
 			res.pid[i] = 0;
 			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-				describe_death(i, pid, status, &res.cg[i], &ev0[i], err, sizeof(err));
+				describe_death(i, pid, status, &res.cg[i], &ev0[i], err,
+					       sizeof(err));
 				goto fail;
 			}
 		}
@@ -857,7 +859,7 @@ static int mode_stats(int m, const char *name, double *med, double *lo, double *
 	return n;
 }
 
-static const char *const table_ctrs[] = {"ops_per_s",	  "op_p99_ns",	   "reclaim_cpu_s",
+static const char *const table_ctrs[] = {"ops_per_s",	  "op_p99_ns",	  "reclaim_cpu_s",
 					 "refault_pages", "memcg_pgscan", "sys_pgscan",
 					 "vm_sys_cpu_s",  "kswapd_cpu_s", NULL};
 
@@ -925,10 +927,11 @@ static json_t *summary(FILE *out)
 		}
 	}
 	if (best[0])
-		fprintf(out,
-			"separation: %s separates the modes most (spread of the mode medians / mean "
-			"within-mode range = %.3g)\n",
-			best, best_score);
+		fprintf(
+		    out,
+		    "separation: %s separates the modes most (spread of the mode medians / mean "
+		    "within-mode range = %.3g)\n",
+		    best, best_score);
 	else
 		fprintf(out, "separation: no counter has >= 2 good repetitions in every mode\n");
 	return arr;
@@ -1018,8 +1021,8 @@ static int assert_pipeline(void)
 		}                                                                                  \
 	} while (0)
 		if (get(r, "memcg_pgsteal", &v))
-			NEED(v > 0, "no reclaim in the VMs' memcgs (memcg_pgsteal 0)", modes[r->mode],
-			     r->rep);
+			NEED(v > 0, "no reclaim in the VMs' memcgs (memcg_pgsteal 0)",
+			     modes[r->mode], r->rep);
 		else
 			NEED(get(r, "memcg_pgpgout", &v) && v > 0 && get(r, "sys_pgscan", &w) &&
 				 w > 0,
@@ -1035,7 +1038,8 @@ static int assert_pipeline(void)
 #undef NEED
 	}
 	if (!bad)
-		fprintf(stderr, "agebench: macro: pipeline ok (%d repetitions: reclaim, refaults%s%s)\n",
+		fprintf(stderr,
+			"agebench: macro: pipeline ok (%d repetitions: reclaim, refaults%s%s)\n",
 			nreps, o.wl == WL_SYNTH ? ", guest operations" : "",
 			patched ? ", KVM aging stats" : "");
 	return bad ? -1 : 0;
@@ -1045,41 +1049,42 @@ static int assert_pipeline(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: agebench macro [options]\n"
-		"\n"
-		"Reclaim cost and outcome with VMs under memory pressure, per kvm.mmu_age_mode:\n"
-		"each VM in its own memory cgroup limited below its memory, the kernel reclaiming\n"
-		"as it schedules it. Writes DIR/results.json (Google Benchmark format, names\n"
-		"macro/<mode>/<workload>/vms:N/mib:M/limit:PCT), DIR/raw.json (kernel counter\n"
-		"deltas per repetition) and prints a per-mode table. docs/macrobench.md.\n"
-		"\n"
-		"  --mode LIST|all   modes to sweep (default all the kernel offers; stock: native)\n"
-		"  --workload W      synthetic (default: our VM library's guest, hot/cold),\n"
-		"                    mgmt (the kernel's max_guest_memory_test)\n"
-		"  --cgroup PATH     watch a VM you run in cgroup PATH instead (no VMs created)\n"
-		"  --vms N           VMs, each in its own memcg (default: from the machine)\n"
-		"  --vcpus N         vCPUs per VM (default 1)\n"
-		"  --mib M           guest memory per VM, MiB, even (default: from MemAvailable)\n"
-		"  --limit PCT       memory limit = PCT%% of the guest memory + 16 MiB (default 50)\n"
-		"  --hot-pct P       hot share of the guest pages (default 25)\n"
-		"  --cold-every K    cold pages touched every K-th pass (default 4; 0 never)\n"
-		"  --seconds S       access phase per repetition (default 2 quick, 20 full)\n"
-		"  --ops N           access phase until N operations per VM instead\n"
-		"  --reps N          repetitions per mode (default 3 quick, 5 full)\n"
-		"  --backing B       file (page cache) or anon (needs swap); default file\n"
-		"                    without swap, anon with swap\n"
-		"  --file-dir DIR    where file-backed guests live (default /var/tmp)\n"
-		"  --zram MIB        set up swap on zram for the run (removed afterwards)\n"
-		"  --reclaim-loop MS also write memory.reclaim every MS ms (cgroup v2)\n"
-		"  --mgmt PATH       max_guest_memory_test binary (default: the build's)\n"
-		"  --seed N          seed of the repetition order and the hot set\n"
-		"  --quick           small and short (1 VM, 64 MiB, 2 s, 3 reps)\n"
-		"  --out DIR         output directory (default results/macro-<timestamp>)\n"
-		"  --assert-pipeline exit 1 unless every repetition reclaimed, refaulted, ran\n"
-		"  -v, -q, -h        verbose, quiet, this help\n"
-		"\n"
-		"Exit status: 0 ok, 1 a repetition failed, 2 bad usage, 77 this machine cannot.\n");
+	fprintf(
+	    f,
+	    "usage: agebench macro [options]\n"
+	    "\n"
+	    "Reclaim cost and outcome with VMs under memory pressure, per kvm.mmu_age_mode:\n"
+	    "each VM in its own memory cgroup limited below its memory, the kernel reclaiming\n"
+	    "as it schedules it. Writes DIR/results.json (Google Benchmark format, names\n"
+	    "macro/<mode>/<workload>/vms:N/mib:M/limit:PCT), DIR/raw.json (kernel counter\n"
+	    "deltas per repetition) and prints a per-mode table. docs/macrobench.md.\n"
+	    "\n"
+	    "  --mode LIST|all   modes to sweep (default all the kernel offers; stock: native)\n"
+	    "  --workload W      synthetic (default: our VM library's guest, hot/cold),\n"
+	    "                    mgmt (the kernel's max_guest_memory_test)\n"
+	    "  --cgroup PATH     watch a VM you run in cgroup PATH instead (no VMs created)\n"
+	    "  --vms N           VMs, each in its own memcg (default: from the machine)\n"
+	    "  --vcpus N         vCPUs per VM (default 1)\n"
+	    "  --mib M           guest memory per VM, MiB, even (default: from MemAvailable)\n"
+	    "  --limit PCT       memory limit = PCT%% of the guest memory + 16 MiB (default 50)\n"
+	    "  --hot-pct P       hot share of the guest pages (default 25)\n"
+	    "  --cold-every K    cold pages touched every K-th pass (default 4; 0 never)\n"
+	    "  --seconds S       access phase per repetition (default 2 quick, 20 full)\n"
+	    "  --ops N           access phase until N operations per VM instead\n"
+	    "  --reps N          repetitions per mode (default 3 quick, 5 full)\n"
+	    "  --backing B       file (page cache) or anon (needs swap); default file\n"
+	    "                    without swap, anon with swap\n"
+	    "  --file-dir DIR    where file-backed guests live (default /var/tmp)\n"
+	    "  --zram MIB        set up swap on zram for the run (removed afterwards)\n"
+	    "  --reclaim-loop MS also write memory.reclaim every MS ms (cgroup v2)\n"
+	    "  --mgmt PATH       max_guest_memory_test binary (default: the build's)\n"
+	    "  --seed N          seed of the repetition order and the hot set\n"
+	    "  --quick           small and short (1 VM, 64 MiB, 2 s, 3 reps)\n"
+	    "  --out DIR         output directory (default results/macro-<timestamp>)\n"
+	    "  --assert-pipeline exit 1 unless every repetition reclaimed, refaulted, ran\n"
+	    "  -v, -q, -h        verbose, quiet, this help\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 a repetition failed, 2 bad usage, 77 this machine cannot.\n");
 }
 
 static int bad(const char *flag, const char *arg, const char *why)
@@ -1159,25 +1164,40 @@ static int select_modes(const char *arg)
 
 static int parse(int argc, char **argv)
 {
-	static const struct option lo[] = {
-	    {"mode", required_argument, NULL, 'm'},	    {"workload", required_argument, NULL, 'w'},
-	    {"cgroup", required_argument, NULL, 'c'},	    {"vms", required_argument, NULL, 'n'},
-	    {"vcpus", required_argument, NULL, 'V'},	    {"mib", required_argument, NULL, 'M'},
-	    {"limit", required_argument, NULL, 'L'},	    {"hot-pct", required_argument, NULL, 'H'},
-	    {"cold-every", required_argument, NULL, 'C'},   {"seconds", required_argument, NULL, 's'},
-	    {"ops", required_argument, NULL, 'O'},	    {"reps", required_argument, NULL, 'r'},
-	    {"backing", required_argument, NULL, 'b'},	    {"file-dir", required_argument, NULL, 'F'},
-	    {"zram", required_argument, NULL, 'z'},	    {"reclaim-loop", required_argument, NULL, 'R'},
-	    {"mgmt", required_argument, NULL, 'g'},	    {"seed", required_argument, NULL, 'S'},
-	    {"quick", no_argument, NULL, 'Q'},		    {"out", required_argument, NULL, 'o'},
-	    {"assert-pipeline", no_argument, NULL, 'A'}, {"verbose", no_argument, NULL, 'v'},
-	    {"quiet", no_argument, NULL, 'q'},		    {"help", no_argument, NULL, 'h'},
-	    {0, 0, 0, 0}};
+	static const struct option lo[] = {{"mode", required_argument, NULL, 'm'},
+					   {"workload", required_argument, NULL, 'w'},
+					   {"cgroup", required_argument, NULL, 'c'},
+					   {"vms", required_argument, NULL, 'n'},
+					   {"vcpus", required_argument, NULL, 'V'},
+					   {"mib", required_argument, NULL, 'M'},
+					   {"limit", required_argument, NULL, 'L'},
+					   {"hot-pct", required_argument, NULL, 'H'},
+					   {"cold-every", required_argument, NULL, 'C'},
+					   {"seconds", required_argument, NULL, 's'},
+					   {"ops", required_argument, NULL, 'O'},
+					   {"reps", required_argument, NULL, 'r'},
+					   {"backing", required_argument, NULL, 'b'},
+					   {"file-dir", required_argument, NULL, 'F'},
+					   {"zram", required_argument, NULL, 'z'},
+					   {"reclaim-loop", required_argument, NULL, 'R'},
+					   {"mgmt", required_argument, NULL, 'g'},
+					   {"seed", required_argument, NULL, 'S'},
+					   {"quick", no_argument, NULL, 'Q'},
+					   {"out", required_argument, NULL, 'o'},
+					   {"assert-pipeline", no_argument, NULL, 'A'},
+					   {"verbose", no_argument, NULL, 'v'},
+					   {"quiet", no_argument, NULL, 'q'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0, 0, 0, 0}};
 	int c;
 	long v;
 
-	o = (struct opts){.limit_pct = 50, .hot_pct = 25, .cold_every = 4, .backing = -1,
-			  .vcpus = 1, .seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20)};
+	o = (struct opts){.limit_pct = 50,
+			  .hot_pct = 25,
+			  .cold_every = 4,
+			  .backing = -1,
+			  .vcpus = 1,
+			  .seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20)};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", lo, NULL)) != -1) {
 		switch (c) {
@@ -1209,7 +1229,8 @@ static int parse(int argc, char **argv)
 			if (num("--mib", optarg, 2, 1 << 20, &v))
 				return AB_EXIT_USAGE;
 			if (v % 2)
-				return bad("--mib", optarg, "must be even (guest memory comes in 2 MiB)");
+				return bad("--mib", optarg,
+					   "must be even (guest memory comes in 2 MiB)");
 			o.mib = (uint64_t)v;
 			break;
 		case 'L':
@@ -1329,8 +1350,8 @@ static void size_defaults(void)
 	if (!o.reps)
 		o.reps = o.quick ? 3 : 5;
 	if (o.backing < 0)
-		o.backing = ab_macro_swap_total() || o.zram_mib ? AB_VM_BACKING_ANON
-								: AB_VM_BACKING_FILE;
+		o.backing =
+		    ab_macro_swap_total() || o.zram_mib ? AB_VM_BACKING_ANON : AB_VM_BACKING_FILE;
 	if (!o.file_dir) {
 		const char *e = getenv("AGEBENCH_KVM_FILE_DIR");
 		struct stat sb;
@@ -1408,7 +1429,8 @@ int ab_macro_main(int argc, char **argv)
 
 		if (fd < 0) {
 			ab_warn("macro: /dev/kvm: %s%s", strerror(errno),
-				errno == EACCES ? " (add yourself to group kvm or run as root)" : "");
+				errno == EACCES ? " (add yourself to group kvm or run as root)"
+						: "");
 			return AB_EXIT_SKIP;
 		}
 		close(fd);
@@ -1418,8 +1440,9 @@ int ab_macro_main(int argc, char **argv)
 		return AB_EXIT_SKIP;
 	}
 	if (o.reclaim_ms && hier.mem_version != 2)
-		return bad("--reclaim-loop", "",
-			   "needs cgroup v2 memory.reclaim; this machine's memory controller is v1");
+		return bad(
+		    "--reclaim-loop", "",
+		    "needs cgroup v2 memory.reclaim; this machine's memory controller is v1");
 	if (o.wl != WL_CGROUP && o.backing == AB_VM_BACKING_FILE && access(o.file_dir, W_OK))
 		return bad("--file-dir", o.file_dir, strerror(errno));
 	ab_macro_reap_stale(&hier);
@@ -1427,8 +1450,8 @@ int ab_macro_main(int argc, char **argv)
 	bool mglru = ab_macro_lru_gen_enabled(lru_desc, sizeof(lru_desc));
 
 	if (o.zram_mib) {
-		if ((rc = ab_macro_zram_setup((uint64_t)o.zram_mib << 20, zram_dev, sizeof(zram_dev),
-					      msg, sizeof(msg)))) {
+		if ((rc = ab_macro_zram_setup((uint64_t)o.zram_mib << 20, zram_dev,
+					      sizeof(zram_dev), msg, sizeof(msg)))) {
 			ab_warn("macro: %s", msg);
 			zram_dev[0] = 0;
 			return rc == -ENODEV ? AB_EXIT_SKIP : AB_EXIT_FAIL;
@@ -1517,7 +1540,8 @@ int ab_macro_main(int argc, char **argv)
 		char l[256] = "";
 
 		for (int m = 0; m < nmodes; m++)
-			snprintf(l + strlen(l), sizeof(l) - strlen(l), "%s%s", m ? "," : "", modes[m]);
+			snprintf(l + strlen(l), sizeof(l) - strlen(l), "%s%s", m ? "," : "",
+				 modes[m]);
 		ctx_kv("macro_modes", "%s", l);
 	}
 	ctx_kv("macro_lru", "%s", lru_desc);
@@ -1537,27 +1561,25 @@ int ab_macro_main(int argc, char **argv)
 	}
 	if (o.wl == WL_SYNTH)
 		ctx_kv("macro_access", "hot/cold: hot_pct %d, cold pages every %d passes, %s, %s",
-		       o.hot_pct, o.cold_every,
-		       o.backing == AB_VM_BACKING_FILE ? "read" : "write",
+		       o.hot_pct, o.cold_every, o.backing == AB_VM_BACKING_FILE ? "read" : "write",
 		       o.ops ? "ops-bound" : "time-bound");
 	ctx_kv("macro_phase", "%s",
 	       o.ops ? "ops" : (snprintf(buf, sizeof(buf), "%g s", o.seconds), buf));
-	ctx_kv("macro_swap", "%s",
-	       zram_dev[0] ? (snprintf(buf, sizeof(buf), "zram %s, %d MiB", zram_dev, o.zram_mib),
-			      buf)
-	       : ab_macro_swap_total()
-		   ? (snprintf(buf, sizeof(buf), "%llu MiB (existing)",
-			       (unsigned long long)(ab_macro_swap_total() >> 20)),
-		      buf)
-		   : "none");
+	ctx_kv(
+	    "macro_swap", "%s",
+	    zram_dev[0] ? (snprintf(buf, sizeof(buf), "zram %s, %d MiB", zram_dev, o.zram_mib), buf)
+	    : ab_macro_swap_total() ? (snprintf(buf, sizeof(buf), "%llu MiB (existing)",
+						(unsigned long long)(ab_macro_swap_total() >> 20)),
+				       buf)
+				    : "none");
 	ctx_kv("macro_seed", "%llu", (unsigned long long)o.seed);
 	{
 		char *ol = malloc((size_t)nreps * 24 + 1);
 
 		ol[0] = 0;
 		for (int i = 0; i < nreps; i++)
-			sprintf(ol + strlen(ol), "%s%s#%d", i ? "," : "", modes[reps[order[i]].mode],
-				reps[order[i]].rep);
+			sprintf(ol + strlen(ol), "%s%s#%d", i ? "," : "",
+				modes[reps[order[i]].mode], reps[order[i]].rep);
 		ab_add_context("macro_order", ol);
 		free(ol);
 	}

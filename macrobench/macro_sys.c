@@ -409,7 +409,8 @@ bool ab_macro_lru_gen_enabled(char *desc, size_t len)
 	unsigned long caps = strtoul(b, NULL, 0);
 
 	if (!(caps & 1)) {
-		snprintf(desc, len, "classic LRU (MGLRU built but disabled: lru_gen/enabled %s)", b);
+		snprintf(desc, len, "classic LRU (MGLRU built but disabled: lru_gen/enabled %s)",
+			 b);
 		return false;
 	}
 	snprintf(desc, len, "MGLRU (lru_gen/enabled %s)", b);
