@@ -357,7 +357,7 @@ static __attribute__((noreturn)) void child_mgmt(int rfd, const char *log)
 	}
 	snprintf(cv, sizeof(cv), "%d", o.vcpus);
 	snprintf(mv, sizeof(mv), "%llu", (unsigned long long)((o.mib + 1023) >> 10));
-	execl(o.mgmt, "max_guest_memory_test", "-c", cv, "-m", mv, "-s", mv, (char *)NULL);
+	execl(o.mgmt, o.mgmt, "-c", cv, "-m", mv, "-s", mv, (char *)NULL);
 	fprintf(stderr, "exec %s: %s\n", o.mgmt, strerror(errno));
 	_exit(127);
 }
@@ -551,6 +551,28 @@ static void *reclaim_loop(void *argp)
 	return NULL;
 }
 
+/* The last non-empty line of a (small) log file, trimmed. */
+static void last_line(const char *path, char *out, size_t len)
+{
+	size_t n;
+	char *buf = ab_read_file(path, &n), *l, *e;
+
+	out[0] = 0;
+	if (!buf)
+		return;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	l = strrchr(buf, '\n');
+	l = l ? l + 1 : buf;
+	while (*l == ' ' || *l == '\t')
+		l++;
+	for (e = l; *e; e++)
+		if (*e == '"')
+			*e = '\'';
+	snprintf(out, len, "%s", l);
+	free(buf);
+}
+
 static bool set_mode(const char *mode, char *err, size_t len)
 {
 	int e;
@@ -715,9 +737,13 @@ static void run_rep_vms(struct rep *r)
 			res.pid[i] = 0;
 			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 				describe_death(i, w, status, &res.cg[i], &ev0[i], err, sizeof(err));
+				char log[700], last[200] = "";
+
+				snprintf(log, sizeof(log), "%s/mgmt-%03d-vm%d.log", o.out, r->order,
+					 i);
+				last_line(log, last, sizeof(last));
 				snprintf(err + strlen(err), sizeof(err) - strlen(err),
-					 " (max_guest_memory_test; log: %s/mgmt-%03d-vm%d.log)",
-					 o.out, r->order, i);
+					 " (max_guest_memory_test: \"%s\"; log: %s)", last, log);
 				ab_macro_snap(&b, res.cg, n, hier.mem_version);
 				goto fail;
 			}
@@ -1458,8 +1484,7 @@ int ab_macro_main(int argc, char **argv)
 		}
 		ab_cleanup_push(zram_cleanup, NULL);
 	}
-	if (o.wl != WL_CGROUP && o.backing == AB_VM_BACKING_ANON && !ab_macro_swap_total() &&
-	    o.limit_pct < 100 && o.wl == WL_MGMT) {
+	if (o.wl == WL_MGMT && !ab_macro_swap_total() && o.limit_pct < 100) {
 		ab_warn("macro: --workload mgmt: anonymous guest memory under a limit needs swap "
 			"(none active: --zram MIB, or --limit 100)");
 		return AB_EXIT_SKIP;
