@@ -694,7 +694,7 @@ static void run_rep_vms(struct rep *r)
 			snprintf(err, sizeof(err), "VM %d: cannot start the access phase", i);
 			goto fail;
 		}
-	if (!o.quiet)
+	if (o.verbose)
 		fprintf(stderr, "agebench: macro: access phase started (%s, %d VM%s)\n",
 			modes[r->mode], n, n > 1 ? "s" : "");
 	if (o.wl == WL_SYNTH) {
@@ -829,7 +829,7 @@ static void run_rep_cgroup(struct rep *r)
 	if (hier.mem_version == 2)
 		snprintf(cg.v2, sizeof(cg.v2), "%s", o.cgroup);
 	ab_macro_snap(&a, &cg, 1, hier.mem_version);
-	if (!o.quiet)
+	if (o.verbose)
 		fprintf(stderr, "agebench: macro: access phase started (%s, cgroup %s)\n",
 			modes[r->mode], o.cgroup);
 	struct timespec ts = {(time_t)o.seconds, (long)((o.seconds - (time_t)o.seconds) * 1e9)};
@@ -1511,8 +1511,10 @@ int ab_macro_main(int argc, char **argv)
 		struct tm tm;
 
 		localtime_r(&t, &tm);
-		strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
-		snprintf(out_dir, sizeof(out_dir), "results/macro-%s", buf);
+		char ts[32];
+
+		strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
+		snprintf(out_dir, sizeof(out_dir), "results/macro-%s", ts);
 	}
 	o.out = out_dir;
 	struct stat sb;
@@ -1617,10 +1619,13 @@ int ab_macro_main(int argc, char **argv)
 	if (!o.quiet)
 		fprintf(stderr,
 			"agebench: macro: %d repetitions (%d mode%s x %d), %s, %d VM%s x %llu MiB, "
-			"limit %d%%, %s backing; results in %s\n",
+			"limit %d%%, %s backing, about %.0f s; results in %s\n",
 			nreps, nmodes, nmodes > 1 ? "s" : "", o.reps, wl_names[o.wl], o.vms,
 			o.vms > 1 ? "s" : "", (unsigned long long)o.mib, o.limit_pct,
-			ab_vm_backing_name((enum ab_vm_backing)o.backing), out_dir);
+			ab_vm_backing_name((enum ab_vm_backing)o.backing),
+			/* a guess until the first repetition: phase + fill at ~100 MiB/s */
+			nreps * (o.seconds + 0.5 + (double)(o.mib * (uint64_t)o.vms) / 100.0),
+			out_dir);
 
 	uint64_t t_start = ab_now_ns();
 	int failed = 0;
