@@ -955,7 +955,7 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	int nback = 0;
 	const char *why;
 
-	ab_kvm_cleanup_install();
+	ab_cleanup_install();
 	if (ab_kvm_dev_kvm_check(err, errlen))
 		return -1;
 	if (pick_driver(cfg, err, errlen))

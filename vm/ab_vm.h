@@ -31,8 +31,8 @@
  *
  * Teardown: ab_vm_destroy() stops the vCPU threads and frees the VM, the
  * mappings and the backing file. What could outlive the process (named
- * files, directories, cgroups) goes into the teardown registry below, which
- * sits on common's ab_cleanup registry: run at exit() and from its
+ * files, directories, cgroups) goes into common's cleanup registry
+ * (ab_cleanup_add(), ab_common.h): undone at exit() and from its
  * SIGINT/SIGTERM/SIGHUP handler (which then exits 128+signo); the kernel
  * releases the VM, vCPU fds and mappings when the process dies. The default
  * file backing uses O_TMPFILE and has nothing to leak. See docs/vm.md.
@@ -302,27 +302,6 @@ bool ab_vm_thp_usable(const char **why);
  * walker). Lives in its own object so users that do not pin do not pull
  * in hwloc. */
 void ab_vm_pin_vcpu_hook(int vcpu, void *arg);
-
-/* ---- teardown registry (async-signal-safe) ---- */
-/*
- * Entries are run in reverse registration order by ab_vm_teardown_run(),
- * at exit and from common's SIGINT/SIGTERM/SIGHUP handler (ab_cleanup_*,
- * which exits 128+signo afterwards). ab_vm_teardown_install() makes sure
- * those handlers are installed (adding an entry does too). Up to 64
- * entries; paths up to 256 bytes.
- *   FILE:   unlink(path)
- *   DIR:    rmdir(path)
- *   CGROUP: write our pid into @aux ("<parent>/cgroup.procs"), then
- *           rmdir(path) (the cgroup must hold no other task)
- * Returns a handle >= 0 or -1 (full / too long).
- */
-enum ab_vm_td_kind { AB_VM_TD_FILE, AB_VM_TD_DIR, AB_VM_TD_CGROUP };
-int ab_vm_teardown_install(void);
-int ab_vm_teardown_add(enum ab_vm_td_kind kind, const char *path, const char *aux);
-/* Forget an entry (after the caller cleaned it up itself). */
-void ab_vm_teardown_forget(int handle);
-/* Run (and forget) all entries now. */
-void ab_vm_teardown_run(void);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "ab_vm_age.h"
 #include "ab_vm.h"
+#include "ab_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +16,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-const char *const ab_vm_age_modes[AB_VM_NR_AGE_MODES] = {"locked", "read_locked", "fast_only",
-							 "bitmap"};
 
 static int errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int errf(char *err, size_t len, const char *fmt, ...)
@@ -32,17 +30,23 @@ static int errf(char *err, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-int ab_vm_age_mode_index(const char *mode)
+bool ab_vm_age_mode_known(const char *name)
 {
-	for (int i = 0; i < AB_VM_NR_AGE_MODES; i++)
-		if (!strcmp(mode, ab_vm_age_modes[i]))
-			return i;
-	return -1;
+	const struct ab_mode *m = name ? ab_mode_find(name) : NULL;
+
+	return m && (m->where & AB_IN_KERNEL);
 }
 
-int ab_vm_age_mode_get(char *buf, size_t len)
+static const char *mode_path(const char *root, char *buf, size_t len)
 {
-	int fd = open(AB_VM_AGE_MODE_PARAM, O_RDONLY | O_CLOEXEC);
+	snprintf(buf, len, "%s%s", root ? root : "", AB_VM_AGE_MODE_PARAM);
+	return buf;
+}
+
+int ab_vm_age_mode_get(const char *root, char *buf, size_t len)
+{
+	char p[512];
+	int fd = open(mode_path(root, p, sizeof(p)), O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -56,9 +60,10 @@ int ab_vm_age_mode_get(char *buf, size_t len)
 	return 0;
 }
 
-int ab_vm_age_mode_set(const char *mode)
+int ab_vm_age_mode_set(const char *root, const char *mode)
 {
-	int fd = open(AB_VM_AGE_MODE_PARAM, O_WRONLY | O_CLOEXEC);
+	char p[512];
+	int fd = open(mode_path(root, p, sizeof(p)), O_WRONLY | O_TRUNC | O_CLOEXEC);
 	size_t l = strlen(mode);
 	ssize_t n;
 
@@ -73,6 +78,41 @@ int ab_vm_age_mode_set(const char *mode)
 	}
 	close(fd);
 	return (size_t)n == l ? 0 : -EIO;
+}
+
+int ab_vm_age_mode_save(const char *root)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static char saved_path[512];
+	char p[512], cur[64];
+	int r = 0;
+
+	mode_path(root, p, sizeof(p));
+	pthread_mutex_lock(&lock);
+	if (strcmp(saved_path, p)) {
+		r = ab_vm_age_mode_get(root, cur, sizeof(cur));
+		if (!r && ab_cleanup_add(AB_CLEANUP_WRITE, p, cur) < 0)
+			r = -ENOSPC;
+		if (!r)
+			snprintf(saved_path, sizeof(saved_path), "%s", p);
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+int ab_vm_age_modes_accepted(const char *root, int ids[AB_MODE_NR])
+{
+	char cur[64];
+	int n = 0;
+
+	if (ab_vm_age_mode_get(root, cur, sizeof(cur)))
+		return 0;
+	for (int i = 0; i < AB_MODE_NR; i++)
+		if ((ab_mode_table[i].where & AB_IN_KERNEL) &&
+		    !ab_vm_age_mode_set(root, ab_mode_table[i].name))
+			ids[n++] = i;
+	ab_vm_age_mode_set(root, cur);
+	return n;
 }
 
 bool ab_vm_hook_path(const struct abvm *vm, char *buf, size_t len)
@@ -238,7 +278,7 @@ int ab_vm_hook_parse(const char *buf, struct ab_vm_hook_result *res, char *err, 
 		return errf(err, errlen, "age_bench: bitmap bits set past page %" PRIu64,
 			    res->pages);
 	/* internal consistency (docs/kernel-interface.md) */
-	if (ab_vm_age_mode_index(res->mode) < 0)
+	if (!ab_vm_age_mode_known(res->mode))
 		return errf(err, errlen, "age_bench: unknown mode=%s", res->mode);
 	if (strcmp(res->op, "test") && strcmp(res->op, "clear"))
 		return errf(err, errlen, "age_bench: unknown op=%s", res->op);

@@ -12,18 +12,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ab_schema.h"
+
 struct abvm;
 
 #define AB_VM_AGE_MODE_PARAM "/sys/module/kvm/parameters/mmu_age_mode"
-#define AB_VM_NR_AGE_MODES   4
-extern const char
-    *const ab_vm_age_modes[AB_VM_NR_AGE_MODES]; /* locked read_locked fast_only bitmap */
-int ab_vm_age_mode_index(const char *mode);	/* -1 if unknown */
-
+/*
+ * kvm.mmu_age_mode: the project's one accessor (the kvm backend and
+ * agevm-check both use it). The mode names are the schema's
+ * (common/ab_modes.def, entries with AB_IN_KERNEL); a kernel may accept
+ * only some of them (ab_vm_age_modes_accepted). @root prefixes the path:
+ * NULL or "" is the real sysfs, a test passes a fake tree.
+ */
+bool ab_vm_age_mode_known(const char *name); /* a kernel mode of the schema */
 /* Read the current mode into @buf (newline stripped): 0 or -errno. */
-int ab_vm_age_mode_get(char *buf, size_t len);
+int ab_vm_age_mode_get(const char *root, char *buf, size_t len);
 /* Write @mode: 0 or -errno (-ENOENT: no such parameter). */
-int ab_vm_age_mode_set(const char *mode);
+int ab_vm_age_mode_set(const char *root, const char *mode);
+/* Once per parameter path: read the current mode and register its
+ * restoration with the cleanup registry (exit, SIGINT/SIGTERM/SIGHUP).
+ * 0 or -errno. */
+int ab_vm_age_mode_save(const char *root);
+/* The schema's kernel modes this kernel accepts (each written once, then
+ * the current one written back): their ids into @ids, in table order.
+ * Returns how many (0 without the parameter). */
+int ab_vm_age_modes_accepted(const char *root, int ids[AB_MODE_NR]);
 
 /* ---- debugfs benchmark hook: <debugfs>/kvm/<pid>-<vmfd>/age_bench ---- */
 #define AB_VM_HOOK_MAX_PAGES 262144

@@ -78,6 +78,7 @@ struct abvm {
 	/* system slot */
 	uint8_t *sys;
 	uint64_t sys_bytes;
+	uint64_t pt_end; /* end of the page-table area in the system slot */
 	uint64_t bitmap_gpa, bitmap_bytes, lat_gpa, lat_bytes;
 	/* test region */
 	uint8_t *hva;
@@ -85,7 +86,7 @@ struct abvm {
 	size_t map_len;
 	uint64_t gpa_base, bytes, npages;
 	int file_fd;
-	int file_td; /* teardown handle of a named file, -1 */
+	int file_td; /* cleanup handle of a named file, -1 */
 	char file_path[256];
 	uint64_t tsc_khz;
 	struct kvm_cpuid2 *cpuid;
@@ -408,121 +409,142 @@ static int set_slot(struct abvm *vm, int slot, uint64_t gpa, uint64_t bytes, voi
 
 /* ---- test region backing ---- */
 
-static int setup_backing(struct abvm *vm, char *err, size_t errlen)
+/* anon: private anonymous memory, 4 KiB host pages */
+static int backing_anon(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return set_err(err, errlen, AB_VM_ENOMEM,
+			       "mmap of %llu MiB anonymous guest memory: %s",
+			       (unsigned long long)(bytes >> 20), strerror(errno));
+	/* EINVAL = kernel without THP: 4 KiB pages anyway. */
+	if (madvise(p, bytes, MADV_NOHUGEPAGE) && errno != EINVAL) {
+		munmap(p, bytes);
+		return set_err(err, errlen, AB_VM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s",
+			       strerror(errno));
+	}
+	vm->map_base = vm->hva = p;
+	vm->map_len = bytes;
+	return 0;
+}
+
+/* thp: private anonymous, 2 MiB aligned, MADV_HUGEPAGE */
+static int backing_thp(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
+{
+	const char *why;
+	uint8_t *p, *a;
+	size_t len = bytes + AB_VM_HUGE_SIZE;
+
+	if (!ab_vm_thp_usable(&why))
+		return set_err(err, errlen, AB_VM_EBACKING, "backing thp: %s", why);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		 0);
+	if (p == MAP_FAILED)
+		return set_err(err, errlen, AB_VM_ENOMEM, "mmap of %llu MiB THP guest memory: %s",
+			       (unsigned long long)(bytes >> 20), strerror(errno));
+	a = (uint8_t *)(((uintptr_t)p + AB_VM_HUGE_SIZE - 1) & ~(uintptr_t)(AB_VM_HUGE_SIZE - 1));
+	/* trim the slack so the mapping is exactly the aligned region */
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + len > a + bytes)
+		munmap(a + bytes, (size_t)(p + len - (a + bytes)));
+	if (madvise(a, bytes, MADV_HUGEPAGE)) {
+		int e = errno;
+
+		munmap(a, bytes);
+		return set_err(err, errlen, AB_VM_EBACKING,
+			       "backing thp: madvise(MADV_HUGEPAGE): %s", strerror(e));
+	}
+	vm->map_base = vm->hva = a;
+	vm->map_len = bytes;
+	return 0;
+}
+
+/* file: the directory exists, is one, and has room for @bytes */
+static int backing_file_dir(const struct ab_vm_config *cfg, uint64_t bytes, char *err,
+			    size_t errlen)
+{
+	struct stat st;
+	struct statvfs sv;
+
+	if (!cfg->file_dir || !cfg->file_dir[0])
+		return set_err(err, errlen, AB_VM_EINVAL,
+			       "backing file needs a directory (file_dir)");
+	if (stat(cfg->file_dir, &st))
+		return set_err(err, errlen, AB_VM_EINVAL, "backing file: directory %s: %s",
+			       cfg->file_dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return set_err(err, errlen, AB_VM_EINVAL, "backing file: %s is not a directory",
+			       cfg->file_dir);
+	if (!cfg->no_mem_check && !statvfs(cfg->file_dir, &sv) &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < bytes)
+		return set_err(err, errlen, AB_VM_ENOMEM,
+			       "backing file: %llu MiB do not fit in %s (%llu MiB free)",
+			       (unsigned long long)(bytes >> 20), cfg->file_dir,
+			       (unsigned long long)(((uint64_t)sv.f_bavail * sv.f_frsize) >> 20));
+	return 0;
+}
+
+/* file: MAP_SHARED of an O_TMPFILE (or, asked for or without O_TMPFILE, a
+ * named file registered with the cleanup registry) in cfg.file_dir */
+static int backing_file(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 {
 	const struct ab_vm_config *cfg = &vm->cfg;
-	uint64_t bytes = vm->bytes;
 	static _Atomic int file_seq;
+	int fd = -1, r = backing_file_dir(cfg, bytes, err, errlen);
+	void *p;
 
-	if (cfg->backing == AB_VM_BACKING_ANON) {
-		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-		if (p == MAP_FAILED)
-			return set_err(err, errlen, AB_VM_ENOMEM,
-				       "mmap of %llu MiB anonymous guest memory: %s",
-				       (unsigned long long)(bytes >> 20), strerror(errno));
-		/* EINVAL = kernel without THP: 4 KiB pages anyway. */
-		if (madvise(p, bytes, MADV_NOHUGEPAGE) && errno != EINVAL) {
-			munmap(p, bytes);
-			return set_err(err, errlen, AB_VM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s",
+	if (r)
+		return r;
+	if (!cfg->file_named) {
+		fd = open(cfg->file_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return set_err(err, errlen, AB_VM_EBACKING,
+				       "backing file: O_TMPFILE in %s: %s", cfg->file_dir,
 				       strerror(errno));
-		}
-		vm->map_base = vm->hva = p;
-		vm->map_len = bytes;
-		return 0;
 	}
-	if (cfg->backing == AB_VM_BACKING_THP) {
-		const char *why;
-		uint8_t *p, *a;
-		size_t len = bytes + AB_VM_HUGE_SIZE;
-
-		if (!ab_vm_thp_usable(&why))
-			return set_err(err, errlen, AB_VM_EBACKING, "backing thp: %s", why);
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED)
-			return set_err(err, errlen, AB_VM_ENOMEM,
-				       "mmap of %llu MiB THP guest memory: %s",
-				       (unsigned long long)(bytes >> 20), strerror(errno));
-		a = (uint8_t *)(((uintptr_t)p + AB_VM_HUGE_SIZE - 1) &
-				~(uintptr_t)(AB_VM_HUGE_SIZE - 1));
-		/* trim the slack so the mapping is exactly the aligned region */
-		if (a > p)
-			munmap(p, (size_t)(a - p));
-		if (p + len > a + bytes)
-			munmap(a + bytes, (size_t)(p + len - (a + bytes)));
-		if (madvise(a, bytes, MADV_HUGEPAGE)) {
-			int e = errno;
-
-			munmap(a, bytes);
-			return set_err(err, errlen, AB_VM_EBACKING,
-				       "backing thp: madvise(MADV_HUGEPAGE): %s", strerror(e));
+	if (fd < 0) {
+		/* named file (asked for, or no O_TMPFILE support) */
+		snprintf(vm->file_path, sizeof(vm->file_path), "%s/abvm-%d-%d.mem", cfg->file_dir,
+			 (int)getpid(), atomic_fetch_add(&file_seq, 1));
+		fd = open(vm->file_path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return set_err(err, errlen, AB_VM_EBACKING, "backing file: create %s: %s",
+				       vm->file_path, strerror(errno));
+		if (cfg->file_named) {
+			vm->file_td = ab_cleanup_add(AB_CLEANUP_FILE, vm->file_path, NULL);
+		} else {
+			unlink(vm->file_path);
+			vm->file_path[0] = 0;
 		}
-		vm->map_base = vm->hva = a;
-		vm->map_len = bytes;
-		return 0;
 	}
-	if (cfg->backing == AB_VM_BACKING_FILE) {
-		struct stat st;
-		struct statvfs sv;
-		int fd = -1;
-		void *p;
+	vm->file_fd = fd;
+	if (ftruncate(fd, (off_t)bytes))
+		return set_err(err, errlen, AB_VM_EBACKING,
+			       "backing file: ftruncate to %llu bytes: %s",
+			       (unsigned long long)bytes, strerror(errno));
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return set_err(err, errlen, AB_VM_EBACKING, "backing file: mmap MAP_SHARED: %s",
+			       strerror(errno));
+	vm->map_base = vm->hva = p;
+	vm->map_len = bytes;
+	return 0;
+}
 
-		if (!cfg->file_dir || !cfg->file_dir[0])
-			return set_err(err, errlen, AB_VM_EINVAL,
-				       "backing file needs a directory (file_dir)");
-		if (stat(cfg->file_dir, &st))
-			return set_err(err, errlen, AB_VM_EINVAL, "backing file: directory %s: %s",
-				       cfg->file_dir, strerror(errno));
-		if (!S_ISDIR(st.st_mode))
-			return set_err(err, errlen, AB_VM_EINVAL,
-				       "backing file: %s is not a directory", cfg->file_dir);
-		if (!cfg->no_mem_check && !statvfs(cfg->file_dir, &sv) &&
-		    (uint64_t)sv.f_bavail * sv.f_frsize < bytes)
-			return set_err(
-			    err, errlen, AB_VM_ENOMEM,
-			    "backing file: %llu MiB do not fit in %s (%llu MiB free)",
-			    (unsigned long long)(bytes >> 20), cfg->file_dir,
-			    (unsigned long long)(((uint64_t)sv.f_bavail * sv.f_frsize) >> 20));
-		if (!cfg->file_named) {
-			fd = open(cfg->file_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-			if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-				return set_err(err, errlen, AB_VM_EBACKING,
-					       "backing file: O_TMPFILE in %s: %s", cfg->file_dir,
-					       strerror(errno));
-		}
-		if (fd < 0) {
-			/* named file (asked for, or no O_TMPFILE support) */
-			snprintf(vm->file_path, sizeof(vm->file_path), "%s/abvm-%d-%d.mem",
-				 cfg->file_dir, (int)getpid(), atomic_fetch_add(&file_seq, 1));
-			fd = open(vm->file_path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-			if (fd < 0)
-				return set_err(err, errlen, AB_VM_EBACKING,
-					       "backing file: create %s: %s", vm->file_path,
-					       strerror(errno));
-			if (cfg->file_named) {
-				vm->file_td =
-				    ab_vm_teardown_add(AB_VM_TD_FILE, vm->file_path, NULL);
-			} else {
-				unlink(vm->file_path);
-				vm->file_path[0] = 0;
-			}
-		}
-		vm->file_fd = fd;
-		if (ftruncate(fd, (off_t)bytes))
-			return set_err(err, errlen, AB_VM_EBACKING,
-				       "backing file: ftruncate to %llu bytes: %s",
-				       (unsigned long long)bytes, strerror(errno));
-		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
-			return set_err(err, errlen, AB_VM_EBACKING,
-				       "backing file: mmap MAP_SHARED: %s", strerror(errno));
-		vm->map_base = vm->hva = p;
-		vm->map_len = bytes;
-		return 0;
+static int setup_backing(struct abvm *vm, char *err, size_t errlen)
+{
+	switch (vm->cfg.backing) {
+	case AB_VM_BACKING_ANON:
+		return backing_anon(vm, vm->bytes, err, errlen);
+	case AB_VM_BACKING_THP:
+		return backing_thp(vm, vm->bytes, err, errlen);
+	case AB_VM_BACKING_FILE:
+		return backing_file(vm, vm->bytes, err, errlen);
 	}
-	return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)cfg->backing);
+	return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)vm->cfg.backing);
 }
 
 /* ---- vCPUs ---- */
@@ -804,260 +826,250 @@ static uint64_t calibrate_tsc_khz(void)
 	return (c1 - c0) * 1000000ull / (t1 - t0);
 }
 
-int ab_vm_create(const struct ab_vm_config *cfg_in, struct abvm **out, char *err, size_t errlen)
-{
-	struct abvm *vm;
-	struct ab_vm_config cfg = *cfg_in;
-	uint64_t npd, npdpt, pt_end, next_pt, off, sys, need, avail;
-	int r, i;
+/* ---- ab_vm_create, phase by phase; every phase: 0 or AB_VM_E* + @err ---- */
 
-	*out = NULL;
-	if (err && errlen)
-		err[0] = 0;
-	if (cfg.nr_vcpus < 1 || cfg.nr_vcpus > AB_VM_MAX_VCPUS)
+static int check_config(const struct ab_vm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > AB_VM_MAX_VCPUS)
 		return set_err(err, errlen, AB_VM_EINVAL, "vcpus %d out of range 1..%d",
-			       cfg.nr_vcpus, AB_VM_MAX_VCPUS);
-	if (!cfg.mem_bytes || cfg.mem_bytes % AB_VM_HUGE_SIZE)
+			       cfg->nr_vcpus, AB_VM_MAX_VCPUS);
+	if (!cfg->mem_bytes || cfg->mem_bytes % AB_VM_HUGE_SIZE)
 		return set_err(err, errlen, AB_VM_EINVAL,
 			       "guest memory %llu bytes: must be a non-zero multiple of 2 MiB",
-			       (unsigned long long)cfg.mem_bytes);
-	if (cfg.mem_bytes > (1ull << 40))
+			       (unsigned long long)cfg->mem_bytes);
+	if (cfg->mem_bytes > (1ull << 40))
 		return set_err(err, errlen, AB_VM_EINVAL,
 			       "guest memory %llu MiB: more than the 1 TiB abvm supports",
-			       (unsigned long long)(cfg.mem_bytes >> 20));
-	if (cfg.mem_bytes / AB_VM_PAGE_SIZE < (uint64_t)cfg.nr_vcpus)
+			       (unsigned long long)(cfg->mem_bytes >> 20));
+	if (cfg->mem_bytes / AB_VM_PAGE_SIZE < (uint64_t)cfg->nr_vcpus)
 		return set_err(err, errlen, AB_VM_EINVAL, "fewer pages than vCPUs");
-	if ((int)cfg.backing < AB_VM_BACKING_ANON || cfg.backing > AB_VM_BACKING_FILE)
-		return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)cfg.backing);
-	if (cfg.gpa_base % AB_VM_HUGE_SIZE)
+	if ((int)cfg->backing < AB_VM_BACKING_ANON || cfg->backing > AB_VM_BACKING_FILE)
+		return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)cfg->backing);
+	if (cfg->gpa_base % AB_VM_HUGE_SIZE)
 		return set_err(err, errlen, AB_VM_EINVAL, "gpa_base 0x%llx not 2 MiB aligned",
-			       (unsigned long long)cfg.gpa_base);
+			       (unsigned long long)cfg->gpa_base);
+	return 0;
+}
 
-	vm = calloc(1, sizeof(*vm));
+static struct abvm *vm_alloc(const struct ab_vm_config *cfg)
+{
+	struct abvm *vm = calloc(1, sizeof(*vm));
+	pthread_condattr_t ca;
+
 	if (!vm)
-		return set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
-	vm->cfg = cfg;
+		return NULL;
+	vm->cfg = *cfg;
 	vm->kvm_fd = vm->vm_fd = vm->file_fd = vm->file_td = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cmd_cond, NULL);
-	{
-		pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->done_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	vm->bytes = cfg->mem_bytes;
+	vm->npages = cfg->mem_bytes / AB_VM_PAGE_SIZE;
+	vm->nr_vcpus = cfg->nr_vcpus;
+	return vm;
+}
 
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&vm->done_cond, &ca);
-		pthread_condattr_destroy(&ca);
-	}
-	vm->bytes = cfg.mem_bytes;
-	vm->npages = cfg.mem_bytes / AB_VM_PAGE_SIZE;
-	vm->nr_vcpus = cfg.nr_vcpus;
+/* GPA of vCPU @i's area (control page + stack), after the page tables. */
+static uint64_t vcpu_area_gpa(const struct abvm *vm, int i)
+{
+	return ((vm->pt_end + 4095) & ~4095ull) + (uint64_t)i * VCPU_AREA;
+}
 
-	r = open_kvm(vm, err, errlen);
-	if (r)
-		goto fail;
+/* The system slot: page tables, vCPU areas, touch bitmap, latency buffer;
+ * then where the test region goes. */
+static int plan_layout(struct abvm *vm, char *err, size_t errlen)
+{
+	uint64_t npd = (vm->bytes + GIB - 1) / GIB + 2, npdpt = 4, off, sys;
 
-	/* system slot layout */
-	npd = (vm->bytes + GIB - 1) / GIB + 2;
-	npdpt = 4;
-	pt_end = AB_VM_PT_GPA + (npd + npdpt) * 4096;
-	off = (pt_end + 4095) & ~4095ull;
-	off += (uint64_t)vm->nr_vcpus * VCPU_AREA;
+	vm->pt_end = AB_VM_PT_GPA + (npd + npdpt) * 4096;
+	off = vcpu_area_gpa(vm, vm->nr_vcpus);
 	vm->bitmap_gpa = off;
 	vm->bitmap_bytes = ((vm->npages + 63) / 64 * 8 + 4095) & ~4095ull;
 	off += vm->bitmap_bytes;
-	if (cfg.latency) {
+	if (vm->cfg.latency) {
 		vm->lat_gpa = off;
 		vm->lat_bytes = (vm->npages * 4 + 4095) & ~4095ull;
 		off += vm->lat_bytes;
 	}
 	sys = (off + AB_VM_HUGE_SIZE - 1) & ~(AB_VM_HUGE_SIZE - 1);
 	vm->sys_bytes = sys;
-	vm->gpa_base = cfg.gpa_base ? cfg.gpa_base : 4 * GIB;
+	vm->gpa_base = vm->cfg.gpa_base ? vm->cfg.gpa_base : 4 * GIB;
 	if (vm->gpa_base < sys) {
-		if (cfg.gpa_base) {
-			r = set_err(err, errlen, AB_VM_EINVAL,
-				    "gpa_base 0x%llx overlaps the system slot (%llu MiB)",
-				    (unsigned long long)cfg.gpa_base,
-				    (unsigned long long)(sys >> 20));
-			goto fail;
-		}
+		if (vm->cfg.gpa_base)
+			return set_err(err, errlen, AB_VM_EINVAL,
+				       "gpa_base 0x%llx overlaps the system slot (%llu MiB)",
+				       (unsigned long long)vm->cfg.gpa_base,
+				       (unsigned long long)(sys >> 20));
 		vm->gpa_base = (sys + GIB - 1) & ~(GIB - 1);
 	}
 	vm->extra_gpa_next = (vm->gpa_base + vm->bytes + GIB - 1) & ~(GIB - 1);
+	return 0;
+}
+
+/* The guest can address the region, and host memory can hold it. */
+static int check_fits(struct abvm *vm, char *err, size_t errlen)
+{
+	uint64_t need = vm->bytes + vm->sys_bytes, avail = ab_vm_mem_available();
+	int pb;
+
 	vm->cpuid = supported_cpuid(vm->kvm_fd);
-	if (!vm->cpuid) {
-		r = set_err(err, errlen, AB_VM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s",
-			    strerror(errno));
-		goto fail;
-	}
-	{
-		int pb = guest_phys_bits(vm->cpuid);
+	if (!vm->cpuid)
+		return set_err(err, errlen, AB_VM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s",
+			       strerror(errno));
+	pb = guest_phys_bits(vm->cpuid);
+	if (pb < 64 && vm->gpa_base + vm->bytes > (1ull << pb))
+		return set_err(err, errlen, AB_VM_EINVAL,
+			       "guest memory %llu MiB at GPA 0x%llx exceeds the guest's %d "
+			       "physical address bits",
+			       (unsigned long long)(vm->bytes >> 20),
+			       (unsigned long long)vm->gpa_base, pb);
+	if (!vm->cfg.no_mem_check && avail && need > avail / 10 * 9)
+		return set_err(err, errlen, AB_VM_ENOMEM,
+			       "guest memory would not fit: %llu MiB needed (%llu MiB region + "
+			       "%llu MiB harness), 90%% of MemAvailable is %llu MiB",
+			       (unsigned long long)(need >> 20),
+			       (unsigned long long)(vm->bytes >> 20),
+			       (unsigned long long)(vm->sys_bytes >> 20),
+			       (unsigned long long)(avail / 10 * 9 >> 20));
+	return 0;
+}
 
-		if (pb < 64 && vm->gpa_base + vm->bytes > (1ull << pb)) {
-			r = set_err(err, errlen, AB_VM_EINVAL,
-				    "guest memory %llu MiB at GPA 0x%llx exceeds the guest's %d "
-				    "physical address bits",
-				    (unsigned long long)(vm->bytes >> 20),
-				    (unsigned long long)vm->gpa_base, pb);
-			goto fail;
-		}
-	}
-
-	/* would it fit? */
-	need = vm->bytes + sys;
-	avail = ab_vm_mem_available();
-	if (!cfg.no_mem_check && avail && need > avail / 10 * 9) {
-		r = set_err(err, errlen, AB_VM_ENOMEM,
-			    "guest memory would not fit: %llu MiB needed (%llu MiB region + %llu "
-			    "MiB harness), "
-			    "90%% of MemAvailable is %llu MiB",
-			    (unsigned long long)(need >> 20), (unsigned long long)(vm->bytes >> 20),
-			    (unsigned long long)(sys >> 20),
-			    (unsigned long long)(avail / 10 * 9 >> 20));
-		goto fail;
-	}
+/* KVM_CREATE_VM; the system slot's memory with the guest program, GDT/TSS
+ * and the identity-mapping page tables. */
+static int create_vm_and_system(struct abvm *vm, char *err, size_t errlen)
+{
+	uint64_t sys = vm->sys_bytes, next_pt = AB_VM_PT_GPA;
 
 	vm->creator_tid = (pid_t)syscall(SYS_gettid);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		r = set_err(err, errlen, AB_VM_ESYS, "KVM_CREATE_VM: %s", strerror(errno));
-		goto fail;
-	}
+	if (vm->vm_fd < 0)
+		return set_err(err, errlen, AB_VM_ESYS, "KVM_CREATE_VM: %s", strerror(errno));
 	vm->run_size = (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-
 	vm->sys = mmap(NULL, sys, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->sys == MAP_FAILED) {
 		vm->sys = NULL;
-		r = set_err(err, errlen, AB_VM_ENOMEM, "mmap system slot (%llu MiB): %s",
-			    (unsigned long long)(sys >> 20), strerror(errno));
-		goto fail;
+		return set_err(err, errlen, AB_VM_ENOMEM, "mmap system slot (%llu MiB): %s",
+			       (unsigned long long)(sys >> 20), strerror(errno));
 	}
 	madvise(vm->sys, sys, MADV_NOHUGEPAGE);
-	if (ab_vm_guest_image_len > AB_VM_CODE_MAX) {
-		r = set_err(err, errlen, AB_VM_ESYS, "guest image too large (%zu bytes)",
-			    ab_vm_guest_image_len);
-		goto fail;
-	}
+	if (ab_vm_guest_image_len > AB_VM_CODE_MAX)
+		return set_err(err, errlen, AB_VM_ESYS, "guest image too large (%zu bytes)",
+			       ab_vm_guest_image_len);
 	memcpy(vm->sys + AB_VM_CODE_GPA, ab_vm_guest_image, ab_vm_guest_image_len);
 	build_gdt(vm);
-	next_pt = AB_VM_PT_GPA;
-	if (map_2m(vm, 0, sys, &next_pt, pt_end) ||
-	    map_2m(vm, vm->gpa_base, vm->gpa_base + vm->bytes, &next_pt, pt_end)) {
-		r = set_err(err, errlen, AB_VM_ESYS, "page table area too small (internal)");
-		goto fail;
-	}
+	if (map_2m(vm, 0, sys, &next_pt, vm->pt_end) ||
+	    map_2m(vm, vm->gpa_base, vm->gpa_base + vm->bytes, &next_pt, vm->pt_end))
+		return set_err(err, errlen, AB_VM_ESYS, "page table area too small (internal)");
+	return 0;
+}
 
-	r = setup_backing(vm, err, errlen);
-	if (r)
-		goto fail;
-
-	if (set_slot(vm, SYS_SLOT, 0, sys, vm->sys, 0)) {
-		r = set_err(err, errlen, AB_VM_ESYS, "KVM_SET_USER_MEMORY_REGION (system slot): %s",
-			    strerror(errno));
-		goto fail;
-	}
+static int set_slots(struct abvm *vm, char *err, size_t errlen)
+{
+	if (set_slot(vm, SYS_SLOT, 0, vm->sys_bytes, vm->sys, 0))
+		return set_err(err, errlen, AB_VM_ESYS,
+			       "KVM_SET_USER_MEMORY_REGION (system slot): %s", strerror(errno));
 	if (set_slot(vm, REGION_SLOT, vm->gpa_base, vm->bytes, vm->hva,
-		     cfg.dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0)) {
-		r = set_err(err, errlen, AB_VM_ESYS,
-			    "KVM_SET_USER_MEMORY_REGION (test region, %llu MiB at GPA 0x%llx): %s",
-			    (unsigned long long)(vm->bytes >> 20), (unsigned long long)vm->gpa_base,
-			    strerror(errno));
-		goto fail;
+		     vm->cfg.dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0))
+		return set_err(
+		    err, errlen, AB_VM_ESYS,
+		    "KVM_SET_USER_MEMORY_REGION (test region, %llu MiB at GPA 0x%llx): %s",
+		    (unsigned long long)(vm->bytes >> 20), (unsigned long long)vm->gpa_base,
+		    strerror(errno));
+	return 0;
+}
+
+/* vCPU @i: fd, kvm_run, CPUID, long-mode registers, its control block. */
+static int create_vcpu(struct abvm *vm, int i, char *err, size_t errlen)
+{
+	struct vcpu *c = &vm->vcpus[i];
+	uint64_t area = vcpu_area_gpa(vm, i);
+	volatile struct ab_vm_ctl *ctl;
+
+	c->vm = vm;
+	c->idx = i;
+	c->ctl_gpa = area;
+	c->stack_top = area + VCPU_AREA;
+	c->ctl = ctl = (volatile struct ab_vm_ctl *)(vm->sys + area);
+	c->hist = malloc(sizeof(*c->hist));
+	if (!c->hist)
+		return set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
+	ab_hist_init(c->hist);
+	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i);
+	if (c->fd < 0)
+		return set_err(err, errlen, AB_VM_ESYS, "KVM_CREATE_VCPU %d: %s", i,
+			       strerror(errno));
+	c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+	if (c->run == MAP_FAILED) {
+		c->run = NULL;
+		return set_err(err, errlen, AB_VM_ESYS, "mmap kvm_run of vCPU %d: %s", i,
+			       strerror(errno));
 	}
+	if (setup_cpuid(vm, c->fd))
+		return set_err(err, errlen, AB_VM_ESYS, "KVM_SET_CPUID2 on vCPU %d: %s", i,
+			       strerror(errno));
+	if (setup_vcpu_regs(vm, c))
+		return set_err(err, errlen, AB_VM_ESYS,
+			       "setting long-mode registers of vCPU %d: %s", i, strerror(errno));
+	ctl->region_gva = vm->gpa_base;
+	ctl->bitmap_gva = vm->bitmap_gpa;
+	/* harness pages: each vCPU write-faults its ctl page + stack; vCPU 0
+	 * also the latency buffer (on top of its own area) and read-faults the
+	 * rest of the system slot. */
+	ctl->rw_start = area;
+	ctl->rw_end = area + VCPU_AREA;
+	if (i == 0) {
+		ctl->ro_start = 0;
+		ctl->ro_end = vm->lat_gpa ? vm->lat_gpa : vm->sys_bytes;
+		if (vm->lat_gpa) {
+			ctl->rw_start = vm->lat_gpa;
+			ctl->rw_end = vm->lat_gpa + vm->lat_bytes;
+		}
+	}
+	return 0;
+}
+
+static int create_vcpus(struct abvm *vm, char *err, size_t errlen)
+{
+	uint64_t khz;
+	int r;
 
 	vm->vcpus = calloc((size_t)vm->nr_vcpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus) {
-		r = set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
-		goto fail;
-	}
-	for (i = 0; i < vm->nr_vcpus; i++)
+	if (!vm->vcpus)
+		return set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
+	for (int i = 0; i < vm->nr_vcpus; i++)
 		vm->vcpus[i].fd = -1;
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *c = &vm->vcpus[i];
-		uint64_t area = ((pt_end + 4095) & ~4095ull) + (uint64_t)i * VCPU_AREA;
-		volatile struct ab_vm_ctl *ctl;
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if ((r = create_vcpu(vm, i, err, errlen)))
+			return r;
+	khz = (uint64_t)ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	vm->tsc_khz = (int64_t)khz > 0 ? khz : calibrate_tsc_khz();
+	return 0;
+}
 
-		c->vm = vm;
-		c->idx = i;
-		c->ctl_gpa = area;
-		c->stack_top = area + VCPU_AREA;
-		c->ctl = ctl = (volatile struct ab_vm_ctl *)(vm->sys + area);
-		c->hist = malloc(sizeof(*c->hist));
-		if (!c->hist) {
-			r = set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
-			goto fail;
-		}
-		ab_hist_init(c->hist);
-		c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i);
-		if (c->fd < 0) {
-			r = set_err(err, errlen, AB_VM_ESYS, "KVM_CREATE_VCPU %d: %s", i,
-				    strerror(errno));
-			goto fail;
-		}
-		c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
-		if (c->run == MAP_FAILED) {
-			c->run = NULL;
-			r = set_err(err, errlen, AB_VM_ESYS, "mmap kvm_run of vCPU %d: %s", i,
-				    strerror(errno));
-			goto fail;
-		}
-		if (setup_cpuid(vm, c->fd)) {
-			r = set_err(err, errlen, AB_VM_ESYS, "KVM_SET_CPUID2 on vCPU %d: %s", i,
-				    strerror(errno));
-			goto fail;
-		}
-		if (setup_vcpu_regs(vm, c)) {
-			r = set_err(err, errlen, AB_VM_ESYS,
-				    "setting long-mode registers of vCPU %d: %s", i,
-				    strerror(errno));
-			goto fail;
-		}
-		ctl->region_gva = vm->gpa_base;
-		ctl->bitmap_gva = vm->bitmap_gpa;
-		/* harness pages: each vCPU write-faults its ctl page + stack;
-		 * vCPU 0 also the latency buffer and read-faults the rest. */
-		ctl->rw_start = area;
-		ctl->rw_end = area + VCPU_AREA;
-		if (i == 0) {
-			ctl->ro_start = 0;
-			ctl->ro_end = vm->lat_gpa ? vm->lat_gpa : sys;
-		}
-	}
-	if (vm->lat_gpa) {
-		/* vCPU 0 write-faults the latency buffer on top of its own area */
-		volatile struct ab_vm_ctl *c0 = vm->vcpus[0].ctl;
+/* One host thread per vCPU; each runs its vCPU to the guest's first DONE. */
+static int start_vcpu_threads(struct abvm *vm, char *err, size_t errlen)
+{
+	int r;
 
-		c0->rw_start = vm->lat_gpa;
-		c0->rw_end = vm->lat_gpa + vm->lat_bytes;
-		c0->ro_start = 0;
-		c0->ro_end = vm->lat_gpa;
-	}
-	{
-		uint64_t khz = (uint64_t)ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
-
-		vm->tsc_khz = (int64_t)khz > 0 ? khz : calibrate_tsc_khz();
-	}
-
-	for (i = 0; i < vm->nr_vcpus; i++) {
+	for (int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *c = &vm->vcpus[i];
 
 		c->state = VS_STARTING;
-		if (pthread_create(&c->thread, NULL, vcpu_thread, c)) {
-			r = set_err(err, errlen, AB_VM_ESYS, "pthread_create for vCPU %d failed",
-				    i);
-			goto fail;
-		}
+		if (pthread_create(&c->thread, NULL, vcpu_thread, c))
+			return set_err(err, errlen, AB_VM_ESYS, "pthread_create for vCPU %d failed",
+				       i);
 		c->thread_started = true;
 	}
-	for (i = 0; i < vm->nr_vcpus; i++) {
+	for (int i = 0; i < vm->nr_vcpus; i++) {
 		r = wait_state(vm, i, 30ull * 1000000000ull, true);
-		if (r) {
-			r = set_err(
+		if (r)
+			return set_err(
 			    err, errlen, r == AB_VM_ETIMEDOUT ? AB_VM_ETIMEDOUT : AB_VM_EGUEST,
 			    "vCPU %d did not start: %s", i, vm->errmsg[0] ? vm->errmsg : "timeout");
-			goto fail;
-		}
 	}
 	/* vCPU 0's rw range covered the latency buffer at startup only */
 	if (vm->lat_gpa) {
@@ -1066,11 +1078,32 @@ int ab_vm_create(const struct ab_vm_config *cfg_in, struct abvm **out, char *err
 		c0->ctl->rw_start = c0->ctl_gpa;
 		c0->ctl->rw_end = c0->ctl_gpa + VCPU_AREA;
 	}
+	return 0;
+}
+
+int ab_vm_create(const struct ab_vm_config *cfg, struct abvm **out, char *err, size_t errlen)
+{
+	struct abvm *vm;
+	int r;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = 0;
+	r = check_config(cfg, err, errlen);
+	if (r)
+		return r;
+	vm = vm_alloc(cfg);
+	if (!vm)
+		return set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
+	if ((r = open_kvm(vm, err, errlen)) || (r = plan_layout(vm, err, errlen)) ||
+	    (r = check_fits(vm, err, errlen)) || (r = create_vm_and_system(vm, err, errlen)) ||
+	    (r = setup_backing(vm, err, errlen)) || (r = set_slots(vm, err, errlen)) ||
+	    (r = create_vcpus(vm, err, errlen)) || (r = start_vcpu_threads(vm, err, errlen))) {
+		ab_vm_destroy(vm);
+		return r;
+	}
 	*out = vm;
 	return 0;
-fail:
-	ab_vm_destroy(vm);
-	return r;
 }
 
 /* Wait on done_cond (CLOCK_MONOTONIC) until @deadline_ns (0 = forever);
@@ -1579,7 +1612,7 @@ void ab_vm_destroy(struct abvm *vm)
 	if (vm->file_path[0]) {
 		unlink(vm->file_path);
 		if (vm->file_td >= 0)
-			ab_vm_teardown_forget(vm->file_td);
+			ab_cleanup_pop(vm->file_td);
 	}
 	free(vm->cpuid);
 	pthread_mutex_destroy(&vm->lock);
