@@ -19,6 +19,7 @@
 #include "ab_schema.h"
 #include "ab_shim.h"
 #include "ab_vm.h"
+#include "ab_vm_age.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MODE_PARAM    "/sys/module/kvm/parameters/mmu_age_mode"
 #define HARNESS_SLACK (16ull << 20) /* allowance for the VM process itself */
 #define MAX_REPS      1024
 #define MAX_CTRS      40
@@ -579,8 +579,9 @@ static bool set_mode(const char *mode, char *err, size_t len)
 
 	if (!patched)
 		return true;
-	if ((e = ab_kvm_write_str(MODE_PARAM, mode))) {
-		snprintf(err, len, "cannot set %s to %s: %s", MODE_PARAM, mode, strerror(-e));
+	if ((e = ab_vm_age_mode_set(NULL, mode))) {
+		snprintf(err, len, "cannot set %s to %s: %s", AB_VM_AGE_MODE_PARAM, mode,
+			 strerror(-e));
 		return false;
 	}
 	return true;
@@ -1139,19 +1140,19 @@ static int num(const char *flag, const char *arg, long lo, long hi, long *out)
 /* Modes the running kernel accepts (patched), or native. */
 static void probe_modes(void)
 {
-	char orig[64];
+	int ids[AB_MODE_NR];
+	char cur[64];
 
 	nmodes = 0;
-	patched = !ab_kvm_read_str(MODE_PARAM, orig, sizeof(orig));
-	if (!patched) {
+	patched = !ab_vm_age_mode_get(NULL, cur, sizeof(cur));
+	int n = patched ? ab_vm_age_modes_accepted(NULL, ids) : 0;
+
+	for (int i = 0; i < n; i++)
+		modes[nmodes++] = ab_mode_name((enum ab_mode_id)ids[i]);
+	if (!nmodes) {
+		patched = false;
 		modes[nmodes++] = ab_mode_name(AB_MODE_NATIVE);
-		return;
 	}
-	for (int i = 0; i < AB_MODE_NR; i++)
-		if ((ab_mode_table[i].where & AB_IN_KERNEL) &&
-		    !ab_kvm_write_str(MODE_PARAM, ab_mode_table[i].name))
-			modes[nmodes++] = ab_mode_table[i].name;
-	ab_kvm_write_str(MODE_PARAM, orig);
 }
 
 static int select_modes(const char *arg)
@@ -1489,18 +1490,9 @@ int ab_macro_main(int argc, char **argv)
 			"(none active: --zram MIB, or --limit 100)");
 		return AB_EXIT_SKIP;
 	}
-	if (patched) {
-		char orig[64];
-
-		if (!ab_kvm_read_str(MODE_PARAM, orig, sizeof(orig))) {
-			char *l = strchr(orig, '['), *r = l ? strchr(l, ']') : NULL;
-
-			if (l && r) { /* "[locked] read_locked ..." style */
-				*r = 0;
-				memmove(orig, l + 1, strlen(l + 1) + 1);
-			}
-			ab_kvm_undo_push(AB_KVM_UNDO_WRITE, MODE_PARAM, orig);
-		}
+	if (patched && (rc = ab_vm_age_mode_save(NULL))) {
+		ab_warn("macro: cannot save %s: %s", AB_VM_AGE_MODE_PARAM, strerror(-rc));
+		return AB_EXIT_FAIL;
 	}
 
 	/* output */
