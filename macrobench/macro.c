@@ -442,6 +442,10 @@ static void snap_counters(struct rep *r, const struct ab_macro_snap *a,
 		put(r, "memcg_pgsteal", (double)kv(&sum, "pgsteal", NULL));
 	}
 	h = false;
+	uint64_t si = kv(&sum, "pswpin", &h);
+	if (h)
+		put(r, "memcg_swapins", (double)si);
+	h = false;
 	uint64_t po = kv(&sum, "pgpgout", &h);
 	if (h)
 		put(r, "memcg_pgpgout", (double)po);

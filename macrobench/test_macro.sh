@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # ctest (label macro) for `agebench macro`. Behaviour only, never timings.
-# usage: test_macro.sh pipeline|badinput|oom|signal <agebench> <scratch dir>
+# usage: test_macro.sh pipeline|badinput|oom|signal|cgroup <agebench> <scratch dir>
 #   pipeline  a short real run: reclaim happened in the VMs' memcgs, refaults
 #             counted, guest operations > 0 (--assert-pipeline), results.json
 #             is a Google Benchmark document with declared counters, raw.json
@@ -12,6 +12,7 @@
 #   signal    SIGINT and SIGTERM during the access phase (handshake: the
 #             "access phase started" line): 128+sig, no VM, cgroup or
 #             results.json left
+#   cgroup    --cgroup PATH on a cgroup the test made: runs, leaves it there
 set -u
 what=$1 bin=$2 dir=$3
 fails=0
@@ -179,6 +180,30 @@ signal)
 			bad "$sig: cgroups left: $(leftover $pid)"
 		[ ! -e "$d/results.json" ] && ok "$sig: no results.json" || bad "$sig: results.json left"
 	done
+	;;
+cgroup)
+	# --cgroup PATH watches a cgroup it did not create and leaves it alone
+	mem=$(awk -F: '$2 == "memory" {print $3}' /proc/self/cgroup)
+	if [ -n "$mem" ] && [ -d "/sys/fs/cgroup/memory$mem" ]; then
+		cg="/sys/fs/cgroup/memory${mem%/}/agebench-macrotest-$$"
+	else
+		cg="/sys/fs/cgroup$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)"
+		cg="${cg%/}/agebench-macrotest-$$"
+	fi
+	mkdir "$cg" 2>/dev/null || { echo "skip: cannot create a memory cgroup $cg"; exit 77; }
+	run_bg "$dir/log" --cgroup "$cg" --seconds 0.3 --reps 2 -q --out "$dir/r"
+	wait $pid
+	rc=$?
+	[ $rc -eq 0 ] && ok "exit 0" || { bad "exit $rc"; cat "$dir/log"; }
+	[ -d "$cg" ] && ok "the user's cgroup is left in place" || bad "$cg was removed"
+	rmdir "$cg"
+	n=$(grep -c '"run_type": "iteration"' "$dir/r/results.json" 2>/dev/null)
+	modes=$(grep -o '"macro_modes": "[^"]*"' "$dir/r/results.json" | tr -cd , | wc -c)
+	[ "$n" -eq $((2 * (modes + 1))) ] && ok "2 repetitions per mode" || bad "$n iterations"
+	grep -q '"name": "macro/[a-z_]*/cgroup/vms:1' "$dir/r/results.json" && ok "names" ||
+		bad "no macro/<mode>/cgroup/vms:1 benchmark"
+	grep -q '"refault_pages"' "$dir/r/results.json" && ok "refault_pages counted" ||
+		bad "no refault_pages"
 	;;
 *)
 	echo "usage: test_macro.sh pipeline|badinput|oom|signal AGEBENCH DIR" >&2
