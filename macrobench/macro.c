@@ -890,6 +890,80 @@ static int mode_stats(int m, const char *name, double *med, double *lo, double *
 	return n;
 }
 
+static double gamma_p(double a, double x) /* regularized lower incomplete gamma */
+{
+	double sum = 1.0 / a, term = sum;
+
+	if (x <= 0)
+		return 0;
+	for (int n = 1; n < 500; n++) {
+		term *= x / (a + n);
+		sum += term;
+		if (term < sum * 1e-12)
+			break;
+	}
+	return fmin(1.0, sum * exp(-x + a * log(x) - lgamma(a)));
+}
+
+/*
+ * Kruskal-Wallis test of counter @name across the modes (every mode needs
+ * >= 2 good repetitions): 0 with H (tie-corrected) and its chi-square p
+ * (k - 1 degrees of freedom), or -1.
+ */
+static int kruskal_wallis(const char *name, double *h, double *p)
+{
+	static double v[MAX_REPS], rank[MAX_REPS];
+	static int grp[MAX_REPS], idx[MAX_REPS];
+	int n = 0, cnt[AB_MODE_NR] = {0};
+
+	for (int i = 0; i < nreps; i++)
+		if (reps[i].ok && get(&reps[i], name, &v[n])) {
+			grp[n] = reps[i].mode;
+			cnt[reps[i].mode]++;
+			idx[n] = n;
+			n++;
+		}
+	for (int m = 0; m < nmodes; m++)
+		if (cnt[m] < 2)
+			return -1;
+	for (int i = 1; i < n; i++) /* insertion sort of idx by value */
+		for (int j = i; j > 0 && v[idx[j - 1]] > v[idx[j]]; j--) {
+			int t = idx[j];
+
+			idx[j] = idx[j - 1];
+			idx[j - 1] = t;
+		}
+	double ties = 0;
+
+	for (int i = 0; i < n;) {
+		int j = i;
+
+		while (j + 1 < n && v[idx[j + 1]] == v[idx[i]])
+			j++;
+		for (int k = i; k <= j; k++)
+			rank[idx[k]] = (i + j) / 2.0 + 1;
+		double t = j - i + 1;
+
+		ties += t * t * t - t;
+		i = j + 1;
+	}
+	double corr = 1 - ties / ((double)n * n * n - n), sum = 0;
+
+	if (corr <= 0)
+		return -1; /* all equal */
+	for (int m = 0; m < nmodes; m++) {
+		double r = 0;
+
+		for (int i = 0; i < n; i++)
+			if (grp[i] == m)
+				r += rank[i];
+		sum += r * r / cnt[m];
+	}
+	*h = (12.0 / ((double)n * (n + 1)) * sum - 3.0 * (n + 1)) / corr;
+	*p = 1 - gamma_p((nmodes - 1) / 2.0, *h / 2);
+	return 0;
+}
+
 static const char *const table_ctrs[] = {"ops_per_s",	  "op_p99_ns",	  "reclaim_cpu_s",
 					 "refault_pages", "memcg_pgscan", "sys_pgscan",
 					 "vm_sys_cpu_s",  "kswapd_cpu_s", NULL};
@@ -933,38 +1007,34 @@ static json_t *summary(FILE *out)
 			modes[0]);
 		return arr;
 	}
-	/* which counter separates the modes most: spread of the medians over the
-	 * mean within-mode range */
+	/* which counter separates the modes most: Kruskal-Wallis H over the good
+	 * repetitions (ranks, so units and outliers do not matter; ties get
+	 * their mean rank and the tie correction) */
+	json_t *sep = json_object();
+	double best_p = 2;
+
 	for (size_t c = 0; c < ab_counter_count; c++) {
 		const char *name = ab_counter_table[c].name;
-		double mn = INFINITY, mx = -INFINITY, within = 0, med, lo, hi;
-		int k = 0;
+		double h, p;
 
-		for (int m = 0; m < nmodes; m++)
-			if (mode_stats(m, name, &med, &lo, &hi) >= 2) {
-				mn = fmin(mn, med);
-				mx = fmax(mx, med);
-				within += hi - lo;
-				k++;
-			}
-		if (k < nmodes || mx <= mn)
+		if (kruskal_wallis(name, &h, &p))
 			continue;
-		within /= k;
-		double score = (mx - mn) / (within > 0 ? within : fabs(mx) * 1e-9 + 1e-300);
-
-		if (score > best_score) {
-			best_score = score;
+		json_object_set_new(sep, name, json_pack("{s:f, s:f}", "H", h, "p", p));
+		if (h > best_score) {
+			best_score = h;
+			best_p = p;
 			snprintf(best, sizeof(best), "%s", name);
 		}
 	}
-	if (best[0])
+	json_array_append_new(arr, json_pack("{s:o}", "separation", sep));
+	if (!best[0])
+		fprintf(out, "separation: no counter has >= 2 good repetitions in every mode\n");
+	else
 		fprintf(
 		    out,
-		    "separation: %s separates the modes most (spread of the mode medians / mean "
-		    "within-mode range = %.3g)\n",
-		    best, best_score);
-	else
-		fprintf(out, "separation: no counter has >= 2 good repetitions in every mode\n");
+		    "separation: %s separates the modes most (Kruskal-Wallis H %.2f, p %.3f%s)\n",
+		    best, best_score, best_p,
+		    best_p < 0.05 ? "" : "; no counter separates them at p < 0.05");
 	return arr;
 }
 

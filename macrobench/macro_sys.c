@@ -112,7 +112,7 @@ static void find_v2(char *dir, size_t len)
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, "0::", 3)) {
 			line[strcspn(line, "\n")] = 0;
-			snprintf(own, sizeof(own), "%s", line + 3);
+			snprintf(own, sizeof(own), "%.255s", line + 3);
 		}
 	fclose(f);
 	if (own[0])
