@@ -1249,7 +1249,7 @@ int ab_vm_start(struct abvm *vm, const struct ab_vm_work *w)
 	return 0;
 }
 
-int ab_vm_run(struct abvm *vm, const struct ab_vm_work *w)
+int ab_vm_start_wait(struct abvm *vm, const struct ab_vm_work *w)
 {
 	int r = ab_vm_start(vm, w);
 
@@ -1481,7 +1481,7 @@ int ab_vm_prefault(struct abvm *vm, unsigned int flags)
 			 * would map the shared zero page read-only, and the next
 			 * write would fault again */
 			ab_vm_work_init(&w);
-			r = ab_vm_run(vm, &w);
+			r = ab_vm_start_wait(vm, &w);
 			if (r)
 				return r;
 			done |= AB_VM_PREFAULT_KVM;

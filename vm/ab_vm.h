@@ -224,8 +224,9 @@ int ab_vm_stop(struct abvm *vm);
  * (message: ab_vm_last_error). */
 int ab_vm_wait(struct abvm *vm, uint64_t timeout_ns);
 int ab_vm_vcpu_wait(struct abvm *vm, int vcpu, uint64_t timeout_ns);
-/* Convenience: ab_vm_start(w) + ab_vm_wait(0). */
-int ab_vm_run(struct abvm *vm, const struct ab_vm_work *w);
+/* Start the command @w on every vCPU and wait until it ends: ab_vm_start(w) +
+ * ab_vm_wait(0). (Not KVM_RUN: that is what each vCPU thread loops on.) */
+int ab_vm_start_wait(struct abvm *vm, const struct ab_vm_work *w);
 /* Last failure message of this VM (guest crash, ioctl failure), or "". */
 const char *ab_vm_last_error(const struct abvm *vm);
 
@@ -235,7 +236,7 @@ const char *ab_vm_last_error(const struct abvm *vm);
  *     guest faults no longer include the host page fault;
  *   AB_VM_PREFAULT_KVM: (implies HOST) KVM's mappings, with KVM_PRE_FAULT_MEMORY where the
  *     kernel supports it (6.10+, TDP MMU), else with one guest WRITE pass
- *     (which stores AB_VM_WRITE_MARK in every page, like ab_vm_run would).
+ *     (which stores AB_VM_WRITE_MARK in every page, like ab_vm_start_wait would).
  * Returns the flags done, plus AB_VM_PREFAULT_USED_IOCTL if
  * KVM_PRE_FAULT_MEMORY did the KVM part, or a negative AB_VM_E* code.
  * Counters (passes, accesses) include the fallback guest pass.

@@ -312,7 +312,7 @@ static int populate(struct abvm *vm, const struct run_opts *o, uint64_t t_create
 
 	first.passes = 1;
 	first.record_latency = cfg->latency;
-	r = ab_vm_run(vm, &first);
+	r = ab_vm_start_wait(vm, &first);
 	t_pop = ab_now_ns() - t0;
 	if (r)
 		return r;
@@ -351,7 +351,7 @@ static int run_passes(struct abvm *vm, const struct run_opts *o)
 	w.passes = o->passes;
 	w.record_latency = false;
 	t = ab_now_ns();
-	r = ab_vm_run(vm, &w);
+	r = ab_vm_start_wait(vm, &w);
 	t = ab_now_ns() - t;
 	if (r)
 		return r;

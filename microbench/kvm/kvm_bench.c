@@ -277,7 +277,7 @@ static int accuracy_reclaim(struct ab_kvm_drv *d, struct abvm *vm, int rounds,
 			err = bfd;
 			break;
 		}
-		if ((err = ab_vm_run(vm, &w))) {
+		if ((err = ab_vm_start_wait(vm, &w))) {
 			snprintf(msg, len, "hot pass: %s %s", ab_vm_strerr(err),
 				 ab_vm_last_error(vm));
 			close(bfd);
@@ -359,7 +359,7 @@ static uint64_t fault_pass(struct abvm *vm, enum ab_vm_op op, struct ager *a, st
 		return 0;
 	}
 	t0 = ab_now_ns();
-	err = ab_vm_run(vm, &w);
+	err = ab_vm_start_wait(vm, &w);
 	t1 = ab_now_ns();
 	if (a) {
 		__atomic_store_n(&a->stop, 1, __ATOMIC_RELEASE);
@@ -492,7 +492,7 @@ static bool kc_populate(struct kcase *c)
 	c->w.record_latency = true;
 	ab_vm_hist_reset(c->vm);
 	uint64_t t0 = ab_now_ns();
-	if ((err = ab_vm_run(c->vm, &c->w)))
+	if ((err = ab_vm_start_wait(c->vm, &c->w)))
 		return kc_fail(c, "populate: %s %s", ab_vm_strerr(err), ab_vm_last_error(c->vm));
 	uint64_t t1 = ab_now_ns();
 	merge_hists(c->vm, &c->fault);
@@ -813,7 +813,7 @@ static double our_populate(int vcpus, uint64_t bytes_per_vcpu, char *msg, size_t
 	ab_vm_work_init(&w);
 	w.op = AB_VM_OP_WRITE;
 	t0 = ab_now_ns();
-	err = ab_vm_run(vm, &w);
+	err = ab_vm_start_wait(vm, &w);
 	t1 = ab_now_ns();
 	if (err)
 		snprintf(msg, len, "%s %s", ab_vm_strerr(err), ab_vm_last_error(vm));

@@ -27,18 +27,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: agebench-kvm [--quick] [--driver hook|page_idle|lru_gen|reclaim] [--mode M]\n"
-		"                    [--reps N] [--max-vcpus N] [--no-pin] [--filter RE]\n"
-		"                    [--json PATH] [--list] [--check-teardown] [--detect]\n"
-		"\n"
-		"The kvm backend's test driver, for its ctest runs: the same registration as\n"
-		"'agebench run --backend kvm', plus what only the tests need:\n"
-		"  --check-teardown  after the run, fail (exit 1) if a guest mapping, a file\n"
-		"                    descriptor or one of our memory cgroups is left behind\n"
-		"  --detect          print which aging drivers this kernel offers and why\n"
-		"To benchmark, use 'agebench run --backend kvm' (results, summary, report).\n"
-		"Exit: 0 ok, 1 failure, 2 bad usage, 77 no usable /dev/kvm.\n");
+	fprintf(
+	    f,
+	    "usage: agebench-kvm [--quick] [--driver hook|page_idle|lru_gen|reclaim] [--mode M]\n"
+	    "                    [--reps N] [--max-vcpus N] [--no-pin] [--filter RE]\n"
+	    "                    [--json PATH] [--list] [--check-teardown] [--detect]\n"
+	    "\n"
+	    "The kvm backend's test driver, for its ctest runs: the same registration as\n"
+	    "'agebench run --backend kvm', plus what only the tests need:\n"
+	    "  --check-teardown  after the run, fail (exit 1) if a guest mapping, a file\n"
+	    "                    descriptor or one of our memory cgroups is left behind\n"
+	    "  --detect          print which aging drivers this kernel offers and why\n"
+	    "To benchmark, use 'agebench run --backend kvm' (results, summary, report).\n"
+	    "Exit: 0 ok, 1 failure, 2 bad usage, 77 no usable /dev/kvm.\n");
 }
 
 static int count_fds(void)

@@ -180,7 +180,7 @@ struct abvm *make_vm(uint64_t mem, int vcpus)
 
 void run_or_die(struct abvm *vm, const struct ab_vm_work *w, const char *what)
 {
-	int r = ab_vm_run(vm, w);
+	int r = ab_vm_start_wait(vm, w);
 
 	if (r) {
 		fail("%s: %s (%s)", what, ab_vm_strerr(r), ab_vm_last_error(vm));

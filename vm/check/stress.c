@@ -160,7 +160,7 @@ static void *stress_vms(void *arg)
 			break;
 		}
 		ab_vm_work_init(&w);
-		if (ab_vm_run(vm, &w))
+		if (ab_vm_start_wait(vm, &w))
 			fail("VM churn: run: %s", ab_vm_last_error(vm));
 		if (s->hook_on && ncheck_modes) {
 			const char *m =

@@ -19,7 +19,7 @@ static struct ab_hist recorded_pass(struct abvm *vm, const char *what)
 	ab_vm_work_init(&w);
 	w.record_latency = true;
 	ab_vm_hist_reset(vm);
-	CHECK(ab_vm_run(vm, &w) == 0, "%s: %s", what, ab_vm_last_error(vm));
+	CHECK(ab_vm_start_wait(vm, &w) == 0, "%s: %s", what, ab_vm_last_error(vm));
 	return *ab_vm_vcpu_hist(vm, 0);
 }
 

@@ -43,7 +43,7 @@ static void run_delta(struct abvm *vm, const struct ab_vm_work *w, const char *w
 {
 	struct ab_vm_vcpu_stats st0 = *st;
 
-	CHECK(ab_vm_run(vm, w) == 0, "%s: %s", what, ab_vm_last_error(vm));
+	CHECK(ab_vm_start_wait(vm, w) == 0, "%s: %s", what, ab_vm_last_error(vm));
 	ab_vm_stats_total(vm, st);
 	d->accesses = st->accesses - st0.accesses;
 	d->passes = st->passes - st0.passes;
@@ -145,7 +145,7 @@ static void check_unbounded(struct abvm *vm, int nr_vcpus, struct ab_vm_vcpu_sta
 	      st->exits_io, st->passes, st->commands, nr_vcpus);
 	CHECK(st->exits_other == 0, "unexpected exits");
 	ab_vm_work_init(&w);
-	CHECK(ab_vm_run(vm, &w) == 0, "run after stop: %s", ab_vm_last_error(vm));
+	CHECK(ab_vm_start_wait(vm, &w) == 0, "run after stop: %s", ab_vm_last_error(vm));
 }
 
 int test_orders(int argc, char **argv)

@@ -181,7 +181,7 @@ static void step_full_pass(struct touch *t)
 	for (uint64_t i = 0; i < t->n; i++)
 		ab_vm_set_bit(t->set, i);
 	ab_vm_work_init(&w);
-	CHECK(ab_vm_run(t->vm, &w) == 0, "write pass: %s", ab_vm_last_error(t->vm));
+	CHECK(ab_vm_start_wait(t->vm, &w) == 0, "write pass: %s", ab_vm_last_error(t->vm));
 	vt_expect_dirty(t->vm, t->set, "full write pass");
 	vt_expect_marks(t->vm, t->set, "full write pass");
 	if (t->cfg.backing == AB_VM_BACKING_THP) {

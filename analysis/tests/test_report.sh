@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `agebench report DIR` on a synthetic run: report.txt and the figures exist,
-# are non-empty, well-formed, within 80 columns; macro.json optional; bad
-# input refused with exit 2 and nothing half-written.
+# `agebench report DIR` on a synthetic run: report.txt within 80 columns,
+# with the known values; each figure's data file holds one series per mode
+# present with the expected points (and known values); PNG/SVG written;
+# macro.json optional; bad input refused with exit 2 and nothing half-written.
 #   test_report.sh AB_TOOL AB_SYNTH PLOTS_DIR
 set -uo pipefail
 tool=$1 synth=$2 plots=$3
@@ -29,6 +30,26 @@ png() { # PNG signature and a plausible size
 svg() {
 	if [[ -s $1 ]] && grep -q '<svg' "$1" && grep -q '</svg>' "$1"; then ok; else bad "$1 is not a complete SVG"; fi
 }
+# series DAT WANT: the data blocks of DAT as "mode:points ..." (blocks start
+# with "# mode <name>:"; the macro figure: one "<mode> ..." line per mode)
+series() {
+	local got
+	got=$(awk '/^# mode [^ ]+:/ { if (m != "") { printf "%s%s:%d", sep, m, n; sep = " " }
+			m = $3; sub(/:$/, "", m); n = 0; next }
+		/^# mode / { macro = 1; next }
+		macro && NF { printf "%s%s:1", sep, $1; sep = " "; next }
+		NF && !/^#/ { n++ }
+		END { if (m != "") printf "%s%s:%d", sep, m, n }' "$1")
+	if [[ $got == "$2" ]]; then ok; else bad "$1: series '$got', want '$2'"; fi
+}
+# point DAT MODE X COL WANT: column COL of the line with x = X in MODE's block, to 2 decimals
+point() {
+	local got
+	got=$(awk -v m="$2" -v x="$3" -v c="$4" '/^# mode / { inm = ($3 == m ":") ; next }
+		inm && $1 == x { printf "%.2f", $c; exit }' "$1")
+	if [[ $got == "$5" ]]; then ok; else bad "$1: $2 at x=$3 column $4 is '$got', want '$5'"; fi
+}
+all5() { local m out=""; for m in locked read_locked fast_only bitmap scan; do out+="${out:+ }$m:$1"; done; echo "$out"; }
 width80() { if awk 'length > 80 { print FILENAME ":" FNR ": " length " columns"; bad = 1 } END { exit bad }' "$1"; then ok; else bad "$1 has lines over 80 columns"; fi; }
 ascii() { if LC_ALL=C grep -q '[^ -~]' "$1"; then bad "$1 has non-ASCII characters"; else ok; fi; }
 
@@ -40,7 +61,7 @@ mkdir -p "$d"
 "$synth" "$d/results.json" --reps 9
 expect_rc 0 run1 "$tool" report "$d"
 r=$d/report.txt
-[[ -s $r ]] && ok || bad "report.txt missing or empty"
+if [[ -s $r ]]; then ok; else bad "report.txt missing or empty"; fi
 width80 "$r"
 ascii "$r"
 has "$r" '^Machine and software'
@@ -51,7 +72,7 @@ has "$r" '^  agebench +0\.1\.0-synthetic'
 has "$r" "^  \\$ agebench run --backend model --reps 9 --out 'results/synthetic run'"
 has "$r" '^  modes +locked read_locked fast_only bitmap scan'
 has "$r" '^Summary$'
-has "$r" '^model 4K pages:16384 inval:0, 8 vCPUs: mean, then the change'
+has "$r" '^model 4K pages:16384 inval:0, 8 vCPUs: mean, then the shift'
 has "$r" '^  fast_only +7\.5020 +-89%\+ +0\.9200 \+156%\+'
 has "$r" '^ns_per_page: aging cost per page \[ns, lower is better\]'
 has "$r" '^  fixed: model 4K pages:16384 inval:0'
@@ -63,15 +84,32 @@ has "$r" '^Appendix: every benchmark against locked'
 for f in model_aging_cost model_vcpu_slowdown model_fault_cdf model_accuracy; do
 	png "$d/figures/$f.png"
 	svg "$d/figures/$f.svg"
-	[[ -s $d/figures/data/$f.dat ]] && ok || bad "figures/data/$f.dat missing"
 done
-[[ ! -e $d/figures/macro_reclaim.png ]] && ok || bad "macro figure drawn without macro.json"
+# the data behind the figures: one series per mode, a point per vCPU count
+# (1 2 4 8), the synthetic medians (ns_per_page = m_ns * (1 + slope * (v - 1)))
+dd=$d/figures/data
+series "$dd/model_aging_cost.dat" "$(all5 4)"
+series "$dd/model_vcpu_slowdown.dat" "$(all5 4)"
+series "$dd/model_accuracy.dat" "$(all5 4)"
+# CDF: the largest vCPU count only, 28 log-spaced points + the end point
+series "$dd/model_fault_cdf.dat" "$(all5 29)"
+point "$dd/model_aging_cost.dat" locked 1 2 14.00
+point "$dd/model_aging_cost.dat" locked 8 2 67.90
+point "$dd/model_aging_cost.dat" fast_only 4 2 6.76
+point "$dd/model_vcpu_slowdown.dat" bitmap 8 2 0.94
+# accuracy: x = ns_per_page, y = false_old, column 3 = vCPUs
+point "$dd/model_accuracy.dat" fast_only 6.20 2 4.20
+has "$dd/model_fault_cdf.dat" '^# mode locked: .*\(model/locked/4K/pages:16384/vcpus:8/inval:0\)$'
+if [[ ! -e $d/figures/macro_reclaim.png ]]; then ok; else bad "macro figure drawn without macro.json"; fi
 # nothing half-written left behind
 left=$(find "$d" -name '*.tmp.*' | head -3)
-[[ -z $left ]] && ok || bad "temporary files left: $left"
-# every mode has its fixed colour in the aging-cost SVG (locked red, bitmap blue)
+if [[ -z $left ]]; then ok; else bad "temporary files left: $left"; fi
+# every mode has its colour from the mode table in the aging-cost SVG
+# (locked red, fast_only green, bitmap blue, scan grey)
 has "$d/figures/model_aging_cost.svg" 'rgb\(214, *39, *40\)|#d62728|D62728'
+has "$d/figures/model_aging_cost.svg" 'rgb\( *44, *160, *44\)|#2ca02c|2CA02C'
 has "$d/figures/model_aging_cost.svg" 'rgb\( *31, *119, *180\)|#1f77b4|1F77B4'
+has "$d/figures/model_aging_cost.svg" 'rgb\(127, *127, *127\)|#7f7f7f|7F7F7F'
 
 # 2. with macro.json: the macro tables and the reclaim figure
 d2=$tmp/run2
@@ -84,6 +122,7 @@ has "$d2/report.txt" '^reclaim_cpu_s: reclaim CPU time \[s, lower is better\]'
 hasnt "$d2/report.txt" 'no macro results'
 width80 "$d2/report.txt"
 png "$d2/figures/macro_reclaim.png"
+series "$d2/figures/data/macro_reclaim.dat" "$(all5 1)"
 svg "$d2/figures/macro_reclaim.svg"
 
 # 3. a kvm-style run without false_old/CDF: figures skipped with reasons, still exit 0
@@ -96,6 +135,8 @@ has "$d3/report.txt" 'kvm_fault_cdf.png'
 has "$d3/report.txt" '^WARNING: metrics with only 3 samples per mode'
 has "$d3/report.txt" 'skipped: no agebench.cdf in results.json'
 png "$d3/figures/kvm_aging_cost.png"
+series "$d3/figures/data/kvm_aging_cost.dat" "$(all5 1)"
+point "$d3/figures/data/kvm_aging_cost.dat" scan 2 2 31.62
 width80 "$d3/report.txt"
 
 # 4. --no-figures
@@ -103,7 +144,7 @@ d4=$tmp/run4
 mkdir -p "$d4"
 "$synth" "$d4/results.json" --reps 2 --vcpus 1
 expect_rc 0 run4 "$tool" report --no-figures "$d4"
-[[ ! -d $d4/figures ]] && ok || bad "--no-figures drew figures"
+if [[ ! -d $d4/figures ]]; then ok; else bad "--no-figures drew figures"; fi
 has "$d4/report.txt" 'not drawn \(--no-figures\)'
 has "$d4/report.txt" 'WARNING: some benchmarks have fewer than 3'
 has "$d4/report.txt" '^  \(all\) +13\.99 +-25\.0%\?'
@@ -114,7 +155,7 @@ mkdir -p "$d5"
 printf '{"benchmarks": [\n  {"name": 1}\n' >"$d5/results.json"
 expect_rc 2 run5 "$tool" report "$d5"
 has "$tmp/run5.err" 'run5/results.json:3:[0-9]+: malformed JSON'
-[[ ! -e $d5/report.txt ]] && ok || bad "report.txt written for bad input"
+if [[ ! -e $d5/report.txt ]]; then ok; else bad "report.txt written for bad input"; fi
 expect_rc 2 run6 "$tool" report "$tmp/does-not-exist"
 has "$tmp/run6.err" 'does-not-exist/results.json'
 "$synth" "$d5/results.json" --reps 3

@@ -44,11 +44,6 @@ static void *xrealloc(void *p, size_t n)
 	return q;
 }
 
-const char *ab_dir_name(enum ab_dir d)
-{
-	return d == AB_DIR_LOWER ? "lower" : d == AB_DIR_HIGHER ? "higher" : "none";
-}
-
 /* Keys of a Google Benchmark row that are not user counters. */
 static const char *const reserved_keys[] = {
     "name",
@@ -83,31 +78,41 @@ static bool reserved(const char *k)
 	return false;
 }
 
+bool ab_bench_name(const char *name, struct ab_name *n)
+{
+	return !ab_name_parse(name, n, NULL, 0);
+}
+
 /*
- * Matching key of a benchmark name: Google Benchmark appends "/repeats:N"
- * and "/min_time:X" (and "/min_warmup_time:X") to names; they say how a
- * benchmark was measured, not which one it is, so they are dropped.
+ * Matching key of a benchmark name: the elements Google Benchmark appends
+ * say how a benchmark was measured, not which one it is, so they are dropped.
  */
 char *ab_bench_key(const char *name)
 {
-	static const char *const drop[] = {"repeats:", "min_time:", "min_warmup_time:"};
-	char *k = xstrdup(name);
+	struct ab_name n;
+	char buf[1024], *k, *o;
 
-	for (size_t d = 0; d < sizeof(drop) / sizeof(drop[0]); d++) {
-		size_t dl = strlen(drop[d]);
-		char *p = k;
+	if (ab_bench_name(name, &n) && ab_name_format(&n, false, buf, sizeof(buf)) >= 0)
+		return xstrdup(buf);
+	/* Not an agebench name (another program's JSON): drop the same elements. */
+	k = xstrdup(name);
+	o = k;
+	for (const char *p = name; *p;) {
+		size_t l = strcspn(p, "/");
+		char el[256];
 
-		while ((p = strchr(p, '/'))) {
-			if (!strncmp(p + 1, drop[d], dl) && p[1 + dl] && p[1 + dl] != '/') {
-				char *e = strchr(p + 1, '/');
-
-				memmove(p, e ? e : p + strlen(p),
-					strlen(e ? e : p + strlen(p)) + 1);
-			} else {
-				p++;
-			}
+		snprintf(el, sizeof(el), "%.*s", (int)(l < 255 ? l : 255), p);
+		if (p == name || !ab_name_is_gbench_element(el)) {
+			if (o != k)
+				*o++ = '/';
+			memcpy(o, p, l);
+			o += l;
 		}
+		p += l;
+		if (*p == '/')
+			p++;
 	}
+	*o = 0;
 	return k;
 }
 
@@ -154,7 +159,7 @@ static void push(struct ab_metric *m, double v)
 	m->v[m->n++] = v;
 }
 
-static void set_meta(struct ab_metric *m, const char *unit, enum ab_dir d)
+static void set_meta(struct ab_metric *m, const char *unit, enum ab_better d)
 {
 	free(m->unit);
 	m->unit = xstrdup(unit);
@@ -162,9 +167,43 @@ static void set_meta(struct ab_metric *m, const char *unit, enum ab_dir d)
 	m->declared = true;
 }
 
+static void note_add(char ***list, size_t *n, const char *msg)
+{
+	*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+	(*list)[(*n)++] = xstrdup(msg);
+}
+
+/* Cross-check counter @m (as the file declares it) against the schema's table. */
+static void schema_check(struct ab_results *r, const struct ab_metric *m)
+{
+	const struct ab_counter_def *d = ab_counter_find(m->name);
+	char msg[512];
+
+	if (!strcmp(m->name, "items_per_second") || !strcmp(m->name, "bytes_per_second"))
+		return; /* Google Benchmark's own */
+	for (size_t i = 0; i < r->nundeclared; i++)
+		if (!strcmp(r->undeclared[i], m->name))
+			return;
+	for (size_t i = 0; i < r->nmismatch; i++)
+		if (!strncmp(r->mismatch[i], m->name, strlen(m->name)) &&
+		    r->mismatch[i][strlen(m->name)] == ':')
+			return;
+	if (!d) {
+		note_add(&r->undeclared, &r->nundeclared, m->name);
+		return;
+	}
+	if (m->declared && (strcmp(m->unit, d->unit) || m->better != d->better)) {
+		snprintf(msg, sizeof(msg),
+			 "%s: unit \"%s\", better %s in the file; \"%s\", %s in the schema",
+			 m->name, m->unit, ab_better_name(m->better), d->unit,
+			 ab_better_name(d->better));
+		note_add(&r->mismatch, &r->nmismatch, msg);
+	}
+}
+
 /* Unit and direction of counter @name: agebench.counters, then builtins. */
-static int counter_meta(const struct ab_results *r, const char *name, struct ab_metric *m,
-			char *err, size_t errlen)
+static int counter_meta(struct ab_results *r, const char *name, struct ab_metric *m, char *err,
+			size_t errlen)
 {
 	json_t *ab = json_object_get(r->root, "agebench");
 	json_t *c = json_is_object(ab) ? json_object_get(ab, "counters") : NULL;
@@ -172,7 +211,7 @@ static int counter_meta(const struct ab_results *r, const char *name, struct ab_
 
 	if (d) {
 		json_t *u = json_object_get(d, "unit"), *b = json_object_get(d, "better");
-		enum ab_dir dir = AB_DIR_NONE;
+		int dir = AB_BETTER_NONE;
 
 		if (!json_is_object(d) || (u && !json_is_string(u)) || (b && !json_is_string(b))) {
 			seterr(err, errlen,
@@ -181,28 +220,20 @@ static int counter_meta(const struct ab_results *r, const char *name, struct ab_
 			       r->path, name);
 			return -1;
 		}
-		if (b) {
-			const char *s = json_string_value(b);
-
-			if (!strcmp(s, "lower"))
-				dir = AB_DIR_LOWER;
-			else if (!strcmp(s, "higher"))
-				dir = AB_DIR_HIGHER;
-			else if (strcmp(s, "none")) {
-				seterr(err, errlen,
-				       "%s: agebench.counters.%s.better is \"%s\" (want lower, "
-				       "higher or none)",
-				       r->path, name, s);
-				return -1;
-			}
+		if (b && (dir = ab_better_parse(json_string_value(b))) < 0) {
+			seterr(err, errlen,
+			       "%s: agebench.counters.%s.better is \"%s\" (want lower, higher or "
+			       "none)",
+			       r->path, name, json_string_value(b));
+			return -1;
 		}
-		set_meta(m, u ? json_string_value(u) : "", dir);
-		return 0;
+		set_meta(m, u ? json_string_value(u) : "", (enum ab_better)dir);
+	} else if (!strcmp(name, "items_per_second")) {
+		set_meta(m, "items/s", AB_BETTER_HIGHER);
+	} else if (!strcmp(name, "bytes_per_second")) {
+		set_meta(m, "bytes/s", AB_BETTER_HIGHER);
 	}
-	if (!strcmp(name, "items_per_second"))
-		set_meta(m, "items/s", AB_DIR_HIGHER);
-	else if (!strcmp(name, "bytes_per_second"))
-		set_meta(m, "bytes/s", AB_DIR_HIGHER);
+	schema_check(r, m);
 	return 0;
 }
 
@@ -221,6 +252,33 @@ static int num(json_t *v, double *out)
 		return -1;
 	*out = json_number_value(v);
 	return isfinite(*out) ? 0 : -1;
+}
+
+/* The user counters of one iteration row into @b. */
+static int row_counters(struct ab_results *r, json_t *row, const char *name, struct ab_bench_res *b,
+			char *err, size_t errlen)
+{
+	const char *ck;
+	json_t *cv;
+
+	json_object_foreach(row, ck, cv)
+	{
+		struct ab_metric *m;
+		double v;
+
+		if (reserved(ck) || !json_is_number(cv))
+			continue;
+		if (num(cv, &v)) {
+			seterr(err, errlen, "%s: benchmark \"%s\": counter %s is not finite",
+			       r->path, name, ck);
+			return -1;
+		}
+		m = get_metric(b, ck);
+		if (m->n == 0 && counter_meta(r, ck, m, err, errlen))
+			return -1;
+		push(m, v);
+	}
+	return 0;
 }
 
 static int parse_rows(struct ab_results *r, char *err, size_t errlen)
@@ -295,33 +353,15 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 		struct ab_metric *m = get_metric(b, "real_time");
 
 		if (!m->declared)
-			set_meta(m, unit, AB_DIR_LOWER);
+			set_meta(m, unit, AB_BETTER_LOWER);
 		push(m, rt);
 		m = get_metric(b, "cpu_time");
 		if (!m->declared)
-			set_meta(m, unit, AB_DIR_LOWER);
+			set_meta(m, unit, AB_BETTER_LOWER);
 		push(m, ct);
 
-		const char *ck;
-		json_t *cv;
-
-		json_object_foreach(row, ck, cv)
-		{
-			double v;
-
-			if (reserved(ck) || !json_is_number(cv))
-				continue;
-			if (num(cv, &v)) {
-				seterr(err, errlen,
-				       "%s: benchmark \"%s\": counter %s is not finite", r->path,
-				       name, ck);
-				return -1;
-			}
-			m = get_metric(b, ck);
-			if (m->n == 0 && counter_meta(r, ck, m, err, errlen))
-				return -1;
-			push(m, v);
-		}
+		if (row_counters(r, row, name, b, err, errlen))
+			return -1;
 	}
 	return 0;
 }
@@ -417,6 +457,12 @@ void ab_results_free(struct ab_results *r)
 		free(b->name);
 		free(b->time_unit);
 	}
+	for (size_t i = 0; i < r->nundeclared; i++)
+		free(r->undeclared[i]);
+	for (size_t i = 0; i < r->nmismatch; i++)
+		free(r->mismatch[i]);
+	free(r->undeclared);
+	free(r->mismatch);
 	free(r->b);
 	free(r->path);
 	json_decref(r->root);
@@ -499,63 +545,4 @@ char *ab_results_command(const struct ab_results *r)
 		out[len] = 0;
 	}
 	return out;
-}
-
-bool ab_name_element(const char *name, int idx, char *buf, size_t len)
-{
-	const char *p = name, *e;
-
-	for (int i = 0; i < idx; i++) {
-		p = strchr(p, '/');
-		if (!p)
-			return false;
-		p++;
-	}
-	e = strchr(p, '/');
-	if (!e)
-		e = p + strlen(p);
-	if ((size_t)(e - p) >= len || e == p)
-		return false;
-	memcpy(buf, p, e - p);
-	buf[e - p] = 0;
-	return true;
-}
-
-char *ab_name_replace(const char *name, int idx, const char *with)
-{
-	const char *p = name, *e;
-	char *out;
-
-	for (int i = 0; i < idx; i++) {
-		p = strchr(p, '/');
-		if (!p)
-			return NULL;
-		p++;
-	}
-	e = strchr(p, '/');
-	if (!e)
-		e = p + strlen(p);
-	out = xrealloc(NULL, strlen(name) + strlen(with) + 1);
-	memcpy(out, name, p - name);
-	strcpy(out + (p - name), with);
-	strcat(out, e);
-	return out;
-}
-
-long ab_name_arg(const char *name, const char *key)
-{
-	size_t kl = strlen(key);
-
-	for (const char *p = name; p; p = strchr(p, '/')) {
-		if (*p == '/')
-			p++;
-		if (!strncmp(p, key, kl) && p[kl] == ':') {
-			char *end;
-			long v = strtol(p + kl + 1, &end, 10);
-
-			if (end > p + kl + 1 && (*end == '/' || !*end))
-				return v;
-		}
-	}
-	return -1;
 }

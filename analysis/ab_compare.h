@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ab_compare.h - `agebench compare`: two Google Benchmark JSON files (or the
- * modes inside one agebench run) compared metric by metric with the
- * Mann-Whitney U test. The engine is also used by `agebench report`.
+ * modes inside one agebench run) compared metric by metric: the
+ * Mann-Whitney U test for significance, the Hodges-Lehmann shift and its
+ * confidence interval for the size of the change (so one outlier does not
+ * make a regression), the Benjamini-Hochberg correction across the rows of
+ * --modes (one family per metric). The
+ * engine is also used by `agebench report`.
  */
 #ifndef AB_COMPARE_H
 #define AB_COMPARE_H
@@ -19,8 +23,9 @@ int ab_compare_main(int argc, char **argv);
 #define AB_CMP_MIN_REPS 3 /* fewer per side: no significance verdict */
 
 struct ab_cmp_opts {
-	double alpha;	   /* default 0.05 */
-	double min_effect; /* minimum |% change|, default 2.0 */
+	double alpha;	   /* default 0.05; the shift's CI is at level 1 - alpha */
+	double min_effect; /* minimum |% shift| the CI must exclude, default 2.0 */
+	bool adjust;	   /* BH-adjust p per metric over the tested rows (ab_cmp_modes sets it) */
 };
 #define AB_CMP_OPTS_DEFAULT ((struct ab_cmp_opts){.alpha = 0.05, .min_effect = 2.0})
 
@@ -36,10 +41,16 @@ enum ab_verdict {
 struct ab_cmp_row {
 	const char *metric; /* points into the loaded results */
 	const char *unit;
-	enum ab_dir better;
+	enum ab_better better;
 	struct ab_summary base, new;
-	double change_pct; /* (new - base) / |base| * 100; NAN if base is 0 */
-	double p;	   /* NAN when not tested */
+	double change_pct; /* of the mean: (new - base) / |base| * 100; NAN if base is 0 */
+	double base_median;
+	double shift;		   /* Hodges-Lehmann: median of new[j] - base[i] */
+	double shift_lo, shift_hi; /* its CI at 1 - alpha (+-inf: samples too small) */
+	double shift_pct;	   /* shift / |base median| * 100; NAN if that median is 0 */
+	double lo_pct, hi_pct;
+	double p;     /* NAN when not tested */
+	double p_adj; /* BH-adjusted p within the metric's family (= p without opts.adjust) */
 	bool exact;
 	bool significant;
 	enum ab_verdict v;
@@ -62,7 +73,8 @@ struct ab_cmp {
 	size_t n_only_base, n_only_new;
 	size_t nworse, nbetter, nchanged;
 	bool few_reps;			  /* some benchmark had < AB_CMP_MIN_REPS on a side */
-	bool p_unreachable;		  /* some sample sizes cannot give p < alpha at all */
+	size_t ntests;			  /* rows with a p (all families) */
+	bool p_unreachable;		  /* some sample sizes cannot give p < alpha */
 	size_t unreach_base, unreach_new; /* the first such sizes */
 };
 
@@ -73,9 +85,10 @@ struct ab_cmp {
 int ab_cmp_files(const struct ab_results *base, const struct ab_results *new,
 		 const struct ab_cmp_opts *o, struct ab_cmp *c, char *err, size_t errlen);
 /*
- * Compare, inside one run, every benchmark whose mode element (name element
- * 1) is not @base_mode with the benchmark that differs only in having
- * @base_mode there. Benchmarks without such a partner go to only_new.
+ * Compare, inside one run, every benchmark whose mode (ab_name_parse) is
+ * not @base_mode with the benchmark that differs only in having @base_mode
+ * there. Benchmarks without such a partner go to only_new. The p-values are
+ * Benjamini-Hochberg-adjusted within each metric over the rows tested.
  */
 int ab_cmp_modes(const struct ab_results *r, const char *base_mode, const struct ab_cmp_opts *o,
 		 struct ab_cmp *c, char *err, size_t errlen);
@@ -87,6 +100,8 @@ char *ab_cmp_json(const struct ab_cmp *c); /* malloc'd */
 
 /* Short mark for a verdict: '!' worse, '+' better, '*' changed, '?' few reps. */
 char ab_verdict_mark(enum ab_verdict v);
+/* Smallest two-sided exact Mann-Whitney p for samples of @a and @b: 2/C(a+b, a). */
+double ab_cmp_min_p(size_t a, size_t b);
 /* Format @v into @buf (at most @width chars) with sensible precision. */
 void ab_fmt_num(char *buf, size_t len, int width, double v);
 

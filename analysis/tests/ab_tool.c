@@ -7,18 +7,14 @@
 #include <string.h>
 
 #include "ab_compare.h"
-#ifdef AB_HAVE_REPORT
 #include "ab_report.h"
-#endif
 
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "compare"))
 		return ab_compare_main(argc - 1, argv + 1);
-#ifdef AB_HAVE_REPORT
 	if (argc >= 2 && !strcmp(argv[1], "report"))
 		return ab_report_main(argc - 1, argv + 1);
-#endif
 	fprintf(stderr, "usage: ab_tool compare|report ...\n");
 	return 2;
 }

@@ -4,8 +4,13 @@
  * other program's) into per-benchmark samples: one sample per repetition for
  * real_time, cpu_time and every user counter.
  *
- * Self-contained (jansson only, no libabcommon) so the fuzzer can build it
- * with clang alone.
+ * Self-contained (jansson and abschema only, no libabcommon) so the fuzzer
+ * can build it with clang alone.
+ *
+ * Units and directions: results.json's agebench.counters is the record in
+ * the file and is what compare and report use; the loader cross-checks every
+ * counter against the schema's table (ab_counter_find()) and lists what the
+ * table does not know (undeclared) or declares differently (mismatch).
  */
 #ifndef AB_RESULTS_H
 #define AB_RESULTS_H
@@ -14,20 +19,19 @@
 #include <stddef.h>
 #include <jansson.h>
 
-/* Which direction of change is worse. */
-enum ab_dir { AB_DIR_NONE = 0, AB_DIR_LOWER, AB_DIR_HIGHER };
+#include "ab_schema.h"
 
 struct ab_metric {
-	char *name;	    /* "real_time", "cpu_time" or a counter name */
-	char *unit;	    /* time_unit for times; declared unit or "" */
-	enum ab_dir better; /* AB_DIR_LOWER: lower is better */
-	bool declared;	    /* unit/direction known (times, builtins, agebench.counters) */
-	double *v;	    /* one value per repetition */
+	char *name;	       /* "real_time", "cpu_time" or a counter name */
+	char *unit;	       /* time_unit for times; declared unit or "" */
+	enum ab_better better; /* AB_BETTER_LOWER: lower is better */
+	bool declared;	       /* unit/direction known (times, builtins, agebench.counters) */
+	double *v;	       /* one value per repetition */
 	size_t n, cap;
 };
 
 struct ab_bench_res {
-	char *name; /* run name without "/repeats:N" */
+	char *name; /* run name without Google Benchmark's elements (ab_bench_key) */
 	char *time_unit;
 	size_t nreps; /* iteration rows */
 	struct ab_metric *m;
@@ -41,6 +45,11 @@ struct ab_results {
 	size_t nb, capb;
 	size_t skipped_errors; /* rows with error_occurred */
 	size_t aggregates;     /* aggregate rows ignored (we use the raw repetitions) */
+	/* Cross-check against common/ab_counters.def (messages, malloc'd). */
+	char **undeclared; /* counters the schema does not know, by name */
+	size_t nundeclared;
+	char **mismatch; /* "NAME: unit U, better B in the file; U2, B2 in the schema" */
+	size_t nmismatch;
 };
 
 /*
@@ -67,18 +76,14 @@ const char *ab_results_context(const struct ab_results *r, const char *key);
 /* agebench.command joined with spaces, shell-quoted where needed (malloc'd), or NULL. */
 char *ab_results_command(const struct ab_results *r);
 
-const char *ab_dir_name(enum ab_dir d); /* "lower", "higher", "none" */
-
 /*
- * Benchmark-name helpers for agebench names "<backend>/<mode>/<page>/k:v/...".
- * ab_name_element(): copy path element @idx (0-based) into @buf; false if absent.
- * ab_name_replace(): @name with element @idx replaced by @with (malloc'd) or NULL.
- * ab_name_arg(): value of "k:v" element @key as long, or -1.
+ * Matching key (malloc'd): @name without the elements Google Benchmark
+ * appends (repeats:, min_time:, iterations:, manual_time, ...), formatted by
+ * ab_name_format() for agebench names; other programs' names lose the same
+ * elements (ab_name_is_gbench_element()) and are otherwise kept as they are.
  */
-bool ab_name_element(const char *name, int idx, char *buf, size_t len);
-/* Matching key (malloc'd): @name without "/repeats:N", "/min_time:X" elements. */
 char *ab_bench_key(const char *name);
-char *ab_name_replace(const char *name, int idx, const char *with);
-long ab_name_arg(const char *name, const char *key);
+/* @name parsed as an agebench name (ab_name_parse()); false if it is not one. */
+bool ab_bench_name(const char *name, struct ab_name *n);
 
 #endif /* AB_RESULTS_H */

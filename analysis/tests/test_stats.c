@@ -3,7 +3,10 @@
  * test_stats - the Mann-Whitney U test against independent answers:
  * closed-form exact p-values, a brute-force enumeration of the permutation
  * distribution (ties included), and the normal approximation computed with
- * libm's erfc instead of GSL.
+ * libm's erfc instead of GSL; the Hodges-Lehmann shift and its confidence
+ * interval against hand-counted ranks (critical U from published tables:
+ * 2 for 5 vs 5, 17 for 9 vs 9 at 0.05 two-sided); Holm against a worked
+ * example.
  */
 #include <math.h>
 #include <stdio.h>
@@ -192,6 +195,89 @@ int main(void)
 		CHECK(s.n == 8 && s.mean == 5, "mean %g", s.mean);
 		CHECK(close_to(s.sd, sqrt(32.0 / 7), 1e-12), "sd %g", s.sd);
 		CHECK(close_to(s.sd_pct, 100 * sqrt(32.0 / 7) / 5, 1e-12), "sd%% %g", s.sd_pct);
+	}
+	/* Median. */
+	CHECK(ab_median((double[]){3, 1, 2}, 3) == 2, "odd median");
+	CHECK(ab_median((double[]){4, 1, 3, 2}, 4) == 2.5, "even median");
+	CHECK(isnan(ab_median(NULL, 0)), "empty median");
+	/* Hodges-Lehmann: 5 vs 5, differences 6..14 (counts 1 2 3 4 5 4 3 2 1). */
+	{
+		double x[] = {1, 2, 3, 4, 5}, y[] = {15, 11, 13, 12, 14}, sh, lo, hi;
+		int rc = ab_hodges_lehmann(x, 5, y, 5, 0.95, &sh, &lo, &hi);
+
+		/* k = U_crit + 1 = 3: [D(3), D(23)] */
+		CHECK(rc == 0 && sh == 10 && lo == 7 && hi == 13, "HL 5/5: rc %d %g [%g, %g]", rc,
+		      sh, lo, hi);
+	}
+	{
+		double x[9], y[9], sh, lo, hi;
+
+		for (int i = 0; i < 9; i++) {
+			x[i] = i;
+			y[i] = 1.5 * i + 3;
+		}
+		/* k = 18: [D(18), D(64)] of the 81 differences */
+		CHECK(!ab_hodges_lehmann(x, 9, y, 9, 0.95, &sh, &lo, &hi) && sh == 5 && lo == 1 &&
+			  hi == 9,
+		      "HL 9/9: %g [%g, %g]", sh, lo, hi);
+	}
+	{
+		double x[25], y[25], sh, lo, hi;
+
+		for (int i = 0; i < 25; i++) {
+			x[i] = i;
+			y[i] = i + 100;
+		}
+		/* normal approximation: k = floor(312.5 - 1.96 sqrt(25*25*51/12)) = 211 */
+		CHECK(!ab_hodges_lehmann(x, 25, y, 25, 0.95, &sh, &lo, &hi) && sh == 100 &&
+			  lo == 96 && hi == 104,
+		      "HL 25/25: %g [%g, %g]", sh, lo, hi);
+	}
+	{
+		double x[] = {1, 2, 3}, y[] = {4, 5, 6}, sh, lo, hi;
+
+		/* 3 vs 3 cannot give a 95% interval (P(U = 0) = 0.05 > 0.025) */
+		CHECK(ab_hodges_lehmann(x, 3, y, 3, 0.95, &sh, &lo, &hi) == -1 && sh == 3 &&
+			  isinf(lo) && isinf(hi),
+		      "HL 3/3: %g [%g, %g]", sh, lo, hi);
+		CHECK(ab_hodges_lehmann(x, 0, y, 3, 0.95, &sh, &lo, &hi) == -1 && isnan(sh),
+		      "HL empty side");
+	}
+	/*
+	 * The review's outlier: base 10.00-10.04, new 10.05-10.08 and one 50. The
+	 * mean moves +80%; the shift is 0.05 (0.5% of the base median) and its CI
+	 * starts at 0.02 (0.2%): below a 2% minimum effect.
+	 */
+	{
+		double x[] = {10.00, 10.01, 10.02, 10.03, 10.04};
+		double y[] = {10.05, 10.06, 10.07, 10.08, 50}, sh, lo, hi;
+
+		CHECK(!ab_hodges_lehmann(x, 5, y, 5, 0.95, &sh, &lo, &hi) &&
+			  close_to(sh, 0.05, 1e-9) && close_to(lo, 0.02, 1e-9) && hi > 39,
+		      "HL outlier: %g [%g, %g]", sh, lo, hi);
+	}
+	/* Holm: sorted 0.005 0.01 0.03 0.04 -> 4x, 3x, 2x, 1x, then running max. */
+	{
+		double p[] = {0.01, 0.04, 0.03, 0.005, NAN}, a[5];
+
+		ab_holm(p, 5, a);
+		CHECK(close_to(a[3], 0.02, 1e-12) && close_to(a[0], 0.03, 1e-12) &&
+			  close_to(a[2], 0.06, 1e-12) && close_to(a[1], 0.06, 1e-12) && isnan(a[4]),
+		      "holm: %g %g %g %g %g", a[0], a[1], a[2], a[3], a[4]);
+		ab_holm((double[]){0.5, 0.6}, 2, a);
+		CHECK(a[0] == 1 && a[1] == 1, "holm caps at 1: %g %g", a[0], a[1]);
+		/* BH: sorted 0.005 0.01 0.03 0.04 0.5 (m = 5) -> 5/1, 5/2, 5/3, 5/4, 5/5
+		 * times p = 0.025 0.025 0.05 0.05 0.5, then the running min from the top. */
+		double q[5] = {0.01, 0.04, 0.03, 0.005, 0.5}, b[5];
+		ab_bh(q, 5, b);
+		CHECK(fabs(b[0] - 0.025) < 1e-12 && fabs(b[1] - 0.05) < 1e-12 &&
+			  fabs(b[2] - 0.05) < 1e-12 && fabs(b[3] - 0.025) < 1e-12 &&
+			  fabs(b[4] - 0.5) < 1e-12,
+		      "bh: %g %g %g %g %g", b[0], b[1], b[2], b[3], b[4]);
+		/* step-up: a larger p can lower a smaller one's adjusted value */
+		ab_bh((double[]){0.04, 0.045, NAN}, 3, b);
+		CHECK(fabs(b[0] - 0.045) < 1e-12 && fabs(b[1] - 0.045) < 1e-12 && isnan(b[2]),
+		      "bh step-up: %g %g %g", b[0], b[1], b[2]);
 	}
 	if (failures) {
 		printf("test_stats: %d failure(s)\n", failures);

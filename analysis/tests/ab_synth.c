@@ -13,6 +13,8 @@
  *   --perm K     rotate the noise pattern by K (same values, other order)
  *   --macro      write a macro.json-style file (macro/<mode>/... names)
  *   --no-decl    no agebench.counters (counters of unknown unit/direction)
+ *   --extra NAME one more counter NAME (= 1.0, declared "count", lower), e.g.
+ *                one that common/ab_counters.def does not know
  */
 #include <jansson.h>
 #include <math.h>
@@ -20,12 +22,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ab_schema.h"
+
 /* Zero-mean noise, +-0.4%: fixed so the answers are known. */
 static const double noise[] = {-0.004, 0.002, 0.0,    0.003,  -0.001,  0.004,
 			       -0.003, 0.001, -0.002, 0.0035, -0.0035, 0.0015};
 #define NNOISE (sizeof(noise) / sizeof(noise[0]))
 
+/*
+ * The modes the synthetic numbers are made up for, by name; each must be in
+ * the schema's mode table (checked at start: a renamed mode fails loudly).
+ */
 static const char *const modes[] = {"locked", "read_locked", "fast_only", "bitmap", "scan"};
+#define NMODES (int)(sizeof(modes) / sizeof(modes[0]))
+
+/* "<backend>/<mode>/<page>/<k>:<v>..." through the schema's formatter. */
+static void bench_name(char *buf, size_t len, const char *backend, const char *mode,
+		       const char *page, const char *const *kv, int nkv)
+{
+	struct ab_name n = {0};
+
+	snprintf(n.backend, sizeof(n.backend), "%s", backend);
+	snprintf(n.mode, sizeof(n.mode), "%s", mode);
+	snprintf(n.page, sizeof(n.page), "%s", page);
+	for (int i = 0; i + 1 < nkv; i += 2)
+		if (ab_name_set(&n, kv[i], kv[i + 1]))
+			abort();
+	if (ab_name_format(&n, false, buf, len) < 0)
+		abort();
+}
 
 struct ctr {
 	const char *name, *unit, *better;
@@ -63,7 +88,7 @@ int main(int argc, char **argv)
 	int reps = 9, perm = 0, macro = 0, only_locked = 0, no_cdf = 0, no_decl = 0;
 	double shift = 0;
 	const char *out = NULL, *unit = "ns", *drop = NULL, *backend = "model";
-	const char *ctr_override = NULL;
+	const char *ctr_override = NULL, *extra = NULL;
 	int vcpus[8] = {1, 2, 4, 8}, nv = 4;
 
 	for (int i = 1; i < argc; i++) {
@@ -79,6 +104,8 @@ int main(int argc, char **argv)
 			drop = argv[++i];
 		else if (!strcmp(argv[i], "--backend") && i + 1 < argc)
 			backend = argv[++i];
+		else if (!strcmp(argv[i], "--extra") && i + 1 < argc)
+			extra = argv[++i];
 		else if (!strcmp(argv[i], "--ctr-unit") && i + 1 < argc)
 			ctr_override = argv[++i];
 		else if (!strcmp(argv[i], "--vcpus") && i + 1 < argc) {
@@ -139,23 +166,34 @@ int main(int argc, char **argv)
 		json_object_set_new(cd, cs[c].name,
 				    json_pack("{s:s,s:s}", "unit", u, "better", cs[c].better));
 	}
-	for (int m = 0; m < 5; m++) {
+	if (extra)
+		json_object_set_new(cd, extra,
+				    json_pack("{s:s,s:s}", "unit", "count", "better", "lower"));
+	for (int m = 0; m < NMODES; m++)
+		if (!ab_mode_find(modes[m])) {
+			fprintf(stderr, "ab_synth: mode %s is not in common/ab_modes.def\n",
+				modes[m]);
+			return 2;
+		}
+	for (int m = 0; m < NMODES; m++) {
 		if (only_locked && m)
 			break;
 		for (int vi = 0; vi < nv; vi++) {
 			int v = vcpus[vi];
-			char name[160];
+			char name[160], vs[16];
 			double ns = m_ns[m] * (1 + m_slope[m] * (v - 1));
 			double rel = 1 - m_rel[m] * v;
 
+			snprintf(vs, sizeof(vs), "%d", v);
 			if (macro)
-				snprintf(name, sizeof(name),
-					 "macro/%s/memcached/vcpus:%d/mem_mib:%d", modes[m], v,
-					 1024);
+				bench_name(name, sizeof(name), "macro", modes[m], "memcached",
+					   (const char *const[]){"vcpus", vs, "mem_mib", "1024"},
+					   4);
 			else
-				snprintf(name, sizeof(name),
-					 "%s/%s/4K/pages:16384/vcpus:%d/inval:0", backend, modes[m],
-					 v);
+				bench_name(name, sizeof(name), backend, modes[m], "4K",
+					   (const char *const[]){"pages", "16384", "vcpus", vs,
+								 "inval", "0"},
+					   6);
 			if (drop && !strcmp(drop, name))
 				continue;
 			for (int r = 0; r < reps; r++) {
@@ -225,6 +263,8 @@ int main(int argc, char **argv)
 					json_object_set_new(row, "walker_scan_ratio",
 							    json_real(ns / (m_ns[4]) * lower));
 				}
+				if (extra)
+					json_object_set_new(row, extra, json_real(1.0));
 				json_array_append_new(rows, row);
 			}
 			/* aggregates, as Google Benchmark writes them (compare ignores them) */

@@ -162,6 +162,77 @@ verdict gbench BM_x/8 real_time worse
 verdict gbench BM_x/8 zero same
 hasnt gbench out '"metric": "odd"'
 hasnt gbench err 'only in'
+# agebench names: Google Benchmark's elements (iterations:, min_time:,
+# repeats:, manual_time) do not take part in matching (the schema's parser)
+sed 's|BM_x/8/min_time:0.010|model/locked/4K/pages:1/iterations:1024|g' "$tmp/gb_base.json" >"$tmp/gbn_base.json"
+sed 's|BM_x/8/min_time:0.500|model/locked/4K/pages:1/min_time:0.500|g; s|repeats:6"|repeats:6/manual_time"|g' \
+	"$tmp/gb_new.json" >"$tmp/gbn_new.json"
+run gbnames 1 --format json "$tmp/gbn_base.json" "$tmp/gbn_new.json"
+verdict gbnames model/locked/4K/pages:1 real_time worse
+hasnt gbnames err 'only in'
+# the loader checks counters against common/ab_counters.def: unknown ones are
+# named as undeclared, units that differ from the schema are named
+"$synth" "$tmp/extra.json" --reps 9 --extra bogus_ctr
+run schema 0 "$tmp/extra.json" "$tmp/extra.json"
+has schema err 'extra.json: counter bogus_ctr is undeclared \(not in common/ab_counters.def\)'
+has schema err 'counter young: unit "pages", better none in the file; "pages per aging call", none in the schema'
+hasnt schema err 'counter ns_per_page'
+
+# The size of a change is the Hodges-Lehmann shift, significant when its CI
+# excludes the minimum effect: one outlier does not make a regression.
+#   mk FILE LOCK_WAIT VALUE...: model/locked/4K/pages:1, ns_per_page = VALUE
+mk() {
+	local f=$1 lw=$2 i=0 v n=$(($# - 2))
+	shift 2
+	{
+		echo '{"context": {}, "agebench": {"counters": {"ns_per_page": {"unit": "ns", "better": "lower"},'
+		echo '  "lock_wait_ns": {"unit": "ns per aging call", "better": "lower"}}}, "benchmarks": ['
+		for v in "$@"; do
+			i=$((i + 1))
+			echo "{\"name\": \"model/locked/4K/pages:1/repeats:$n\", \"run_type\": \"iteration\", \"real_time\": 1, \"cpu_time\": 1, \"time_unit\": \"ns\", \"ns_per_page\": $v, \"lock_wait_ns\": $lw}$([[ $i -lt $n ]] && echo ,)"
+		done
+		echo ']}'
+	} >"$f"
+}
+O=model/locked/4K/pages:1
+mk "$tmp/o_base.json" 100 10.00 10.01 10.02 10.03 10.04
+mk "$tmp/o_new.json" 100 10.05 10.06 10.07 10.08 50
+run outlier 0 --format json "$tmp/o_base.json" "$tmp/o_new.json"
+verdict outlier "$O" ns_per_page same
+has outlier out '"change_pct": 80\.1[0-9]+,'
+has outlier out '"shift_pct": 0\.499[0-9]*,'
+has outlier out '"p": 0\.00793650'
+run outlier_text 0 "$tmp/o_base.json" "$tmp/o_new.json"
+has outlier_text out '^ +10\.02 .* 18\.05 .* \+0\.50%  +0\.0079  ns_per_page'
+# the same p, a shift of +2.4% to +2.8% (CI above 2%): a regression
+mk "$tmp/o_worse.json" 0 10.26 10.27 10.28 10.29 10.30
+run shift_worse 1 --format json "$tmp/o_base.json" "$tmp/o_worse.json"
+verdict shift_worse "$O" ns_per_page worse
+# the geometric mean shows the rows it cannot take (a mean of 0): 100 -> 0
+run geo_zero 1 "$tmp/o_base.json" "$tmp/o_worse.json"
+has geo_zero out '^ +n/a  lock_wait_ns +\(0 benchmarks; 1 to 0, 0 from 0\)'
+has geo_zero out '^ +\+2\.59%  ns_per_page +\(1 benchmarks\)'
+run geo_zero_json 1 --format json "$tmp/o_base.json" "$tmp/o_worse.json"
+has geo_zero_json out '"lock_wait_ns": \{'
+has geo_zero_json out '"to_zero": 1,'
+
+# --modes: Benjamini-Hochberg within each metric over the rows tested. With
+# 4 repetitions the smallest p is 2/C(8,4) = 0.0286 < alpha: a family whose
+# rows all have that p keeps it after BH (m/m * p), so a clear shift stays
+# significant; a family with a single such row among m > 1.75 rows would not.
+"$synth" "$tmp/four.json" --reps 4
+run bh4 1 --modes --format json "$tmp/four.json"
+has bh4 out '"adjust": "benjamini-hochberg per metric",'
+hasnt bh4 out '"worse": 0,'
+# 9 repetitions, 1 vCPU count: every ns_per_page row is fully separated
+# (p = 2/48620, the smallest): BH leaves it exactly p.
+"$synth" "$tmp/nine1.json" --reps 9 --vcpus 1
+run bh9 1 --modes --format json "$tmp/nine1.json"
+want=$(awk 'BEGIN { printf "%.6e", 2 / 48620 }')
+got=$(awk '/"metric": "ns_per_page"/ { f = 1 } f && /"p_adj"/ { gsub(/[",]/, "", $2); printf "%.6e", $2; exit }' "$tmp/bh9.out")
+if [[ $got == "$want" ]]; then ok; else bad "bh9: p_adj $got, want $want"; fi
+run bh4_text 1 --modes "$tmp/four.json"
+has bh4_text out 'p BH'
 
 # --modes: each mode against locked inside one run
 run modes 1 --modes "$tmp/base.json"
