@@ -275,7 +275,7 @@ static __attribute__((noreturn)) void child_synthetic(int vm, int rfd, int wfd)
 	ab_vm_work_init(&w);
 	w.op = file ? AB_VM_OP_READ : AB_VM_OP_WRITE;
 	w.passes = 1;
-	if ((rc = ab_vm_run(v, &w)))
+	if ((rc = ab_vm_start_wait(v, &w)))
 		child_fail(wfd, "VM %d: fill pass: %s %s", vm, ab_vm_strerr(rc),
 			   ab_vm_last_error(v));
 	m.fill_ns = ab_now_ns() - t0;
