@@ -56,6 +56,9 @@ int ab_macro_cg_create(const struct ab_macro_hier *h, struct ab_macro_cg *cg, ui
 		       char *msg, size_t len);
 /* Move task @pid into the cgroups (from the parent, before the child runs). */
 int ab_macro_cg_attach(const struct ab_macro_cg *cg, pid_t pid, char *msg, size_t len);
+/* cgroup v1 memory cgroup @mem: the v2 (unified) cgroup of its first task,
+ * for PSI and cpu.stat; "" when it has no task or there is no v2 mount. */
+void ab_macro_v2_of(const char *mem, char *v2, size_t len);
 /* Remove empty agebench-macro-<pid>-* cgroups of processes that are gone. */
 void ab_macro_reap_stale(const struct ab_macro_hier *h);
 

@@ -833,6 +833,10 @@ static void run_rep_cgroup(struct rep *r)
 	snprintf(cg.mem, sizeof(cg.mem), "%s", o.cgroup);
 	if (hier.mem_version == 2)
 		snprintf(cg.v2, sizeof(cg.v2), "%s", o.cgroup);
+	else
+		ab_macro_v2_of(o.cgroup, cg.v2, sizeof(cg.v2));
+	if (r->order == 0)
+		ab_add_context("macro_cgroup_v2", cg.v2[0] ? cg.v2 : "none (no PSI, no cpu.stat)");
 	ab_macro_snap(&a, &cg, 1, hier.mem_version);
 	if (o.verbose)
 		fprintf(stderr, "agebench: macro: access phase started (%s, cgroup %s)\n",

@@ -119,6 +119,44 @@ static void find_v2(char *dir, size_t len)
 		snprintf(dir, len, "%s%s", mnt, strcmp(own, "/") ? own : "");
 }
 
+void ab_macro_v2_of(const char *mem, char *v2, size_t len)
+{
+	char p[700], line[1024], mnt[256] = "";
+	FILE *f;
+	int pid = 0;
+
+	v2[0] = 0;
+	snprintf(p, sizeof(p), "%s/cgroup.procs", mem);
+	if ((f = fopen(p, "re"))) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid <= 0 || !(f = fopen("/proc/self/mountinfo", "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char mp[256], fstype[64];
+		char *sep = strstr(line, " - ");
+
+		if (sep && sscanf(line, "%*s %*s %*s %*s %255s", mp) == 1 &&
+		    sscanf(sep + 3, "%63s", fstype) == 1 && !strcmp(fstype, "cgroup2")) {
+			snprintf(mnt, sizeof(mnt), "%s", mp);
+			break;
+		}
+	}
+	fclose(f);
+	snprintf(p, sizeof(p), "/proc/%d/cgroup", pid);
+	if (!mnt[0] || !(f = fopen(p, "re")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			if (strcmp(line + 3, "/")) /* the v2 root would be the whole machine */
+				snprintf(v2, len, "%s%.400s", mnt, line + 3);
+		}
+	fclose(f);
+}
+
 int ab_macro_hier_probe(struct ab_macro_hier *h, char *msg, size_t len)
 {
 	struct ab_kvm_memcg m;
