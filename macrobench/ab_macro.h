@@ -76,6 +76,9 @@ struct ab_macro_snap {
 void ab_macro_snap(struct ab_macro_snap *s, const struct ab_macro_cg *cgs, int n, int mem_version);
 /* Kernel thread ids of kswapd (found once). */
 void ab_macro_kswapd_init(void);
+/* The section of /sys/kernel/debug/lru_gen_full for memory cgroup @mem
+ * (generations, per-tier stats, mm walk stats), malloc'd, or NULL. */
+char *ab_macro_lru_gen_full(const char *mem);
 bool ab_macro_lru_gen_enabled(char *desc, size_t len);
 
 /* Swap on zram (lab guest): 0 / -errno with a message. */

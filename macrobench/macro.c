@@ -603,6 +603,7 @@ static void run_rep_vms(struct rep *r)
 	pthread_t loop;
 	struct loop_arg la = {.n = n, .bytes = (o.mib << 20) / 100};
 	bool loop_on = false;
+	char *lgf[AB_MACRO_MAX_VMS][2] = {{0}}; /* lru_gen_full sections before/after */
 
 	rep_res_begin();
 	for (int i = 0; i < n; i++)
@@ -689,6 +690,8 @@ static void run_rep_vms(struct rep *r)
 		}
 	}
 	/* the measured phase */
+	for (int i = 0; i < n; i++)
+		lgf[i][0] = ab_macro_lru_gen_full(res.cg[i].mem);
 	ab_macro_snap(&a, res.cg, n, hier.mem_version);
 	if (o.reclaim_ms) {
 		loop_on = !pthread_create(&loop, NULL, reclaim_loop, &la);
@@ -724,6 +727,8 @@ static void run_rep_vms(struct rep *r)
 		}
 		r->wall_s = (double)(ab_now_ns() - go_ns) / 1e9;
 		ab_macro_snap(&b, res.cg, n, hier.mem_version);
+		for (int i = 0; i < n; i++)
+			lgf[i][1] = ab_macro_lru_gen_full(res.cg[i].mem);
 	} else { /* mgmt: the run is the measured phase */
 		deadline = ab_now_ns() + 3600ull * 1000000000ull;
 		for (int i = 0; i < n; i++) {
@@ -755,6 +760,8 @@ static void run_rep_vms(struct rep *r)
 		}
 		r->wall_s = (double)(ab_now_ns() - go_ns) / 1e9;
 		ab_macro_snap(&b, res.cg, n, hier.mem_version);
+		for (int i = 0; i < n; i++)
+			lgf[i][1] = ab_macro_lru_gen_full(res.cg[i].mem);
 	}
 	if (loop_on) {
 		la.stop = true;
@@ -774,6 +781,15 @@ static void run_rep_vms(struct rep *r)
 			}
 		}
 	snap_counters(r, &a, &b, n);
+	if (lgf[0][0] || lgf[0][1]) { /* MGLRU: generations and walk stats, raw */
+		json_t *lj = json_array();
+
+		for (int i = 0; i < n; i++)
+			json_array_append_new(lj, json_pack("{s:s, s:s}", "before",
+							    lgf[i][0] ? lgf[i][0] : "", "after",
+							    lgf[i][1] ? lgf[i][1] : ""));
+		json_object_set_new(r->raw, "lru_gen_full", lj);
+	}
 	if (o.wl == WL_SYNTH) {
 		struct ab_hist h;
 		uint64_t ops = 0, user = 0, sys = 0;
@@ -819,6 +835,10 @@ out:
 			close(rfd[i]);
 		if (wfd[i] >= 0)
 			close(wfd[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		free(lgf[i][0]);
+		free(lgf[i][1]);
 	}
 	rep_res_end(); /* kills what is left, reaps, removes the cgroups */
 }

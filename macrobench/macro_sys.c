@@ -397,6 +397,33 @@ static void lru_gen_seqs(const struct ab_macro_cg *cgs, int n, uint64_t *seq)
 	fclose(f);
 }
 
+char *ab_macro_lru_gen_full(const char *mem)
+{
+	FILE *f = fopen("/sys/kernel/debug/lru_gen_full", "re");
+	char line[1024], path[800], *out = NULL;
+	size_t len = 0;
+	bool in = false;
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "memcg %*d %799s", path) == 1)
+			in = !strcmp(path, memcg_rel(mem));
+		if (!in)
+			continue;
+		size_t l = strlen(line);
+		char *n = realloc(out, len + l + 1);
+
+		if (!n)
+			break;
+		out = n;
+		memcpy(out + len, line, l + 1);
+		len += l;
+	}
+	fclose(f);
+	return out;
+}
+
 void ab_macro_snap(struct ab_macro_snap *s, const struct ab_macro_cg *cgs, int n, int mem_version)
 {
 	s->t_ns = ab_now_ns();
