@@ -78,10 +78,10 @@ static void sources(struct ab_sb *b, const struct ab_results *r, int nr, char pa
 		char *cmd = ab_results_command(&r[i]);
 
 		ab_sb_printf(b, "  [%d] %s\n", i + 1, ab_answers_trust(&r[i]));
-		ab_sb_printf(b, "      kernel %.40s, %.50s\n", ctxs(&r[i], "kernel_release"),
-			     ctxs(&r[i], "hwloc_topology"));
-		ab_sb_printf(b, "      $ %.62s%s\n", cmd ? cmd : "?",
-			     cmd && strlen(cmd) > 62 ? "..." : "");
+		ab_sb_printf(b, "      kernel %.58s\n", ctxs(&r[i], "kernel_release"));
+		ab_sb_printf(b, "      %.66s\n", ctxs(&r[i], "hwloc_topology"));
+		ab_sb_printf(b, "      $ %.61s%s\n", cmd ? cmd : "?",
+			     cmd && strlen(cmd) > 61 ? "..." : "");
 		free(cmd);
 		(void)paths;
 	}

@@ -262,7 +262,11 @@ int ab_report_main(int argc, char **argv)
 		fprintf(stderr, "agebench report: %s: no benchmark results\n", path);
 		rc = 2;
 	}
-	if (!rc && !access(mpath, F_OK)) {
+	/* A macro run's results.json is the macro section itself (its macro.json is
+	 * the same data, kept for older readers). */
+	bool mi_macro = !rc && ab_results_context(&mi.r, "backend") &&
+			!strcmp(ab_results_context(&mi.r, "backend"), "macro");
+	if (!rc && !mi_macro && !access(mpath, F_OK)) {
 		rc = load_input(&ma, mpath);
 		have_macro = !rc && ma.r.nb > 0;
 	}

@@ -147,5 +147,8 @@ char *ab_json_sanitize(const char *buf, size_t len, size_t *outlen, size_t *repl
 
 /* Kernel release (uname -r). */
 const char *ab_kernel_release(void);
+/* "bare metal", "virtual machine (QEMU: ...)" or "virtual machine (<vendor>)": from
+ * the CPU's hypervisor flag and DMI (the answer page's trust level). */
+const char *ab_platform(void);
 
 #endif /* AB_COMMON_H */

@@ -444,6 +444,12 @@ int ab_run(const struct ab_run_opts *opts)
 
 	/* Re-entrant: each call hands the recorded benchmarks over afresh. */
 	benchmark::ClearRegisteredBenchmarks();
+	static bool platform_added;
+	if (!platform_added) {
+		/* where the numbers come from: the answer page's trust level */
+		benchmark::AddCustomContext("platform", ab_platform());
+		platform_added = true;
+	}
 	{
 		std::lock_guard<std::mutex> g(g_lock);
 		g_counters.clear();
