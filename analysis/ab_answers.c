@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ab_common.h"
 #include "ab_stats.h"
 
 #define ALPHA 0.05
@@ -673,4 +674,74 @@ json_t *ab_answers_json(const struct ab_answer a[AB_ANS_N])
 					      "rows", rows));
 	}
 	return o;
+}
+
+/* ---- the Q3 waterfall figure -------------------------------------------------- */
+
+void ab_answers_waterfall(struct ab_figs *f, const struct ab_answer a[AB_ANS_N])
+{
+	static const char *const bar_colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"};
+	const struct ab_answer *q = &a[2];
+	const char *file = "figures/answers_q3_waterfall.png";
+	const char *what = "Q3 waterfall: what each step buys in ns_per_page";
+	struct ab_sb d = {0}, vars = {0}, blocks = {0}, colours = {0};
+	char data[4400], why[512] = "";
+	int nb = 0;
+
+	if (!q->answered || q->nrows < 3) {
+		ab_fig_note(f, file, what, "Q3 not answered: %s", q->missing);
+		return;
+	}
+	/* three rows (steps) per configuration, in order */
+	for (int i = 0; i + 2 < q->nrows && nb < 4; i += 3, nb++) {
+		struct ab_name n;
+		double cum = 0;
+		const char *batch = "whole";
+
+		(void)n;
+		if (strstr(q->rows[i].config, "batch:"))
+			batch = strstr(q->rows[i].config, "batch:");
+		ab_sb_printf(&d, "%s# batch %.20s: step label pct lo hi cumulative\n",
+			     nb ? "\n\n" : "", batch);
+		for (int s = 0; s < 3; s++) {
+			const struct ab_effect *e = &q->rows[i + s].e;
+			double p = isfinite(e->pct) ? e->pct : 0;
+
+			cum = ((1 + cum / 100) * (1 + p / 100) - 1) * 100;
+			ab_sb_printf(&d, "%d \"%s\" %.4f %.4f %.4f %.4f\n", s + 1,
+				     q->rows[i + s].label, p, isfinite(e->lo) ? e->lo : p,
+				     isfinite(e->hi) ? e->hi : p, cum);
+		}
+		char w[40];
+		snprintf(w, sizeof(w), "%.20s", batch);
+		for (char *c = w; *c; c++)
+			if (*c == ' ')
+				*c = '_';
+		ab_sb_printf(&blocks, "%s%s", nb ? " " : "", w);
+		ab_sb_printf(&colours, "%s%s", nb ? " " : "", bar_colours[nb]);
+	}
+	snprintf(data, sizeof(data), "%s/data/answers_q3_waterfall.dat", f->dir);
+	if (ab_write_atomic(data, d.s, d.len)) {
+		ab_fig_note(f, file, what, "cannot write %.400s", data);
+	} else {
+		ab_gp_var(&vars, "fig_title",
+			  "Q3: what each step buys (ns_per_page, shift vs the previous mode)");
+		ab_gp_var(&vars, "fig_xlabel", "step");
+		ab_gp_var(&vars, "fig_ylabel", "% change of ns per page (lower is better)");
+		ab_gp_var(&vars, "subtitle", q->source);
+		ab_gp_var(&vars, "blocks", blocks.s);
+		ab_gp_var(&vars, "colours", colours.s);
+		ab_gp_var(&vars, "modes", "");
+		ab_gp_var(&vars, "points", "");
+		ab_gp_var(&vars, "dashes", "");
+		if (ab_gnuplot_run(f, "waterfall", "answers_q3_waterfall", data, &vars, why,
+				   sizeof(why)))
+			ab_fig_note(f, file, what, "%s", why);
+		else
+			ab_fig_note(f, file, what, NULL);
+	}
+	free(d.s);
+	free(vars.s);
+	free(blocks.s);
+	free(colours.s);
 }

@@ -75,4 +75,7 @@ const char *ab_answers_trust(const struct ab_results *r);
 struct ab_effect ab_answers_effect(const struct ab_bench_res *bb, const struct ab_bench_res *nb,
 				   const char *metric);
 
+/* The Q3 waterfall figure (DIR/figures/answers_q3_waterfall.{png,svg}). */
+void ab_answers_waterfall(struct ab_figs *f, const struct ab_answer a[AB_ANS_N]);
+
 #endif /* AB_ANSWERS_H */

@@ -270,14 +270,15 @@ int ab_report_main(int argc, char **argv)
 		rc = load_input(&ma, mpath);
 		have_macro = !rc && ma.r.nb > 0;
 	}
-	if (!rc && !nofig)
-		rc = draw_figures(&figs, dir, &mi, have_macro ? &ma : NULL);
+	struct ab_answer a[AB_ANS_N];
+	if (!rc)
+		answers(&mi, have_macro ? &ma : NULL, a);
+	if (!rc && !nofig && !(rc = draw_figures(&figs, dir, &mi, have_macro ? &ma : NULL)))
+		ab_answers_waterfall(&figs, a);
 	if (!rc) {
-		struct ab_answer a[AB_ANS_N];
 		struct ab_sb full = {0};
 
 		/* Figures first, so the report can say what was drawn. */
-		answers(&mi, have_macro ? &ma : NULL, a);
 		compose(&b, &mi, have_macro ? &ma : NULL, &figs, nofig, path, dir, a, false);
 		compose(&full, &mi, have_macro ? &ma : NULL, &figs, nofig, path, dir, a, true);
 		rc = write_report(&b, dir, "report.txt") ||

@@ -80,6 +80,15 @@ cp "$tmp/small/results.json" "$tmp/withmacro/"
 if "$tool" report --no-figures "$tmp/withmacro" >/dev/null 2>&1; then ok; else bad "report withmacro"; fi
 json "$tmp/withmacro/answers.json" 'not a["Q1"]["answered"] and "lack" in a["Q1"]["missing"]'
 
+# the Q3 waterfall figure: one block, the three steps, cumulative = product of the steps
+mkdir -p "$tmp/fig"
+"$synth" "$tmp/fig/results.json" --reps 9 >/dev/null
+"$tool" report "$tmp/fig" >/dev/null 2>&1 || bad "report with figures"
+w=$tmp/fig/figures/data/answers_q3_waterfall.dat
+if [[ $(grep -c '^[1-3] "' "$w" 2>/dev/null) == 3 ]]; then ok; else bad "$w: want 3 steps"; fi
+if awk '/^[1-3] "/ { c = (1 + c / 100) * (1 + $(NF - 3) / 100) * 100 - 100; if (c - $NF > 0.01 || $NF - c > 0.01) bad = 1 } END { exit bad }' "$w"; then ok; else bad "$w: cumulative column is not the product of the steps"; fi
+if [[ -s $tmp/fig/figures/answers_q3_waterfall.png && -s $tmp/fig/figures/answers_q3_waterfall.svg ]]; then ok; else bad "waterfall PNG/SVG missing"; fi
+
 # the cover letter: several runs, 72 columns, all four questions, the sources
 "$tool" report --cover-letter "$tmp/sizable" "$tmp/withmacro" >"$tmp/cover" 2>"$tmp/cover.err" || bad "cover letter: exit $?"
 if awk 'length > 72 { bad = 1 } END { exit bad }' "$tmp/cover"; then ok; else bad "cover letter over 72 columns"; fi
