@@ -72,7 +72,8 @@ struct ab_hist {
 void ab_hist_init(struct ab_hist *h);
 void ab_hist_record(struct ab_hist *h, uint64_t v);
 void ab_hist_merge(struct ab_hist *dst, const struct ab_hist *src);
-/* Value at quantile q in [0,1] (upper edge of the bucket, clamped to max). */
+/* Value at quantile q in [0,1]: rank floor(q*count), interpolated inside its
+ * bucket (not its upper edge), clamped to [min, max]. */
 uint64_t ab_hist_quantile(const struct ab_hist *h, double q);
 
 /*
