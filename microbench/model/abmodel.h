@@ -226,7 +226,8 @@ struct ab_vcpu {
 	 * fault spins fault_work_ns outside mmu_lock (exit, GUP: the part of
 	 * KVM's fault before the lock), then ab_model_fault(): fault_in_pct %
 	 * on a random page of [first, first+n) (inside the aged range), the
-	 * others on the next page of the fresh window (outside it). Between
+	 * others on the next page of the fresh window (outside it). The queue is
+	 * bounded: arrivals more than 1 ms overdue are dropped (`dropped`). Between
 	 * faults the vCPU makes guest accesses (a zapped page refaults there,
 	 * closed loop, its latency from the access).
 	 */
@@ -241,6 +242,7 @@ struct ab_vcpu {
 	/* results (accesses/faults/lock_wait_ns readable while running, relaxed) */
 	uint64_t accesses, faults, recycles;
 	uint64_t lock_wait_ns;	 /* time blocked on mmu_lock so far */
+	uint64_t dropped;	 /* open loop: arrivals dropped, over 1 ms overdue */
 	int pinned_pu;		 /* PU it was bound to (pin_role >= 0), -1 if binding failed */
 	struct ab_hist *hist[2]; /* caller-allocated, may be NULL */
 };

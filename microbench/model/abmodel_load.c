@@ -20,8 +20,9 @@ static inline uint64_t rng_below(uint64_t *s, uint64_t n)
 	return (uint64_t)(((unsigned __int128)ab_rng_next(s) * n) >> 64);
 }
 
-#define VCPU_BATCH 256
-#define OPEN_CHECK 16 /* open loop: accesses between two looks at the clock */
+#define VCPU_BATCH  256
+#define OPEN_CHECK  16	       /* open loop: accesses between two looks at the clock */
+#define MAX_LATE_NS 1000000ull /* open loop: oldest arrival kept waiting */
 
 static inline struct ab_hist *phase_hist(struct ab_vcpu *v)
 {
@@ -73,6 +74,14 @@ static void vcpu_open_loop(struct ab_vcpu *v, uint64_t s)
 	while (!__atomic_load_n(v->stop, __ATOMIC_RELAXED)) {
 		for (int b = 0; b < VCPU_BATCH / OPEN_CHECK; b++) {
 			uint64_t now = ab_now_ns();
+
+			/* A bounded queue: arrivals more than MAX_LATE_NS overdue
+			 * (a descheduled vCPU thread) are dropped and counted. */
+			if (now > next + MAX_LATE_NS) {
+				uint64_t skip = (now - next - MAX_LATE_NS) / period + 1;
+				next += skip * period;
+				__atomic_store_n(&v->dropped, v->dropped + skip, __ATOMIC_RELAXED);
+			}
 
 			/* Due (or late): serve it now; a vCPU that cannot keep up
 			 * serves its backlog back to back, and stays stoppable. */
