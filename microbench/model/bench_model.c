@@ -181,6 +181,7 @@ struct mb_case {
 	double *call_ns;
 	size_t cap_calls;
 	uint64_t win_ns, win_acc, win_f, win_wait, win_drop;
+	bool placeholders;
 	/* floor and baseline */
 	double ratio, rate_aging, rate_base;
 };
@@ -545,7 +546,7 @@ static void mb_counters_vcpus(struct mb_case *c)
 	ab_hist_init(&h);
 	for (int i = 0; i < c->nv; i++)
 		ab_hist_merge(&h, &c->hist[2 * i + 1]);
-	if (h.count) {
+	if (h.count || c->err[0]) {
 		ab_counter(st, "fault_p50_ns", (double)ab_hist_quantile(&h, 0.50), 0);
 		ab_counter(st, "fault_p99_ns", (double)ab_hist_quantile(&h, 0.99), 0);
 		ab_counter(st, "fault_max_ns", (double)h.max, 0);
@@ -560,15 +561,15 @@ static void mb_counters_vcpus(struct mb_case *c)
 	ab_hist_init(&h);
 	for (int i = 0; i < c->nv; i++)
 		ab_hist_merge(&h, &c->hist[2 * i]);
-	if (h.count) {
+	if (h.count || c->err[0]) {
 		ab_counter(st, "base_fault_p99_ns", (double)ab_hist_quantile(&h, 0.99), 0);
 		ab_record_cdf(st, "base_fault", &h);
 	}
 	ab_counter(st, "vcpu_faults_per_s", (double)c->win_f / ((double)c->win_ns * 1e-9), 0);
 	ab_counter(st, "vcpu_accesses_per_s", c->rate_aging, 0);
 	ab_counter(st, "pool_waits", (double)ab_model_pool_waits(c->m), 0);
-	if (c->rate_base > 0)
-		ab_counter(st, "vcpu_rel", c->rate_aging / c->rate_base, 0);
+	if (c->rate_base > 0 || c->err[0])
+		ab_counter(st, "vcpu_rel", c->rate_base > 0 ? c->rate_aging / c->rate_base : 0, 0);
 }
 
 /* Faults recorded in the aging (1) or baseline (0) window. */
@@ -639,6 +640,22 @@ static void bench_model(ab_state *st, void *argp)
 		else if (c.iters)
 			mb_counters_aging(&c);
 		if (c.nv && !c.decl_mismatch && !starved)
+			mb_counters_vcpus(&c);
+	}
+	/*
+	 * A failed repetition still carries the benchmark's counter names
+	 * (placeholder values, in a row marked error_occurred): Google
+	 * Benchmark 1.7.1 takes the counter set of a benchmark's first
+	 * repetition, and one without counters makes its aggregation of the
+	 * others dereference a missing entry (a segfault, seen here).
+	 */
+	if (c.err[0] && !c.placeholders) {
+		c.iters = c.iters ? c.iters : 1;
+		c.age_ns = c.age_ns ? c.age_ns : 1;
+		c.win_ns = c.win_ns ? c.win_ns : 1;
+		c.placeholders = true;
+		mb_counters_aging(&c);
+		if (c.nv && c.v && c.hist && c.m)
 			mb_counters_vcpus(&c);
 	}
 	mb_free(&c);
