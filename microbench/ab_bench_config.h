@@ -13,6 +13,12 @@ struct ab_bench_config {
 	bool pin;	    /* hwloc pinning (--no-pin clears it) */
 	const char *driver; /* kvm backend: --driver, NULL = auto */
 	const char *mode;   /* kvm backend: --mode, NULL = all available */
+	/* model backend: --pages LIST (range sizes, comma list), --batch LIST
+	 * (pages per aging call: numbers or "all"), NULL = the grid's own */
+	const char *pages, *batch;
+	/* --allow-oversubscribe: run points whose walker + vCPU threads exceed
+	 * the PUs (marked "oversubscribed" in results.json) instead of refusing */
+	bool allow_oversubscribe;
 };
 
 /*
