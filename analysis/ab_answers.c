@@ -76,7 +76,14 @@ static bool oversubscribed(const struct ab_results *r, const char *name)
 		bool same = key && !strcmp(key, name);
 
 		free(key);
-		if (same && json_is_true(json_object_get(b, "oversubscribed")))
+		if (!same)
+			continue;
+		json_t *o = json_object_get(b, "oversubscribed");
+		const char *label = json_string_value(json_object_get(b, "label"));
+
+		/* the model marks such points with a counter of 1 and a label */
+		if (json_is_true(o) || (json_is_number(o) && json_number_value(o) > 0) ||
+		    (label && strstr(label, "oversubscribed")))
 			return true;
 	}
 	return false;

@@ -80,6 +80,8 @@ bool ab_rep_mean(const struct ab_bench_res *b, const char *metric, double *mean)
 bool ab_rep_median(const struct ab_bench_res *b, const char *metric, double *med, double *q1,
 		   double *q3);
 const struct ab_metric *ab_rep_any_metric(const struct ab_results *r, const char *metric);
+/* A benchmark run with more threads than PUs (--allow-oversubscribe marks it). */
+bool ab_rep_oversubscribed(const struct ab_bench_res *b);
 const struct ab_cmp_row *ab_rep_cmp_lookup(const struct ab_cmp *c, const char *bench,
 					   const char *metric);
 

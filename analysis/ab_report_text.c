@@ -443,6 +443,14 @@ static void table_row(struct ab_sb *b, const struct ab_results *r, const struct 
 		ab_sb_printf(b, "%*s", t->colw, cell);
 	}
 	ab_sb_printf(b, "\n");
+	for (int mi = 0; mi < ms->n; mi++)
+		if (c->bench[mi] && ab_rep_oversubscribed(ab_results_find(r, c->bench[mi]))) {
+			ab_sb_printf(b,
+				     "  %-*s(oversubscribed: more threads than PUs; "
+				     "not a fair comparison)\n",
+				     t->lw, "");
+			break;
+		}
 }
 
 static void mode_table(struct ab_sb *b, const struct ab_results *r, const struct ab_cmp *cmp,

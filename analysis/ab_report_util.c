@@ -326,3 +326,13 @@ const struct ab_cmp_row *ab_rep_cmp_lookup(const struct ab_cmp *c, const char *b
 	}
 	return NULL;
 }
+
+bool ab_rep_oversubscribed(const struct ab_bench_res *b)
+{
+	const struct ab_metric *m = b ? ab_bench_metric(b, "oversubscribed") : NULL;
+
+	for (size_t i = 0; m && i < m->n; i++)
+		if (m->v[i] > 0)
+			return true;
+	return false;
+}
