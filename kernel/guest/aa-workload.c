@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * aa-workload: the workload of the lab's A/A test (kernel/guest/t-aa).
+ *
+ * Creates a VM with <MiB> of guest memory (4 KiB pages, THP off), runs one
+ * vCPU in 32-bit protected mode that writes one byte to every page after
+ * the code page and halts, so the secondary MMU maps all of them. Then,
+ * with the vCPU stopped (so the aging pass sees the same state on every
+ * kernel), one aging pass:
+ *   1. MGLRU: one forced aging walk of memcg <memcg id> (the memcg this
+ *      runs in) on node 0: "+ <id> 0 <max_seq> 1 1" to
+ *      /sys/kernel/debug/lru_gen, max_seq read from that file after the
+ *      VM is populated ("-": no MGLRU pass);
+ *   2. page_idle: marks every page of guest memory idle through
+ *      /sys/kernel/mm/page_idle/bitmap (rmap walk + clear_young per page).
+ * Prints one line: "AA pages=<n> lru_gen_ns=<ns> page_idle_ns=<ns>".
+ *
+ * With "hook" instead of a memcg id it instead times the age_bench debugfs
+ * hook of the series: for every mode of /ab/modes and batch 1, 64 and the
+ * whole range, one "clear" over all guest pages after a re-touch by the
+ * vCPU, printing "HOOK mode=<m> batch=<b> pages=<n> calls=<c> young=<y>
+ * declines=<d> ns=<ns> ns_per_page=<x>".
+ *
+ * Built by kernel/scripts/agebench-kernel (gcc -static) and packed into
+ * the lab's initramfs as /ab/bin/aa-workload. Exit 0 ok, 1 failure.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+
+static void die(const char *what)
+{
+	fprintf(stderr, "aa-workload: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = 0;
+	s->limit = 0xffffffff;
+	s->selector = sel;
+	s->type = type;
+	s->present = 1;
+	s->dpl = 0;
+	s->db = 1;
+	s->s = 1;
+	s->g = 1;
+}
+
+/* max_seq of memcg @id, node 0, from /sys/kernel/debug/lru_gen; 0 if none */
+static unsigned long long lru_gen_max_seq(int id)
+{
+	FILE *f = fopen("/sys/kernel/debug/lru_gen", "r");
+	unsigned long long seq, max = 0;
+	int m = -1, nid = -1, v;
+	char line[512];
+
+	if (!f)
+		die("/sys/kernel/debug/lru_gen");
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "memcg %d", &v) == 1) {
+			m = v;
+			nid = -1;
+		} else if (sscanf(line, " node %d", &v) == 1) {
+			nid = v;
+		} else if (m == id && nid == 0 && sscanf(line, " %llu", &seq) == 1 &&
+			   seq > max) {
+			max = seq;
+		}
+	}
+	fclose(f);
+	return max;
+}
+
+static void run_vcpu(int vcpu, struct kvm_run *run, struct kvm_regs *regs)
+{
+	regs->rip = 0x1000;
+	if (ioctl(vcpu, KVM_SET_REGS, regs))
+		die("KVM_SET_REGS");
+	for (;;) {
+		if (ioctl(vcpu, KVM_RUN, 0) && errno != EINTR)
+			die("KVM_RUN");
+		if (run->exit_reason == KVM_EXIT_HLT)
+			return;
+		if (run->exit_reason != KVM_EXIT_INTR) {
+			fprintf(stderr, "aa-workload: unexpected exit %u\n", run->exit_reason);
+			exit(1);
+		}
+	}
+}
+
+/* The age_bench hook for every mode and batch 1, 64, all (see above). */
+static int hook_bench(int vm, int vcpu, struct kvm_run *run, struct kvm_regs *regs,
+		      uint64_t npages)
+{
+	static const char *const batches[] = {"1", "64", "all"};
+	char path[128], line[256], buf[4096], mode[32];
+	FILE *modes = fopen("/ab/modes", "r");
+	unsigned int b;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/age_bench", (int)getpid(), vm);
+	if (!modes)
+		die("/ab/modes");
+	while (fgets(line, sizeof(line), modes)) {
+		if (sscanf(line, "%31[a-z_]", mode) != 1)
+			continue;
+		for (b = 0; b < 3; b++) {
+			unsigned long long ns = 0, pages = 0, calls = 0, young = 0, dec = 0;
+			ssize_t n;
+			char *p;
+
+			run_vcpu(vcpu, run, regs);	/* every page young again */
+			fd = open(path, O_RDWR);
+			if (fd < 0)
+				die(path);
+			n = snprintf(buf, sizeof(buf), "%s 0 %llu clear %s\n", mode,
+				     (unsigned long long)npages, batches[b]);
+			if (write(fd, buf, (size_t)n) != n)
+				die("write age_bench");
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n <= 0)
+				die("read age_bench");
+			buf[n] = 0;
+			p = strstr(buf, " pages=");
+			pages = p ? strtoull(p + 7, NULL, 10) : 0;
+			p = strstr(buf, " young=");
+			young = p ? strtoull(p + 7, NULL, 10) : 0;
+			p = strstr(buf, " ns=");
+			ns = p ? strtoull(p + 4, NULL, 10) : 0;
+			p = strstr(buf, " calls=");
+			calls = p ? strtoull(p + 7, NULL, 10) : 0;
+			p = strstr(buf, " declines=");
+			dec = p ? strtoull(p + 10, NULL, 10) : 0;
+			if (strncmp(buf, "mode=", 5)) {
+				fprintf(stderr, "aa-workload: age_bench: '%.80s'\n", buf);
+				return 1;
+			}
+			printf("HOOK mode=%s batch=%s pages=%llu calls=%llu young=%llu declines=%llu ns=%llu ns_per_page=%.1f\n",
+			       mode, batches[b], pages, calls, young, dec, ns,
+			       pages ? (double)ns / (double)pages : 0.0);
+		}
+	}
+	fclose(modes);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t mib, size, npages, i, n, t0, t_lru = 0, t_idle;
+	struct kvm_userspace_memory_region region;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_run *run;
+	int kvm, vm, vcpu, fd;
+	uint64_t *pfns;
+	uint8_t *mem;
+	long mmap_size;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: aa-workload <MiB> <memcg id|->\n");
+		return 1;
+	}
+	mib = strtoull(argv[1], NULL, 0);
+	size = mib << 20;
+	if (mib < 1 || mib > 1024) {
+		fprintf(stderr, "aa-workload: MiB must be 1..1024\n");
+		return 1;
+	}
+	npages = size / PAGE;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		die("mmap");
+	madvise(mem, size, MADV_NOHUGEPAGE);
+
+	/* guest code at gpa 0x1000: touch pages 2..n-1, then hlt */
+	{
+		uint8_t code[] = {
+			0xb8, 0x00, 0x20, 0x00, 0x00,	/* mov eax, 0x2000 */
+			0xc6, 0x00, 0x01,		/* 1: mov byte [eax], 1 */
+			0x05, 0x00, 0x10, 0x00, 0x00,	/* add eax, 0x1000 */
+			0x3d, 0, 0, 0, 0,		/* cmp eax, size */
+			0x72, 0xf1,			/* jb 1b */
+			0xf4,				/* hlt */
+		};
+		uint32_t sz = (uint32_t)size;
+
+		memcpy(&code[14], &sz, 4);
+		memcpy(mem + 0x1000, code, sizeof(code));
+	}
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		die("/dev/kvm");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die("KVM_CREATE_VM");
+	memset(&region, 0, sizeof(region));
+	region.slot = 0;
+	region.guest_phys_addr = 0;
+	region.memory_size = size;
+	region.userspace_addr = (uint64_t)(uintptr_t)mem;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region))
+		die("KVM_SET_USER_MEMORY_REGION");
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0)
+		die("KVM_CREATE_VCPU");
+	mmap_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size <= 0)
+		die("KVM_GET_VCPU_MMAP_SIZE");
+	run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED)
+		die("mmap kvm_run");
+
+	if (ioctl(vcpu, KVM_GET_SREGS, &sregs))
+		die("KVM_GET_SREGS");
+	seg(&sregs.cs, 0x8, 0xb);
+	seg(&sregs.ds, 0x10, 0x3);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.cr0 |= 1; /* protected mode, no paging */
+	if (ioctl(vcpu, KVM_SET_SREGS, &sregs))
+		die("KVM_SET_SREGS");
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = 0x1000;
+	regs.rflags = 2;
+	if (ioctl(vcpu, KVM_SET_REGS, &regs))
+		die("KVM_SET_REGS");
+
+	for (;;) {
+		if (ioctl(vcpu, KVM_RUN, 0) && errno != EINTR)
+			die("KVM_RUN");
+		if (run->exit_reason == KVM_EXIT_HLT)
+			break;
+		if (run->exit_reason != KVM_EXIT_INTR) {
+			fprintf(stderr, "aa-workload: unexpected exit %u\n", run->exit_reason);
+			return 1;
+		}
+	}
+
+	if (!strcmp(argv[2], "hook"))
+		return hook_bench(vm, vcpu, run, &regs, npages);
+
+	/* the PFNs of guest memory (read before aging: pagemap does not age) */
+	pfns = calloc(npages, sizeof(*pfns));
+	if (!pfns)
+		die("calloc");
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		die("/proc/self/pagemap");
+	for (i = 0, n = 0; i < npages; i++) {
+		uint64_t e;
+
+		if (pread(fd, &e, 8, (off_t)(((uintptr_t)mem / PAGE + i) * 8)) != 8)
+			die("pagemap read");
+		if ((e >> 63) & 1 && (e & ((1ull << 55) - 1)))
+			pfns[n++] = e & ((1ull << 55) - 1);
+	}
+	close(fd);
+	qsort(pfns, n, sizeof(*pfns), cmp_u64);
+
+	/* 1. MGLRU aging walk of this memcg */
+	if (strcmp(argv[2], "-")) {
+		int id = atoi(argv[2]);
+		char cmd[96];
+
+		snprintf(cmd, sizeof(cmd), "+ %d 0 %llu 1 1\n", id, lru_gen_max_seq(id));
+		fd = open("/sys/kernel/debug/lru_gen", O_WRONLY);
+		if (fd < 0)
+			die("/sys/kernel/debug/lru_gen");
+		t0 = now_ns();
+		if (write(fd, cmd, strlen(cmd)) < 0)
+			die("write lru_gen");
+		t_lru = now_ns() - t0;
+		close(fd);
+	}
+
+	/* 2. page_idle: mark every guest page idle, one word per 64 PFNs */
+	fd = open("/sys/kernel/mm/page_idle/bitmap", O_WRONLY);
+	if (fd < 0)
+		die("/sys/kernel/mm/page_idle/bitmap");
+	t0 = now_ns();
+	for (i = 0; i < n;) {
+		uint64_t word = pfns[i] / 64, bits = 0;
+
+		while (i < n && pfns[i] / 64 == word)
+			bits |= 1ull << (pfns[i++] % 64);
+		if (pwrite(fd, &bits, 8, (off_t)(word * 8)) != 8)
+			die("page_idle write");
+	}
+	t_idle = now_ns() - t0;
+	close(fd);
+
+	printf("AA pages=%llu lru_gen_ns=%llu page_idle_ns=%llu\n", (unsigned long long)n,
+	       (unsigned long long)t_lru, (unsigned long long)t_idle);
+	return 0;
+}
