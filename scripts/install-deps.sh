@@ -9,7 +9,7 @@ set -euo pipefail
 LIBPERF_PREFIX=${AGEBENCH_LIBPERF_PREFIX:-/opt/agebench/libperf}
 PKGS=(build-essential cmake pkg-config libbenchmark-dev libhwloc-dev liburcu-dev
       libjansson-dev libgsl-dev gnuplot-nox valgrind clang libclang-rt-14-dev
-      linux-source-6.12 xz-utils python3)
+      linux-source-6.12 xz-utils python3 shellcheck)
 KPKGS=(qemu-system-x86 busybox-static bc flex bison libelf-dev libssl-dev cpio
        kmod rsync gcc-aarch64-linux-gnu gcc-s390x-linux-gnu)
 

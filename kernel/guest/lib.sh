@@ -1,6 +1,11 @@
 # shellcheck shell=sh
 # Helpers for the in-guest test scripts (busybox sh). Source with `. /ab/guest/lib.sh`.
+# Every test runs with `set -eu`: an unexpected failing command or an unset
+# variable ends it as a FAIL; commands whose failure a test handles say so
+# (`cmd || rc=$?`, `grep -c ... || true`).
+set -eu
 P=/sys/module/kvm/parameters/mmu_age_mode
+# shellcheck disable=SC2034 # used by the scripts that source this file
 MODES=$(sed -e 's/#.*//' /ab/modes | tr -s ' \n' ' ')
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
@@ -14,19 +19,4 @@ need_param() {
         fail "$P missing although ${AB_PATCHES} patches are applied"
     fi
     skip "kernel built without the agebench series: $P absent"
-}
-
-# The userspace (agevm-check, agebench) lists the modes it knows in its own
-# code; until it knows fast_or_locked it rejects "--mode fast_or_locked" with
-# "unknown mode 'fast_or_locked'". run_userspace <cmd...> runs the command;
-# exactly that failure, in mode fast_or_locked, is a SKIP naming the reason;
-# anything else passes through (output and exit status).
-run_userspace() {
-    out=$("$@" 2>&1); rc=$?
-    echo "$out"
-    if [ $rc != 0 ] && [ "$AB_MODE" = fast_or_locked ] &&
-        echo "$out" | grep -q "unknown mode 'fast_or_locked'"; then
-        skip "userspace does not know mode fast_or_locked yet: unknown mode 'fast_or_locked' from $(basename "$1")"
-    fi
-    return $rc
 }
