@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct ab_bench_config {
 	bool quick;	    /* --quick: the small grid, < 3 min on 2 cores */
@@ -13,6 +14,14 @@ struct ab_bench_config {
 	bool pin;	    /* hwloc pinning (--no-pin clears it) */
 	const char *driver; /* kvm backend: --driver, NULL = auto */
 	const char *mode;   /* kvm backend: --mode, NULL = all available */
+	/* vCPUs + the ager may exceed the PUs (--allow-oversubscribe); such
+	 * points are marked `oversubscribed` in results.json */
+	bool allow_oversubscribe;
+	/* kvm backend */
+	int mem_per_vcpu_mib; /* --mem-per-vcpu MIB: guest memory per vCPU (0 = grid) */
+	int min_age_ms;	      /* --min-age-ms: shortest aging window (0 = default) */
+	int zap_mib_s;	      /* --zap-rate: refault workload, MiB zapped per s (0 = default) */
+	const char *preset;   /* --preset NAME ("houghton-v4"), NULL = none */
 };
 
 /*
@@ -22,5 +31,7 @@ struct ab_bench_config {
  */
 int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errlen);
 int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen);
+/* After a --preset run: the preset's table (the published columns) to @out. */
+void ab_kvm_preset_print(FILE *out);
 
 #endif

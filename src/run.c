@@ -38,6 +38,15 @@ static void run_usage(FILE *f)
 		"                   (default: the best the running kernel offers)\n"
 		"  --mode M         kvm backend: only this kvm.mmu_age_mode (default: all the\n"
 		"                   kernel accepts; 'agebench list modes --kernel')\n"
+		"  --allow-oversubscribe  run points where vCPUs + the ager exceed the PUs\n"
+		"                   (marked oversubscribed in results.json)\n"
+		"  --mem-per-vcpu M kvm backend: M MiB of guest memory per vCPU\n"
+		"  --min-age-ms MS  kvm backend: shortest aging window (default 200 quick,\n"
+		"                   1000 full; also the steady-refault windows' length)\n"
+		"  --zap-rate R     kvm backend: steady refaults, MiB zapped per second\n"
+		"                   (default: the whole guest once per second)\n"
+		"  --preset NAME    a published experiment: houghton-v4 (kvm backend;\n"
+		"                   docs/kvm-backend.md)\n"
 		"  --iterations N   force N iterations per benchmark (CI gate)\n"
 		"  --list           list the benchmark names and exit\n"
 		"  --no-report      do not write report.txt and figures\n"
@@ -293,6 +302,11 @@ int ab_run_main(int argc, char **argv)
 	    {"driver", required_argument, NULL, 'd'},
 	    {"mode", required_argument, NULL, 'm'},
 	    {"iterations", required_argument, NULL, 'i'},
+	    {"allow-oversubscribe", no_argument, NULL, 'O'},
+	    {"mem-per-vcpu", required_argument, NULL, 'M'},
+	    {"min-age-ms", required_argument, NULL, 'A'},
+	    {"zap-rate", required_argument, NULL, 'Z'},
+	    {"preset", required_argument, NULL, 'p'},
 	    {"list", no_argument, NULL, 'l'},
 	    {"no-report", no_argument, NULL, 'R'},
 	    {"interleave", no_argument, NULL, 'I'},
@@ -362,6 +376,26 @@ int ab_run_main(int argc, char **argv)
 		case 'i':
 			ro.iterations = parse_pos("--iterations", optarg);
 			break;
+		case 'O':
+			cfg.allow_oversubscribe = true;
+			break;
+		case 'M':
+			cfg.mem_per_vcpu_mib = (int)parse_pos("--mem-per-vcpu", optarg);
+			break;
+		case 'A':
+			cfg.min_age_ms = (int)parse_pos("--min-age-ms", optarg);
+			break;
+		case 'Z':
+			cfg.zap_mib_s = (int)parse_pos("--zap-rate", optarg);
+			break;
+		case 'p':
+			if (strcmp(optarg, "houghton-v4")) {
+				ab_warn("unknown preset '%s' (known: houghton-v4)", optarg);
+				return AB_EXIT_USAGE;
+			}
+			cfg.preset = optarg;
+			backend = "kvm";
+			break;
 		case 'l':
 			list = true;
 			break;
@@ -391,6 +425,10 @@ int ab_run_main(int argc, char **argv)
 		ab_warn("unknown backend '%s' (known: model, kvm)", backend);
 		return AB_EXIT_USAGE;
 	}
+	if (cfg.preset && strcmp(backend, "kvm")) {
+		ab_warn("--preset %s runs the kvm backend", cfg.preset);
+		return AB_EXIT_USAGE;
+	}
 	if (!strcmp(backend, "model") && (cfg.driver || cfg.mode)) {
 		ab_warn("--driver and --mode apply to --backend kvm only");
 		return AB_EXIT_USAGE;
@@ -402,7 +440,7 @@ int ab_run_main(int argc, char **argv)
 	 * compare/report can call a difference significant at alpha 0.05.
 	 */
 	if (!cfg.reps)
-		cfg.reps = cfg.quick ? 5 : 9;
+		cfg.reps = cfg.preset ? 3 : cfg.quick ? 5 : 9;
 
 	ab_add_context("agebench_version", AB_VERSION);
 	ab_add_context("kernel_release", ab_kernel_release());
@@ -462,6 +500,8 @@ int ab_run_main(int argc, char **argv)
 		return AB_EXIT_FAIL;
 	out_dir_created = false; /* it holds results now */
 	printf("results: %s\n", final);
+	if (cfg.preset)
+		ab_kvm_preset_print(stdout);
 
 	if (report) {
 		char *rargv[] = {"report", out_dir, NULL};
