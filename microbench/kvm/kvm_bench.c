@@ -756,8 +756,9 @@ static bool kc_contended(struct kcase *c)
 
 /*
  * Steady refaults (workload b): the vCPUs loop over their memory while the
- * zapper invalidates it at zap_mib_s; a window of min_age_ms without aging,
- * then one with the ager (start barrier), same zap rate.
+ * zapper invalidates it at zap_mib_s; a window of min_age_ms (at least 4
+ * zap intervals) without aging, then one with the ager (start barrier),
+ * same zap rate.
  */
 static bool kc_refaults(struct kcase *c)
 {
@@ -769,6 +770,9 @@ static bool kc_refaults(struct kcase *c)
 	bool ok;
 
 	z.rate = c->p->zap_mib_s ? (uint64_t)c->p->zap_mib_s << 20 : z.bytes; /* default: 1/s */
+	/* long enough for at least 4 zapped chunks */
+	if (min_ns < 4 * ((2ull << 20) * 1000000000ull / z.rate))
+		min_ns = 4 * ((2ull << 20) * 1000000000ull / z.rate);
 	loop_work(&w, c->op);
 	c->d.budget = c->kb->drv == &ab_kvm_drv_reclaim ? c->npages / 16 : 0;
 	for (int k = 0; k < 2; k++) {
@@ -1363,7 +1367,10 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	{
 		int fit = cfg->allow_oversubscribe ? AB_VM_MAX_VCPUS : pus - 1;
 
-		maxv = cfg->max_vcpus > 0 ? cfg->max_vcpus : pus > 1 ? pus - 1 : 1;
+		maxv = cfg->max_vcpus > 0	  ? cfg->max_vcpus
+		       : cfg->allow_oversubscribe ? pus
+		       : pus > 1		  ? pus - 1
+						  : 1;
 		if (cfg->preset)
 			maxv = cfg->max_vcpus > 0 ? cfg->max_vcpus : 112;
 		if (maxv > AB_VM_MAX_VCPUS)

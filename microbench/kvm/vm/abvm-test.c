@@ -786,7 +786,7 @@ static int cmd_errors(const char *run, const char *dir)
 	{
 		char *a[] = {(char *)run, "--vcpus", "0", NULL};
 
-		expect_run("bad vcpus", a, NULL, false, 2, "--vcpus: '0' not in 1..64");
+		expect_run("bad vcpus", a, NULL, false, 2, "--vcpus: '0' not in 1..");
 	}
 	return ab_check_failures ? 1 : 0;
 }
