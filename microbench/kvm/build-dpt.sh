@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the kernel's KVM selftest demand_paging_test from Debian's
 # linux-source-6.12 tarball, out of tree, into OUTDIR (the populate-speed

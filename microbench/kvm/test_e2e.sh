@@ -102,23 +102,37 @@ if [ -n "$cli" ]; then
 	if [ $rc -ne 0 ]; then
 		echo "FAIL: agebench run --backend kvm exited $rc"; cat "$dir/cli.log"; exit 1
 	fi
-	python3 - "$dir/cli/results.json" <<'PY' || exit 1
+	"$cli" list counters --format json >"$dir/schema.json" || { echo "FAIL: agebench list counters"; exit 1; }
+	python3 - "$dir/cli/results.json" "$dir/schema.json" <<'PY' || exit 1
 import json, sys
 d = json.load(open(sys.argv[1]))
+schema = {c["name"]: c for c in json.load(open(sys.argv[2]))}
 a = d.get("agebench", {})
 ctr = a.get("counters", {})
 bad = []
+builtin = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
+           "repetitions", "repetition_index", "threads", "iterations", "real_time",
+           "cpu_time", "time_unit", "aggregate_name", "aggregate_unit", "error_occurred",
+           "error_message", "label"}
+seen = set()
 for b in d["benchmarks"]:
-    for k, v in b.items():
-        if k in ("ns_per_page", "vcpu_rel", "fault_p99_ns", "hot_evicted", "evicted",
-                 "first_touch_p99_ns", "window_faults", "calls_per_s") and k not in ctr:
-            bad.append("counter %s emitted but not declared" % k)
-for k in ("ns_per_page", "fault_p99_ns", "vcpu_rel", "first_touch_p99_ns"):
-    if k in ctr and ctr[k].get("better") not in ("lower", "higher"):
-        bad.append("counter %s has no direction: %r" % (k, ctr[k]))
+    for k in b:
+        if k in builtin:
+            continue
+        seen.add(k)
+        if k not in ctr:
+            bad.append("counter %s emitted but not declared in results.json" % k)
+        elif k not in schema:
+            bad.append("counter %s is not in the schema (agebench list counters)" % k)
+        elif (ctr[k].get("unit"), ctr[k].get("better")) != (schema[k]["unit"], schema[k]["better"]):
+            bad.append("counter %s declared as %r, the schema says %r" % (k, ctr[k], schema[k]))
+if len(seen) < 10:
+    bad.append("only %d counters seen: %s" % (len(seen), sorted(seen)))
+# the headline counters name the phase they come from
 for k in ("ns_per_page", "lock_wait_ns", "vcpu_rel", "fault_p99_ns"):
-    if k in ctr and "contended" not in ctr[k].get("meaning", "") and "while aging" not in ctr[k].get("meaning", ""):
-        bad.append("counter %s: meaning does not name its phase: %r" % (k, ctr[k]))
+    m = schema.get(k, {}).get("meaning", "")
+    if "contended" not in m and "while aging" not in m:
+        bad.append("counter %s: meaning does not name its phase: %r" % (k, m))
 cdf = a.get("cdf", {})
 if not any("fault" in m for m in cdf.values()):
     bad.append("no fault CDF in agebench.cdf")
