@@ -1077,12 +1077,13 @@ void ab_kvm_preset_print(FILE *out)
 		"\nhoughton-v4 (access_tracking_perf_test -p -l -b 1G, Houghton v4 cover "
 		"letter)\n%s\n",
 		preset_note);
-	fprintf(out, "%6s %8s | vCPU wall time s: %9s", "vcpus", "MiB/vCPU", "no aging");
+	fprintf(out, "%15s | %-*s | %s\n", "", 12 * (nm + 1), "vCPU wall time, s", "aging pass, s");
+	fprintf(out, "%6s %8s | %12s", "vcpus", "MiB/vCPU", "no aging");
 	for (int m = 0; m < nm; m++)
-		fprintf(out, " %12.12s", modes[m]);
-	fprintf(out, " | aging pass s:");
+		fprintf(out, " %11.11s", modes[m]);
+	fprintf(out, " |");
 	for (int m = 0; m < nm; m++)
-		fprintf(out, " %12.12s", modes[m]);
+		fprintf(out, " %11.11s", modes[m]);
 	fprintf(out, "\n");
 	for (int k = 0; k < nv; k++) {
 		double base[PRESET_MAX_REPS * AB_MODE_NR];
@@ -1095,11 +1096,11 @@ void ab_kvm_preset_print(FILE *out)
 					base[nb++] = prows[i].base[j];
 				mib = prows[i].mib;
 			}
-		fprintf(out, "%6d %8llu | %27.3f", vc[k], (unsigned long long)(mib / vc[k]),
+		fprintf(out, "%6d %8llu | %12.3f", vc[k], (unsigned long long)(mib / vc[k]),
 			median(base, nb));
 		for (int pass = 0; pass < 2; pass++) {
 			if (pass)
-				fprintf(out, " | %13s", "");
+				fprintf(out, " |");
 			for (int m = 0; m < nm; m++) {
 				const struct preset_row *r = NULL;
 
@@ -1108,13 +1109,13 @@ void ab_kvm_preset_print(FILE *out)
 					    !strcmp(prows[i].mode, modes[m]))
 						r = &prows[i];
 				if (!r || !r->n) {
-					fprintf(out, " %12s", "-");
+					fprintf(out, " %11s", "-");
 					continue;
 				}
 				double v[PRESET_MAX_REPS];
 
 				memcpy(v, pass ? r->pass : r->wall, sizeof(double) * r->n);
-				fprintf(out, " %12.3f", median(v, r->n));
+				fprintf(out, " %11.3f", median(v, r->n));
 			}
 		}
 		fprintf(out, "\n");
@@ -1388,11 +1389,12 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 			maxv = fit;
 		}
 		if (maxv < 1) {
-			snprintf(err, errlen,
-				 "kvm: 1 vCPU and the ager need 2 PUs, this machine offers %d "
-				 "(--allow-oversubscribe)",
-				 pus);
-			return -1;
+			/* one PU (e.g. the lab's 1-CPU guest): the one point there
+			 * is, marked oversubscribed, rather than nothing */
+			ab_warn("kvm: 1 PU: the vCPU and the ager share it (oversubscribed)");
+			ab_add_context("kvm_refused_points", "none: 1 PU, vcpus:1 runs "
+							     "oversubscribed");
+			maxv = 1;
 		}
 	}
 
