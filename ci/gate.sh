@@ -5,7 +5,7 @@
 #   ci/gate.sh [--build DIR] [--runner PATH] [--baseline FILE]
 #              [--tolerance PCT] [--check-determinism] [--update]
 #
-# Each case of ci/gate/cases.txt runs `ab_gate_run WALKER PG NPAGES K` under
+# Each case of ci/gate/cases.txt runs `abmodel_det WALKER PG NPAGES K` under
 # valgrind --tool=callgrind twice: once collecting only inside ab_model_age()
 # ("walk": the walkers) and once inside ab_model_det_run() ("run": setup,
 # vCPU accesses and walks). The counts are exact and repeatable (single
@@ -47,7 +47,7 @@ while (($#)); do
 	*) echo "gate: unknown argument '$1' (see ci/gate.sh --help)" >&2; exit 2 ;;
 	esac
 done
-[[ -n $runner ]] || runner=$build/ci/ab_gate_run
+[[ -n $runner ]] || runner=$build/microbench/model/abmodel_det
 if ! [[ $tol =~ ^[0-9]+([.][0-9]+)?$ ]]; then
 	echo "gate: --tolerance wants a percentage, got '$tol'" >&2
 	exit 2
@@ -57,7 +57,7 @@ if ! command -v valgrind >/dev/null; then
 	exit 77
 fi
 if [[ ! -x $runner ]]; then
-	echo "gate: runner $runner not built (cmake --build $build --target ab_gate_run)" >&2
+	echo "gate: runner $runner not built (cmake --build $build --target abmodel_det)" >&2
 	exit 2
 fi
 [[ -r $cases ]] || { echo "gate: cannot read the case list $cases" >&2; exit 2; }

@@ -55,11 +55,22 @@ if [[ ! -r $baseline ]]; then
 	echo "walltime-advice: no baseline $baseline (create: ci/walltime-advice.sh --update)"
 	exit 0
 fi
-"$bin" compare "$baseline" "$new"
+# compare matches benchmark names through the schema's parser, without
+# Google Benchmark's elements (iterations:, min_time:, repeats:, ...); a
+# baseline from an older grid (other arguments) matches nothing.
+"$bin" compare "$baseline" "$new" 2>"$tmp/compare.err"
 rc=$?
+grep -v ': only in ' "$tmp/compare.err" >&2
+only=$(grep -c ': only in ' "$tmp/compare.err")
+((only)) && echo "walltime-advice: $only benchmarks on one side only (not compared)"
 case $rc in
 0) echo "walltime-advice: no significant slowdown against the baseline" ;;
 1) echo "walltime-advice: ADVICE: significant slowdowns above (wall time; check with ci/gate.sh)" ;;
-*) echo "walltime-advice: could not compare (exit $rc)" ;;
+*)
+	echo "walltime-advice: could not compare (exit $rc)"
+	grep -q 'no benchmark name is present in both files' "$tmp/compare.err" &&
+		echo "walltime-advice: the baseline is from another grid: refresh it with" \
+			"ci/walltime-advice.sh --update and commit $baseline"
+	;;
 esac
 exit 0

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define AB_EXIT_OK    0
@@ -104,18 +105,36 @@ struct ab_perf *ab_perf_start(void); /* NULL if unavailable */
 int ab_perf_stop(struct ab_perf *p, uint64_t *instr, uint64_t *cycles);
 
 /*
- * Cleanup registry for resources that must not outlive the process (VMs,
- * mappings, cgroups, temp files): ab_cleanup_push() registers @fn(@arg);
- * they run in reverse order at exit() and on SIGINT/SIGTERM/SIGHUP (the
- * handler runs them, then exits with 128+signo). Functions must be safe to
- * run from a signal handler in the main thread's context (close, unlink,
- * rmdir, munmap, write). ab_cleanup_pop() removes one (by handle) without
- * running it; ab_cleanup_run() runs and removes it.
+ * The cleanup registry: the one place for what must not outlive the process
+ * (sysfs/module parameters we changed, cgroups, temp and backing files,
+ * child processes, VMs). Entries are undone newest first at exit() and on
+ * SIGINT/SIGTERM/SIGHUP (the handler undoes them, then exits 128+signo);
+ * only in the process that registered them (not in a forked child that
+ * calls exit()). Every action must be async-signal-safe: the built-in kinds
+ * are; an AB_CLEANUP_FN function must be too (close, unlink, rmdir, munmap,
+ * write). Each call returns a handle >= 0, or -1 (registry full, path too
+ * long, missing @aux).
  */
+enum ab_cleanup_kind {
+	AB_CLEANUP_FN,	   /* fn(arg): ab_cleanup_push() */
+	AB_CLEANUP_FILE,   /* unlink(path) */
+	AB_CLEANUP_DIR,	   /* rmdir(path), retried for a moment while EBUSY */
+	AB_CLEANUP_CGROUP, /* write our pid to aux (parent's cgroup.procs), then rmdir(path) */
+	AB_CLEANUP_WRITE,  /* write aux to path: restore a parameter */
+	AB_CLEANUP_CHILD,  /* kill(pid, SIGKILL) and reap: ab_cleanup_add_child() */
+};
 typedef void (*ab_cleanup_fn)(void *arg);
-int ab_cleanup_push(ab_cleanup_fn fn, void *arg); /* handle >= 0, or -1 */
-void ab_cleanup_pop(int handle);
-void ab_cleanup_run(int handle);
+int ab_cleanup_push(ab_cleanup_fn fn, void *arg);
+int ab_cleanup_add(enum ab_cleanup_kind kind, const char *path, const char *aux);
+int ab_cleanup_add_child(pid_t pid);
+void ab_cleanup_pop(int handle); /* forget it (the resource is gone or handed on) */
+void ab_cleanup_run(int handle); /* undo it now, then forget it */
+/* Undo everything registered after ab_cleanup_mark() returned @mark. */
+int ab_cleanup_mark(void);
+void ab_cleanup_to(int mark);
+/* Install the exit and signal handlers now (the first entry does it too):
+ * call early where a signal must already exit through the registry. */
+void ab_cleanup_install(void);
 
 /*
  * Google Benchmark writes non-finite numbers as bare NaN / inf tokens (e.g.

@@ -28,11 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(s);
 	(void)ab_results_context(&r, "kernel_release");
 	for (size_t i = 0; i < r.nb; i++) {
-		char el[64];
+		struct ab_name n;
+		char buf[1024];
 
-		(void)ab_name_element(r.b[i].name, 1, el, sizeof(el));
-		(void)ab_name_arg(r.b[i].name, "vcpus");
-		free(ab_name_replace(r.b[i].name, 1, "locked"));
+		if (!ab_bench_name(r.b[i].name, &n))
+			continue;
+		(void)ab_name_get_long(&n, "vcpus", -1);
+		(void)ab_mode_find(n.mode);
+		(void)ab_name_format(&n, true, buf, sizeof(buf));
 	}
 	if (!ab_cmp_files(&r, &r, &o, &c, err, sizeof(err))) {
 		ab_cmp_print_text(devnull, &c);

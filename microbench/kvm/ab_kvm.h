@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ab_kvm.h - internals of the kvm backend: filesystem roots, the cleanup
- * registry, memcg helpers and the aging-driver interface.
+ * ab_kvm.h - internals of the kvm backend: filesystem roots, file helpers,
+ * memcg helpers and the aging-driver interface.
  */
 #ifndef AB_KVM_H
 #define AB_KVM_H
 
+#include "ab_common.h" /* the cleanup registry, ab_cleanup_*() */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,22 +28,7 @@ int ab_kvm_write_str(const char *path, const char *s);
 int ab_kvm_read_str(const char *path, char *buf, size_t len); /* trims trailing newline */
 int ab_kvm_read_u64_key(const char *path, const char *key, uint64_t *val); /* "key value" lines */
 
-/*
- * Cleanup registry on top of common's ab_cleanup_push(): entries are undone
- * by ab_kvm_undo_to(), at exit and on SIGINT/SIGTERM/SIGHUP. Every entry is
- * self-contained (order-independent) and async-signal-safe.
- */
-enum ab_kvm_undo_kind {
-	AB_KVM_UNDO_RMDIR,  /* rmdir(path) (a cgroup) */
-	AB_KVM_UNDO_UNLINK, /* unlink(path) */
-	AB_KVM_UNDO_WRITE,  /* write(path, value): restore a parameter */
-	AB_KVM_UNDO_CGROUP, /* value "<parent>/cgroup.procs\n<pid>": leave, then rmdir(path) */
-};
-int ab_kvm_undo_push(enum ab_kvm_undo_kind kind, const char *path, const char *value);
-/* Undo and drop entries above @mark (returned by ab_kvm_undo_mark()). */
-int ab_kvm_undo_mark(void);
-void ab_kvm_undo_to(int mark);
-void ab_kvm_cleanup_install(void);
+/* Cleanup (parameters, memcgs, files): common's registry, ab_cleanup_*(). */
 
 /*
  * Memory cgroup of the harness (v2, or v1 "memory" hierarchy). The cgroup is
@@ -157,7 +143,6 @@ const struct ab_kvm_driver *ab_kvm_driver_by_name(const char *name);
 bool ab_kvm_mode_param(char *cur, size_t len);
 /* Set it (undo registered to restore the original). 0 / -errno. */
 int ab_kvm_mode_set(const char *mode);
-extern const char *const ab_kvm_modes[4];
 
 /* /dev/kvm pre-flight: 0, or -errno with @msg. */
 int ab_kvm_dev_kvm_check(char *msg, size_t len);

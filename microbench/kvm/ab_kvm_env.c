@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ab_kvm_env.c - roots, file helpers, cleanup registry, memcg, KVM stats. */
+/* ab_kvm_env.c - roots, file helpers, memcg, KVM stats. */
 #define _GNU_SOURCE
 #include "ab_kvm.h"
 #include "ab_vm.h"
+#include "ab_vm_age.h"
 #include "ab_common.h"
 
 #include <errno.h>
@@ -92,101 +93,6 @@ int ab_kvm_read_u64_key(const char *path, const char *key, uint64_t *val)
 	}
 	fclose(f);
 	return err;
-}
-
-/* ---- cleanup registry (on top of common's ab_cleanup_push) ---------- */
-
-#define AB_KVM_UNDO_MAX 64
-struct ab_kvm_undo {
-	enum ab_kvm_undo_kind kind;
-	int handle;
-	char path[600];
-	char value[600];
-};
-static struct ab_kvm_undo undo_stack[AB_KVM_UNDO_MAX];
-static volatile sig_atomic_t undo_n;
-
-static void write_path(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (write(fd, value, strlen(value)) < 0) {
-			/* nothing more we can do from here */
-		}
-		close(fd);
-	}
-}
-
-/* Async-signal-safe: open/write/close/rmdir/unlink/nanosleep only. */
-static void undo_one(void *arg)
-{
-	const struct ab_kvm_undo *u = arg;
-	struct timespec ts = {0, 5000000};
-
-	switch (u->kind) {
-	case AB_KVM_UNDO_CGROUP: {
-		/* leave (value = "<parent>/cgroup.procs\n<pid>"), then remove */
-		char procs[600];
-		const char *nl = strchr(u->value, '\n');
-		size_t n = nl ? (size_t)(nl - u->value) : 0;
-
-		memcpy(procs, u->value, n);
-		procs[n] = 0;
-		if (nl)
-			write_path(procs, nl + 1);
-	}
-		/* fallthrough */
-	case AB_KVM_UNDO_RMDIR:
-		/* a cgroup may need a moment after its last task left */
-		for (int i = 0; i < 200 && rmdir(u->path) < 0 && errno == EBUSY; i++)
-			nanosleep(&ts, NULL);
-		break;
-	case AB_KVM_UNDO_UNLINK:
-		unlink(u->path);
-		break;
-	case AB_KVM_UNDO_WRITE:
-		write_path(u->path, u->value);
-		break;
-	}
-}
-
-int ab_kvm_undo_push(enum ab_kvm_undo_kind kind, const char *path, const char *value)
-{
-	struct ab_kvm_undo *u;
-
-	if (undo_n >= AB_KVM_UNDO_MAX)
-		return -ENOSPC;
-	u = &undo_stack[undo_n];
-	u->kind = kind;
-	snprintf(u->path, sizeof(u->path), "%s", path);
-	snprintf(u->value, sizeof(u->value), "%s", value ? value : "");
-	u->handle = ab_cleanup_push(undo_one, u);
-	if (u->handle < 0)
-		return -ENOSPC;
-	undo_n = undo_n + 1;
-	return 0;
-}
-
-int ab_kvm_undo_mark(void)
-{
-	return undo_n;
-}
-
-void ab_kvm_undo_to(int mark)
-{
-	while (undo_n > mark) {
-		int i = undo_n - 1;
-
-		ab_cleanup_run(undo_stack[i].handle);
-		undo_n = i;
-	}
-}
-
-void ab_kvm_cleanup_install(void)
-{
-	/* common's registry installs its exit and signal handlers on first use */
-	ab_vm_teardown_install();
 }
 
 /* ---- memcg ---------------------------------------------------------- */
@@ -342,7 +248,7 @@ int ab_kvm_memcg_enter(struct ab_kvm_memcg *m, char *msg, size_t len)
 	char f[600], pid[32];
 	int err;
 
-	m->undo_mark = ab_kvm_undo_mark();
+	m->undo_mark = ab_cleanup_mark();
 	reap_stale(m);
 	if (m->version == 2) {
 		snprintf(f, sizeof(f), "%s/cgroup.subtree_control", m->parent);
@@ -365,18 +271,18 @@ int ab_kvm_memcg_enter(struct ab_kvm_memcg *m, char *msg, size_t len)
 		char v[600];
 
 		/* registered before the move, so a signal in between still cleans up */
-		snprintf(v, sizeof(v), "%s/cgroup.procs\n%s", m->parent, pid);
-		if ((err = ab_kvm_undo_push(AB_KVM_UNDO_CGROUP, m->dir, v))) {
+		snprintf(v, sizeof(v), "%s/cgroup.procs", m->parent);
+		if (ab_cleanup_add(AB_CLEANUP_CGROUP, m->dir, v) < 0) {
 			rmdir(m->dir);
 			snprintf(msg, len, "cleanup registry full");
-			return err;
+			return -ENOSPC;
 		}
 	}
 	snprintf(f, sizeof(f), "%s/cgroup.procs", m->dir);
 	err = ab_kvm_write_str(f, pid);
 	if (err) {
 		snprintf(msg, len, "%s: %s", f, strerror(-err));
-		ab_kvm_undo_to(m->undo_mark);
+		ab_cleanup_to(m->undo_mark);
 		return err;
 	}
 	return 0;
@@ -384,7 +290,7 @@ int ab_kvm_memcg_enter(struct ab_kvm_memcg *m, char *msg, size_t len)
 
 void ab_kvm_memcg_leave(struct ab_kvm_memcg *m)
 {
-	ab_kvm_undo_to(m->undo_mark);
+	ab_cleanup_to(m->undo_mark);
 	m->dir[0] = 0;
 }
 
@@ -455,31 +361,17 @@ int ab_kvm_memcg_lru_gen_id(struct ab_kvm_memcg *m)
 
 /* ---- mode parameter, /dev/kvm, stats -------------------------------- */
 
-const char *const ab_kvm_modes[4] = {"locked", "read_locked", "fast_only", "bitmap"};
-
+/* kvm.mmu_age_mode: the VM library's accessor (ab_vm_age.h), under our root. */
 bool ab_kvm_mode_param(char *cur, size_t len)
 {
-	char p[512];
-
-	ab_kvm_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
-	return ab_kvm_read_str(p, cur, len) == 0;
+	return ab_vm_age_mode_get(ab_kvm_root(), cur, len) == 0;
 }
 
 int ab_kvm_mode_set(const char *mode)
 {
-	static bool saved;
-	char p[512], cur[64];
+	int err = ab_vm_age_mode_save(ab_kvm_root()); /* restored at exit/signal */
 
-	ab_kvm_path(p, sizeof(p), "/sys/module/kvm/parameters/mmu_age_mode");
-	if (!saved) {
-		int err = ab_kvm_read_str(p, cur, sizeof(cur));
-
-		if (err)
-			return err;
-		ab_kvm_undo_push(AB_KVM_UNDO_WRITE, p, cur);
-		saved = true;
-	}
-	return ab_kvm_write_str(p, mode);
+	return err ? err : ab_vm_age_mode_set(ab_kvm_root(), mode);
 }
 
 int ab_kvm_dev_kvm_check(char *msg, size_t len)

@@ -339,7 +339,7 @@ static int accuracy_reclaim(struct ab_kvm_drv *d, struct abvm *vm, int rounds,
 			err = bfd;
 			break;
 		}
-		if ((err = ab_vm_run(vm, &w))) {
+		if ((err = ab_vm_start_wait(vm, &w))) {
 			snprintf(msg, len, "hot pass: %s %s", ab_vm_strerr(err),
 				 ab_vm_last_error(vm));
 			close(bfd);
@@ -579,7 +579,7 @@ static bool kc_first_touch(struct kcase *c)
 	w.record_latency = true;
 	ab_vm_hist_reset(c->vm);
 	t0 = ab_now_ns();
-	if ((err = ab_vm_run(c->vm, &w)))
+	if ((err = ab_vm_start_wait(c->vm, &w)))
 		return kc_vm_fail(c, "first touch", err);
 	t1 = ab_now_ns();
 	merge_hists(c->vm, &c->first);
@@ -1169,7 +1169,7 @@ static double our_populate(int vcpus, uint64_t bytes_per_vcpu, char *msg, size_t
 	ab_vm_work_init(&w);
 	w.op = AB_VM_OP_WRITE;
 	t0 = ab_now_ns();
-	err = ab_vm_run(vm, &w);
+	err = ab_vm_start_wait(vm, &w);
 	t1 = ab_now_ns();
 	if (err)
 		snprintf(msg, len, "%s %s", ab_vm_strerr(err), ab_vm_last_error(vm));
@@ -1309,7 +1309,7 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	int nback = 0;
 	const char *why, *s_env;
 
-	ab_kvm_cleanup_install();
+	ab_cleanup_install();
 	if (ab_kvm_dev_kvm_check(err, errlen))
 		return -1;
 	if (pick_driver(cfg, err, errlen))

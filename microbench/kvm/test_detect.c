@@ -273,7 +273,7 @@ int main(void)
 	{
 		const char *root = tree(0);
 		char p[512], v[64] = "";
-		int mark = ab_kvm_undo_mark();
+		int mark = ab_cleanup_mark();
 
 		setenv("AGEBENCH_KVM_FSROOT", root, 1);
 		snprintf(p, sizeof(p), "%s/sys/module/kvm/parameters/mmu_age_mode", root);
@@ -286,7 +286,7 @@ int main(void)
 			printf("ok   %-34s %s\n", "mode switch", v);
 		}
 		ab_kvm_mode_set("fast_only");
-		ab_kvm_undo_to(mark);
+		ab_cleanup_to(mark);
 		checks++;
 		if (ab_kvm_read_str(p, v, sizeof(v)) || strcmp(v, "locked")) {
 			printf(

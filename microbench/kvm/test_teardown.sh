@@ -20,6 +20,11 @@ leftover() {
 	find /sys/fs/cgroup -maxdepth 8 -type d -name "agebench-$1-*" 2>/dev/null
 }
 
+# "nothing left behind" only when nothing failed so far
+verdict() {
+	if [ $fail -eq 0 ]; then echo "$1, nothing left behind"; else echo "$1: FAILED (see above)"; fi
+}
+
 # which driver runs here (the test covers the memcg drivers best)
 drv=$("$bin" --detect | sed -n 's/^chosen: //p')
 
@@ -39,29 +44,34 @@ fi
 if [ -n "$(ls -A "$dir/files")" ]; then
 	echo "FAIL: files left after a normal run: $(ls -A "$dir/files")"; fail=1
 fi
-echo "normal run: rc=$rc, nothing left behind"
+verdict "normal run: rc=$rc"
 
-# 2. SIGINT while the benchmark runs (memcg entered, VM running)
+# 2. SIGINT while the benchmark runs (memcg entered, VM running). The
+# handshake is a condition polled with a deadline, not a sleep: the run
+# holds a vCPU mapping (its VM exists), and for the memcg drivers its memcg
+# exists too.
 AGEBENCH_KVM_CALLS=100000 AGEBENCH_KVM_BASE_MS=20000 "$bin" --quick --filter 'vcpus:1/' \
 	--json "$dir/int.json" >"$dir/int.log" 2>&1 &
 pid=$!
 seen=""
 i=0
-while [ $i -lt 300 ]; do
-	if [ "$drv" = reclaim ] || [ "$drv" = lru_gen ]; then
-		seen=$(leftover $pid)
-	else
-		grep -q -- "^-----" "$dir/int.log" && [ $i -gt 20 ] && seen=yes
+while [ $i -lt 600 ]; do
+	if grep -q kvm-vcpu "/proc/$pid/maps" 2>/dev/null; then
+		if [ "$drv" = reclaim ] || [ "$drv" = lru_gen ]; then
+			seen=$(leftover $pid)
+		else
+			seen=vm
+		fi
 	fi
 	[ -n "$seen" ] && break
 	kill -0 $pid 2>/dev/null || break
-	sleep 0.1
+	sleep 0.05
 	i=$((i + 1))
 done
 if [ -z "$seen" ]; then
-	echo "FAIL: the run never reached the benchmark (driver $drv)"; cat "$dir/int.log"; fail=1
+	echo "FAIL: the run never reached the benchmark within 30 s (driver $drv)"
+	cat "$dir/int.log"; fail=1
 fi
-sleep 0.5
 kill -INT $pid
 wait $pid
 rc=$?
@@ -74,6 +84,6 @@ fi
 if [ -n "$(ls -A "$dir/files")" ]; then
 	echo "FAIL: files left after SIGINT: $(ls -A "$dir/files")"; fail=1
 fi
-echo "SIGINT'd run (driver $drv, memcg seen: ${seen:-no}): rc=$rc, nothing left behind"
+verdict "SIGINT'd run (driver $drv, running: ${seen:-no}): rc=$rc"
 [ $fail -eq 0 ] && rm -rf "$dir"
 exit $fail

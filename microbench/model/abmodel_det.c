@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * abmodel_det - run the deterministic single-threaded model workload once
- * (for valgrind --tool=callgrind; see ab_model_det_run() in abmodel.h).
+ * (single thread, fixed seed, fixed iteration counts: no timing-dependent
+ * path; see ab_model_det_run() in abmodel.h). The CI instruction-count gate
+ * (ci/gate.sh) runs it under valgrind --tool=callgrind; abmodel_det_slow,
+ * linked against abmodel_slow, is the injected regression the gate's own
+ * test must catch.
  *
  *   abmodel_det WALKER 4K|2M NPAGES K
+ *   abmodel_det --list      the model's walkers, one per line
  *
  * Prints "young=<n>" and exits 0; bad arguments: message, exit 2.
  */
@@ -33,9 +38,16 @@ static unsigned long long num(const char *what, const char *s, unsigned long lon
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (int i = 0; i < AB_MODE_NR; i++)
+			if (ab_model_has_walker(i))
+				puts(ab_mode_name(i));
+		return AB_EXIT_OK;
+	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: abmodel_det WALKER 4K|2M NPAGES K\n"
-				"  WALKER: locked read_locked fast_only bitmap scan\n");
+		fprintf(stderr, "usage: abmodel_det WALKER 4K|2M NPAGES K | --list\n"
+				"  WALKER: %s\n",
+			ab_mode_list(AB_IN_MODEL));
 		return AB_EXIT_USAGE;
 	}
 	int w = ab_walker_parse(argv[1]);

@@ -8,7 +8,9 @@ slow=${2:-}
 fail=0
 ref=$("$det" locked 4K 4096 3) || { echo "FAIL: $det locked 4K 4096 3 failed"; exit 1; }
 case $ref in young=*) ;; *) echo "FAIL: unexpected output '$ref'"; exit 1 ;; esac
-for w in locked read_locked fast_only bitmap scan; do
+walkers=$("$det" --list) || { echo "FAIL: $det --list"; exit 1; }
+[ "$(echo "$walkers" | wc -l)" -ge 6 ] || { echo "FAIL: $det --list: $walkers"; exit 1; }
+for w in $walkers; do
 	for ps in 4K 2M; do
 		a=$("$det" $w $ps 4096 3) || { echo "FAIL: $w $ps"; fail=1; continue; }
 		b=$("$det" $w $ps 4096 3)

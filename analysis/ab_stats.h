@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ab_stats.h - summary statistics, the two-sided Mann-Whitney U test, the
+ * Hodges-Lehmann shift with its distribution-free confidence interval and
+ * Holm's step-down and Benjamini-Hochberg's step-up corrections.
+ */
+#ifndef AB_STATS_H
+#define AB_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ab_summary {
+	size_t n;
+	double mean;
+	double sd;     /* sample standard deviation (n - 1) */
+	double sd_pct; /* sd as % of |mean| (0 when mean is 0) */
+};
+
+void ab_summarize(const double *v, size_t n, struct ab_summary *s);
+
+/* Samples up to this size per side use the exact permutation distribution. */
+#define AB_MWU_EXACT_MAX 20
+
+/*
+ * Two-sided Mann-Whitney U test of @x against @y. Returns the p-value in
+ * [0, 1] (1 when either side is empty or all values tie). Ties get midranks;
+ * with nx, ny <= AB_MWU_EXACT_MAX the p-value is exact (the permutation
+ * distribution of the midrank sum, counted by dynamic programming), else the
+ * normal approximation with tie and continuity correction (GSL).
+ * @u (optional) gets U of x; @exact (optional) which method was used.
+ */
+double ab_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, double *u,
+		       bool *exact);
+
+/* Median of @v[n] (NAN when n is 0); @v is not changed. */
+double ab_median(const double *v, size_t n);
+
+/*
+ * Hodges-Lehmann estimate of the shift of @y against @x: the median of the
+ * nx * ny differences y[j] - x[i], in @shift. [@lo, @hi] is its
+ * distribution-free confidence interval at level @conf (e.g. 0.95): the
+ * k-th smallest and k-th largest difference, k from the exact null
+ * distribution of U (no-tie counts) when nx, ny <= AB_MWU_EXACT_MAX, else
+ * from the normal approximation. Returns 0, or -1 (lo = -inf, hi = +inf)
+ * when the samples are too small for that level (e.g. 3 vs 3 at 0.95);
+ * -1 with @shift NAN when a side is empty.
+ */
+int ab_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny, double conf,
+		      double *shift, double *lo, double *hi);
+
+/*
+ * Holm's step-down adjustment of the @n p-values @p into @adj (may alias
+ * @p): adj_(i) = max over j <= i of min(1, (m - j + 1) p_(j)), p sorted
+ * ascending, m the number of p that are not NAN (NAN stays NAN).
+ */
+void ab_holm(const double *p, size_t n, double *adj);
+/*
+ * Benjamini-Hochberg step-up adjustment (false discovery rate) of the @n
+ * p-values @p into @adj (may alias @p): sorted ascending, adj(i) =
+ * min over k >= i of n/k * p(k), capped at 1. NAN entries stay NAN and are
+ * not counted.
+ */
+void ab_bh(const double *p, size_t n, double *adj);
+
+#endif /* AB_STATS_H */
