@@ -583,7 +583,7 @@ static bool kc_first_touch(struct kcase *c)
 		return kc_vm_fail(c, "first touch", err);
 	t1 = ab_now_ns();
 	merge_hists(c->vm, &c->first);
-	ab_counter(c->st, "populate_pages_per_s", (double)c->npages * 1e9 / (double)(t1 - t0),
+	ab_counter(c->st, "first_touch_pages_per_s", (double)c->npages * 1e9 / (double)(t1 - t0),
 		   AB_CTR_DEFAULT);
 	return true;
 }

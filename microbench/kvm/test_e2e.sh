@@ -65,7 +65,7 @@ for b in bs:
     for c in ("ns_per_page", "pages_per_s", "calls_per_s", "age_pass_ns", "populate_ns",
               "base_populate_ns", "vcpu_rel", "fault_p50_ns", "fault_p99_ns", "fault_max_ns",
               "base_fault_p99_ns", "first_touch_p50_ns", "first_touch_p99_ns",
-              "populate_pages_per_s", "window_ns", "window_calls", "window_faults",
+              "first_touch_pages_per_s", "window_ns", "window_calls", "window_faults",
               "refault_ns_per_page", "refault_calls", "refault_vcpu_rel", "refault_faults",
               "refault_zapped", "refault_access_p99_ns", "base_refault_access_p99_ns"):
         need(b.get(c, 0) > 0, "%s: counter %s > 0 (got %r)" % (n, c, b.get(c)))
