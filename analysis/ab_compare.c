@@ -2,6 +2,8 @@
 /* ab_compare.c - `agebench compare`: Mann-Whitney U per benchmark and metric. */
 #include "ab_compare.h"
 
+#include "ab_errbuf.h"
+
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,15 +11,6 @@
 #include <string.h>
 
 #define WIDTH 80
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 static void *xcalloc(size_t n, size_t sz)
 {
@@ -253,8 +246,8 @@ static int cmp_bench(const struct ab_bench_res *bb, const struct ab_bench_res *b
 	size_t cap = bb->nm + bn->nm, k = 0;
 
 	if (strcmp(bb->time_unit, bn->time_unit)) {
-		seterr(
-		    err, errlen,
+		ab_errf(
+		    err, errlen, 0,
 		    "benchmark \"%s\": time_unit differs (%s in %s, %s in %s); refusing to compare",
 		    bn->name, bb->time_unit, rb->path, bn->time_unit, rn->path);
 		return -1;
@@ -269,10 +262,10 @@ static int cmp_bench(const struct ab_bench_res *bb, const struct ab_bench_res *b
 		const struct ab_metric *mb = &bb->m[i], *mn = ab_bench_metric(bn, mb->name);
 
 		if (mn && units_clash(mb, mn)) {
-			seterr(err, errlen,
-			       "benchmark \"%s\": counter %s has unit \"%s\" in %s but \"%s\" in "
-			       "%s; refusing to compare",
-			       bn->name, mb->name, mb->unit, rb->path, mn->unit, rn->path);
+			ab_errf(err, errlen, 0,
+				"benchmark \"%s\": counter %s has unit \"%s\" in %s but \"%s\" in "
+				"%s; refusing to compare",
+				bn->name, mb->name, mb->unit, rb->path, mn->unit, rn->path);
 			return -1;
 		}
 		cmp_row(mb, mn, o, &out->rows[k++], c);

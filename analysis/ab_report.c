@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include "ab_common.h"
+#include "ab_answers.h"
 #include "ab_report_priv.h"
+
+#include <jansson.h>
 
 #ifndef AB_PLOTS_DIR
 #define AB_PLOTS_DIR "analysis/gnuplot"
@@ -86,16 +89,36 @@ static void appendix(struct ab_sb *b, const struct ab_cmp *cmp)
 	}
 }
 
-/* The whole of report.txt. */
+/* The answers to the four questions from the run's results (and macro). */
+static void answers(const struct input *mi, const struct input *ma, struct ab_answer a[AB_ANS_N])
+{
+	struct ab_ans_input in[2] = {{.r = &mi->r}, {.r = ma ? &ma->r : NULL}};
+
+	ab_answers_compute(in, ma ? 2 : 1, a);
+}
+
+/*
+ * report.txt: the answer page, the machine, how to reproduce, the summary;
+ * report-full.txt (@full): all of that and every table, the figures, the
+ * appendix.
+ */
 static void compose(struct ab_sb *b, const struct input *mi, const struct input *ma,
-		    const struct ab_figs *figs, bool nofig, const char *path, const char *dir)
+		    const struct ab_figs *figs, bool nofig, const char *path, const char *dir,
+		    const struct ab_answer a[AB_ANS_N], bool full)
 {
 	ab_sb_printf(b, "agebench report: secondary-MMU page aging\n");
 	ab_sb_rule(b, '=');
-	ab_sb_printf(b, "\n");
+	ab_answers_text(b, a, AB_REP_WIDTH);
 	ab_rep_machine(b, &mi->r, &mi->ms, path);
 	ab_rep_reproduce(b, &mi->r, dir);
 	ab_rep_summary(b, &mi->r, &mi->cmp, &mi->ms);
+	if (!full) {
+		ab_sb_printf(b,
+			     "Every table, the figures and every benchmark against %s: "
+			     "report-full.txt\n",
+			     ab_rep_base_mode());
+		return;
+	}
 	ab_rep_results(b, "Micro results (results.json)", &mi->r, &mi->cmp, &mi->ms);
 	ab_rep_schema_notes(b, &mi->r);
 	if (ma) {
@@ -136,30 +159,48 @@ static int draw_figures(struct ab_figs *figs, const char *dir, const struct inpu
 	return 0;
 }
 
-static int write_report(struct ab_sb *b, const char *dir, const struct ab_figs *figs)
+static int write_file(const char *dir, const char *name, const char *text, size_t len)
 {
 	char rp[4300];
 	int e;
 
-	snprintf(rp, sizeof(rp), "%s/report.txt", dir);
-	strip_trailing_blanks(b);
-	e = ab_write_atomic(rp, b->s, b->len);
+	snprintf(rp, sizeof(rp), "%s/%s", dir, name);
+	e = ab_write_atomic(rp, text, len);
 	if (e) {
 		fprintf(stderr, "agebench report: %s: %s\n", rp, strerror(-e));
 		return 1;
 	}
-	printf("report: %s\n", rp);
-	for (int i = 0; i < figs->nn; i++)
-		if (!figs->n[i].why[0])
-			printf("figure: %s/%s (+ .svg)\n", dir, figs->n[i].file);
+	printf("%s: %s\n", name, rp);
 	return 0;
+}
+
+static int write_report(struct ab_sb *b, const char *dir, const char *name)
+{
+	strip_trailing_blanks(b);
+	return write_file(dir, name, b->s, b->len);
+}
+
+static int write_answers(const char *dir, const struct ab_answer a[AB_ANS_N])
+{
+	json_t *j = ab_answers_json(a);
+	char *t = json_dumps(j, JSON_INDENT(2));
+	int rc = t ? write_file(dir, "answers.json", t, strlen(t)) : 1;
+
+	free(t);
+	json_decref(j);
+	return rc;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: agebench report [--no-figures] DIR\n"
-		   "Write DIR/report.txt and DIR/figures/*.{png,svg} from DIR/results.json\n"
-		   "(and DIR/macro.json when present). Exit 0 ok, 1 write failure, 2 bad input.\n");
+		   "       agebench report --cover-letter DIR|RESULTS.json...\n"
+		   "Write DIR/report.txt (the answers to the four reviewer questions, the\n"
+		   "machine, how to reproduce, the summary), DIR/report-full.txt (and every\n"
+		   "table), DIR/answers.json and DIR/figures/*.{png,svg} from DIR/results.json\n"
+		   "(and DIR/macro.json when present). --cover-letter prints the answers\n"
+		   "merged from several runs (micro, macro, lab) in 72 columns for a cover\n"
+		   "letter. Exit 0 ok, 1 write failure, 2 bad input.\n");
 }
 
 /* Options; the directory, or NULL with *rc set. */
@@ -207,8 +248,11 @@ int ab_report_main(int argc, char **argv)
 	char path[4200], mpath[4200];
 	bool have_macro = false, nofig = false;
 	int rc;
-	const char *dir = parse_args(argc, argv, &nofig, &rc);
+	const char *dir;
 
+	if (argc > 1 && !strcmp(argv[1], "--cover-letter"))
+		return ab_cover_letter_main(argc - 2, argv + 2);
+	dir = parse_args(argc, argv, &nofig, &rc);
 	if (!dir)
 		return rc;
 	snprintf(path, sizeof(path), "%s/results.json", dir);
@@ -218,16 +262,31 @@ int ab_report_main(int argc, char **argv)
 		fprintf(stderr, "agebench report: %s: no benchmark results\n", path);
 		rc = 2;
 	}
-	if (!rc && !access(mpath, F_OK)) {
+	/* A macro run's results.json is the macro section itself (its macro.json is
+	 * the same data, kept for older readers). */
+	bool mi_macro = !rc && ab_results_context(&mi.r, "backend") &&
+			!strcmp(ab_results_context(&mi.r, "backend"), "macro");
+	if (!rc && !mi_macro && !access(mpath, F_OK)) {
 		rc = load_input(&ma, mpath);
 		have_macro = !rc && ma.r.nb > 0;
 	}
-	if (!rc && !nofig)
-		rc = draw_figures(&figs, dir, &mi, have_macro ? &ma : NULL);
+	struct ab_answer a[AB_ANS_N];
+	if (!rc)
+		answers(&mi, have_macro ? &ma : NULL, a);
+	if (!rc && !nofig && !(rc = draw_figures(&figs, dir, &mi, have_macro ? &ma : NULL)))
+		ab_answers_waterfall(&figs, a);
 	if (!rc) {
+		struct ab_sb full = {0};
+
 		/* Figures first, so the report can say what was drawn. */
-		compose(&b, &mi, have_macro ? &ma : NULL, &figs, nofig, path, dir);
-		rc = write_report(&b, dir, &figs);
+		compose(&b, &mi, have_macro ? &ma : NULL, &figs, nofig, path, dir, a, false);
+		compose(&full, &mi, have_macro ? &ma : NULL, &figs, nofig, path, dir, a, true);
+		rc = write_report(&b, dir, "report.txt") ||
+		     write_report(&full, dir, "report-full.txt") || write_answers(dir, a);
+		free(full.s);
+		for (int i = 0; !rc && i < figs.nn; i++)
+			if (!figs.n[i].why[0])
+				printf("figure: %s/%s (+ .svg)\n", dir, figs.n[i].file);
 		for (int i = 0; i < figs.nn; i++)
 			if (figs.n[i].why[0])
 				fprintf(stderr, "agebench report: %s skipped: %s\n", figs.n[i].file,

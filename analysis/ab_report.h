@@ -9,5 +9,7 @@
 
 /* argv[0] = "report". Exit 0 ok, 1 failure writing, 2 bad usage/input. */
 int ab_report_main(int argc, char **argv);
+/* `agebench report --cover-letter ARGS...` (ab_cover.c). */
+int ab_cover_letter_main(int nargs, char **args);
 
 #endif /* AB_REPORT_H */

@@ -203,9 +203,23 @@ void ab_rep_reproduce(struct ab_sb *b, const struct ab_results *r, const char *d
 /* ---- per-metric mode tables ---- */
 
 static const char *const metric_order[] = {
-    "ns_per_page",	 "lock_wait_ns",  "declines",	  "vcpu_rel",  "vcpu_accesses_per_s",
-    "fault_p50_ns",	 "fault_p99_ns",  "fault_max_ns", "false_old", "young",
-    "walker_scan_ratio", "reclaim_cpu_s", "refaults",	  "real_time", NULL,
+    "ns_per_page",
+    "lock_wait_ns",
+    "declines",
+    "vcpu_rel",
+    "vcpu_accesses_per_s",
+    "fault_p50_ns",
+    "fault_p99_ns",
+    "fault_max_ns",
+    "false_old",
+    "young",
+    "walker_scan_ratio",
+    "reclaim_cpu_s",
+    "refault_pages",
+    "ops_per_s",
+    "op_p99_ns",
+    "real_time",
+    NULL,
 };
 /* Shown in the appendix only (redundant with the ones above). */
 static const char *const metric_skip[] = {"pages_per_s", "cpu_time", NULL};
@@ -228,7 +242,9 @@ static const char *metric_title(const char *m)
 	    {"walker_scan_ratio", "walker cost / linear scan cost"},
 	    {"real_time", "wall time per iteration"},
 	    {"reclaim_cpu_s", "reclaim CPU time"},
-	    {"refaults", "refaults"},
+	    {"refault_pages", "refaulted pages (workingset refaults in the VMs' memcgs)"},
+	    {"ops_per_s", "guest operations per second"},
+	    {"op_p99_ns", "guest operation latency, 99th percentile"},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(t[i].m, m))

@@ -3,6 +3,8 @@
 #include "ab_common.h"
 #include "ab_results.h"
 
+#include "ab_errbuf.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -10,17 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 static char *xstrdup(const char *s)
 {
@@ -44,38 +35,9 @@ static void *xrealloc(void *p, size_t n)
 	return q;
 }
 
-/* Keys of a Google Benchmark row that are not user counters. */
-static const char *const reserved_keys[] = {
-    "name",
-    "family_index",
-    "per_family_instance_index",
-    "run_name",
-    "run_type",
-    "repetitions",
-    "repetition_index",
-    "threads",
-    "iterations",
-    "real_time",
-    "cpu_time",
-    "time_unit",
-    "label",
-    "error_occurred",
-    "error_message",
-    "aggregate_name",
-    "aggregate_unit",
-    "big_o",
-    "rms",
-    "skipped",
-    "skip_message",
-    NULL,
-};
-
 static bool reserved(const char *k)
 {
-	for (int i = 0; reserved_keys[i]; i++)
-		if (!strcmp(k, reserved_keys[i]))
-			return true;
-	return false;
+	return ab_gbench_field(k);
 }
 
 bool ab_bench_name(const char *name, struct ab_name *n)
@@ -214,17 +176,17 @@ static int counter_meta(struct ab_results *r, const char *name, struct ab_metric
 		int dir = AB_BETTER_NONE;
 
 		if (!json_is_object(d) || (u && !json_is_string(u)) || (b && !json_is_string(b))) {
-			seterr(err, errlen,
-			       "%s: agebench.counters.%s must be {\"unit\": string, \"better\": "
-			       "string}",
-			       r->path, name);
+			ab_errf(err, errlen, 0,
+				"%s: agebench.counters.%s must be {\"unit\": string, \"better\": "
+				"string}",
+				r->path, name);
 			return -1;
 		}
 		if (b && (dir = ab_better_parse(json_string_value(b))) < 0) {
-			seterr(err, errlen,
-			       "%s: agebench.counters.%s.better is \"%s\" (want lower, higher or "
-			       "none)",
-			       r->path, name, json_string_value(b));
+			ab_errf(err, errlen, 0,
+				"%s: agebench.counters.%s.better is \"%s\" (want lower, higher or "
+				"none)",
+				r->path, name, json_string_value(b));
 			return -1;
 		}
 		set_meta(m, u ? json_string_value(u) : "", (enum ab_better)dir);
@@ -269,8 +231,8 @@ static int row_counters(struct ab_results *r, json_t *row, const char *name, str
 		if (reserved(ck) || !json_is_number(cv))
 			continue;
 		if (num(cv, &v)) {
-			seterr(err, errlen, "%s: benchmark \"%s\": counter %s is not finite",
-			       r->path, name, ck);
+			ab_errf(err, errlen, 0, "%s: benchmark \"%s\": counter %s is not finite",
+				r->path, name, ck);
 			return -1;
 		}
 		m = get_metric(b, ck);
@@ -286,14 +248,14 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 	json_t *rows;
 
 	if (!json_is_object(r->root)) {
-		seterr(err, errlen, "%s: not a JSON object (want Google Benchmark JSON output)",
-		       r->path);
+		ab_errf(err, errlen, 0, "%s: not a JSON object (want Google Benchmark JSON output)",
+			r->path);
 		return -1;
 	}
 	rows = json_object_get(r->root, "benchmarks");
 	if (!json_is_array(rows)) {
-		seterr(err, errlen,
-		       "%s: no \"benchmarks\" array (want Google Benchmark JSON output)", r->path);
+		ab_errf(err, errlen, 0,
+			"%s: no \"benchmarks\" array (want Google Benchmark JSON output)", r->path);
 		return -1;
 	}
 	for (size_t i = 0; i < json_array_size(rows); i++) {
@@ -304,9 +266,9 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 		char *k;
 
 		if (!json_is_object(row) || !json_is_string(nm = json_object_get(row, "name"))) {
-			seterr(err, errlen,
-			       "%s: benchmarks[%zu] is not an object with a string \"name\"",
-			       r->path, i);
+			ab_errf(err, errlen, 0,
+				"%s: benchmarks[%zu] is not an object with a string \"name\"",
+				r->path, i);
 			return -1;
 		}
 		name = json_string_value(nm);
@@ -321,18 +283,18 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 		}
 		if (num(json_object_get(row, "real_time"), &rt) ||
 		    num(json_object_get(row, "cpu_time"), &ct)) {
-			seterr(err, errlen,
-			       "%s: benchmark \"%s\": real_time/cpu_time missing or not a finite "
-			       "number",
-			       r->path, name);
+			ab_errf(err, errlen, 0,
+				"%s: benchmark \"%s\": real_time/cpu_time missing or not a finite "
+				"number",
+				r->path, name);
 			return -1;
 		}
 		tu = json_object_get(row, "time_unit");
 		if (tu) {
 			if (!json_is_string(tu)) {
-				seterr(err, errlen,
-				       "%s: benchmark \"%s\": time_unit is not a string", r->path,
-				       name);
+				ab_errf(err, errlen, 0,
+					"%s: benchmark \"%s\": time_unit is not a string", r->path,
+					name);
 				return -1;
 			}
 			unit = json_string_value(tu);
@@ -344,9 +306,10 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 		b = get_bench(r, k, unit);
 		free(k);
 		if (strcmp(b->time_unit, unit)) {
-			seterr(err, errlen,
-			       "%s: benchmark \"%s\": repetitions disagree on time_unit (%s vs %s)",
-			       r->path, b->name, b->time_unit, unit);
+			ab_errf(
+			    err, errlen, 0,
+			    "%s: benchmark \"%s\": repetitions disagree on time_unit (%s vs %s)",
+			    r->path, b->name, b->time_unit, unit);
 			return -1;
 		}
 		b->nreps++;
@@ -415,7 +378,7 @@ int ab_results_load(const char *path, struct ab_results *r, char *err, size_t er
 	memset(r, 0, sizeof(*r));
 	buf = read_all(path, &len, &e);
 	if (!buf) {
-		seterr(err, errlen, "%s: %s", path, strerror(e));
+		ab_errf(err, errlen, 0, "%s: %s", path, strerror(e));
 		return -1;
 	}
 	rc = ab_results_load_buffer(buf, len, path, r, err, errlen);
@@ -436,8 +399,8 @@ int ab_results_load_buffer(const char *buf, size_t len, const char *label, struc
 	root = json_loadb(clean, clen, JSON_REJECT_DUPLICATES, &je);
 	free(clean);
 	if (!root) {
-		seterr(err, errlen, "%s:%d:%d: malformed JSON: %s", label, je.line, je.column,
-		       je.text);
+		ab_errf(err, errlen, 0, "%s:%d:%d: malformed JSON: %s", label, je.line, je.column,
+			je.text);
 		return -1;
 	}
 	return finish_load(r, root, label, err, errlen);

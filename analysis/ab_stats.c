@@ -255,25 +255,33 @@ static int cmp_pidx(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void ab_holm(const double *p, size_t n, double *adj)
+/* The non-NAN entries of @p sorted ascending (with their index) into a new
+ * array of *@m; NAN entries of @adj are set here. */
+static struct pidx *sorted_p(const double *p, size_t n, double *adj, size_t *m)
 {
 	struct pidx *s = malloc((n ? n : 1) * sizeof(*s));
-	size_t m = 0;
-	double run = 0;
 
 	if (!s)
 		abort();
+	*m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!isnan(p[i]))
-			s[m++] = (struct pidx){p[i], i};
-	qsort(s, m, sizeof(*s), cmp_pidx);
+			s[(*m)++] = (struct pidx){p[i], i};
+	qsort(s, *m, sizeof(*s), cmp_pidx);
 	for (size_t i = 0; i < n; i++)
 		if (isnan(p[i]))
 			adj[i] = NAN;
-	for (size_t j = 0; j < m; j++) {
-		double a = fmin(1, (double)(m - j) * s[j].p);
+	return s;
+}
 
-		run = fmax(run, a);
+void ab_holm(const double *p, size_t n, double *adj)
+{
+	size_t m;
+	struct pidx *s = sorted_p(p, n, adj, &m);
+	double run = 0;
+
+	for (size_t j = 0; j < m; j++) {
+		run = fmax(run, fmin(1, (double)(m - j) * s[j].p));
 		adj[s[j].i] = run;
 	}
 	free(s);
@@ -281,23 +289,12 @@ void ab_holm(const double *p, size_t n, double *adj)
 
 void ab_bh(const double *p, size_t n, double *adj)
 {
-	struct pidx *s = malloc((n ? n : 1) * sizeof(*s));
-	size_t m = 0;
+	size_t m;
+	struct pidx *s = sorted_p(p, n, adj, &m);
 	double run = 1;
 
-	if (!s)
-		abort();
-	for (size_t i = 0; i < n; i++)
-		if (!isnan(p[i]))
-			s[m++] = (struct pidx){p[i], i};
-	qsort(s, m, sizeof(*s), cmp_pidx);
-	for (size_t i = 0; i < n; i++)
-		if (isnan(p[i]))
-			adj[i] = NAN;
 	for (size_t j = m; j-- > 0;) {
-		double a = fmin(1, (double)m / (double)(j + 1) * s[j].p);
-
-		run = fmin(run, a);
+		run = fmin(run, fmin(1, (double)m / (double)(j + 1) * s[j].p));
 		adj[s[j].i] = run;
 	}
 	free(s);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -73,14 +74,23 @@ struct ab_hist {
 void ab_hist_init(struct ab_hist *h);
 void ab_hist_record(struct ab_hist *h, uint64_t v);
 void ab_hist_merge(struct ab_hist *dst, const struct ab_hist *src);
-/* Value at quantile q in [0,1] (upper edge of the bucket, clamped to max). */
+/* Value at quantile q in [0,1]: rank floor(q*count), interpolated inside its
+ * bucket (not its upper edge), clamped to [min, max]. */
 uint64_t ab_hist_quantile(const struct ab_hist *h, double q);
 
 /*
  * CPU placement with hwloc. ab_topo_init() loads the topology once.
- * Role 0 is the aging walker, roles 1..n the vCPU threads; each role gets a
- * distinct processing unit (PU) while there are enough, then they wrap.
+ * Role 0 is the aging walker: the first PU of the first core, and that
+ * core's other PUs (SMT siblings) get no vCPU, so the walker has a core of
+ * its own. Roles 1..n are vCPU threads: one PU each, on the other cores
+ * (first PU of every core, then the second ...); beyond
+ * ab_place_vcpu_capacity() they wrap (oversubscribed: callers refuse or
+ * mark that). Helper threads (invalidator, RCU callbacks) go to the first
+ * PU left free by the walker and n vCPUs, else a sibling of the walker,
+ * else the walker's PU (they sleep most of the time). A machine with one
+ * core: the walker on PU0, vCPUs on the other PUs.
  */
+#define AB_ROLE_HELPER (-2)
 int ab_topo_init(void);
 int ab_topo_nr_pus(void); /* processing units we may run on */
 int ab_topo_nr_cores(void);
@@ -88,9 +98,17 @@ int ab_topo_nr_cores(void);
 const char *ab_topo_summary(void);
 void ab_pin_enable(bool on); /* default on; --no-pin turns it off */
 bool ab_pin_enabled(void);
+/* vCPU threads that fit beside the walker without sharing a PU (>= 0). */
+int ab_place_vcpu_capacity(void);
+/* OS index of the PU of @role (AB_ROLE_HELPER: with @nvcpus vCPUs), or -1. */
+int ab_place_pu(int role, int nvcpus);
 /* Pin the calling thread for @role; returns the PU index or -1 (not pinned). */
 int ab_pin_self(int role);
-/* Placement description "walker:PU0 vcpu0:PU1 ..." for @nroles roles. */
+/* Pin the calling thread / thread @t as a helper beside @nvcpus vCPUs. */
+int ab_pin_helper_self(int nvcpus);
+int ab_pin_helper_thread(pthread_t t, int nvcpus);
+/* Placement "walker:PU0 vcpu0:PU1 ... helpers:PU0" for @nroles roles
+ * (walker + nroles-1 vCPUs), "(oversubscribed)" appended when they do not fit. */
 void ab_pin_describe(int nroles, char *buf, size_t len);
 
 /*
@@ -147,5 +165,8 @@ char *ab_json_sanitize(const char *buf, size_t len, size_t *outlen, size_t *repl
 
 /* Kernel release (uname -r). */
 const char *ab_kernel_release(void);
+/* "bare metal", "virtual machine (QEMU: ...)" or "virtual machine (<vendor>)": from
+ * the CPU's hypervisor flag and DMI (the answer page's trust level). */
+const char *ab_platform(void);
 
 #endif /* AB_COMMON_H */

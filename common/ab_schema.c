@@ -143,6 +143,38 @@ int ab_better_parse(const char *s)
 
 /* ---- benchmark names ---------------------------------------------------- */
 
+bool ab_gbench_field(const char *key)
+{
+	static const char *const fields[] = {
+	    "name",
+	    "family_index",
+	    "per_family_instance_index",
+	    "run_name",
+	    "run_type",
+	    "repetitions",
+	    "repetition_index",
+	    "threads",
+	    "iterations",
+	    "real_time",
+	    "cpu_time",
+	    "time_unit",
+	    "label",
+	    "error_occurred",
+	    "error_message",
+	    "aggregate_name",
+	    "aggregate_unit",
+	    "big_o",
+	    "rms",
+	    "skipped",
+	    "skip_message",
+	};
+
+	for (size_t i = 0; key && i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!strcmp(key, fields[i]))
+			return true;
+	return false;
+}
+
 bool ab_name_is_gbench_element(const char *e)
 {
 	static const char *const keyed[] = {

@@ -117,6 +117,8 @@ long ab_name_get_long(const struct ab_name *n, const char *key, long def);
 /* Set (or add) @key; -1 if there is no room or a token is too long. */
 int ab_name_set(struct ab_name *n, const char *key, const char *val);
 void ab_name_unset(struct ab_name *n, const char *key);
+/* True if @key is a field of a Google Benchmark result row, not a user counter. */
+bool ab_gbench_field(const char *key);
 /* True if @elem is an element Google Benchmark appends (e.g. "repeats:5"). */
 bool ab_name_is_gbench_element(const char *elem);
 

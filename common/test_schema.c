@@ -55,6 +55,9 @@ static void test_counters(void)
 	}
 	CHECK(ab_counter_find("ns_per_page_median"), "ns_per_page_median is declared");
 	CHECK(!ab_counter_find("undeclared_thing"), "unknown counter not found");
+	CHECK(ab_gbench_field("real_time") && ab_gbench_field("error_message") &&
+		  !ab_gbench_field("ns_per_page"),
+	      "Google Benchmark fields are not counters");
 	CHECK(ab_counter_find("ns_per_page")->better == AB_BETTER_LOWER, "ns_per_page lower");
 	CHECK(ab_counter_find("vcpu_rel")->better == AB_BETTER_HIGHER, "vcpu_rel higher");
 	CHECK(ab_better_parse("sideways") == -1, "bad direction rejected");

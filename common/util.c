@@ -188,3 +188,43 @@ const char *ab_kernel_release(void)
 		return "unknown";
 	return u.release;
 }
+
+/* The first line of @path without its newline in @buf; false if unreadable. */
+static bool first_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	bool ok = f && fgets(buf, (int)len, f);
+
+	if (f)
+		fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = 0;
+	return ok && buf[0];
+}
+
+const char *ab_platform(void)
+{
+	static char out[160];
+	char line[4096], vendor[64] = "", product[64] = "";
+	bool hv = false;
+	FILE *f;
+
+	if (out[0])
+		return out;
+	f = fopen("/proc/cpuinfo", "re");
+	while (f && !hv && fgets(line, sizeof(line), f))
+		hv = !strncmp(line, "flags", 5) && strstr(line, " hypervisor");
+	if (f)
+		fclose(f);
+	first_line("/sys/class/dmi/id/sys_vendor", vendor, sizeof(vendor));
+	first_line("/sys/class/dmi/id/product_name", product, sizeof(product));
+	if (!hv)
+		snprintf(out, sizeof(out), "bare metal");
+	else if (strstr(vendor, "QEMU") || strstr(product, "QEMU"))
+		snprintf(out, sizeof(out), "virtual machine (QEMU%s%s)", product[0] ? ": " : "",
+			 product);
+	else
+		snprintf(out, sizeof(out), "virtual machine%s%s%s", vendor[0] ? " (" : "", vendor,
+			 vendor[0] ? ")" : "");
+	return out;
+}

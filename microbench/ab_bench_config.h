@@ -14,10 +14,13 @@ struct ab_bench_config {
 	bool pin;	    /* hwloc pinning (--no-pin clears it) */
 	const char *driver; /* kvm backend: --driver, NULL = auto */
 	const char *mode;   /* kvm backend: --mode, NULL = all available */
-	/* vCPUs + the ager may exceed the PUs (--allow-oversubscribe); such
-	 * points are marked `oversubscribed` in results.json */
+	/* model backend: --pages LIST (range sizes, comma list), --batch LIST
+	 * (pages per aging call: numbers or "all"), NULL = the grid's own */
+	const char *pages, *batch;
+	/* --allow-oversubscribe: run points whose walker + vCPU threads exceed
+	 * the PUs (marked "oversubscribed" in results.json) instead of refusing */
 	bool allow_oversubscribe;
-	/* kvm backend */
+	/* kvm backend (docs/kvm-backend.md) */
 	int mem_per_vcpu_mib; /* --mem-per-vcpu MIB: guest memory per vCPU (0 = grid) */
 	int min_age_ms;	      /* --min-age-ms: shortest aging window (0 = default) */
 	int zap_mib_s;	      /* --zap-rate: refault workload, MiB zapped per s (0 = default) */

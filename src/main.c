@@ -2,6 +2,7 @@
 /* main.c - the agebench command: dispatch to run / compare / report / kernel. */
 #include "ab_cli.h"
 #include "ab_common.h"
+#include "ab_macro.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ static void usage(FILE *f)
 		   "  run       run the microbenchmarks, write DIR/results.json, report, figures\n"
 		   "  compare   statistical comparison of two results.json (exit 1 on regression)\n"
 		   "  report    write DIR/report.txt and DIR/figures/ from DIR/results.json\n"
+		   "  macro     reclaim cost and outcome with VMs under memory pressure, per mode\n"
 		   "  list      the modes, counters and drivers agebench knows (for scripts)\n"
 		   "  kernel    build and boot-test the patched kernel (kernel build|test)\n"
 		   "  test      (wrapper ./agebench only) build and run the test suite (ctest)\n"
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return ab_run_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "macro"))
+		return ab_macro_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "list"))
 		return ab_list_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "compare"))

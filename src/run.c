@@ -18,44 +18,50 @@
 
 static void run_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: agebench run [options]\n"
-		"\n"
-		"Run the aging microbenchmarks and write DIR/results.json (Google Benchmark\n"
-		"JSON plus agebench context), a summary table on stdout, then DIR/report.txt\n"
-		"and DIR/figures/ (see 'agebench report').\n"
-		"\n"
-		"  --backend B      model (userspace TDP-MMU model, default) or kvm (real VMs)\n"
-		"  --walker LIST    comma list of walkers to run (default all); 'agebench list\n"
-		"                   modes' shows them: model walkers, kernel modes, native\n"
-		"  --filter REGEX   only benchmarks whose name matches REGEX\n"
-		"  --reps N         repetitions of each benchmark (default: 5 quick, 9 full)\n"
-		"  --quick          the small grid (under 3 minutes on 2 cores)\n"
-		"  --out DIR        output directory (default results/<timestamp>)\n"
-		"  --max-vcpus N    cap the number of concurrent vCPU threads\n"
-		"  --no-pin         do not pin threads with hwloc\n"
-		"  --driver D       kvm backend aging driver: hook, page_idle, lru_gen, reclaim\n"
-		"                   (default: the best the running kernel offers)\n"
-		"  --mode M         kvm backend: only this kvm.mmu_age_mode (default: all the\n"
-		"                   kernel accepts; 'agebench list modes --kernel')\n"
-		"  --allow-oversubscribe  run points where vCPUs + the ager exceed the PUs\n"
-		"                   (marked oversubscribed in results.json)\n"
-		"  --mem-per-vcpu M kvm backend: M MiB of guest memory per vCPU\n"
-		"  --min-age-ms MS  kvm backend: shortest aging window (default 200 quick,\n"
-		"                   1000 full; also the steady-refault windows' length)\n"
-		"  --zap-rate R     kvm backend: steady refaults, MiB zapped per second\n"
-		"                   (default: the whole guest once per second)\n"
-		"  --preset NAME    a published experiment: houghton-v4 (kvm backend;\n"
-		"                   docs/kvm-backend.md)\n"
-		"  --iterations N   force N iterations per benchmark (CI gate)\n"
-		"  --list           list the benchmark names and exit\n"
-		"  --no-report      do not write report.txt and figures\n"
-		"  --interleave     run the repetitions of all benchmarks in a random order\n"
-		"  -v, --verbose    Google Benchmark's console table instead of progress lines\n"
-		"  -q, --quiet      no progress on stderr\n"
-		"  -h, --help       this help\n"
-		"\n"
-		"Exit status: 0 ok, 1 run failed, 2 bad usage. Ctrl-C leaves no results.json.\n");
+	fprintf(
+	    f,
+	    "usage: agebench run [options]\n"
+	    "\n"
+	    "Run the aging microbenchmarks and write DIR/results.json (Google Benchmark\n"
+	    "JSON plus agebench context), a summary table on stdout, then DIR/report.txt\n"
+	    "and DIR/figures/ (see 'agebench report').\n"
+	    "\n"
+	    "  --backend B      model (userspace TDP-MMU model, default) or kvm (real VMs)\n"
+	    "  --walker LIST    comma list of walkers to run (default all); 'agebench list\n"
+	    "                   modes' shows them: model walkers, kernel modes, native\n"
+	    "  --filter REGEX   only benchmarks whose name matches REGEX\n"
+	    "  --reps N         repetitions of each benchmark (default: 5 quick, 9 full)\n"
+	    "  --quick          the small grid (under 3 minutes on 2 cores)\n"
+	    "  --out DIR        output directory (default results/<timestamp>)\n"
+	    "  --max-vcpus N    vCPU threads, at most (default: as many as fit beside the\n"
+	    "                   walker, one PU each; more is refused, see below)\n"
+	    "  --allow-oversubscribe  run points whose walker + vCPU threads exceed the\n"
+	    "                   PUs; their results.json entries carry \"oversubscribed\": 1\n"
+	    "  --pages LIST     model: range sizes in pages, comma list (default: the grid's)\n"
+	    "  --batch LIST     model: pages per aging call, comma list of numbers or 'all'\n"
+	    "                   (default 1,64,all: page_idle/MGLRU per PTE, look-around, range)\n"
+	    "  --no-pin         do not pin threads with hwloc\n"
+	    "  --driver D       kvm backend aging driver: hook, page_idle, lru_gen, reclaim\n"
+	    "                   (default: the best the running kernel offers)\n"
+	    "  --mode M         kvm backend: only this kvm.mmu_age_mode (default: all the\n"
+	    "                   kernel accepts; 'agebench list modes --kernel')\n"
+	    "  --mem-per-vcpu M kvm: M MiB of guest memory per vCPU\n"
+	    "  --min-age-ms MS  kvm: shortest aging window (default 200 quick, 1000 full;\n"
+	    "                   also the steady-refault windows' length)\n"
+	    "  --zap-rate R     kvm: steady refaults, MiB zapped per second (default: the\n"
+	    "                   whole guest once per second)\n"
+	    "  --preset NAME    a published experiment on the kvm backend: houghton-v4\n"
+	    "                   (docs/kvm-backend.md)\n"
+	    "  --iterations N   force N iterations per benchmark (CI gate)\n"
+	    "  --list           list the benchmark names and exit\n"
+	    "  --no-report      do not write report.txt and figures\n"
+	    "  --no-interleave  run each benchmark's repetitions back to back (default:\n"
+	    "                   all repetitions of all benchmarks in a random order)\n"
+	    "  -v, --verbose    Google Benchmark's console table instead of progress lines\n"
+	    "  -q, --quiet      no progress on stderr\n"
+	    "  -h, --help       this help\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 run failed, 2 bad usage. Ctrl-C leaves no results.json.\n");
 }
 
 static bool in_list(const char *s, const char *const *list)
@@ -302,22 +308,28 @@ int ab_run_main(int argc, char **argv)
 	    {"driver", required_argument, NULL, 'd'},
 	    {"mode", required_argument, NULL, 'm'},
 	    {"iterations", required_argument, NULL, 'i'},
-	    {"allow-oversubscribe", no_argument, NULL, 'O'},
-	    {"mem-per-vcpu", required_argument, NULL, 'M'},
-	    {"min-age-ms", required_argument, NULL, 'A'},
-	    {"zap-rate", required_argument, NULL, 'Z'},
-	    {"preset", required_argument, NULL, 'p'},
 	    {"list", no_argument, NULL, 'l'},
 	    {"no-report", no_argument, NULL, 'R'},
 	    {"interleave", no_argument, NULL, 'I'},
+	    {"no-interleave", no_argument, NULL, 'N'},
+	    {"allow-oversubscribe", no_argument, NULL, 'O'},
+	    {"pages", required_argument, NULL, 'p'},
+	    {"batch", required_argument, NULL, 'B'},
+	    {"mem-per-vcpu", required_argument, NULL, 'M'},
+	    {"min-age-ms", required_argument, NULL, 'A'},
+	    {"zap-rate", required_argument, NULL, 'Z'},
+	    {"preset", required_argument, NULL, 'E'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct ab_bench_config cfg = {.pin = true};
-	struct ab_run_opts ro = {0};
+	/* Repetitions interleaved in a random order by default, so that a mode
+	 * is not confounded with the time it ran at. */
+	struct ab_run_opts ro = {.interleave = true};
 	const char *backend = "model", *out = NULL;
+	bool backend_given = false;
 	bool list = false, report = true;
 	char err[512] = "", final[4200], buf[1024];
 
@@ -329,6 +341,7 @@ int ab_run_main(int argc, char **argv)
 		switch (c) {
 		case 'b':
 			backend = optarg;
+			backend_given = true;
 			break;
 		case 'w':
 			if (check_walkers(optarg))
@@ -376,8 +389,26 @@ int ab_run_main(int argc, char **argv)
 		case 'i':
 			ro.iterations = parse_pos("--iterations", optarg);
 			break;
+		case 'l':
+			list = true;
+			break;
+		case 'R':
+			report = false;
+			break;
+		case 'I':
+			ro.interleave = true;
+			break;
+		case 'N':
+			ro.interleave = false;
+			break;
 		case 'O':
 			cfg.allow_oversubscribe = true;
+			break;
+		case 'p':
+			cfg.pages = optarg;
+			break;
+		case 'B':
+			cfg.batch = optarg;
 			break;
 		case 'M':
 			cfg.mem_per_vcpu_mib = (int)parse_pos("--mem-per-vcpu", optarg);
@@ -388,19 +419,12 @@ int ab_run_main(int argc, char **argv)
 		case 'Z':
 			cfg.zap_mib_s = (int)parse_pos("--zap-rate", optarg);
 			break;
-		case 'p':
+		case 'E':
 			if (strcmp(optarg, "houghton-v4")) {
 				ab_warn("unknown preset '%s' (known: houghton-v4)", optarg);
 				return AB_EXIT_USAGE;
 			}
 			cfg.preset = optarg;
-			backend = "kvm";
-			break;
-		case 'l':
-			list = true;
-			break;
-		case 'R':
-			report = false;
 			break;
 		case 'q':
 			ro.progress = AB_PROGRESS_QUIET;
@@ -425,12 +449,19 @@ int ab_run_main(int argc, char **argv)
 		ab_warn("unknown backend '%s' (known: model, kvm)", backend);
 		return AB_EXIT_USAGE;
 	}
-	if (cfg.preset && strcmp(backend, "kvm")) {
-		ab_warn("--preset %s runs the kvm backend", cfg.preset);
-		return AB_EXIT_USAGE;
+	if (cfg.preset) {
+		if (backend_given && strcmp(backend, "kvm")) {
+			ab_warn("--preset %s runs the kvm backend", cfg.preset);
+			return AB_EXIT_USAGE;
+		}
+		backend = "kvm";
 	}
 	if (!strcmp(backend, "model") && (cfg.driver || cfg.mode)) {
 		ab_warn("--driver and --mode apply to --backend kvm only");
+		return AB_EXIT_USAGE;
+	}
+	if (strcmp(backend, "model") && (cfg.pages || cfg.batch)) {
+		ab_warn("--pages and --batch apply to --backend model only");
 		return AB_EXIT_USAGE;
 	}
 	ab_pin_enable(cfg.pin);
@@ -446,8 +477,15 @@ int ab_run_main(int argc, char **argv)
 	ab_add_context("kernel_release", ab_kernel_release());
 	ab_add_context("backend", backend);
 	ab_add_context("hwloc_topology", ab_topo_summary());
-	ab_pin_describe(1 + (cfg.max_vcpus ? cfg.max_vcpus : ab_topo_nr_pus()), buf, sizeof(buf));
+	ab_pin_describe(1 + (cfg.max_vcpus ? cfg.max_vcpus : ab_place_vcpu_capacity()), buf,
+			sizeof(buf));
 	ab_add_context("pinning", buf);
+	ab_add_context("interleave", ro.interleave ? "on (repetitions of all benchmarks in a "
+						     "random order: --benchmark_enable_random_"
+						     "interleaving)"
+						   : "off (--no-interleave)");
+	snprintf(buf, sizeof(buf), "%d", cfg.reps);
+	ab_add_context("repetitions", buf);
 	const char *perf_reason;
 	ab_perf_available(&perf_reason);
 	ab_add_context("perf_counters", perf_reason);

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "ab_vm.h"
+#include "ab_errbuf.h"
 #include "ab_vm_guest.h"
 #include "ab_vm_internal.h"
 
@@ -100,19 +101,6 @@ struct abvm {
 	bool quit;
 	char errmsg[512];
 };
-
-static __attribute__((format(printf, 4, 5))) int set_err(char *err, size_t len, int code,
-							 const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static void vm_fail(struct abvm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void vm_fail(struct abvm *vm, const char *fmt, ...)
@@ -416,13 +404,13 @@ static int backing_anon(struct abvm *vm, uint64_t bytes, char *err, size_t errle
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED)
-		return set_err(err, errlen, AB_VM_ENOMEM,
+		return ab_errf(err, errlen, AB_VM_ENOMEM,
 			       "mmap of %llu MiB anonymous guest memory: %s",
 			       (unsigned long long)(bytes >> 20), strerror(errno));
 	/* EINVAL = kernel without THP: 4 KiB pages anyway. */
 	if (madvise(p, bytes, MADV_NOHUGEPAGE) && errno != EINVAL) {
 		munmap(p, bytes);
-		return set_err(err, errlen, AB_VM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s",
+		return ab_errf(err, errlen, AB_VM_EBACKING, "madvise(MADV_NOHUGEPAGE): %s",
 			       strerror(errno));
 	}
 	vm->map_base = vm->hva = p;
@@ -438,11 +426,11 @@ static int backing_thp(struct abvm *vm, uint64_t bytes, char *err, size_t errlen
 	size_t len = bytes + AB_VM_HUGE_SIZE;
 
 	if (!ab_vm_thp_usable(&why))
-		return set_err(err, errlen, AB_VM_EBACKING, "backing thp: %s", why);
+		return ab_errf(err, errlen, AB_VM_EBACKING, "backing thp: %s", why);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
 		 0);
 	if (p == MAP_FAILED)
-		return set_err(err, errlen, AB_VM_ENOMEM, "mmap of %llu MiB THP guest memory: %s",
+		return ab_errf(err, errlen, AB_VM_ENOMEM, "mmap of %llu MiB THP guest memory: %s",
 			       (unsigned long long)(bytes >> 20), strerror(errno));
 	a = (uint8_t *)(((uintptr_t)p + AB_VM_HUGE_SIZE - 1) & ~(uintptr_t)(AB_VM_HUGE_SIZE - 1));
 	/* trim the slack so the mapping is exactly the aligned region */
@@ -454,7 +442,7 @@ static int backing_thp(struct abvm *vm, uint64_t bytes, char *err, size_t errlen
 		int e = errno;
 
 		munmap(a, bytes);
-		return set_err(err, errlen, AB_VM_EBACKING,
+		return ab_errf(err, errlen, AB_VM_EBACKING,
 			       "backing thp: madvise(MADV_HUGEPAGE): %s", strerror(e));
 	}
 	vm->map_base = vm->hva = a;
@@ -470,17 +458,17 @@ static int backing_file_dir(const struct ab_vm_config *cfg, uint64_t bytes, char
 	struct statvfs sv;
 
 	if (!cfg->file_dir || !cfg->file_dir[0])
-		return set_err(err, errlen, AB_VM_EINVAL,
+		return ab_errf(err, errlen, AB_VM_EINVAL,
 			       "backing file needs a directory (file_dir)");
 	if (stat(cfg->file_dir, &st))
-		return set_err(err, errlen, AB_VM_EINVAL, "backing file: directory %s: %s",
+		return ab_errf(err, errlen, AB_VM_EINVAL, "backing file: directory %s: %s",
 			       cfg->file_dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return set_err(err, errlen, AB_VM_EINVAL, "backing file: %s is not a directory",
+		return ab_errf(err, errlen, AB_VM_EINVAL, "backing file: %s is not a directory",
 			       cfg->file_dir);
 	if (!cfg->no_mem_check && !statvfs(cfg->file_dir, &sv) &&
 	    (uint64_t)sv.f_bavail * sv.f_frsize < bytes)
-		return set_err(err, errlen, AB_VM_ENOMEM,
+		return ab_errf(err, errlen, AB_VM_ENOMEM,
 			       "backing file: %llu MiB do not fit in %s (%llu MiB free)",
 			       (unsigned long long)(bytes >> 20), cfg->file_dir,
 			       (unsigned long long)(((uint64_t)sv.f_bavail * sv.f_frsize) >> 20));
@@ -501,7 +489,7 @@ static int backing_file(struct abvm *vm, uint64_t bytes, char *err, size_t errle
 	if (!cfg->file_named) {
 		fd = open(cfg->file_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-			return set_err(err, errlen, AB_VM_EBACKING,
+			return ab_errf(err, errlen, AB_VM_EBACKING,
 				       "backing file: O_TMPFILE in %s: %s", cfg->file_dir,
 				       strerror(errno));
 	}
@@ -511,7 +499,7 @@ static int backing_file(struct abvm *vm, uint64_t bytes, char *err, size_t errle
 			 (int)getpid(), atomic_fetch_add(&file_seq, 1));
 		fd = open(vm->file_path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return set_err(err, errlen, AB_VM_EBACKING, "backing file: create %s: %s",
+			return ab_errf(err, errlen, AB_VM_EBACKING, "backing file: create %s: %s",
 				       vm->file_path, strerror(errno));
 		if (cfg->file_named) {
 			vm->file_td = ab_cleanup_add(AB_CLEANUP_FILE, vm->file_path, NULL);
@@ -522,12 +510,12 @@ static int backing_file(struct abvm *vm, uint64_t bytes, char *err, size_t errle
 	}
 	vm->file_fd = fd;
 	if (ftruncate(fd, (off_t)bytes))
-		return set_err(err, errlen, AB_VM_EBACKING,
+		return ab_errf(err, errlen, AB_VM_EBACKING,
 			       "backing file: ftruncate to %llu bytes: %s",
 			       (unsigned long long)bytes, strerror(errno));
 	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
-		return set_err(err, errlen, AB_VM_EBACKING, "backing file: mmap MAP_SHARED: %s",
+		return ab_errf(err, errlen, AB_VM_EBACKING, "backing file: mmap MAP_SHARED: %s",
 			       strerror(errno));
 	vm->map_base = vm->hva = p;
 	vm->map_len = bytes;
@@ -544,7 +532,7 @@ static int setup_backing(struct abvm *vm, char *err, size_t errlen)
 	case AB_VM_BACKING_FILE:
 		return backing_file(vm, vm->bytes, err, errlen);
 	}
-	return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)vm->cfg.backing);
+	return ab_errf(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)vm->cfg.backing);
 }
 
 /* ---- vCPUs ---- */
@@ -791,23 +779,23 @@ static int open_kvm(struct abvm *vm, char *err, size_t errlen)
 		int e = errno;
 
 		if (e == ENOENT || e == ENODEV || e == ENXIO)
-			return set_err(err, errlen, AB_VM_ENODEV,
+			return ab_errf(err, errlen, AB_VM_ENODEV,
 				       "%s: %s (no KVM: kernel without CONFIG_KVM, module "
 				       "kvm_intel/kvm_amd not "
 				       "loaded, or no hardware virtualisation)",
 				       p, strerror(e));
 		if (e == EACCES || e == EPERM)
-			return set_err(err, errlen, AB_VM_EPERM,
+			return ab_errf(err, errlen, AB_VM_EPERM,
 				       "%s: %s (need read/write access: add the user to group kvm)",
 				       p, strerror(e));
-		return set_err(err, errlen, AB_VM_ENODEV, "%s: %s", p, strerror(e));
+		return ab_errf(err, errlen, AB_VM_ENODEV, "%s: %s", p, strerror(e));
 	}
 	ver = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ver != KVM_API_VERSION)
-		return set_err(err, errlen, AB_VM_ENODEV,
+		return ab_errf(err, errlen, AB_VM_ENODEV,
 			       "%s: not a KVM device (KVM_GET_API_VERSION: %d)", p, ver);
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0)
-		return set_err(err, errlen, AB_VM_ENODEV, "%s: KVM without KVM_CAP_USER_MEMORY", p);
+		return ab_errf(err, errlen, AB_VM_ENODEV, "%s: KVM without KVM_CAP_USER_MEMORY", p);
 	return 0;
 }
 
@@ -831,22 +819,22 @@ static uint64_t calibrate_tsc_khz(void)
 static int check_config(const struct ab_vm_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > AB_VM_MAX_VCPUS)
-		return set_err(err, errlen, AB_VM_EINVAL, "vcpus %d out of range 1..%d",
+		return ab_errf(err, errlen, AB_VM_EINVAL, "vcpus %d out of range 1..%d",
 			       cfg->nr_vcpus, AB_VM_MAX_VCPUS);
 	if (!cfg->mem_bytes || cfg->mem_bytes % AB_VM_HUGE_SIZE)
-		return set_err(err, errlen, AB_VM_EINVAL,
+		return ab_errf(err, errlen, AB_VM_EINVAL,
 			       "guest memory %llu bytes: must be a non-zero multiple of 2 MiB",
 			       (unsigned long long)cfg->mem_bytes);
 	if (cfg->mem_bytes > (1ull << 40))
-		return set_err(err, errlen, AB_VM_EINVAL,
+		return ab_errf(err, errlen, AB_VM_EINVAL,
 			       "guest memory %llu MiB: more than the 1 TiB abvm supports",
 			       (unsigned long long)(cfg->mem_bytes >> 20));
 	if (cfg->mem_bytes / AB_VM_PAGE_SIZE < (uint64_t)cfg->nr_vcpus)
-		return set_err(err, errlen, AB_VM_EINVAL, "fewer pages than vCPUs");
+		return ab_errf(err, errlen, AB_VM_EINVAL, "fewer pages than vCPUs");
 	if ((int)cfg->backing < AB_VM_BACKING_ANON || cfg->backing > AB_VM_BACKING_FILE)
-		return set_err(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)cfg->backing);
+		return ab_errf(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)cfg->backing);
 	if (cfg->gpa_base % AB_VM_HUGE_SIZE)
-		return set_err(err, errlen, AB_VM_EINVAL, "gpa_base 0x%llx not 2 MiB aligned",
+		return ab_errf(err, errlen, AB_VM_EINVAL, "gpa_base 0x%llx not 2 MiB aligned",
 			       (unsigned long long)cfg->gpa_base);
 	return 0;
 }
@@ -899,7 +887,7 @@ static int plan_layout(struct abvm *vm, char *err, size_t errlen)
 	vm->gpa_base = vm->cfg.gpa_base ? vm->cfg.gpa_base : 4 * GIB;
 	if (vm->gpa_base < sys) {
 		if (vm->cfg.gpa_base)
-			return set_err(err, errlen, AB_VM_EINVAL,
+			return ab_errf(err, errlen, AB_VM_EINVAL,
 				       "gpa_base 0x%llx overlaps the system slot (%llu MiB)",
 				       (unsigned long long)vm->cfg.gpa_base,
 				       (unsigned long long)(sys >> 20));
@@ -917,17 +905,17 @@ static int check_fits(struct abvm *vm, char *err, size_t errlen)
 
 	vm->cpuid = supported_cpuid(vm->kvm_fd);
 	if (!vm->cpuid)
-		return set_err(err, errlen, AB_VM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s",
+		return ab_errf(err, errlen, AB_VM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s",
 			       strerror(errno));
 	pb = guest_phys_bits(vm->cpuid);
 	if (pb < 64 && vm->gpa_base + vm->bytes > (1ull << pb))
-		return set_err(err, errlen, AB_VM_EINVAL,
+		return ab_errf(err, errlen, AB_VM_EINVAL,
 			       "guest memory %llu MiB at GPA 0x%llx exceeds the guest's %d "
 			       "physical address bits",
 			       (unsigned long long)(vm->bytes >> 20),
 			       (unsigned long long)vm->gpa_base, pb);
 	if (!vm->cfg.no_mem_check && avail && need > avail / 10 * 9)
-		return set_err(err, errlen, AB_VM_ENOMEM,
+		return ab_errf(err, errlen, AB_VM_ENOMEM,
 			       "guest memory would not fit: %llu MiB needed (%llu MiB region + "
 			       "%llu MiB harness), 90%% of MemAvailable is %llu MiB",
 			       (unsigned long long)(need >> 20),
@@ -946,35 +934,35 @@ static int create_vm_and_system(struct abvm *vm, char *err, size_t errlen)
 	vm->creator_tid = (pid_t)syscall(SYS_gettid);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
-		return set_err(err, errlen, AB_VM_ESYS, "KVM_CREATE_VM: %s", strerror(errno));
+		return ab_errf(err, errlen, AB_VM_ESYS, "KVM_CREATE_VM: %s", strerror(errno));
 	vm->run_size = (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	vm->sys = mmap(NULL, sys, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->sys == MAP_FAILED) {
 		vm->sys = NULL;
-		return set_err(err, errlen, AB_VM_ENOMEM, "mmap system slot (%llu MiB): %s",
+		return ab_errf(err, errlen, AB_VM_ENOMEM, "mmap system slot (%llu MiB): %s",
 			       (unsigned long long)(sys >> 20), strerror(errno));
 	}
 	madvise(vm->sys, sys, MADV_NOHUGEPAGE);
 	if (ab_vm_guest_image_len > AB_VM_CODE_MAX)
-		return set_err(err, errlen, AB_VM_ESYS, "guest image too large (%zu bytes)",
+		return ab_errf(err, errlen, AB_VM_ESYS, "guest image too large (%zu bytes)",
 			       ab_vm_guest_image_len);
 	memcpy(vm->sys + AB_VM_CODE_GPA, ab_vm_guest_image, ab_vm_guest_image_len);
 	build_gdt(vm);
 	if (map_2m(vm, 0, sys, &next_pt, vm->pt_end) ||
 	    map_2m(vm, vm->gpa_base, vm->gpa_base + vm->bytes, &next_pt, vm->pt_end))
-		return set_err(err, errlen, AB_VM_ESYS, "page table area too small (internal)");
+		return ab_errf(err, errlen, AB_VM_ESYS, "page table area too small (internal)");
 	return 0;
 }
 
 static int set_slots(struct abvm *vm, char *err, size_t errlen)
 {
 	if (set_slot(vm, SYS_SLOT, 0, vm->sys_bytes, vm->sys, 0))
-		return set_err(err, errlen, AB_VM_ESYS,
+		return ab_errf(err, errlen, AB_VM_ESYS,
 			       "KVM_SET_USER_MEMORY_REGION (system slot): %s", strerror(errno));
 	if (set_slot(vm, REGION_SLOT, vm->gpa_base, vm->bytes, vm->hva,
 		     vm->cfg.dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0))
-		return set_err(
+		return ab_errf(
 		    err, errlen, AB_VM_ESYS,
 		    "KVM_SET_USER_MEMORY_REGION (test region, %llu MiB at GPA 0x%llx): %s",
 		    (unsigned long long)(vm->bytes >> 20), (unsigned long long)vm->gpa_base,
@@ -996,23 +984,23 @@ static int create_vcpu(struct abvm *vm, int i, char *err, size_t errlen)
 	c->ctl = ctl = (volatile struct ab_vm_ctl *)(vm->sys + area);
 	c->hist = malloc(sizeof(*c->hist));
 	if (!c->hist)
-		return set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
+		return ab_errf(err, errlen, AB_VM_ENOMEM, "out of memory");
 	ab_hist_init(c->hist);
 	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i);
 	if (c->fd < 0)
-		return set_err(err, errlen, AB_VM_ESYS, "KVM_CREATE_VCPU %d: %s", i,
+		return ab_errf(err, errlen, AB_VM_ESYS, "KVM_CREATE_VCPU %d: %s", i,
 			       strerror(errno));
 	c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 	if (c->run == MAP_FAILED) {
 		c->run = NULL;
-		return set_err(err, errlen, AB_VM_ESYS, "mmap kvm_run of vCPU %d: %s", i,
+		return ab_errf(err, errlen, AB_VM_ESYS, "mmap kvm_run of vCPU %d: %s", i,
 			       strerror(errno));
 	}
 	if (setup_cpuid(vm, c->fd))
-		return set_err(err, errlen, AB_VM_ESYS, "KVM_SET_CPUID2 on vCPU %d: %s", i,
+		return ab_errf(err, errlen, AB_VM_ESYS, "KVM_SET_CPUID2 on vCPU %d: %s", i,
 			       strerror(errno));
 	if (setup_vcpu_regs(vm, c))
-		return set_err(err, errlen, AB_VM_ESYS,
+		return ab_errf(err, errlen, AB_VM_ESYS,
 			       "setting long-mode registers of vCPU %d: %s", i, strerror(errno));
 	ctl->region_gva = vm->gpa_base;
 	ctl->bitmap_gva = vm->bitmap_gpa;
@@ -1039,7 +1027,7 @@ static int create_vcpus(struct abvm *vm, char *err, size_t errlen)
 
 	vm->vcpus = calloc((size_t)vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
-		return set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
+		return ab_errf(err, errlen, AB_VM_ENOMEM, "out of memory");
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vm->vcpus[i].fd = -1;
 	for (int i = 0; i < vm->nr_vcpus; i++)
@@ -1060,14 +1048,14 @@ static int start_vcpu_threads(struct abvm *vm, char *err, size_t errlen)
 
 		c->state = VS_STARTING;
 		if (pthread_create(&c->thread, NULL, vcpu_thread, c))
-			return set_err(err, errlen, AB_VM_ESYS, "pthread_create for vCPU %d failed",
+			return ab_errf(err, errlen, AB_VM_ESYS, "pthread_create for vCPU %d failed",
 				       i);
 		c->thread_started = true;
 	}
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		r = wait_state(vm, i, 30ull * 1000000000ull, true);
 		if (r)
-			return set_err(
+			return ab_errf(
 			    err, errlen, r == AB_VM_ETIMEDOUT ? AB_VM_ETIMEDOUT : AB_VM_EGUEST,
 			    "vCPU %d did not start: %s", i, vm->errmsg[0] ? vm->errmsg : "timeout");
 	}
@@ -1094,7 +1082,7 @@ int ab_vm_create(const struct ab_vm_config *cfg, struct abvm **out, char *err, s
 		return r;
 	vm = vm_alloc(cfg);
 	if (!vm)
-		return set_err(err, errlen, AB_VM_ENOMEM, "out of memory");
+		return ab_errf(err, errlen, AB_VM_ENOMEM, "out of memory");
 	if ((r = open_kvm(vm, err, errlen)) || (r = plan_layout(vm, err, errlen)) ||
 	    (r = check_fits(vm, err, errlen)) || (r = create_vm_and_system(vm, err, errlen)) ||
 	    (r = setup_backing(vm, err, errlen)) || (r = set_slots(vm, err, errlen)) ||
@@ -1510,7 +1498,7 @@ int ab_vm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 	int i;
 
 	if (!bytes || bytes % AB_VM_PAGE_SIZE || bytes > 4 * GIB)
-		return set_err(err, errlen, AB_VM_EINVAL,
+		return ab_errf(err, errlen, AB_VM_EINVAL,
 			       "extra slot size %llu: not a multiple of 4 KiB in 4 KiB..4 GiB",
 			       (unsigned long long)bytes);
 	for (i = 0; i < MAX_EXTRA; i++) {
@@ -1522,14 +1510,14 @@ int ab_vm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
-			return set_err(err, errlen, AB_VM_ENOMEM, "mmap extra slot: %s",
+			return ab_errf(err, errlen, AB_VM_ENOMEM, "mmap extra slot: %s",
 				       strerror(errno));
 		s->gpa = vm->extra_gpa_next + (uint64_t)i * 4 * GIB;
 		if (set_slot(vm, FIRST_EXTRA_SLOT + i, s->gpa, bytes, p, 0)) {
 			int e = errno;
 
 			munmap(p, bytes);
-			return set_err(err, errlen, AB_VM_ESYS,
+			return ab_errf(err, errlen, AB_VM_ESYS,
 				       "KVM_SET_USER_MEMORY_REGION (extra slot %d): %s",
 				       FIRST_EXTRA_SLOT + i, strerror(e));
 		}
@@ -1538,7 +1526,7 @@ int ab_vm_slot_add(struct abvm *vm, uint64_t bytes, char *err, size_t errlen)
 		s->used = true;
 		return FIRST_EXTRA_SLOT + i;
 	}
-	return set_err(err, errlen, AB_VM_EBUSY, "all %d extra slots in use", MAX_EXTRA);
+	return ab_errf(err, errlen, AB_VM_EBUSY, "all %d extra slots in use", MAX_EXTRA);
 }
 
 int ab_vm_slot_del(struct abvm *vm, int slot)

@@ -2,6 +2,7 @@
 /* ab_vm_age.c - mmu_age_mode, the age_bench debugfs hook, page_idle. */
 #define _GNU_SOURCE
 #include "ab_vm_age.h"
+#include "ab_errbuf.h"
 #include "ab_vm.h"
 #include "ab_common.h"
 
@@ -16,19 +17,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-static int errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 bool ab_vm_age_mode_known(const char *name)
 {
@@ -146,7 +134,8 @@ static int hook_request(int fd, const char *path, const char *mode, uint64_t sta
 		int e = errno;
 
 		close(fd);
-		return errf(err, errlen, "write '%.*s' to %s: %s", n - 1, cmd, path, strerror(e));
+		return ab_errf(err, errlen, -1, "write '%.*s' to %s: %s", n - 1, cmd, path,
+			       strerror(e));
 	}
 	return 0;
 }
@@ -160,22 +149,22 @@ int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn,
 	int fd;
 
 	if (!ab_vm_hook_path(vm, path, sizeof(path)))
-		return errf(
-		    err, errlen,
+		return ab_errf(
+		    err, errlen, -1,
 		    "%s: no such file (kernel without the agebench age_bench hook, or debugfs "
 		    "not mounted)",
 		    path);
 	if (res->words < (npages + 63) / 64)
-		return errf(err, errlen, "hook result bitmap too small");
+		return ab_errf(err, errlen, -1, "hook result bitmap too small");
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return errf(err, errlen, "%s: %s", path, strerror(errno));
+		return ab_errf(err, errlen, -1, "%s: %s", path, strerror(errno));
 	if (hook_request(fd, path, mode, start_gfn, npages, clear, err, errlen))
 		return -1;
 	buf = malloc(cap);
 	if (!buf) {
 		close(fd);
-		return errf(err, errlen, "out of memory");
+		return ab_errf(err, errlen, -1, "out of memory");
 	}
 	for (bool stream = false;;) {
 		/* the file may be a stream (nonseekable: pread gives ESPIPE);
@@ -191,7 +180,7 @@ int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn,
 
 			free(buf);
 			close(fd);
-			return errf(err, errlen, "read %s: %s", path, strerror(e));
+			return ab_errf(err, errlen, -1, "read %s: %s", path, strerror(e));
 		}
 		if (n == 0 || (size_t)got + (size_t)n >= cap - 1) {
 			got += n;
@@ -216,10 +205,10 @@ int ab_vm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn,
 	int fd;
 
 	if (!ab_vm_hook_path(vm, path, sizeof(path)))
-		return errf(err, errlen, "%s: no such file", path);
+		return ab_errf(err, errlen, -1, "%s: no such file", path);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errf(err, errlen, "%s: %s", path, strerror(errno));
+		return ab_errf(err, errlen, -1, "%s: %s", path, strerror(errno));
 	if (hook_request(fd, path, mode, start_gfn, npages, clear, err, errlen))
 		return -1;
 	close(fd);
@@ -239,17 +228,19 @@ int ab_vm_hook_parse(const char *buf, struct ab_vm_hook_result *res, char *err, 
 	    parse_u64_field(buf, " young=", &res->young) ||
 	    parse_u64_field(buf, " declined=", &dec) || parse_u64_field(buf, " ns=", &res->ns) ||
 	    parse_u64_field(buf, " lock_wait_ns=", &res->lock_wait_ns))
-		return errf(err, errlen, "age_bench: cannot parse result '%.200s'", buf);
+		return ab_errf(err, errlen, -1, "age_bench: cannot parse result '%.200s'", buf);
 	if (dec > 1)
-		return errf(err, errlen, "age_bench: declined=%" PRIu64 " (must be 0 or 1)", dec);
+		return ab_errf(err, errlen, -1, "age_bench: declined=%" PRIu64 " (must be 0 or 1)",
+			       dec);
 	res->declined = (int)dec;
 	if ((res->pages + 63) / 64 > res->words)
-		return errf(err, errlen,
-			    "age_bench: result for %" PRIu64 " pages, bitmap holds %zu words",
-			    res->pages, res->words);
+		return ab_errf(err, errlen, -1,
+			       "age_bench: result for %" PRIu64 " pages, bitmap holds %zu words",
+			       res->pages, res->words);
 	line2 = strstr(buf, "\nbitmap=");
 	if (!line2)
-		return errf(err, errlen, "age_bench: no bitmap line in result '%.200s'", buf);
+		return ab_errf(err, errlen, -1, "age_bench: no bitmap line in result '%.200s'",
+			       buf);
 	p = line2 + 8;
 	memset(res->bitmap, 0, res->words * 8);
 	for (w = 0; w < (res->pages + 63) / 64; w++) {
@@ -258,41 +249,43 @@ int ab_vm_hook_parse(const char *buf, struct ab_vm_hook_result *res, char *err, 
 		while (*p == ' ')
 			p++;
 		if (!*p || *p == '\n')
-			return errf(err, errlen,
-				    "age_bench: bitmap has %" PRIu64 " words, expected %" PRIu64, w,
-				    (res->pages + 63) / 64);
+			return ab_errf(err, errlen, -1,
+				       "age_bench: bitmap has %" PRIu64 " words, expected %" PRIu64,
+				       w, (res->pages + 63) / 64);
 		res->bitmap[w] = strtoull(p, &end, 16);
 		if (end - p != 16)
-			return errf(err, errlen,
-				    "age_bench: bitmap word '%.20s' is not 16 hex digits", p);
+			return ab_errf(err, errlen, -1,
+				       "age_bench: bitmap word '%.20s' is not 16 hex digits", p);
 		p = end;
 	}
 	while (*p == ' ')
 		p++;
 	if (*p && *p != '\n')
-		return errf(err, errlen,
-			    "age_bench: more bitmap words than the %" PRIu64 " pages need",
-			    res->pages);
+		return ab_errf(err, errlen, -1,
+			       "age_bench: more bitmap words than the %" PRIu64 " pages need",
+			       res->pages);
 	/* bits past the range must be clear */
 	if (res->pages % 64 && (res->bitmap[res->pages / 64] >> (res->pages % 64)))
-		return errf(err, errlen, "age_bench: bitmap bits set past page %" PRIu64,
-			    res->pages);
+		return ab_errf(err, errlen, -1, "age_bench: bitmap bits set past page %" PRIu64,
+			       res->pages);
 	/* internal consistency (docs/kernel-interface.md) */
 	if (!ab_vm_age_mode_known(res->mode))
-		return errf(err, errlen, "age_bench: unknown mode=%s", res->mode);
+		return ab_errf(err, errlen, -1, "age_bench: unknown mode=%s", res->mode);
 	if (strcmp(res->op, "test") && strcmp(res->op, "clear"))
-		return errf(err, errlen, "age_bench: unknown op=%s", res->op);
+		return ab_errf(err, errlen, -1, "age_bench: unknown op=%s", res->op);
 	if (res->young > res->pages)
-		return errf(err, errlen, "age_bench: young=%" PRIu64 " > pages=%" PRIu64,
-			    res->young, res->pages);
+		return ab_errf(err, errlen, -1, "age_bench: young=%" PRIu64 " > pages=%" PRIu64,
+			       res->young, res->pages);
 	if (ab_vm_popcount(res->bitmap, res->pages) != res->young)
-		return errf(err, errlen,
-			    "age_bench: young=%" PRIu64 " but the bitmap has %" PRIu64 " bits set",
-			    res->young, ab_vm_popcount(res->bitmap, res->pages));
+		return ab_errf(err, errlen, -1,
+			       "age_bench: young=%" PRIu64 " but the bitmap has %" PRIu64
+			       " bits set",
+			       res->young, ab_vm_popcount(res->bitmap, res->pages));
 	if (res->declined && res->young)
-		return errf(err, errlen,
-			    "age_bench: declined=1 with young=%" PRIu64 " (a decline is no answer)",
-			    res->young);
+		return ab_errf(err, errlen, -1,
+			       "age_bench: declined=1 with young=%" PRIu64
+			       " (a decline is no answer)",
+			       res->young);
 	return 0;
 }
 
@@ -301,11 +294,11 @@ int ab_vm_hook_expect(const struct ab_vm_hook_result *res, const char *mode, uin
 {
 	if (strcmp(res->mode, mode) || strcmp(res->op, clear ? "clear" : "test") ||
 	    res->start != start_gfn || res->pages != npages)
-		return errf(err, errlen,
-			    "age_bench: asked '%s %" PRIu64 " %" PRIu64
-			    " %s', the answer is for '%s %" PRIu64 " %" PRIu64 " %s'",
-			    mode, start_gfn, npages, clear ? "clear" : "test", res->mode,
-			    res->start, res->pages, res->op);
+		return ab_errf(err, errlen, -1,
+			       "age_bench: asked '%s %" PRIu64 " %" PRIu64
+			       " %s', the answer is for '%s %" PRIu64 " %" PRIu64 " %s'",
+			       mode, start_gfn, npages, clear ? "clear" : "test", res->mode,
+			       res->start, res->pages, res->op);
 	return 0;
 }
 
@@ -316,11 +309,11 @@ int ab_vm_pagemap_pfns(const void *hva, uint64_t n, uint64_t *pfns, char *err, s
 	bool any_present_zero = false, any = false;
 
 	if (fd < 0)
-		return errf(err, errlen, "/proc/self/pagemap: %s", strerror(errno));
+		return ab_errf(err, errlen, -1, "/proc/self/pagemap: %s", strerror(errno));
 	buf = malloc(chunk * 8);
 	if (!buf) {
 		close(fd);
-		return errf(err, errlen, "out of memory");
+		return ab_errf(err, errlen, -1, "out of memory");
 	}
 	for (i = 0; i < n; i += chunk) {
 		uint64_t m = n - i < chunk ? n - i : chunk, j;
@@ -331,7 +324,7 @@ int ab_vm_pagemap_pfns(const void *hva, uint64_t n, uint64_t *pfns, char *err, s
 
 			free(buf);
 			close(fd);
-			return errf(err, errlen, "read /proc/self/pagemap: %s", strerror(e));
+			return ab_errf(err, errlen, -1, "read /proc/self/pagemap: %s", strerror(e));
 		}
 		for (j = 0; j < m; j++) {
 			uint64_t e = buf[j];
@@ -348,7 +341,8 @@ int ab_vm_pagemap_pfns(const void *hva, uint64_t n, uint64_t *pfns, char *err, s
 	free(buf);
 	close(fd);
 	if (any && any_present_zero)
-		return errf(err, errlen, "/proc/self/pagemap hides PFNs (need CAP_SYS_ADMIN)");
+		return ab_errf(err, errlen, -1,
+			       "/proc/self/pagemap hides PFNs (need CAP_SYS_ADMIN)");
 	return 0;
 }
 

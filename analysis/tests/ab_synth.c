@@ -13,6 +13,8 @@
  *   --perm K     rotate the noise pattern by K (same values, other order)
  *   --macro      write a macro.json-style file (macro/<mode>/... names)
  *   --no-decl    no agebench.counters (counters of unknown unit/direction)
+ *   --mode-rel MODE=OTHER:PCT  MODE's ns_per_page is OTHER's times (1 + PCT/100)
+ *                (a known answer for the answer page's Q3/Q4)
  *   --extra NAME one more counter NAME (= 1.0, declared "count", lower), e.g.
  *                one that common/ab_counters.def does not know
  */
@@ -71,7 +73,7 @@ static const struct ctr ctrs[] = {
 };
 static const struct ctr mctrs[] = {
     {"reclaim_cpu_s", "s", "lower"},
-    {"refaults", "pages", "lower"},
+    {"refault_pages", "pages", "lower"},
     {"ops_per_s", "ops/s", "higher"},
 };
 
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
 {
 	int reps = 9, perm = 0, macro = 0, only_locked = 0, no_cdf = 0, no_decl = 0;
 	double shift = 0;
+	const char *mode_rel = NULL;
 	const char *out = NULL, *unit = "ns", *drop = NULL, *backend = "model";
 	const char *ctr_override = NULL, *extra = NULL;
 	int vcpus[8] = {1, 2, 4, 8}, nv = 4;
@@ -104,6 +107,8 @@ int main(int argc, char **argv)
 			drop = argv[++i];
 		else if (!strcmp(argv[i], "--backend") && i + 1 < argc)
 			backend = argv[++i];
+		else if (!strcmp(argv[i], "--mode-rel") && i + 1 < argc)
+			mode_rel = argv[++i];
 		else if (!strcmp(argv[i], "--extra") && i + 1 < argc)
 			extra = argv[++i];
 		else if (!strcmp(argv[i], "--ctr-unit") && i + 1 < argc)
@@ -182,6 +187,15 @@ int main(int argc, char **argv)
 			int v = vcpus[vi];
 			char name[160], vs[16];
 			double ns = m_ns[m] * (1 + m_slope[m] * (v - 1));
+			char rm[32], ro[32];
+			double rp;
+
+			if (mode_rel && sscanf(mode_rel, "%31[^=]=%31[^:]:%lf", rm, ro, &rp) == 3 &&
+			    !strcmp(rm, modes[m]))
+				for (int o = 0; o < NMODES; o++)
+					if (!strcmp(modes[o], ro))
+						ns = m_ns[o] * (1 + m_slope[o] * (v - 1)) *
+						     (1 + rp / 100);
 			double rel = 1 - m_rel[m] * v;
 
 			snprintf(vs, sizeof(vs), "%d", v);
@@ -222,7 +236,7 @@ int main(int argc, char **argv)
 					json_object_set_new(row, "reclaim_cpu_s",
 							    json_real(ns / 4 * v * lower));
 					json_object_set_new(
-					    row, "refaults",
+					    row, "refault_pages",
 					    json_real((2e4 + 4e3 * m_false_old[m]) * v * lower));
 					json_object_set_new(row, "ops_per_s",
 							    json_real(1e6 * rel * higher));

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `agebench report DIR` on a synthetic run: report.txt within 80 columns,
+# `agebench report DIR` on a synthetic run: report.txt (the answer page,
+# machine, reproduce, summary) and report-full.txt within 80 columns,
 # with the known values; each figure's data file holds one series per mode
 # present with the expected points (and known values); PNG/SVG written;
 # macro.json optional; bad input refused with exit 2 and nothing half-written.
@@ -60,8 +61,9 @@ d=$tmp/run1
 mkdir -p "$d"
 "$synth" "$d/results.json" --reps 9
 expect_rc 0 run1 "$tool" report "$d"
-r=$d/report.txt
-if [[ -s $r ]]; then ok; else bad "report.txt missing or empty"; fi
+r=$d/report-full.txt   # everything; report.txt is its first screens
+page=$d/report.txt
+if [[ -s $r && -s $page ]]; then ok; else bad "report.txt or report-full.txt missing or empty"; fi
 width80 "$r"
 ascii "$r"
 has "$r" '^Machine and software'
@@ -117,10 +119,10 @@ mkdir -p "$d2"
 "$synth" "$d2/results.json" --reps 5 --vcpus 1,2
 "$synth" "$d2/macro.json" --macro --reps 5
 expect_rc 0 run2 "$tool" report "$d2"
-has "$d2/report.txt" '^Macro results \(macro.json\)'
-has "$d2/report.txt" '^reclaim_cpu_s: reclaim CPU time \[s, lower is better\]'
-hasnt "$d2/report.txt" 'no macro results'
-width80 "$d2/report.txt"
+has "$d2/report-full.txt" '^Macro results \(macro.json\)'
+has "$d2/report-full.txt" '^reclaim_cpu_s: reclaim CPU time \[s, lower is better\]'
+hasnt "$d2/report-full.txt" 'no macro results'
+width80 "$d2/report-full.txt"
 png "$d2/figures/macro_reclaim.png"
 series "$d2/figures/data/macro_reclaim.dat" "$(all5 1)"
 svg "$d2/figures/macro_reclaim.svg"
@@ -130,14 +132,14 @@ d3=$tmp/run3
 mkdir -p "$d3"
 "$synth" "$d3/results.json" --reps 3 --backend kvm --no-cdf --vcpus 2
 expect_rc 0 run3 "$tool" report "$d3"
-has "$d3/report.txt" '^  mmu_age_mode +locked read_locked fast_only bitmap scan'
-has "$d3/report.txt" 'kvm_fault_cdf.png'
-has "$d3/report.txt" '^WARNING: metrics with only 3 samples per mode'
-has "$d3/report.txt" 'skipped: no agebench.cdf in results.json'
+has "$d3/report-full.txt" '^  mmu_age_mode +locked read_locked fast_only bitmap scan'
+has "$d3/report-full.txt" 'kvm_fault_cdf.png'
+has "$d3/report-full.txt" '^WARNING: metrics with only 3 samples per mode'
+has "$d3/report-full.txt" 'skipped: no agebench.cdf in results.json'
 png "$d3/figures/kvm_aging_cost.png"
 series "$d3/figures/data/kvm_aging_cost.dat" "$(all5 1)"
 point "$d3/figures/data/kvm_aging_cost.dat" scan 2 2 31.62
-width80 "$d3/report.txt"
+width80 "$d3/report-full.txt"
 
 # 4. --no-figures
 d4=$tmp/run4
@@ -145,9 +147,9 @@ mkdir -p "$d4"
 "$synth" "$d4/results.json" --reps 2 --vcpus 1
 expect_rc 0 run4 "$tool" report --no-figures "$d4"
 if [[ ! -d $d4/figures ]]; then ok; else bad "--no-figures drew figures"; fi
-has "$d4/report.txt" 'not drawn \(--no-figures\)'
-has "$d4/report.txt" 'WARNING: some benchmarks have fewer than 3'
-has "$d4/report.txt" '^  \(all\) +13\.99 +-25\.0%\?'
+has "$d4/report-full.txt" 'not drawn \(--no-figures\)'
+has "$d4/report-full.txt" 'WARNING: some benchmarks have fewer than 3'
+has "$d4/report-full.txt" '^  \(all\) +13\.99 +-25\.0%\?'
 
 # 5. bad input: exit 2, message names the file, no report written
 d5=$tmp/run5
@@ -168,8 +170,8 @@ d9=$tmp/run9
 mkdir -p "$d9"
 "$synth" "$d9/results.json" --reps 3 --vcpus 1
 AGEBENCH_GNUPLOT=/nonexistent/gnuplot expect_rc 0 run9 "$tool" report "$d9"
-has "$d9/report.txt" "skipped: cannot run"
-has "$d9/report.txt" "'/nonexistent/gnuplot' \\(install gnuplot-nox\\)"
+has "$d9/report-full.txt" "skipped: cannot run"
+has "$d9/report-full.txt" "'/nonexistent/gnuplot' \\(install gnuplot-nox\\)"
 
 echo "test_report: $checks checks, $fails failed"
 ((fails == 0))

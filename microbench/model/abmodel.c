@@ -45,12 +45,12 @@ enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_REMOVED = 2 };
  * pass over leaf SPTE memory linearly); upper levels are aligned_alloc'd and
  * live until ab_model_destroy(). */
 struct ab_pool {
-	uint64_t *mem; /* cap * 512 entries */
+	uint64_t *mem; /* cap * 512 entries, reserved address space, touched on use */
 	size_t bytes;
 	uint32_t cap;
-	uint32_t hiwater; /* slots [0, hiwater) were ever used */
+	uint32_t hiwater; /* slots [0, hiwater) were ever used; the others are free */
 	uint32_t nfree;
-	uint32_t *stack; /* free slots */
+	uint32_t *stack; /* freed slots (below hiwater) */
 	uint8_t *state;	 /* SLOT_* (atomic) */
 	uint64_t *gfn;	 /* first GFN covered by the slot (atomic) */
 	pthread_mutex_t lock;
@@ -63,6 +63,8 @@ struct ab_model {
 	uint64_t tab_span; /* GFNs covered by one leaf table */
 	uint64_t *root;
 	struct ab_mmu_lock mmu_lock;
+	uint64_t write_locks; /* acquisitions for write, counted under the lock */
+	uint32_t fault_hold_ns;
 	uint64_t pool_waits;
 	uint32_t *pend, npend, pend_cap; /* zapped tables not yet given to RCU */
 	uint64_t pend_t0;
@@ -107,6 +109,13 @@ void ab_model_thread_register(void)
 	}
 }
 
+int ab_model_pin_rcu_thread(int nvcpus)
+{
+	struct call_rcu_data *crdp = get_default_call_rcu_data();
+
+	return crdp ? ab_pin_helper_thread(get_call_rcu_thread(crdp), nvcpus) : -1;
+}
+
 void ab_model_thread_unregister(void)
 {
 	if (rcu_registered) {
@@ -145,6 +154,38 @@ static inline uint64_t *child(uint64_t e)
 uint64_t ab_model_pool_waits(const struct ab_model *m)
 {
 	return __atomic_load_n(&m->pool_waits, __ATOMIC_RELAXED);
+}
+
+uint64_t ab_model_write_locks(const struct ab_model *m)
+{
+	return m->write_locks;
+}
+
+static __thread uint64_t tls_lock_wait;
+
+uint64_t ab_model_thread_lock_wait_ns(void)
+{
+	return tls_lock_wait;
+}
+
+void ab_spin_ns(uint64_t ns)
+{
+	uint64_t t0 = ab_now_ns();
+
+	while (ab_now_ns() - t0 < ns) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+}
+
+static inline void write_lock(struct ab_model *m, uint64_t *wait)
+{
+	uint64_t w = mmu_write_lock_timed(&m->mmu_lock);
+
+	m->write_locks++;
+	if (wait)
+		*wait += w;
 }
 
 uint64_t ab_model_npages(const struct ab_model *m)
@@ -219,13 +260,17 @@ static uint64_t *pool_alloc(struct ab_model *m, uint64_t gfn0)
 	uint32_t s;
 
 	pthread_mutex_lock(&p->lock);
-	if (!p->nfree) {
+	if (p->nfree) {
+		s = p->stack[--p->nfree];
+	} else if (p->hiwater < p->cap) {
+		/* Never used: slots are handed out in order, so a populated
+		 * table is laid out in order, and untouched memory stays so. */
+		s = p->hiwater;
+		STORE(&p->hiwater, s + 1);
+	} else {
 		pthread_mutex_unlock(&p->lock);
 		return NULL;
 	}
-	s = p->stack[--p->nfree];
-	if (s + 1 > p->hiwater)
-		STORE(&p->hiwater, s + 1);
 	pthread_mutex_unlock(&p->lock);
 
 	uint64_t *t = slot_mem(p, s);
@@ -278,7 +323,7 @@ struct ab_model *ab_model_create(const struct ab_model_params *prm)
 	uint64_t span;
 
 	if (!prm || (prm->pgsize != AB_PG_4K && prm->pgsize != AB_PG_2M) || !prm->npages ||
-	    prm->npages > (1ull << 26)) {
+	    prm->npages > (1ull << 30)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -319,22 +364,23 @@ struct ab_model *ab_model_create(const struct ab_model_params *prm)
 	struct ab_pool *p = &m->pool;
 	p->cap = (uint32_t)(need + slack);
 	p->bytes = (size_t)p->cap * TABLE_BYTES;
-	p->mem = mmap(NULL, p->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p->mem = mmap(NULL, p->bytes, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p->mem == MAP_FAILED) {
 		p->mem = NULL;
 		goto nomem;
 	}
 	POISON(p->mem, p->bytes);
+	/* Large enough for calloc/malloc to map them: untouched, they cost
+	 * nothing (the free stack only holds slots freed after use). */
 	p->stack = malloc(sizeof(*p->stack) * p->cap);
 	p->state = calloc(p->cap, 1);
 	p->gfn = calloc(p->cap, sizeof(*p->gfn));
 	if (!p->stack || !p->state || !p->gfn)
 		goto nomem;
-	/* Hand out low slots first, so a populated table is laid out in order. */
-	for (uint32_t i = 0; i < p->cap; i++)
-		p->stack[i] = p->cap - 1 - i;
-	p->nfree = p->cap;
+	p->nfree = 0;
 	pthread_mutex_init(&p->lock, NULL);
+	m->fault_hold_ns = prm->fault_hold_ns;
 
 	if (prm->oracle) {
 		m->oracle = calloc(m->npages, sizeof(*m->oracle));
@@ -461,7 +507,7 @@ static int fault(struct ab_model *m, uint64_t gfn, bool write)
 {
 	int ret = 0;
 
-	mmu_read_lock(&m->mmu_lock);
+	tls_lock_wait += mmu_read_lock_timed(&m->mmu_lock);
 	ab_rcu_lock();
 	uint64_t *t = m->root;
 	for (int lvl = AB_PT_LEVELS; lvl > m->leaf_level; lvl--) {
@@ -494,10 +540,23 @@ static int fault(struct ab_model *m, uint64_t gfn, bool write)
 	uint64_t e = LOAD(p);
 	if (!(e & AB_SPTE_PRESENT)) {
 		uint64_t ne = leaf_spte(m, gfn, write);
-		if (cas(p, &e, ne))
+		if (cas(p, &e, ne)) {
 			orc_set(m, gfn, 0, ne);
+			ret = 1;
+		}
 		/* else another vCPU installed it: the access is retried */
+	} else {
+		/* Present (a spurious fault): set A/D as the access would. */
+		const uint64_t want = AB_SPTE_ACCESSED | (write ? AB_SPTE_DIRTY : 0);
+		while ((e & AB_SPTE_PRESENT) && (e & want) != want) {
+			if (cas(p, &e, e | want)) {
+				orc_set(m, gfn, e, e | want);
+				break;
+			}
+		}
 	}
+	if (m->fault_hold_ns)
+		ab_spin_ns(m->fault_hold_ns);
 out:
 	ab_rcu_unlock();
 	mmu_read_unlock(&m->mmu_lock);
@@ -507,21 +566,31 @@ out:
 static struct free_batch *pend_take(struct ab_model *m, bool force);
 static void pend_free(struct free_batch *b);
 
-static void fault_retry(struct ab_model *m, uint64_t gfn, bool write)
+static int fault_retry(struct ab_model *m, uint64_t gfn, bool write)
 {
-	for (int tries = 0; fault(m, gfn, write) == -ENOMEM; tries++) {
+	int r;
+
+	for (int tries = 0; (r = fault(m, gfn, write)) == -ENOMEM; tries++) {
 		if (tries > 1000) {
 			fprintf(stderr, "abmodel: leaf-table pool exhausted (cap %u)\n",
 				m->pool.cap);
 			abort();
 		}
 		__atomic_fetch_add(&m->pool_waits, 1, __ATOMIC_RELAXED);
-		mmu_write_lock(&m->mmu_lock);
+		write_lock(m, &tls_lock_wait);
 		struct free_batch *b = pend_take(m, true);
 		mmu_write_unlock(&m->mmu_lock);
 		pend_free(b);
 		rcu_barrier(); /* let zapped tables come back to the pool */
 	}
+	return r;
+}
+
+int ab_model_fault(struct ab_model *m, uint64_t page, bool write)
+{
+	if (page >= m->npages)
+		return -EINVAL;
+	return fault_retry(m, gfn_of(m, page), write);
 }
 
 /* Leaf SPTE pointer for @gfn, or NULL if a table on the way is missing.
@@ -678,7 +747,7 @@ uint64_t ab_model_zap(struct ab_model *m, uint64_t first, uint64_t n)
 		n = m->npages - first;
 	uint64_t gfn = gfn_of(m, first), end = gfn_of(m, first + n);
 
-	mmu_write_lock(&m->mmu_lock);
+	write_lock(m, &tls_lock_wait);
 	while (gfn < end) {
 		/* Descend to the parent of the leaf table. */
 		uint64_t *t = m->root, next;
@@ -735,7 +804,7 @@ uint64_t ab_model_unmap_atomic(struct ab_model *m, uint64_t first, uint64_t n)
 		return 0;
 	if (n > m->npages - first)
 		n = m->npages - first;
-	mmu_read_lock(&m->mmu_lock);
+	tls_lock_wait += mmu_read_lock_timed(&m->mmu_lock);
 	ab_rcu_lock();
 	for (uint64_t pg = first; pg < first + n; pg++) {
 		uint64_t gfn = gfn_of(m, pg);
@@ -984,10 +1053,8 @@ typedef int walker_fn(struct ab_model *m, uint64_t first, uint64_t n, bool clear
 static int age_locked(struct ab_model *m, uint64_t first, uint64_t n, bool clear, uint64_t *yo,
 		      struct ab_age_res *res)
 {
-	uint64_t t0 = ab_now_ns();
-
-	mmu_write_lock(&m->mmu_lock);
-	res->lock_wait_ns += ab_now_ns() - t0;
+	write_lock(m, &res->lock_wait_ns);
+	res->locks++;
 	walk_locked(m, first, n, clear, yo, res);
 	mmu_write_unlock(&m->mmu_lock);
 	return AB_AGE_OK;
@@ -996,10 +1063,8 @@ static int age_locked(struct ab_model *m, uint64_t first, uint64_t n, bool clear
 static int age_read_locked(struct ab_model *m, uint64_t first, uint64_t n, bool clear, uint64_t *yo,
 			   struct ab_age_res *res)
 {
-	uint64_t t0 = ab_now_ns();
-
-	mmu_read_lock(&m->mmu_lock);
-	res->lock_wait_ns += ab_now_ns() - t0;
+	res->lock_wait_ns += mmu_read_lock_timed(&m->mmu_lock);
+	res->locks++;
 	ab_rcu_lock();
 	walk_cas(m, first, n, clear, NULL, yo, res);
 	ab_rcu_unlock();
@@ -1077,5 +1142,38 @@ int ab_model_age(struct ab_model *m, enum ab_mode_id w, uint64_t first, uint64_t
 		return -EINVAL;
 	if (young_out)
 		memset(young_out, 0, ((n + 63) / 64) * sizeof(uint64_t));
+	res->calls++;
 	return walkers[w](m, first, n, clear, young_out, res);
+}
+
+int ab_model_age_batch(struct ab_model *m, enum ab_mode_id w, uint64_t first, uint64_t n,
+		       uint64_t batch, bool clear, uint64_t *young_out, struct ab_age_res *res)
+{
+	int ret = AB_AGE_OK;
+
+	if (!batch || !res || !n || first >= m->npages || n > m->npages - first ||
+	    !ab_model_has_walker(w) || (young_out && batch > 64 && batch < n && batch % 64))
+		return -EINVAL;
+	if (batch >= n)
+		return ab_model_age(m, w, first, n, clear, young_out, res);
+	if (young_out)
+		memset(young_out, 0, ((n + 63) / 64) * sizeof(uint64_t));
+	for (uint64_t off = 0; off < n; off += batch) {
+		uint64_t k = n - off < batch ? n - off : batch, y[1];
+		/* Whole words of @young_out when the call is word-aligned;
+		 * else through one word (batch < 64). */
+		bool direct = young_out && !(off & 63) && (batch & 63) == 0;
+		int r = ab_model_age(m, w, first + off, k, clear,
+				     direct ? young_out + (off >> 6) : (young_out ? y : NULL), res);
+
+		if (r < 0)
+			return r;
+		if (r == AB_AGE_DECLINED)
+			ret = AB_AGE_DECLINED;
+		if (young_out && !direct)
+			for (uint64_t i = 0; i < k; i++)
+				if ((y[i >> 6] >> (i & 63)) & 1)
+					young_out[(off + i) >> 6] |= 1ull << ((off + i) & 63);
+	}
+	return ret;
 }

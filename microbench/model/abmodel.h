@@ -53,13 +53,19 @@ enum ab_lock_kind {
 
 struct ab_model_params {
 	enum ab_pgsize pgsize;
-	uint64_t npages;   /* pages of @pgsize; 1 .. 2^26 */
+	uint64_t npages;   /* pages of @pgsize; 1 .. 2^30 (4K: 4 TiB), sparse: tables
+			    * are allocated when first faulted, so an untouched
+			    * range costs address space, not memory */
 	uint64_t base_gfn; /* aligned to the page size */
 	bool oracle;	   /* keep per-page A/D transition counters (tests) */
 	/* Leaf tables kept for tables zapped but not yet past a grace period
 	 * (0 = default: a quarter of the needed ones, at least 64). */
 	uint32_t pool_slack;
 	enum ab_lock_kind mmu_lock;
+	/* Extra time a fault holds mmu_lock for read after its walk and
+	 * install (the calibrated part of KVM's fault under the lock; 0 =
+	 * none). */
+	uint32_t fault_hold_ns;
 };
 
 struct ab_model;
@@ -72,6 +78,15 @@ enum ab_pgsize ab_model_pgsize(const struct ab_model *m);
 /* Times a fault found the leaf-table pool empty and waited (rcu_barrier)
  * for zapped tables to come back. */
 uint64_t ab_model_pool_waits(const struct ab_model *m);
+
+/* mmu_lock acquisitions for write so far (walkers, zaps, pool waits):
+ * counted under the lock. Read it while no other thread uses the model. */
+uint64_t ab_model_write_locks(const struct ab_model *m);
+/* The calling thread's total time waiting for mmu_lock in faults and zaps
+ * (timed only after a failed trylock), in ns. */
+uint64_t ab_model_thread_lock_wait_ns(void);
+/* Busy-wait @ns (clock-based), for calibrated costs. */
+void ab_spin_ns(uint64_t ns);
 
 void ab_model_thread_register(void);
 void ab_model_thread_unregister(void);
@@ -89,6 +104,16 @@ int ab_model_populate(struct ab_model *m, uint64_t first, uint64_t n, bool write
  * latency (lock wait included) goes to @fault_hist if not NULL.
  */
 int ab_model_access(struct ab_model *m, uint64_t page, bool write, struct ab_hist *fault_hist);
+
+/*
+ * A vCPU page fault on @page as KVM's TDP MMU takes it: mmu_lock for read
+ * (waiting time to ab_model_thread_lock_wait_ns), RCU walk, missing tables
+ * and the leaf installed with cmpxchg (A set, D on a write); on a present
+ * leaf (another vCPU fixed it: a spurious fault) A/D are set with cmpxchg;
+ * then the lock is held fault_hold_ns more. Returns 1 if it installed the
+ * leaf, 0 if it was present, -EINVAL for a bad page.
+ */
+int ab_model_fault(struct ab_model *m, uint64_t page, bool write);
 
 /* Read one leaf SPTE (0 if not mapped). For tests and tools. */
 uint64_t ab_model_spte(struct ab_model *m, uint64_t page);
@@ -124,6 +149,8 @@ struct ab_age_res {
 	uint64_t fallbacks;    /* requests answered under mmu_lock instead (fast_or_locked) */
 	uint64_t retries;      /* cmpxchg lost to a concurrent update, retried */
 	uint64_t left_young;   /* gave up clearing: reported young, A left set */
+	uint64_t locks;	       /* mmu_lock acquisitions (read or write) */
+	uint64_t calls;	       /* aging calls (ab_model_age_batch: one per batch) */
 };
 
 #define AB_AGE_OK	0
@@ -142,6 +169,18 @@ struct ab_age_res {
  */
 int ab_model_age(struct ab_model *m, enum ab_mode_id w, uint64_t first, uint64_t n, bool clear,
 		 uint64_t *young_out, struct ab_age_res *res);
+
+/*
+ * What a caller of 6.12's notifiers does for a range: one aging call per
+ * @batch pages (1: page_idle and MGLRU's per-PTE clear_young; 64: a
+ * look-around window; >= n: the whole range in one call), each call as
+ * ab_model_age (so `locked` takes and drops mmu_lock per call, and bitmap
+ * walks windows of min(batch, 64)). @young_out as ab_model_age over the
+ * whole range (then @batch must be < 64 or a multiple of 64). Returns
+ * AB_AGE_DECLINED if any call declined, else AB_AGE_OK, or -EINVAL.
+ */
+int ab_model_age_batch(struct ab_model *m, enum ab_mode_id w, uint64_t first, uint64_t n,
+		       uint64_t batch, bool clear, uint64_t *young_out, struct ab_age_res *res);
 
 /*
  * The bitmap walker proper: one lockless walk over the look-around window
@@ -177,14 +216,34 @@ struct ab_vcpu {
 	enum ab_pattern pattern;       /* SKEW: 90% of accesses to the first 10% */
 	unsigned write_pct;	       /* 0..100 */
 	uint64_t fresh_first, fresh_n; /* private window (fresh_n multiple of 512, or 0) */
-	unsigned fresh_every;	       /* every Nth access goes to the next fresh page */
+	unsigned fresh_every;	       /* closed loop (fault_rate 0): every Nth access goes to the
+					* next fresh page, segments recycled under the read lock */
+	/*
+	 * Open loop (fault_rate > 0): faults arrive every 1e9/fault_rate ns
+	 * (first one at a random phase) whether or not the previous one has
+	 * finished; a late fault is served as soon as the vCPU can, and its
+	 * latency is completion - scheduled arrival (queueing included). Each
+	 * fault spins fault_work_ns outside mmu_lock (exit, GUP: the part of
+	 * KVM's fault before the lock), then ab_model_fault(): fault_in_pct %
+	 * on a random page of [first, first+n) (inside the aged range), the
+	 * others on the next page of the fresh window (outside it). The queue is
+	 * bounded: arrivals more than 1 ms overdue are dropped (`dropped`). Between
+	 * faults the vCPU makes guest accesses (a zapped page refaults there,
+	 * closed loop, its latency from the access).
+	 */
+	uint64_t fault_rate;
+	unsigned fault_in_pct;
+	uint64_t fault_work_ns;
 	uint64_t seed;
 	int pin_role; /* ab_pin_self(role) if >= 0 */
 	/* control, shared */
 	volatile int *stop;  /* run until *stop != 0 */
-	volatile int *phase; /* faults recorded into hist[*phase & 1] */
-	/* results (accesses/faults readable while running, relaxed) */
+	volatile int *phase; /* faults recorded: phase 1 into hist[1], 2 into hist[0] */
+	/* results (accesses/faults/lock_wait_ns readable while running, relaxed) */
 	uint64_t accesses, faults, recycles;
+	uint64_t lock_wait_ns;	 /* time blocked on mmu_lock so far */
+	uint64_t dropped;	 /* open loop: arrivals dropped, over 1 ms overdue */
+	int pinned_pu;		 /* PU it was bound to (pin_role >= 0), -1 if binding failed */
 	struct ab_hist *hist[2]; /* caller-allocated, may be NULL */
 };
 void *ab_vcpu_thread(void *vcpu); /* pthread entry */
@@ -196,10 +255,17 @@ struct ab_inval {
 	uint64_t first, n, zap_pages;
 	unsigned rate;
 	uint64_t seed;
+	bool pin; /* ab_pin_helper_self(nvcpus) */
+	int nvcpus;
 	volatile int *stop;
 	uint64_t zaps; /* result */
+	int pinned_pu; /* result, as ab_vcpu */
 };
 void *ab_inval_thread(void *inval);
+
+/* Pin liburcu's default call_rcu thread (creating it if needed) as a helper
+ * beside @nvcpus vCPUs; returns its PU or -1. */
+int ab_model_pin_rcu_thread(int nvcpus);
 
 /*
  * Deterministic single-threaded entry point (for valgrind/callgrind, no

@@ -45,8 +45,9 @@ int main(int argc, char **argv)
 		return AB_EXIT_OK;
 	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: abmodel_det WALKER 4K|2M NPAGES K | --list\n"
-				"  WALKER: %s\n",
+		fprintf(stderr,
+			"usage: abmodel_det WALKER 4K|2M NPAGES K | --list\n"
+			"  WALKER: %s\n",
 			ab_mode_list(AB_IN_MODEL));
 		return AB_EXIT_USAGE;
 	}

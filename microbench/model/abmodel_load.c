@@ -20,7 +20,106 @@ static inline uint64_t rng_below(uint64_t *s, uint64_t n)
 	return (uint64_t)(((unsigned __int128)ab_rng_next(s) * n) >> 64);
 }
 
-#define VCPU_BATCH 256
+#define VCPU_BATCH  256
+#define OPEN_CHECK  16	       /* open loop: accesses between two looks at the clock */
+#define MAX_LATE_NS 1000000ull /* open loop: oldest arrival kept waiting */
+
+static inline struct ab_hist *phase_hist(struct ab_vcpu *v)
+{
+	int ph = v->phase ? __atomic_load_n(v->phase, __ATOMIC_RELAXED) : 0;
+
+	return ph == 1 ? v->hist[1] : ph == 2 ? v->hist[0] : NULL;
+}
+
+static inline uint64_t region_page(struct ab_vcpu *v, uint64_t *s, uint64_t *seq, uint64_t hot)
+{
+	switch (v->pattern) {
+	case AB_PAT_SEQ: {
+		uint64_t p = v->first + *seq;
+		*seq = *seq + 1 == v->n ? 0 : *seq + 1;
+		return p;
+	}
+	case AB_PAT_SKEW:
+		if (rng_below(s, 10) < 9)
+			return v->first + rng_below(s, hot);
+		return v->first + rng_below(s, v->n);
+	case AB_PAT_RANDOM:
+	default:
+		return v->first + rng_below(s, v->n);
+	}
+}
+
+static inline bool draw_write(struct ab_vcpu *v, uint64_t r)
+{
+	return (((r >> 32) * 100) >> 32) < v->write_pct;
+}
+
+static void publish(struct ab_vcpu *v, uint64_t acc, uint64_t faults, uint64_t recycles)
+{
+	__atomic_store_n(&v->accesses, acc, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->faults, faults, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->recycles, recycles, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->lock_wait_ns, ab_model_thread_lock_wait_ns(), __ATOMIC_RELAXED);
+}
+
+/* Open loop: faults on a schedule, guest accesses in between. */
+static void vcpu_open_loop(struct ab_vcpu *v, uint64_t s)
+{
+	struct ab_model *m = v->m;
+	const uint64_t period = 1000000000ull / v->fault_rate;
+	uint64_t seq = 0, fresh_cur = 0, acc = 0, faults = 0;
+	uint64_t hot = v->n / 10 ? v->n / 10 : 1;
+	uint64_t next = ab_now_ns() + rng_below(&s, period);
+
+	while (!__atomic_load_n(v->stop, __ATOMIC_RELAXED)) {
+		for (int b = 0; b < VCPU_BATCH / OPEN_CHECK; b++) {
+			uint64_t now = ab_now_ns();
+
+			/* A bounded queue: arrivals more than MAX_LATE_NS overdue
+			 * (a descheduled vCPU thread) are dropped and counted. */
+			if (now > next + MAX_LATE_NS) {
+				uint64_t skip = (now - next - MAX_LATE_NS) / period + 1;
+				next += skip * period;
+				__atomic_store_n(&v->dropped, v->dropped + skip, __ATOMIC_RELAXED);
+			}
+
+			/* Due (or late): serve it now; a vCPU that cannot keep up
+			 * serves its backlog back to back, and stays stoppable. */
+			while (now >= next && !__atomic_load_n(v->stop, __ATOMIC_RELAXED)) {
+				uint64_t r = ab_rng_next(&s), page;
+				bool in = v->n && (v->fault_in_pct >= 100 ||
+						   rng_below(&s, 100) < v->fault_in_pct);
+
+				if (in || !v->fresh_n) {
+					page =
+					    v->n ? v->first + rng_below(&s, v->n) : v->fresh_first;
+				} else {
+					page = v->fresh_first + fresh_cur;
+					fresh_cur = fresh_cur + 1 == v->fresh_n ? 0 : fresh_cur + 1;
+				}
+				if (v->fault_work_ns)
+					ab_spin_ns(v->fault_work_ns);
+				ab_model_fault(m, page, draw_write(v, r));
+				now = ab_now_ns();
+				struct ab_hist *h = phase_hist(v);
+				if (h)
+					ab_hist_record(h, now - next);
+				faults++;
+				next += period;
+				publish(v, acc, faults, 0);
+			}
+			for (int k = 0; k < OPEN_CHECK && v->n; k++) {
+				uint64_t r = ab_rng_next(&s);
+				uint64_t page = region_page(v, &s, &seq, hot);
+
+				faults += ab_model_access(m, page, draw_write(v, r), phase_hist(v));
+				acc++;
+			}
+		}
+		publish(v, acc, faults, 0);
+	}
+	publish(v, acc, faults, 0);
+}
 
 void *ab_vcpu_thread(void *arg)
 {
@@ -31,13 +130,17 @@ void *ab_vcpu_thread(void *arg)
 	uint64_t hot = v->n / 10 ? v->n / 10 : 1;
 	unsigned cnt = 0;
 
-	if (v->pin_role >= 0)
-		ab_pin_self(v->pin_role);
+	v->pinned_pu = v->pin_role >= 0 ? ab_pin_self(v->pin_role) : -1;
 	ab_model_thread_register();
+	if (v->fault_rate) {
+		vcpu_open_loop(v, s);
+		ab_model_thread_unregister();
+		return NULL;
+	}
 	while (!__atomic_load_n(v->stop, __ATOMIC_RELAXED)) {
 		for (int k = 0; k < VCPU_BATCH; k++) {
 			uint64_t r = ab_rng_next(&s), page;
-			bool write = (((r >> 32) * 100) >> 32) < v->write_pct;
+			bool write = draw_write(v, r);
 
 			if (v->fresh_n && ++cnt >= v->fresh_every) {
 				cnt = 0;
@@ -53,30 +156,12 @@ void *ab_vcpu_thread(void *arg)
 			} else if (!v->n) {
 				continue;
 			} else {
-				switch (v->pattern) {
-				case AB_PAT_SEQ:
-					page = v->first + seq;
-					seq = seq + 1 == v->n ? 0 : seq + 1;
-					break;
-				case AB_PAT_SKEW:
-					if (rng_below(&s, 10) < 9)
-						page = v->first + rng_below(&s, hot);
-					else
-						page = v->first + rng_below(&s, v->n);
-					break;
-				case AB_PAT_RANDOM:
-				default:
-					page = v->first + rng_below(&s, v->n);
-					break;
-				}
+				page = region_page(v, &s, &seq, hot);
 			}
-			int ph = v->phase ? __atomic_load_n(v->phase, __ATOMIC_RELAXED) & 1 : 0;
-			faults += ab_model_access(m, page, write, v->hist[ph]);
+			faults += ab_model_access(m, page, write, phase_hist(v));
 			acc++;
 		}
-		__atomic_store_n(&v->accesses, acc, __ATOMIC_RELAXED);
-		__atomic_store_n(&v->faults, faults, __ATOMIC_RELAXED);
-		__atomic_store_n(&v->recycles, recycles, __ATOMIC_RELAXED);
+		publish(v, acc, faults, recycles);
 	}
 	ab_model_thread_unregister();
 	return NULL;
@@ -90,6 +175,7 @@ void *ab_inval_thread(void *arg)
 	uint64_t period = iv->rate ? 1000000000ull / iv->rate : 0;
 	uint64_t next = ab_now_ns() + period, zaps = 0;
 
+	iv->pinned_pu = iv->pin ? ab_pin_helper_self(iv->nvcpus) : -1;
 	ab_model_thread_register();
 	while (slots && period && !__atomic_load_n(iv->stop, __ATOMIC_RELAXED)) {
 		uint64_t now = ab_now_ns();

@@ -24,6 +24,8 @@
 #ifndef AB_MODEL_LOCK_H
 #define AB_MODEL_LOCK_H
 
+#include <ab_common.h>
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -46,6 +48,29 @@ static inline void ab_relax(unsigned *spins)
 		__builtin_ia32_pause();
 #else
 		__asm__ volatile("" ::: "memory");
+		/*
+		 * Lock and return the time spent waiting: a trylock first, and the clock is
+		 * read only when it fails (as the kernel's lock statistics do), so an
+		 * uncontended acquisition costs every walker the same: no clock read.
+		 */
+		static inline uint64_t mmu_read_lock_timed(struct ab_mmu_lock * l)
+		{
+			if (l->kind ? !pthread_rwlock_tryrdlock(&l->pt) : qrw_read_trylock(&l->q))
+				return 0;
+			uint64_t t0 = ab_now_ns();
+			mmu_read_lock(l);
+			return ab_now_ns() - t0;
+		}
+
+		static inline uint64_t mmu_write_lock_timed(struct ab_mmu_lock * l)
+		{
+			if (l->kind ? !pthread_rwlock_trywrlock(&l->pt) : qrw_write_trylock(&l->q))
+				return 0;
+			uint64_t t0 = ab_now_ns();
+			mmu_write_lock(l);
+			return ab_now_ns() - t0;
+		}
+
 #endif
 	} else {
 		*spins = 0;
@@ -116,6 +141,28 @@ static inline void qrw_write_lock(struct ab_qrwlock *q)
 	qrw_wait_unlock(q);
 }
 
+/* As the kernel's queued_read_trylock / queued_write_trylock. */
+static inline bool qrw_read_trylock(struct ab_qrwlock *q)
+{
+	uint32_t c = __atomic_load_n(&q->cnts, __ATOMIC_RELAXED);
+
+	if (c & QW_WMASK)
+		return false;
+	c = __atomic_add_fetch(&q->cnts, QR_BIAS, __ATOMIC_ACQUIRE);
+	if (!(c & QW_WMASK))
+		return true;
+	__atomic_fetch_sub(&q->cnts, QR_BIAS, __ATOMIC_RELAXED);
+	return false;
+}
+
+static inline bool qrw_write_trylock(struct ab_qrwlock *q)
+{
+	uint32_t c = __atomic_load_n(&q->cnts, __ATOMIC_RELAXED);
+
+	return !c && __atomic_compare_exchange_n(&q->cnts, &c, QW_LOCKED, false, __ATOMIC_ACQUIRE,
+						 __ATOMIC_RELAXED);
+}
+
 static inline void qrw_write_unlock(struct ab_qrwlock *q)
 {
 	__atomic_fetch_and(&q->cnts, ~QW_LOCKED, __ATOMIC_RELEASE);
@@ -157,6 +204,29 @@ static inline void mmu_write_unlock(struct ab_mmu_lock *l)
 		pthread_rwlock_unlock(&l->pt);
 	else
 		qrw_write_unlock(&l->q);
+}
+
+/*
+ * Lock and return the time spent waiting: a trylock first, and the clock is
+ * read only when it fails (as the kernel's lock statistics do), so an
+ * uncontended acquisition costs every walker the same: no clock read.
+ */
+static inline uint64_t mmu_read_lock_timed(struct ab_mmu_lock *l)
+{
+	if (l->kind ? !pthread_rwlock_tryrdlock(&l->pt) : qrw_read_trylock(&l->q))
+		return 0;
+	uint64_t t0 = ab_now_ns();
+	mmu_read_lock(l);
+	return ab_now_ns() - t0;
+}
+
+static inline uint64_t mmu_write_lock_timed(struct ab_mmu_lock *l)
+{
+	if (l->kind ? !pthread_rwlock_trywrlock(&l->pt) : qrw_write_trylock(&l->q))
+		return 0;
+	uint64_t t0 = ab_now_ns();
+	mmu_write_lock(l);
+	return ab_now_ns() - t0;
 }
 
 #endif

@@ -2,19 +2,21 @@
 /*
  * bench_model.c - the model backend's benchmarks (ab_model_register()).
  *
- * model/<walker>/<4K|2M>/pages:<n>/vcpus:<n>/inval:<per_s>/shadow:<pct>
+ * model/<walker>/<4K|2M>/pages:<n>/vcpus:<n>/inval:<per_s>/shadow:<pct>/batch:<pages>
  *
  * One run: build a table of `pages` pages (all mapped, A clear), start
  * `vcpus` vCPU threads (random accesses over disjoint regions of the range,
- * 20% writes, one access in 64 to a private "fresh" window that is recycled
- * under the read lock so it keeps faulting) and, if inval > 0, an
+ * 20% writes, and open-loop faults: MB_FAULT_RATE per second per vCPU on a
+ * schedule, half inside the aged range, half in a private window outside
+ * it, each with the calibrated cost of a KVM fault) and, if inval > 0, an
  * invalidation thread zapping under the write lock (4K: one 512-page leaf
  * table, 2M: one 2M page) `inval` times per second. shadow > 0 marks that
  * percentage of the range's 512-page leaf tables as needing mmu_lock (the
  * model of shadow-MMU pages): fast_only declines every call, bitmap the
  * windows in them; the young pages left unanswered are counted after each
  * declined call, outside the timed region (false_old). Then, timed (manual
- * time): test-and-clear aging calls over the whole range, back to back.
+ * time): passes of test-and-clear aging calls over the whole range, one
+ * call per `batch` pages, back to back.
  * After the timed loop, in the same run: scan passes over the same table
  * (walker_scan_ratio) and a window of equal length without aging
  * (vcpu_rel = vCPU accesses/s with aging / without).
@@ -34,9 +36,25 @@
 #include <string.h>
 #include <time.h>
 
-#define FRESH_PAGES	 4096 /* per vCPU */
-#define FRESH_EVERY	 64
-#define WRITE_PCT	 20
+#define FRESH_PAGES 4096 /* per vCPU, outside the aged range */
+#define WRITE_PCT   20
+/*
+ * Faults, calibrated (docs/model.md): a first-touch 4 KiB fault of KVM's
+ * TDP MMU costs ~5.6 us per vCPU on bare metal (Houghton's v4 cover letter:
+ * access_tracking_perf_test, 8 vCPUs x 1 GiB populated in 1.474 s without
+ * aging = 262144 faults per vCPU); of that, ~250 ns is spent holding
+ * mmu_lock for read (TDP walk + SPTE install; an estimate) and the rest
+ * before the lock (exit, GUP, page zeroing). Faults arrive open loop at
+ * a quarter of the rate a vCPU could sustain, so the queue is stable
+ * without aging on a shared machine, and half of them land inside the
+ * aged range.
+ */
+#define MB_FAULT_RATE	 45000 /* per second per vCPU: a quarter of what it could sustain */
+#define MB_FAULT_WORK_NS 5350  /* outside mmu_lock */
+#define MB_FAULT_HOLD_NS 250   /* holding mmu_lock for read */
+#define MB_FAULT_IN_PCT	 50    /* inside the aged range */
+#define PIN_PENDING	 (-1000)
+#define SETTLE_NS	 2000000ull /* late faults drain before the baseline */
 #define WARMUP_NS	 5000000ull
 #define VCPU_READY	 1024 /* accesses per vCPU before the timed loop */
 #define BASE_MIN_NS	 5000000ull
@@ -51,6 +69,7 @@ struct mb_arg {
 	bool pin;
 	enum ab_lock_kind lock;
 	uint64_t min_window_ns; /* vCPU measurement window with aging, at least */
+	int capacity;		/* vCPUs that fit beside the walker (ab_place_vcpu_capacity) */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -80,6 +99,22 @@ static uint64_t sum_faults(const struct ab_vcpu *v, int n)
 	uint64_t s = 0;
 	for (int i = 0; i < n; i++)
 		s += __atomic_load_n(&v[i].faults, __ATOMIC_RELAXED);
+	return s;
+}
+
+static uint64_t sum_dropped(const struct ab_vcpu *v, int n)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < n; i++)
+		s += __atomic_load_n(&v[i].dropped, __ATOMIC_RELAXED);
+	return s;
+}
+
+static uint64_t sum_lock_wait(const struct ab_vcpu *v, int n)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < n; i++)
+		s += __atomic_load_n(&v[i].lock_wait_ns, __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -124,7 +159,7 @@ struct mb_case {
 	ab_state *st;
 	const struct mb_arg *a;
 	const struct ab_mode *mode;
-	uint64_t pages;
+	uint64_t pages, batch;
 	int nv;
 	unsigned rate, shadow;
 	struct ab_model *m;
@@ -141,11 +176,12 @@ struct mb_case {
 	int started;
 	bool inval_started;
 	/* timed loop */
-	uint64_t iters, age_ns, young, wait, decl, false_old;
+	uint64_t iters, age_ns, young, wait, decl, false_old, calls;
 	bool decl_mismatch;
 	double *call_ns;
 	size_t cap_calls;
-	uint64_t win_ns, win_acc, win_f;
+	uint64_t win_ns, win_acc, win_f, win_wait, win_drop;
+	bool placeholders;
 	/* floor and baseline */
 	double ratio, rate_aging, rate_base;
 };
@@ -169,8 +205,10 @@ static void mb_decline_spans(struct mb_case *c)
 {
 	for (uint64_t off = 0; off < c->pages; off += 64) {
 		unsigned k = c->pages - off < 64 ? (unsigned)(c->pages - off) : 64;
-		bool d = c->mode->decline == AB_DECLINE_CALL
-			     ? ab_model_needs_lock(c->m, 0, c->pages)
+		/* fast_only declines per call: the call (batch) holding @off */
+		uint64_t cf = off / c->batch * c->batch;
+		uint64_t cn = c->pages - cf < c->batch ? c->pages - cf : c->batch;
+		bool d = c->mode->decline == AB_DECLINE_CALL	 ? ab_model_needs_lock(c->m, cf, cn)
 			 : c->mode->decline == AB_DECLINE_WINDOW ? ab_model_needs_lock(c->m, off, k)
 								 : false;
 		if (d) {
@@ -178,8 +216,22 @@ static void mb_decline_spans(struct mb_case *c)
 			c->exp_decl += c->mode->decline == AB_DECLINE_WINDOW;
 		}
 	}
-	if (c->mode->decline == AB_DECLINE_CALL && ab_model_needs_lock(c->m, 0, c->pages))
-		c->exp_decl = 1;
+	/* Bitmap windows are min(batch, 64) pages: counted per window above
+	 * only when they are 64 (batch >= 64 and a multiple of 64). */
+	if (c->mode->decline == AB_DECLINE_WINDOW && c->batch < 64) {
+		c->exp_decl = 0;
+		for (uint64_t off = 0; off < c->pages; off += c->batch) {
+			uint64_t k = c->pages - off < c->batch ? c->pages - off : c->batch;
+			c->exp_decl += ab_model_needs_lock(c->m, off, k);
+		}
+	}
+	if (c->mode->decline == AB_DECLINE_CALL) {
+		c->exp_decl = 0;
+		for (uint64_t off = 0; off < c->pages; off += c->batch) {
+			uint64_t k = c->pages - off < c->batch ? c->pages - off : c->batch;
+			c->exp_decl += ab_model_needs_lock(c->m, off, k);
+		}
+	}
 }
 
 /* Table of pages + fresh windows, all mapped, A clear; shadow marks. */
@@ -188,7 +240,8 @@ static bool mb_setup(struct mb_case *c)
 	struct ab_model_params prm = {.pgsize = c->a->ps,
 				      .npages = c->pages + (uint64_t)c->nv * FRESH_PAGES,
 				      .base_gfn = 1ull << 20,
-				      .mmu_lock = c->a->lock};
+				      .mmu_lock = c->a->lock,
+				      .fault_hold_ns = MB_FAULT_HOLD_NS};
 	struct ab_age_res res = {0};
 
 	c->m = ab_model_create(&prm);
@@ -236,6 +289,9 @@ static bool mb_start_load(struct mb_case *c)
 				  .zap_pages = c->a->ps == AB_PG_4K ? AB_PT_ENTRIES : 1,
 				  .rate = c->rate,
 				  .seed = 0x5eed,
+				  .pin = c->a->pin,
+				  .nvcpus = nv,
+				  .pinned_pu = PIN_PENDING,
 				  .stop = &c->stop};
 	for (int i = 0; i < nv; i++) {
 		uint64_t per = c->pages / nv;
@@ -249,7 +305,9 @@ static bool mb_start_load(struct mb_case *c)
 					   .write_pct = WRITE_PCT,
 					   .fresh_first = c->pages + (uint64_t)i * FRESH_PAGES,
 					   .fresh_n = FRESH_PAGES,
-					   .fresh_every = FRESH_EVERY,
+					   .fault_rate = MB_FAULT_RATE,
+					   .fault_in_pct = MB_FAULT_IN_PCT,
+					   .fault_work_ns = MB_FAULT_WORK_NS,
 					   .seed = 0x1234567ull * (i + 1),
 					   .pin_role = c->a->pin ? 1 + i : -1,
 					   .stop = &c->stop,
@@ -277,7 +335,7 @@ static bool mb_start_load(struct mb_case *c)
 		for (int i = 0; i < nv; i++)
 			ready += __atomic_load_n(&c->v[i].accesses, __ATOMIC_RELAXED) >= VCPU_READY;
 		if (ready == nv)
-			return true;
+			break;
 		if (ab_now_ns() - t0 > READY_TIMEOUT_NS) {
 			mb_stop_load(c);
 			return mb_fail(c,
@@ -287,6 +345,24 @@ static bool mb_start_load(struct mb_case *c)
 		}
 		sleep_ns(1000000);
 	}
+	/* Placement is part of the claim: a thread that could not be bound
+	 * fails the point. */
+	for (int i = 0; c->a->pin && i < nv; i++)
+		if (c->v[i].pinned_pu < 0) {
+			mb_stop_load(c);
+			return mb_fail(c, "vCPU %d could not be pinned to its PU", i);
+		}
+	if (c->a->pin && c->inval_started) {
+		for (uint64_t t0 = ab_now_ns();
+		     __atomic_load_n(&c->iv.pinned_pu, __ATOMIC_RELAXED) == PIN_PENDING &&
+		     ab_now_ns() - t0 < READY_TIMEOUT_NS;)
+			sleep_ns(1000000);
+		if (__atomic_load_n(&c->iv.pinned_pu, __ATOMIC_RELAXED) < 0) {
+			mb_stop_load(c);
+			return mb_fail(c, "the invalidation thread could not be pinned");
+		}
+	}
+	return true;
 }
 
 static void mb_record_call(struct mb_case *c, uint64_t ns)
@@ -313,17 +389,22 @@ static void mb_record_call(struct mb_case *c, uint64_t ns)
  */
 static void mb_timed_loop(struct mb_case *c)
 {
-	uint64_t cnt_ns = 0, cnt_acc = 0, cnt_f = 0;
+	uint64_t cnt_ns = 0, cnt_acc = 0, cnt_f = 0, cnt_w = 0;
 	struct ab_age_res res;
 
 	c->cap_calls = 1024;
 	c->call_ns = malloc(sizeof(double) * c->cap_calls);
 	__atomic_store_n(&c->phase, 1, __ATOMIC_RELAXED);
-	uint64_t acc0 = sum_accesses(c->v, c->nv), f0 = sum_faults(c->v, c->nv), w0 = ab_now_ns();
+	uint64_t acc0 = sum_accesses(c->v, c->nv), f0 = sum_faults(c->v, c->nv);
+	uint64_t lw0 = sum_lock_wait(c->v, c->nv), d0 = sum_dropped(c->v, c->nv);
+	uint64_t w0 = ab_now_ns();
 	while (ab_keep_running(c->st)) {
 		memset(&res, 0, sizeof(res));
+		/* One pass: calls of `batch` pages, lock waits included; the
+		 * only clock reads are these two, the same for every walker. */
 		uint64_t t0 = ab_now_ns();
-		int arc = ab_model_age(c->m, c->mode->id, 0, c->pages, true, NULL, &res);
+		int arc =
+		    ab_model_age_batch(c->m, c->mode->id, 0, c->pages, c->batch, true, NULL, &res);
 		uint64_t t1 = ab_now_ns();
 
 		ab_set_iteration_time(c->st, (double)(t1 - t0) * 1e-9);
@@ -331,18 +412,20 @@ static void mb_timed_loop(struct mb_case *c)
 		c->young += res.young;
 		c->wait += res.lock_wait_ns;
 		c->decl += res.declines;
+		c->calls += res.calls;
 		if (res.declines != (arc == AB_AGE_DECLINED ? c->exp_decl : 0))
 			c->decl_mismatch = true;
 		if (arc == AB_AGE_DECLINED && c->decl_mask) {
 			struct ab_age_res tr = {0};
 			uint64_t ca = sum_accesses(c->v, c->nv), cf = sum_faults(c->v, c->nv);
-			uint64_t c0 = ab_now_ns();
+			uint64_t cw = sum_lock_wait(c->v, c->nv), c0 = ab_now_ns();
 
 			ab_model_age(c->m, AB_MODE_SCAN, 0, c->pages, false, c->tbits, &tr);
 			c->false_old += popcount_and(c->tbits, c->decl_mask, c->words);
 			cnt_ns += ab_now_ns() - c0;
 			cnt_acc += sum_accesses(c->v, c->nv) - ca;
 			cnt_f += sum_faults(c->v, c->nv) - cf;
+			cnt_w += sum_lock_wait(c->v, c->nv) - cw;
 		}
 		mb_record_call(c, t1 - t0);
 		c->iters++;
@@ -351,11 +434,13 @@ static void mb_timed_loop(struct mb_case *c)
 	 * aging (untimed, same calls) until it lasted min_window_ns. */
 	while (c->nv && ab_now_ns() - w0 - cnt_ns < c->a->min_window_ns) {
 		memset(&res, 0, sizeof(res));
-		ab_model_age(c->m, c->mode->id, 0, c->pages, true, NULL, &res);
+		ab_model_age_batch(c->m, c->mode->id, 0, c->pages, c->batch, true, NULL, &res);
 	}
 	c->win_ns = ab_now_ns() - w0 - cnt_ns;
 	c->win_acc = sum_accesses(c->v, c->nv) - acc0 - cnt_acc;
 	c->win_f = sum_faults(c->v, c->nv) - f0 - cnt_f;
+	c->win_wait = sum_lock_wait(c->v, c->nv) - lw0 - cnt_w;
+	c->win_drop = sum_dropped(c->v, c->nv) - d0;
 	__atomic_store_n(&c->phase, 0, __ATOMIC_RELAXED);
 }
 
@@ -379,7 +464,7 @@ static void mb_floor(struct mb_case *c)
 	while (pairs < SCAN_MAX_PAIRS && (pairs < SCAN_MIN_PAIRS || spent < budget)) {
 		memset(&res, 0, sizeof(res));
 		uint64_t t0 = ab_now_ns();
-		ab_model_age(c->m, c->mode->id, 0, c->pages, true, NULL, &res);
+		ab_model_age_batch(c->m, c->mode->id, 0, c->pages, c->batch, true, NULL, &res);
 		uint64_t t1 = ab_now_ns();
 		ab_model_age(c->m, AB_MODE_SCAN, 0, c->pages, true, NULL, &res);
 		uint64_t t2 = ab_now_ns();
@@ -402,9 +487,12 @@ static void mb_baseline(struct mb_case *c)
 		win = BASE_MIN_NS;
 	if (win > BASE_MAX_NS)
 		win = BASE_MAX_NS;
+	sleep_ns(SETTLE_NS); /* faults made late by aging are not the baseline's */
+	__atomic_store_n(&c->phase, 2, __ATOMIC_RELAXED);
 	uint64_t b0 = ab_now_ns(), c0 = sum_accesses(c->v, c->nv);
 	sleep_ns(win);
 	uint64_t c1 = sum_accesses(c->v, c->nv), b1 = ab_now_ns();
+	__atomic_store_n(&c->phase, 0, __ATOMIC_RELAXED);
 	c->rate_aging = (double)c->win_acc / ((double)c->win_ns * 1e-9);
 	c->rate_base = (double)(c1 - c0) / ((double)(b1 - b0) * 1e-9);
 }
@@ -422,14 +510,23 @@ static void mb_counters_aging(struct mb_case *c)
 	double per_call = (double)c->age_ns / (double)c->iters, n = (double)c->iters;
 	bool tree = md->id != AB_MODE_SCAN;
 
+	/* One iteration = one pass over the range in calls of `batch` pages:
+	 * ns_per_page = wall time of the calls, lock waits included, / pages
+	 * asked about; lock_wait_ns per call beside it. */
 	ab_counter(st, "ns_per_page", per_call / (double)c->pages, AB_CTR_DEFAULT);
 	ab_counter(st, "pages_per_s", (double)c->pages * 1e9 / per_call, AB_CTR_DEFAULT);
+	ab_counter(st, "pages", (double)(c->batch < c->pages ? c->batch : c->pages),
+		   AB_CTR_DEFAULT);
 	if (c->call_ns) /* robust to a preempted call on a shared machine */
 		ab_counter(st, "ns_per_page_median",
 			   median_sorted(c->call_ns, c->iters) / (double)c->pages, AB_CTR_DEFAULT);
 	ab_counter(st, "young", (double)c->young / n, AB_CTR_DEFAULT);
-	if (md->lock != AB_LOCK_NONE || (md->fallback != AB_LOCK_NONE && c->shadow))
-		ab_counter(st, "lock_wait_ns", (double)c->wait / n, AB_CTR_DEFAULT);
+	if (md->lock != AB_LOCK_NONE || (md->fallback != AB_LOCK_NONE && c->shadow)) {
+		ab_counter(st, "lock_wait_ns", (double)c->wait / (double)(c->calls ? c->calls : 1),
+			   AB_CTR_DEFAULT);
+		ab_counter(st, "lock_wait_frac", (double)c->wait / (double)c->age_ns,
+			   AB_CTR_DEFAULT);
+	}
 	/* declines: the walkers that can decline, and with shadow ranges every
 	 * tree walker (the others: 0). false_old only with shadow ranges, where
 	 * it can be non-zero. scan has no notion of shadow ranges. */
@@ -449,17 +546,39 @@ static void mb_counters_vcpus(struct mb_case *c)
 	ab_hist_init(&h);
 	for (int i = 0; i < c->nv; i++)
 		ab_hist_merge(&h, &c->hist[2 * i + 1]);
-	if (h.count) {
+	if (h.count || c->err[0]) {
 		ab_counter(st, "fault_p50_ns", (double)ab_hist_quantile(&h, 0.50), 0);
 		ab_counter(st, "fault_p99_ns", (double)ab_hist_quantile(&h, 0.99), 0);
 		ab_counter(st, "fault_max_ns", (double)h.max, 0);
 		ab_record_cdf(st, "fault", &h);
 	}
+	ab_counter(st, "vcpu_lock_wait_ns", (double)c->win_wait / (double)(c->win_f ? c->win_f : 1),
+		   0);
+	ab_counter(st, "fault_drop_frac",
+		   (double)c->win_drop /
+		       ((double)MB_FAULT_RATE * c->nv * ((double)c->win_ns * 1e-9) + 1e-9),
+		   0);
+	ab_hist_init(&h);
+	for (int i = 0; i < c->nv; i++)
+		ab_hist_merge(&h, &c->hist[2 * i]);
+	if (h.count || c->err[0]) {
+		ab_counter(st, "base_fault_p99_ns", (double)ab_hist_quantile(&h, 0.99), 0);
+		ab_record_cdf(st, "base_fault", &h);
+	}
 	ab_counter(st, "vcpu_faults_per_s", (double)c->win_f / ((double)c->win_ns * 1e-9), 0);
 	ab_counter(st, "vcpu_accesses_per_s", c->rate_aging, 0);
 	ab_counter(st, "pool_waits", (double)ab_model_pool_waits(c->m), 0);
-	if (c->rate_base > 0)
-		ab_counter(st, "vcpu_rel", c->rate_aging / c->rate_base, 0);
+	if (c->rate_base > 0 || c->err[0])
+		ab_counter(st, "vcpu_rel", c->rate_base > 0 ? c->rate_aging / c->rate_base : 0, 0);
+}
+
+/* Faults recorded in the aging (1) or baseline (0) window. */
+static uint64_t mb_faults(const struct mb_case *c, int which)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < c->nv; i++)
+		n += c->hist[2 * i + which].count;
+	return n;
 }
 
 static void mb_free(struct mb_case *c)
@@ -483,42 +602,125 @@ static void bench_model(ab_state *st, void *argp)
 			    .pages = (uint64_t)ab_range(st, 0),
 			    .nv = (int)ab_range(st, 1),
 			    .rate = (unsigned)ab_range(st, 2),
-			    .shadow = (unsigned)ab_range(st, 3)};
+			    .shadow = (unsigned)ab_range(st, 3),
+			    .batch = (uint64_t)ab_range(st, 4)};
 
 	ab_model_thread_register();
-	if (a->pin)
-		ab_pin_self(0);
-	if (mb_setup(&c) && mb_start_load(&c)) {
+	if (!c.batch)
+		c.batch = c.pages;
+	bool over = c.nv > a->capacity;
+	if (over) { /* registered only with --allow-oversubscribe */
+		ab_counter(st, "oversubscribed", 1, AB_CTR_DEFAULT);
+		ab_set_label(st, "oversubscribed");
+	}
+	if (a->pin && (ab_pin_self(0) < 0 || ab_model_pin_rcu_thread(c.nv) < 0)) {
+		mb_fail(&c, "cannot pin the walker or liburcu's call_rcu thread (hwloc); --no-pin "
+			    "runs unpinned");
+	} else if (mb_setup(&c) && mb_start_load(&c)) {
 		mb_timed_loop(&c);
 		mb_floor(&c);
 		mb_baseline(&c);
 		mb_stop_load(&c);
-		if (c.decl_mismatch)
+		/* Every repetition of a benchmark must emit the same counters
+		 * (Google Benchmark 1.7.1's aggregation crashes otherwise), so a
+		 * vCPU point that could not measure its vCPU side fails, loudly. */
+		const char *starved = NULL;
+		if (c.nv)
+			starved = !c.win_acc	      ? "no guest access while aging ran"
+				  : c.rate_base <= 0  ? "no guest access in the baseline window"
+				  : !mb_faults(&c, 1) ? "no fault while aging ran"
+				  : !mb_faults(&c, 0) ? "no fault in the baseline window"
+						      : NULL;
+		if (starved)
+			mb_fail(&c, "machine too loaded: the vCPU threads made %s (starved)",
+				starved);
+		else if (c.decl_mismatch)
 			mb_fail(&c, "decline bookkeeping: a call's declines differ from the marked "
 				    "spans (model bug)");
 		else if (c.iters)
 			mb_counters_aging(&c);
-		if (c.nv && !c.decl_mismatch)
+		if (c.nv && !c.decl_mismatch && !starved)
+			mb_counters_vcpus(&c);
+	}
+	/*
+	 * A failed repetition still carries the benchmark's counter names
+	 * (placeholder values, in a row marked error_occurred): Google
+	 * Benchmark 1.7.1 takes the counter set of a benchmark's first
+	 * repetition, and one without counters makes its aggregation of the
+	 * others dereference a missing entry (a segfault, seen here).
+	 */
+	if (c.err[0] && !c.placeholders) {
+		c.iters = c.iters ? c.iters : 1;
+		c.age_ns = c.age_ns ? c.age_ns : 1;
+		c.win_ns = c.win_ns ? c.win_ns : 1;
+		c.placeholders = true;
+		mb_counters_aging(&c);
+		if (c.nv && c.v && c.hist && c.m)
 			mb_counters_vcpus(&c);
 	}
 	mb_free(&c);
 }
 
-static const char *const arg_names[] = {"pages", "vcpus", "inval", "shadow"};
+static const char *const arg_names[] = {"pages", "vcpus", "inval", "shadow", "batch"};
 
+#define MAX_LIST 16
 static struct mb_arg args_store[AB_MODE_NR * 2];
+
+/* Comma list of positive numbers (or "all" = 0 when @all_ok) into @out. */
+static int parse_list(const char *what, const char *s, bool all_ok, int64_t *out, char *err,
+		      size_t errlen)
+{
+	char buf[256], *save = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long long v;
+
+		if (n == MAX_LIST) {
+			snprintf(err, errlen, "%s: at most %d values", what, MAX_LIST);
+			return -1;
+		}
+		if (all_ok && !strcmp(t, "all")) {
+			out[n++] = 0;
+			continue;
+		}
+		errno = 0;
+		v = strtoll(t, &end, 10);
+		if (errno || *end || v <= 0 || v > (1ll << 30)) {
+			snprintf(err, errlen, "%s: '%s' is not a page count (1 .. 2^30%s)", what, t,
+				 all_ok ? ", or all" : "");
+			return -1;
+		}
+		out[n++] = v;
+	}
+	if (!n) {
+		snprintf(err, errlen, "%s: empty list", what);
+		return -1;
+	}
+	return n;
+}
 
 int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 {
-	int pus = ab_topo_nr_pus();
-	int maxv = pus > 0 ? pus : 1;
+	int cap = ab_place_vcpu_capacity();
+	int maxv = cap;
 
 	if (cfg->max_vcpus < 0) {
 		snprintf(err, errlen, "max_vcpus %d is negative", cfg->max_vcpus);
 		return -1;
 	}
-	if (cfg->max_vcpus > 0 && cfg->max_vcpus < maxv)
+	if (cfg->max_vcpus > 0)
 		maxv = cfg->max_vcpus;
+	if (maxv > cap && !cfg->allow_oversubscribe) {
+		snprintf(err, errlen,
+			 "refused: %d vCPUs + the walker need %d PUs, %d vCPUs fit here (walker on "
+			 "a core of its own, one PU per vCPU; %s): it would measure CPU sharing, "
+			 "not locking; --allow-oversubscribe runs it marked \"oversubscribed\"",
+			 maxv, maxv + 1, cap, ab_topo_summary());
+		return -1;
+	}
 
 	/* vCPU counts: 0, 1, 2, 4, ... and the cap itself. */
 	int64_t vcpus[16];
@@ -526,19 +728,39 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 	vcpus[nvc++] = 0;
 	for (int x = 1; x < maxv && nvc < 15; x *= 2)
 		vcpus[nvc++] = x;
-	vcpus[nvc++] = maxv;
+	if (maxv > 0)
+		vcpus[nvc++] = maxv;
 
+	int64_t pg[MAX_LIST], bt[MAX_LIST];
 	static const int64_t pages_quick[] = {16384};
 	static const int64_t pages_full[] = {4096, 262144};
 	static const int64_t inval_rates[] = {0, 1000};
-	const int64_t *pg = cfg->quick ? pages_quick : pages_full;
-	int npg = cfg->quick ? 1 : 2;
+	int npg, nbt;
+	if (cfg->pages) {
+		if ((npg = parse_list("--pages", cfg->pages, false, pg, err, errlen)) < 0)
+			return -1;
+	} else {
+		npg = cfg->quick ? 1 : 2;
+		memcpy(pg, cfg->quick ? pages_quick : pages_full, sizeof(int64_t) * npg);
+	}
+	if (cfg->batch) {
+		if ((nbt = parse_list("--batch", cfg->batch, true, bt, err, errlen)) < 0)
+			return -1;
+	} else {
+		/* 1: page_idle and 6.12 MGLRU (one call per PTE); 64: a
+		 * look-around window; all: the whole range in one call. */
+		nbt = 3;
+		bt[0] = 1;
+		bt[1] = 64;
+		bt[2] = 0;
+	}
 	int reps = cfg->reps > 0 ? cfg->reps : (cfg->quick ? 3 : 5);
 	/* Fixed work per benchmark instead of a minimum time: Google Benchmark's
 	 * iteration estimate re-runs the whole setup (table, threads, baseline
 	 * window) several times per repetition, and the count depends only on
-	 * the grid, so names are the same on every machine. */
-	const uint64_t visits = cfg->quick ? (16u << 20) : (32u << 20);
+	 * the grid, so names are the same on every machine. Per-page calls
+	 * cost ~30x more per page than whole-range ones: 1/16 of the visits. */
+	const uint64_t visits = cfg->quick ? (8u << 20) : (32u << 20);
 
 	/* AB_MODEL_LOCK=pthread swaps the queued rwlock for glibc's (comparison
 	 * only; recorded in the context). */
@@ -550,7 +772,7 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 		snprintf(err, errlen, "AB_MODEL_LOCK='%s': want queued or pthread", lk);
 		return -1;
 	}
-	char buf[256];
+	char buf[512];
 	snprintf(buf, sizeof(buf),
 		 "x86 TDP MMU model: 4-level radix, urcu-memb RCU, mmu_lock = %s%s",
 		 lock == AB_LOCK_PTHREAD ? "pthread_rwlock (writer-preferring)"
@@ -558,11 +780,24 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 		 ab_model_slow_walker() ? " (SLOW WALKER TEST BUILD)" : "");
 	ab_add_context("model", buf);
 	snprintf(buf, sizeof(buf),
-		 "random accesses, %d%% writes, 1 in %d to a %d-page fresh window per vCPU; "
-		 "inval zaps 512 pages (4K) or 1 page (2M); aging = test-and-clear of the whole "
-		 "range, back to back",
-		 WRITE_PCT, FRESH_EVERY, FRESH_PAGES);
+		 "random accesses, %d%% writes; open-loop faults %d/s per vCPU (%d%% inside the "
+		 "aged range, the others in a %d-page window outside it), each %d ns before "
+		 "mmu_lock + %d ns holding it for read (calibration: docs/model.md); inval zaps "
+		 "512 pages (4K) or 1 page (2M) under the write lock; aging = passes of "
+		 "test-and-clear over the whole range, batch:N pages per call, back to back",
+		 WRITE_PCT, MB_FAULT_RATE, MB_FAULT_IN_PCT, FRESH_PAGES, MB_FAULT_WORK_NS,
+		 MB_FAULT_HOLD_NS);
 	ab_add_context("model_workload", buf);
+	/* Where every thread runs, per vCPU count of the grid. */
+	size_t off = 0;
+	buf[0] = 0;
+	for (int j = 0; j < nvc && off < sizeof(buf); j++) {
+		char d[256];
+		ab_pin_describe(1 + (int)vcpus[j], d, sizeof(d));
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%svcpus:%d: %s",
+					j ? "; " : "", (int)vcpus[j], d);
+	}
+	ab_add_context("model_placement", buf);
 
 	for (int w = 0; w < AB_MODE_NR; w++) {
 		if (!ab_model_has_walker(w))
@@ -574,38 +809,54 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 			ma->pin = cfg->pin;
 			ma->lock = lock;
 			ma->min_window_ns = 50000000ull;
+			ma->capacity = cap;
 			snprintf(buf, sizeof(buf), "model/%s/%s", ab_mode_name(w), p ? "2M" : "4K");
-			/* One family per range size (iterations are per family). */
-			for (int i = 0; i < npg; i++) {
-				ab_bench *b = ab_register(buf, bench_model, ma);
-				if (!b) {
-					snprintf(err, errlen, "cannot register %s", buf);
-					return -1;
-				}
-				ab_bench_arg_names(b, arg_names, 4);
-				for (int j = 0; j < nvc; j++)
-					for (int k = 0; k < 2; k++) {
-						int64_t args[4] = {pg[i], vcpus[j], inval_rates[k],
-								   0};
-						/* Without vCPUs nothing refaults: zaps
-						 * would just empty the table. */
-						if (!vcpus[j] && inval_rates[k])
-							continue;
-						ab_bench_args(b, args, 4);
+			/* One family per range size and call size (iterations
+			 * are per family). */
+			for (int i = 0; i < npg; i++)
+				for (int q = 0; q < nbt; q++) {
+					int64_t batch = bt[q] && bt[q] < pg[i] ? bt[q] : pg[i];
+					bool whole = batch == pg[i];
+					/* Quick grid: 4K only (2M: the full grid). */
+					if (cfg->quick && p)
+						continue;
+					ab_bench *b = ab_register(buf, bench_model, ma);
+					if (!b) {
+						snprintf(err, errlen, "cannot register %s", buf);
+						return -1;
 					}
-				/* Shadow ranges (what declining costs in accuracy):
-				 * 4K, one vCPU, no invalidations; quick 10 %, full
-				 * 10 % and 50 %. */
-				for (int k = 0; !p && k < (cfg->quick ? 1 : 2); k++) {
-					int64_t args[4] = {pg[i], 1, 0, k ? 50 : 10};
-					ab_bench_args(b, args, 4);
+					ab_bench_arg_names(b, arg_names, 5);
+					for (int j = 0; j < nvc; j++)
+						for (int k = 0; k < 2; k++) {
+							int64_t args[5] = {pg[i], vcpus[j],
+									   inval_rates[k], 0,
+									   batch};
+							/* Without vCPUs nothing refaults. */
+							if (!vcpus[j] && inval_rates[k])
+								continue;
+							/* Quick grid: invalidations only
+							 * with whole-range calls (time). */
+							if (cfg->quick && inval_rates[k] && !whole)
+								continue;
+							ab_bench_args(b, args, 5);
+						}
+					/* Shadow ranges (what declining costs in
+					 * accuracy): 4K, one vCPU, no invalidations,
+					 * whole-range calls; quick 10 %, full 10 %
+					 * and 50 %. */
+					for (int k = 0;
+					     !p && whole && maxv >= 1 && k < (cfg->quick ? 1 : 2);
+					     k++) {
+						int64_t args[5] = {pg[i], 1, 0, k ? 50 : 10, batch};
+						ab_bench_args(b, args, 5);
+					}
+					uint64_t v = batch < 64 ? visits / 16 : visits;
+					uint64_t it = v / (uint64_t)pg[i];
+					ab_bench_iterations(b, it < 16 ? 16 : (int64_t)it);
+					ab_bench_manual_time(b);
+					ab_bench_repetitions(b, reps);
+					ab_bench_unit(b, 'u');
 				}
-				uint64_t it = visits / (uint64_t)pg[i];
-				ab_bench_iterations(b, it < 16 ? 16 : (int64_t)it);
-				ab_bench_manual_time(b);
-				ab_bench_repetitions(b, reps);
-				ab_bench_unit(b, 'u');
-			}
 		}
 	}
 	return 0;

@@ -54,7 +54,11 @@ static int nwalkers(char *alt, size_t len)
 	return n;
 }
 
-/* The names listed for the quick grid with max_vcpus=1. */
+/* The names listed for the quick grid with max_vcpus=1: per walker, 4K only,
+ * at batch 1 and 64 (vcpus 0, 1; no invalidations) and 16384 (the whole
+ * range: vcpus 0, 1 and 1 with inval:1000), and a shadow:10 point at the
+ * whole range: 8. */
+#define PER_WALKER 8
 static void check_names(const char *list)
 {
 	regex_t re;
@@ -62,20 +66,21 @@ static void check_names(const char *list)
 	int nw = nwalkers(alt, sizeof(alt));
 	snprintf(pat, sizeof(pat),
 		 "^model/(%s)/(4K|2M)/pages:16384/"
-		 "vcpus:([01])/inval:(0|1000)/shadow:(0|10)/iterations:1024/repeats:1/manual_time$",
+		 "vcpus:([01])/inval:(0|1000)/shadow:(0|10)/batch:(1|64|16384)/"
+		 "iterations:(32|512)/repeats:1/manual_time$",
 		 alt);
 	CHECK(regcomp(&re, pat, REG_EXTENDED) == 0, "regex %s", pat);
 	FILE *f = fopen(list, "r");
 	char line[512];
-	int n = 0, shadow = 0, bad = 0;
+	int n = 0, shadow = 0, bad = 0, b1 = 0, b64 = 0;
 	CHECK(f != NULL, "cannot read the list");
 	while (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
 		if (strncmp(line, "model/", 6))
 			continue;
 		n++;
-		regmatch_t g[6];
-		if (regexec(&re, line, 6, g, 0)) {
+		regmatch_t g[8];
+		if (regexec(&re, line, 8, g, 0)) {
 			if (bad++ < 3)
 				CHECK(0, "listed name %s does not match the documented form", line);
 			continue;
@@ -84,9 +89,18 @@ static void check_names(const char *list)
 		bool v1 = line[g[3].rm_so] == '1';
 		bool inv = line[g[4].rm_so] == '1';
 		bool k4 = line[g[2].rm_so] == '4';
+		int blen = g[6].rm_eo - g[6].rm_so;
+		bool bat1 = blen == 1, bat64 = blen == 2, whole = blen == 5;
+		bool it64 = line[g[7].rm_so] == '3';
+		b1 += bat1;
+		b64 += bat64;
+		CHECK(it64 == bat1, "%s: per-page calls run 32 passes, the others 512", line);
+		CHECK(k4, "%s: 2M is in the full grid only", line);
+		CHECK(whole || !inv, "%s: invalidations only with whole-range calls", line);
 		if (sh) {
 			shadow++;
-			CHECK(k4 && v1 && !inv, "shadow point %s: want 4K, vcpus:1, inval:0", line);
+			CHECK(k4 && v1 && !inv && whole,
+			      "shadow point %s: want 4K, vcpus:1, inval:0, batch:16384", line);
 		}
 		CHECK(v1 || !inv, "%s: vcpus:0 with invalidations", line);
 	}
@@ -94,8 +108,9 @@ static void check_names(const char *list)
 		fclose(f);
 	regfree(&re);
 	CHECK(bad == 0, "%d names do not match", bad);
-	CHECK(n == nw * 2 * 3 + nw, "quick grid with max_vcpus=1 has %d benchmarks, want %d", n,
-	      nw * 7);
+	CHECK(n == nw * PER_WALKER, "quick grid with max_vcpus=1 has %d benchmarks, want %d", n,
+	      nw * PER_WALKER);
+	CHECK(b1 == nw * 2 && b64 == nw * 2, "batch:1 %d, batch:64 %d points", b1, b64);
 	CHECK(shadow == nw, "%d shadow:10 points, want one per walker", shadow);
 }
 
@@ -114,8 +129,12 @@ static void check_shadow(json_t *root)
 		if (!name || !rt || strcmp(rt, "iteration") || !strstr(name, "/shadow:10/"))
 			continue;
 		seen++;
-		CHECK(!json_object_get(b, "error_message"), "%s: %s", name,
-		      json_string_value(json_object_get(b, "error_message")));
+		const char *em = json_string_value(json_object_get(b, "error_message"));
+		if (em && strstr(em, "machine too loaded")) {
+			fprintf(stderr, "note: %s: %s\n", name, em);
+			continue;
+		}
+		CHECK(!em, "%s: %s", name, em);
 		if (strstr(name, "/fast_only/")) {
 			CHECK(num(b, "declines") == 1, "%s: declines %g, want 1 per call", name,
 			      num(b, "declines"));
@@ -141,23 +160,6 @@ static void check_shadow(json_t *root)
  */
 static void check_declared(json_t *root)
 {
-	static const char *const builtin[] = {"name",
-					      "family_index",
-					      "per_family_instance_index",
-					      "run_name",
-					      "run_type",
-					      "repetitions",
-					      "repetition_index",
-					      "threads",
-					      "iterations",
-					      "real_time",
-					      "cpu_time",
-					      "time_unit",
-					      "aggregate_name",
-					      "aggregate_unit",
-					      "error_occurred",
-					      "error_message",
-					      "label"};
 	json_t *ctrs = json_object_get(json_object_get(root, "agebench"), "counters");
 	json_t *benches = json_object_get(root, "benchmarks"), *b, *v;
 	const char *k;
@@ -168,10 +170,7 @@ static void check_declared(json_t *root)
 	{
 		json_object_foreach(b, k, v)
 		{
-			bool std = false;
-			for (size_t j = 0; j < sizeof(builtin) / sizeof(builtin[0]); j++)
-				std |= !strcmp(k, builtin[j]);
-			if (std)
+			if (ab_gbench_field(k))
 				continue;
 			const struct ab_counter_def *d = ab_counter_find(k);
 			json_t *c = json_object_get(ctrs, k);
@@ -211,8 +210,20 @@ int main(void)
 	CHECK(ab_model_register(&bad, err, sizeof(err)) == -1 && strstr(err, "max_vcpus"),
 	      "negative max_vcpus accepted");
 
-	/* Quick grid, at most one vCPU: 5 walkers x 2 page sizes x vcpus {0,1} x inval {0,1000}. */
-	struct ab_bench_config cfg = {.quick = true, .reps = 1, .max_vcpus = 1, .pin = false};
+	/* More vCPUs than fit beside the walker: refused, with the reason. */
+	struct ab_bench_config over = {.quick = true, .max_vcpus = ab_place_vcpu_capacity() + 1};
+	err[0] = 0;
+	CHECK(ab_model_register(&over, err, sizeof(err)) == -1 && strstr(err, "refused") &&
+		  strstr(err, "--allow-oversubscribe"),
+	      "oversubscription not refused: '%s'", err);
+	struct ab_bench_config badb = {.quick = true, .batch = "1,zero"};
+	CHECK(ab_model_register(&badb, err, sizeof(err)) == -1 && strstr(err, "--batch"),
+	      "bad --batch accepted");
+
+	/* Quick grid, at most one vCPU (allowed even where it does not fit:
+	 * then marked oversubscribed). */
+	struct ab_bench_config cfg = {
+	    .quick = true, .reps = 1, .max_vcpus = 1, .pin = false, .allow_oversubscribe = true};
 	CHECK(ab_model_register(&cfg, err, sizeof(err)) == 0, "register: %s", err);
 	/* ab_run() registers with Google Benchmark each time: list in a child. */
 	fflush(NULL);
@@ -232,36 +243,49 @@ int main(void)
 	char alt[256];
 	int nw = nwalkers(alt, sizeof(alt));
 	CHECK(nw == 6, "%d model walkers (%s), want 6", nw, alt);
-	CHECK(n == nw * 7, "quick grid with max_vcpus=1: ab_run listed %d, want %d", n, nw * 7);
+	CHECK(n == nw * PER_WALKER, "quick grid with max_vcpus=1: ab_run listed %d, want %d", n,
+	      nw * PER_WALKER);
 	check_names(list);
 
 	/* One ab_run per process (Google Benchmark is initialised once): the
 	 * counter ab_check_total (vcpus:1, inval:1000) and the shadow:10 ab_check_total. */
 	json_t *root = run_json("^model/(locked|fast_only)/4K/pages:16384/vcpus:1/"
-				"(inval:1000/shadow:0|inval:0/shadow:10)/",
+				"(inval:1000/shadow:0|inval:0/shadow:10)/batch:16384/",
 				path, 4);
 	if (!root)
 		goto out;
-	static const char *const want[] = {
-	    "ns_per_page",	   "pages_per_s",  "young",
-	    "fault_p50_ns",	   "fault_p99_ns", "fault_max_ns",
-	    "vcpu_accesses_per_s", "vcpu_rel",	   "walker_scan_ratio",
-	    "vcpu_faults_per_s"};
+	static const char *const want[] = {"ns_per_page",
+					   "pages_per_s",
+					   "young",
+					   "fault_p50_ns",
+					   "fault_p99_ns",
+					   "fault_max_ns",
+					   "vcpu_accesses_per_s",
+					   "walker_scan_ratio",
+					   "vcpu_faults_per_s",
+					   "pages"};
 	json_t *ctrs = json_object_get(json_object_get(root, "agebench"), "counters");
 	json_t *benches = json_object_get(root, "benchmarks"), *b;
 	size_t i;
-	int seen = 0;
+	int seen = 0, loaded = 0;
 	json_array_foreach(benches, i, b)
 	{
 		const char *name = json_string_value(json_object_get(b, "name"));
 		const char *rt = json_string_value(json_object_get(b, "run_type"));
+		const char *em = json_string_value(json_object_get(b, "error_message"));
 		if (!name || !rt || strcmp(rt, "iteration") || strstr(name, "/shadow:10/"))
 			continue;
 		seen++;
+		if (em && strstr(em, "machine too loaded")) {
+			/* The point failed loudly, as it must; nothing to check. */
+			fprintf(stderr, "note: %s: %s\n", name, em);
+			loaded++;
+			continue;
+		}
 		bool fast = strstr(name, "/fast_only/") != NULL;
 		const char *pre =
-		    fast ? "model/fast_only/4K/pages:16384/vcpus:1/inval:1000/shadow:0/"
-			 : "model/locked/4K/pages:16384/vcpus:1/inval:1000/shadow:0/";
+		    fast ? "model/fast_only/4K/pages:16384/vcpus:1/inval:1000/shadow:0/batch:16384/"
+			 : "model/locked/4K/pages:16384/vcpus:1/inval:1000/shadow:0/batch:16384/";
 		CHECK(!strncmp(name, pre, strlen(pre)), "name %s", name);
 		for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
 			CHECK(num(b, want[k]) >= 0, "%s: counter %s missing", name, want[k]);
@@ -282,11 +306,21 @@ int main(void)
 		CHECK(num(b, "fault_p50_ns") <= num(b, "fault_p99_ns") &&
 			  num(b, "fault_p99_ns") <= num(b, "fault_max_ns"),
 		      "%s: fault percentiles out of order", name);
-		CHECK(num(b, "vcpu_rel") > 0, "%s: vcpu_rel", name);
+		/* vcpu_rel is omitted when the baseline window saw no access
+		 * (a starved vCPU thread); present, it is positive. */
+		CHECK(!json_object_get(b, "vcpu_rel") || num(b, "vcpu_rel") > 0, "%s: vcpu_rel",
+		      name);
 		CHECK(num(b, "walker_scan_ratio") > 0, "%s: walker_scan_ratio", name);
 		CHECK(num(b, "vcpu_faults_per_s") > 0, "%s: vCPUs did not fault", name);
 		CHECK(fast == (json_object_get(b, "lock_wait_ns") == NULL),
 		      "%s: lock_wait_ns present iff the walker takes mmu_lock", name);
+		CHECK(fast == (json_object_get(b, "lock_wait_frac") == NULL),
+		      "%s: lock_wait_frac present iff the walker takes mmu_lock", name);
+		CHECK(num(b, "pages") == 16384, "%s: pages per call %g", name, num(b, "pages"));
+		CHECK(num(b, "vcpu_lock_wait_ns") >= 0, "%s: vcpu_lock_wait_ns missing", name);
+		bool over = ab_place_vcpu_capacity() < 1;
+		CHECK(over == (json_object_get(b, "oversubscribed") != NULL),
+		      "%s: oversubscribed present iff 1 vCPU does not fit", name);
 		json_t *cdf = json_object_get(
 		    json_object_get(json_object_get(json_object_get(root, "agebench"), "cdf"),
 				    name),
@@ -294,6 +328,15 @@ int main(void)
 		CHECK(json_array_size(cdf) > 5, "%s: fault CDF missing", name);
 	}
 	CHECK(seen == 2, "%d iteration rows, want 2", seen);
+	if (loaded == seen) {
+		printf("test_model_register: SKIP: every vCPU point failed with 'machine too "
+		       "loaded' (%d checks before)\n",
+		       ab_check_failures);
+		json_decref(root);
+		unlink(path);
+		unlink(list);
+		return ab_check_failures ? 1 : 77;
+	}
 	check_shadow(root);
 	check_declared(root);
 	json_decref(root);

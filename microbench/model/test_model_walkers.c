@@ -328,7 +328,7 @@ static void bad_input(void)
 	p.base_gfn = 0;
 	p.npages = 0;
 	CHECK(!ab_model_create(&p) && errno == EINVAL, "0 pages rejected");
-	p.npages = 1ull << 40;
+	p.npages = (1ull << 30) + 1;
 	CHECK(!ab_model_create(&p) && errno == EINVAL, "huge range rejected");
 	p.npages = 10;
 	p.pgsize = 3;
@@ -348,6 +348,83 @@ static void bad_input(void)
 	CHECK(ab_model_populate(m, 5, 6, false) == -EINVAL, "populate past end");
 	CHECK(ab_walker_parse("fast_only") == AB_MODE_FAST_ONLY && ab_walker_parse("nope") == -1,
 	      "walker names");
+	ab_model_destroy(m);
+}
+
+/*
+ * Call size: one aging call per @batch pages; the locking walkers take
+ * mmu_lock once per call (batch 1: once per page, as 6.12's page_idle and
+ * MGLRU callers do), counted twice: by the walker (res.locks, res.calls)
+ * and by the lock itself (write acquisitions, counted under the lock). The
+ * answer is the same at every call size. Invalidations take it for write.
+ */
+static void batches(void)
+{
+	static const uint64_t bs[] = {1, 7, 64, 128, NPAGES};
+	struct ab_model *m = mk(AB_PG_4K, 0x40000 + 100);
+	uint64_t expect[WORDS], young[WORDS], bad = 0;
+
+	for (int w = 0; w < AB_MODE_NR; w++) {
+		if (!ab_model_has_walker(w))
+			continue;
+		const struct ab_mode *md = &ab_mode_table[w];
+		for (size_t b = 0; b < sizeof(bs) / sizeof(bs[0]); b++) {
+			uint64_t calls = (NPAGES + bs[b] - 1) / bs[b];
+			struct ab_age_res r = {0};
+			reset(m);
+			memset(expect, 0, sizeof(expect));
+			for (uint64_t i = 3; i < NPAGES; i += 5) {
+				ab_model_access(m, i, false, NULL);
+				setbit(expect, i);
+			}
+			uint64_t wl0 = ab_model_write_locks(m);
+			int rc = ab_model_age_batch(m, w, 0, NPAGES, bs[b], true, young, &r);
+			uint64_t wl = ab_model_write_locks(m) - wl0;
+			CHECK(rc == AB_AGE_OK, "%s batch %llu: rc %d", md->name,
+			      (unsigned long long)bs[b], rc);
+			CHECK(!diff_range(young, expect, 0, NPAGES, &bad),
+			      "%s batch %llu: young differs at page %llu", md->name,
+			      (unsigned long long)bs[b], (unsigned long long)bad);
+			CHECK(r.young == count_range(expect, 0, NPAGES),
+			      "%s batch %llu: young %llu", md->name, (unsigned long long)bs[b],
+			      (unsigned long long)r.young);
+			CHECK(r.calls == calls, "%s batch %llu: %llu calls, want %llu", md->name,
+			      (unsigned long long)bs[b], (unsigned long long)r.calls,
+			      (unsigned long long)calls);
+			uint64_t want_locks = md->lock == AB_LOCK_NONE ? 0 : calls;
+			CHECK(r.locks == want_locks,
+			      "%s batch %llu: %llu lock acquisitions, want %llu", md->name,
+			      (unsigned long long)bs[b], (unsigned long long)r.locks,
+			      (unsigned long long)want_locks);
+			CHECK(wl == (md->lock == AB_LOCK_WRITE ? calls : 0),
+			      "%s batch %llu: %llu write acquisitions", md->name,
+			      (unsigned long long)bs[b], (unsigned long long)wl);
+		}
+	}
+	/* Bitmap: windows of min(batch, 64). */
+	struct ab_age_res r = {0};
+	reset(m);
+	CHECK(ab_model_age_batch(m, AB_MODE_BITMAP, 0, NPAGES, 1000, true, NULL, &r) == 0,
+	      "bitmap batch 1000");
+	CHECK(r.calls == 2, "bitmap batch 1000: %llu calls", (unsigned long long)r.calls);
+	/* An invalidation takes mmu_lock for write, once. */
+	uint64_t wl0 = ab_model_write_locks(m);
+	ab_model_zap(m, 512, 512);
+	CHECK(ab_model_write_locks(m) == wl0 + 1, "zap: %llu write acquisitions",
+	      (unsigned long long)(ab_model_write_locks(m) - wl0));
+	/* A fault on a zapped page installs it; on a present one sets A. */
+	CHECK(ab_model_fault(m, 600, true) == 1, "fault on a zapped page installs it");
+	CHECK((ab_model_spte(m, 600) & (AB_SPTE_ACCESSED | AB_SPTE_DIRTY)) ==
+		  (AB_SPTE_ACCESSED | AB_SPTE_DIRTY),
+	      "fault installs with A and D");
+	CHECK(ab_model_fault(m, 5, false) == 0 && (ab_model_spte(m, 5) & AB_SPTE_ACCESSED),
+	      "spurious fault sets A");
+	CHECK(ab_model_fault(m, NPAGES, false) == -EINVAL, "fault past end");
+	CHECK(ab_model_age_batch(m, AB_MODE_LOCKED, 0, NPAGES, 0, true, NULL, &r) == -EINVAL,
+	      "batch 0");
+	CHECK(ab_model_age_batch(m, AB_MODE_LOCKED, 0, NPAGES, 100, true, young, &r) == -EINVAL,
+	      "batch 100 with a young bitmap");
+	check_oracle(m, "batches");
 	ab_model_destroy(m);
 }
 
@@ -385,6 +462,7 @@ int main(void)
 	walker_exact(AB_PG_4K, AB_MODE_READ_LOCKED);
 	g_lock = AB_LOCK_QUEUED;
 	shadow_marks();
+	batches();
 	bad_input();
 	det();
 	ab_model_thread_unregister();

@@ -91,7 +91,8 @@ class ab_console : public benchmark::ConsoleReporter
 			return;
 		for (auto &r : reports)
 			if (r.error_occurred)
-				ab_warn("%s: %s", r.benchmark_name().c_str(), r.error_message.c_str());
+				ab_warn("%s: %s", r.benchmark_name().c_str(),
+					r.error_message.c_str());
 	}
 	enum ab_progress progress = AB_PROGRESS_LINE;
 };
@@ -249,16 +250,22 @@ void unlink_tmp(void *arg)
 	unlink(static_cast<const char *>(arg));
 }
 
-/* How many benchmark repetitions @args select (a --benchmark_list_tests pass). */
-long count_repetitions(std::vector<std::string> args, int forced_reps)
+/* Google Benchmark's flags from @args (its own argv parser). */
+void initialize(const std::vector<std::string> &args)
 {
-	args.push_back("--benchmark_list_tests=true");
 	std::vector<char *> argv;
 	for (auto &a : args)
 		argv.push_back(const_cast<char *>(a.c_str()));
 	argv.push_back(nullptr);
 	int argc = (int)args.size();
 	benchmark::Initialize(&argc, argv.data());
+}
+
+/* How many benchmark repetitions @args select (a --benchmark_list_tests pass). */
+long count_repetitions(std::vector<std::string> args, int forced_reps)
+{
+	args.push_back("--benchmark_list_tests=true");
+	initialize(args);
 	ab_lister lister;
 	benchmark::RunSpecifiedBenchmarks(&lister);
 	long total = 0;
@@ -437,6 +444,12 @@ int ab_run(const struct ab_run_opts *opts)
 
 	/* Re-entrant: each call hands the recorded benchmarks over afresh. */
 	benchmark::ClearRegisteredBenchmarks();
+	static bool platform_added;
+	if (!platform_added) {
+		/* where the numbers come from: the answer page's trust level */
+		benchmark::AddCustomContext("platform", ab_platform());
+		platform_added = true;
+	}
 	{
 		std::lock_guard<std::mutex> g(g_lock);
 		g_counters.clear();
@@ -481,13 +494,7 @@ int ab_run(const struct ab_run_opts *opts)
 		args.push_back("--benchmark_list_tests=true");
 	else
 		args.push_back("--benchmark_list_tests=false");
-
-	std::vector<char *> argv;
-	for (auto &a : args)
-		argv.push_back(const_cast<char *>(a.c_str()));
-	argv.push_back(nullptr);
-	int argc = (int)args.size();
-	benchmark::Initialize(&argc, argv.data());
+	initialize(args);
 
 	ab_console console;
 	console.progress = opts->list_only ? AB_PROGRESS_VERBOSE : opts->progress;

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The answer page of `agebench report` on synthetic results with known
+# answers: Q4 "sizable" for a bitmap 15% cheaper than the best other mode and
+# "not sizable" for 3%; Q1 "not answered" without macro results (and naming
+# what the macro results lack when they have no fast_or_locked); the page
+# heads report.txt within 60 lines and 80 columns; answers.json says what the
+# text says; --cover-letter merges runs within 72 columns.
+#   test_answers.sh AB_TOOL AB_SYNTH PLOTS_DIR
+set -uo pipefail
+tool=$1 synth=$2 plots=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export AGEBENCH_PLOTS_DIR=$plots
+fails=0 checks=0
+ok() { checks=$((checks + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); checks=$((checks + 1)); }
+has() { if grep -Eq -- "$2" "$1"; then ok; else bad "$1 lacks /$2/"; fi; }
+# json FILE EXPR: a Python expression over the loaded answers.json `a` must hold
+json() {
+	if python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"; then
+		ok
+	else
+		bad "$1: $2 ($(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print({k: v["verdict"] for k, v in a.items()})' "$1"))"
+	fi
+}
+run() { # run NAME SYNTH-ARGS...: a run dir with a report
+	local d=$tmp/$1
+	shift
+	mkdir -p "$d"
+	"$synth" "$d/results.json" --reps 9 "$@" >/dev/null || bad "ab_synth $*"
+	if "$tool" report --no-figures "$d" >"$d/out" 2>"$d/err"; then ok; else
+		bad "report $d: exit $?"; cat "$d/err"
+	fi
+}
+page_checks() { # the page: first, at most 60 lines, 80 columns, Q1..Q4 in order
+	local r=$1/report.txt n
+	if [[ $(sed -n 3p "$r") == "Answers to the reviewers' questions" ]]; then ok; else bad "$r: the answers are not first"; fi
+	n=$(awk '/^Answers to the reviewers/ { s = NR } /^Machine and software/ { print NR - s; exit }' "$r")
+	if [[ -n $n ]] && ((n <= 60)); then ok; else bad "$r: the answer page has ${n:-?} lines (max 60)"; fi
+	if awk 'length > 80 { bad = 1 } END { exit bad }' "$r"; then ok; else bad "$r has lines over 80 columns"; fi
+	if [[ $(grep -Eo '^Q[1-4] ' "$r" | tr -d ' \n') == Q1Q2Q3Q4 ]]; then ok; else bad "$r: Q1..Q4 not in order"; fi
+	# every verdict of answers.json is in the text (wrapped lines joined)
+	if python3 - "$1" <<'PY'; then ok; else bad "$1: answers.json and report.txt disagree"; fi
+import json, re, sys
+d = sys.argv[1]
+a = json.load(open(d + "/answers.json"))
+text = re.sub(r"\s+", " ", open(d + "/report.txt").read())
+miss = [q for q, v in a.items() if re.sub(r"\s+", " ", v["verdict"]) not in text]
+if miss:
+    print("verdicts not in report.txt:", miss)
+sys.exit(1 if miss else 0)
+PY
+}
+
+# bitmap 15% cheaper than fast_only (the best non-bitmap mode), tight repetitions
+run sizable --mode-rel bitmap=fast_only:-15
+page_checks "$tmp/sizable"
+has "$tmp/sizable/report.txt" '^  verdict: sizable: -15\.[0-9]% '
+json "$tmp/sizable/answers.json" 'a["Q4"]["answered"] and a["Q4"]["verdict"].startswith("sizable")'
+json "$tmp/sizable/answers.json" 'a["Q4"]["headline"]["label"] == "bitmap vs fast_only" and a["Q4"]["headline"]["significant"]'
+json "$tmp/sizable/answers.json" '-15.5 < a["Q4"]["headline"]["shift_pct"] < -14.5'
+# no macro results: Q1 is not answered and says what to run
+json "$tmp/sizable/answers.json" 'not a["Q1"]["answered"] and "macro" in a["Q1"]["missing"] and a["Q1"]["command"].startswith("agebench macro")'
+has "$tmp/sizable/report.txt" '^  verdict: not answered: total behaviour needs macro'
+# Q2: one row pair per mode against locked; Q3: the three steps
+json "$tmp/sizable/answers.json" 'a["Q2"]["answered"] and {r["label"] for r in a["Q2"]["rows"]} == {"read_locked", "fast_only", "bitmap"}'
+json "$tmp/sizable/answers.json" '[r["label"] for r in a["Q3"]["rows"]] == ["locked -> read_locked", "read_locked -> fast_only", "fast_only -> bitmap"]'
+json "$tmp/sizable/answers.json" 'a["Q2"]["source"].startswith("model (mechanism only")'
+
+# 3% cheaper: significant, but not sizable
+run small --mode-rel bitmap=fast_only:-3
+page_checks "$tmp/small"
+json "$tmp/small/answers.json" 'a["Q4"]["verdict"].startswith("not sizable") and a["Q4"]["headline"]["significant"]'
+
+# macro results without fast_or_locked: Q1 names what they lack
+mkdir -p "$tmp/withmacro"
+cp "$tmp/small/results.json" "$tmp/withmacro/"
+"$synth" "$tmp/withmacro/macro.json" --reps 9 --macro --backend macro >/dev/null
+if "$tool" report --no-figures "$tmp/withmacro" >/dev/null 2>&1; then ok; else bad "report withmacro"; fi
+json "$tmp/withmacro/answers.json" 'not a["Q1"]["answered"] and "lack" in a["Q1"]["missing"]'
+
+# the Q3 waterfall figure: one block, the three steps, cumulative = product of the steps
+mkdir -p "$tmp/fig"
+"$synth" "$tmp/fig/results.json" --reps 9 >/dev/null
+"$tool" report "$tmp/fig" >/dev/null 2>&1 || bad "report with figures"
+w=$tmp/fig/figures/data/answers_q3_waterfall.dat
+if [[ $(grep -c '^[1-3] "' "$w" 2>/dev/null) == 3 ]]; then ok; else bad "$w: want 3 steps"; fi
+if awk '/^[1-3] "/ { c = (1 + c / 100) * (1 + $(NF - 3) / 100) * 100 - 100; if (c - $NF > 0.01 || $NF - c > 0.01) bad = 1 } END { exit bad }' "$w"; then ok; else bad "$w: cumulative column is not the product of the steps"; fi
+if [[ -s $tmp/fig/figures/answers_q3_waterfall.png && -s $tmp/fig/figures/answers_q3_waterfall.svg ]]; then ok; else bad "waterfall PNG/SVG missing"; fi
+
+# the cover letter: several runs, 72 columns, all four questions, the sources
+"$tool" report --cover-letter "$tmp/sizable" "$tmp/withmacro" >"$tmp/cover" 2>"$tmp/cover.err" || bad "cover letter: exit $?"
+if awk 'length > 72 { bad = 1 } END { exit bad }' "$tmp/cover"; then ok; else bad "cover letter over 72 columns"; fi
+if [[ $(grep -Eo '^Q[1-4] ' "$tmp/cover" | tr -d ' \n') == Q1Q2Q3Q4 ]]; then ok; else bad "cover letter lacks Q1..Q4"; fi
+has "$tmp/cover" '^Data \(each answer names its source\):'
+has "$tmp/cover" '^  \[3\] '
+"$tool" report --cover-letter "$tmp/nonexistent" >/dev/null 2>"$tmp/cover2.err"
+if [[ $? == 2 ]] && grep -q 'no results.json there' "$tmp/cover2.err"; then ok; else bad "cover letter of a missing dir: not exit 2 with a reason"; fi
+
+echo "test_answers: $checks checks, $fails failed"
+exit $((fails > 0))
