@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct ab_bench_config {
 	bool quick;	    /* --quick: the small grid, < 3 min on 2 cores */
@@ -19,6 +20,11 @@ struct ab_bench_config {
 	/* --allow-oversubscribe: run points whose walker + vCPU threads exceed
 	 * the PUs (marked "oversubscribed" in results.json) instead of refusing */
 	bool allow_oversubscribe;
+	/* kvm backend (docs/kvm-backend.md) */
+	int mem_per_vcpu_mib; /* --mem-per-vcpu MIB: guest memory per vCPU (0 = grid) */
+	int min_age_ms;	      /* --min-age-ms: shortest aging window (0 = default) */
+	int zap_mib_s;	      /* --zap-rate: refault workload, MiB zapped per s (0 = default) */
+	const char *preset;   /* --preset NAME ("houghton-v4"), NULL = none */
 };
 
 /*
@@ -28,5 +34,7 @@ struct ab_bench_config {
  */
 int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errlen);
 int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen);
+/* After a --preset run: the preset's table (the published columns) to @out. */
+void ab_kvm_preset_print(FILE *out);
 
 #endif

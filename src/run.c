@@ -45,6 +45,13 @@ static void run_usage(FILE *f)
 	    "                   (default: the best the running kernel offers)\n"
 	    "  --mode M         kvm backend: only this kvm.mmu_age_mode (default: all the\n"
 	    "                   kernel accepts; 'agebench list modes --kernel')\n"
+	    "  --mem-per-vcpu M kvm: M MiB of guest memory per vCPU\n"
+	    "  --min-age-ms MS  kvm: shortest aging window (default 200 quick, 1000 full;\n"
+	    "                   also the steady-refault windows' length)\n"
+	    "  --zap-rate R     kvm: steady refaults, MiB zapped per second (default: the\n"
+	    "                   whole guest once per second)\n"
+	    "  --preset NAME    a published experiment on the kvm backend: houghton-v4\n"
+	    "                   (docs/kvm-backend.md)\n"
 	    "  --iterations N   force N iterations per benchmark (CI gate)\n"
 	    "  --list           list the benchmark names and exit\n"
 	    "  --no-report      do not write report.txt and figures\n"
@@ -308,6 +315,10 @@ int ab_run_main(int argc, char **argv)
 	    {"allow-oversubscribe", no_argument, NULL, 'O'},
 	    {"pages", required_argument, NULL, 'p'},
 	    {"batch", required_argument, NULL, 'B'},
+	    {"mem-per-vcpu", required_argument, NULL, 'M'},
+	    {"min-age-ms", required_argument, NULL, 'A'},
+	    {"zap-rate", required_argument, NULL, 'Z'},
+	    {"preset", required_argument, NULL, 'E'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -318,6 +329,7 @@ int ab_run_main(int argc, char **argv)
 	 * is not confounded with the time it ran at. */
 	struct ab_run_opts ro = {.interleave = true};
 	const char *backend = "model", *out = NULL;
+	bool backend_given = false;
 	bool list = false, report = true;
 	char err[512] = "", final[4200], buf[1024];
 
@@ -329,6 +341,7 @@ int ab_run_main(int argc, char **argv)
 		switch (c) {
 		case 'b':
 			backend = optarg;
+			backend_given = true;
 			break;
 		case 'w':
 			if (check_walkers(optarg))
@@ -397,6 +410,22 @@ int ab_run_main(int argc, char **argv)
 		case 'B':
 			cfg.batch = optarg;
 			break;
+		case 'M':
+			cfg.mem_per_vcpu_mib = (int)parse_pos("--mem-per-vcpu", optarg);
+			break;
+		case 'A':
+			cfg.min_age_ms = (int)parse_pos("--min-age-ms", optarg);
+			break;
+		case 'Z':
+			cfg.zap_mib_s = (int)parse_pos("--zap-rate", optarg);
+			break;
+		case 'E':
+			if (strcmp(optarg, "houghton-v4")) {
+				ab_warn("unknown preset '%s' (known: houghton-v4)", optarg);
+				return AB_EXIT_USAGE;
+			}
+			cfg.preset = optarg;
+			break;
 		case 'q':
 			ro.progress = AB_PROGRESS_QUIET;
 			break;
@@ -420,6 +449,13 @@ int ab_run_main(int argc, char **argv)
 		ab_warn("unknown backend '%s' (known: model, kvm)", backend);
 		return AB_EXIT_USAGE;
 	}
+	if (cfg.preset) {
+		if (backend_given && strcmp(backend, "kvm")) {
+			ab_warn("--preset %s runs the kvm backend", cfg.preset);
+			return AB_EXIT_USAGE;
+		}
+		backend = "kvm";
+	}
 	if (!strcmp(backend, "model") && (cfg.driver || cfg.mode)) {
 		ab_warn("--driver and --mode apply to --backend kvm only");
 		return AB_EXIT_USAGE;
@@ -435,7 +471,7 @@ int ab_run_main(int argc, char **argv)
 	 * compare/report can call a difference significant at alpha 0.05.
 	 */
 	if (!cfg.reps)
-		cfg.reps = cfg.quick ? 5 : 9;
+		cfg.reps = cfg.preset ? 3 : cfg.quick ? 5 : 9;
 
 	ab_add_context("agebench_version", AB_VERSION);
 	ab_add_context("kernel_release", ab_kernel_release());
@@ -502,6 +538,8 @@ int ab_run_main(int argc, char **argv)
 		return AB_EXIT_FAIL;
 	out_dir_created = false; /* it holds results now */
 	printf("results: %s\n", final);
+	if (cfg.preset)
+		ab_kvm_preset_print(stdout);
 
 	if (report) {
 		char *rargv[] = {"report", out_dir, NULL};

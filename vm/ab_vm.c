@@ -1164,9 +1164,10 @@ int ab_vm_wait(struct abvm *vm, uint64_t timeout_ns)
 	return r;
 }
 
-/* Post a command to vCPU @v (vm->lock held by caller? no: takes it). */
-static int post(struct abvm *vm, int v, const struct ab_vm_work *w, uint64_t cmd, uint64_t first,
-		uint64_t n)
+/* Post a command to vCPU @v, vm->lock held; the caller wakes the vCPUs
+ * (one broadcast for a whole ab_vm_start: no herd of N wake-ups per vCPU). */
+static int post_locked(struct abvm *vm, int v, const struct ab_vm_work *w, uint64_t cmd,
+		       uint64_t first, uint64_t n)
 {
 	struct vcpu *c = &vm->vcpus[v];
 	volatile struct ab_vm_ctl *ctl = c->ctl;
@@ -1174,15 +1175,10 @@ static int post(struct abvm *vm, int v, const struct ab_vm_work *w, uint64_t cmd
 
 	if (lat && !vm->lat_gpa)
 		return AB_VM_EINVAL;
-	pthread_mutex_lock(&vm->lock);
-	if (c->state == VS_FAILED || c->state == VS_EXITED) {
-		pthread_mutex_unlock(&vm->lock);
+	if (c->state == VS_FAILED || c->state == VS_EXITED)
 		return AB_VM_EGUEST;
-	}
-	if (c->state != VS_IDLE || c->pending) {
-		pthread_mutex_unlock(&vm->lock);
+	if (c->state != VS_IDLE || c->pending)
 		return AB_VM_EBUSY;
-	}
 	ctl->cmd = cmd;
 	ctl->op = (uint64_t)w->op;
 	ctl->order = (uint64_t)w->order;
@@ -1200,9 +1196,20 @@ static int post(struct abvm *vm, int v, const struct ab_vm_work *w, uint64_t cmd
 	c->range_n = n;
 	c->rec_lat = lat;
 	c->pending = true;
-	pthread_cond_broadcast(&vm->cmd_cond);
-	pthread_mutex_unlock(&vm->lock);
 	return 0;
+}
+
+static int post(struct abvm *vm, int v, const struct ab_vm_work *w, uint64_t cmd, uint64_t first,
+		uint64_t n)
+{
+	int r;
+
+	pthread_mutex_lock(&vm->lock);
+	r = post_locked(vm, v, w, cmd, first, n);
+	if (!r)
+		pthread_cond_broadcast(&vm->cmd_cond);
+	pthread_mutex_unlock(&vm->lock);
+	return r;
 }
 
 static int check_work(const struct ab_vm_work *w)
@@ -1229,12 +1236,18 @@ int ab_vm_start(struct abvm *vm, const struct ab_vm_work *w)
 
 	if (check_work(w))
 		return AB_VM_EINVAL;
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		r = ab_vm_vcpu_start(vm, i, w);
-		if (r)
-			return r;
+	r = 0;
+	pthread_mutex_lock(&vm->lock);
+	for (i = 0; i < vm->nr_vcpus && !r; i++) {
+		uint64_t first, n;
+
+		ab_vm_vcpu_range(vm, i, &first, &n);
+		r = post_locked(vm, i, w, AB_VM_CMD_PASSES, first, n);
 	}
-	return 0;
+	if (i > 1 || !r)
+		pthread_cond_broadcast(&vm->cmd_cond); /* also the ones posted before a failure */
+	pthread_mutex_unlock(&vm->lock);
+	return r;
 }
 
 int ab_vm_start_wait(struct abvm *vm, const struct ab_vm_work *w)

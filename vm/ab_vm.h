@@ -53,7 +53,7 @@ struct ab_hist;
 
 #define AB_VM_PAGE_SIZE 4096ull
 #define AB_VM_HUGE_SIZE (2ull << 20)
-#define AB_VM_MAX_VCPUS 64
+#define AB_VM_MAX_VCPUS 1024 /* KVM_CREATE_VCPU fails first where KVM_CAP_MAX_VCPUS is lower */
 
 /* Error codes (negative return values). */
 enum ab_vm_err {
@@ -109,7 +109,7 @@ struct ab_vm_config {
 	 * needed by ab_vm_work.record_latency. */
 	bool latency;
 	/* Run the guest program in ring 0 instead of ring 3, and flush the
-	 * vCPU's TLB (CR3 reload) at the start of every command. Aging clears
+	 * vCPU's TLB (CR3 reload) at the start of every command and of every pass. Aging clears
 	 * accessed bits without a TLB flush, so a checker that wants every
 	 * access after a clear to set the bit again needs this on hardware.
 	 * Default (ring 3) because some hosts run supervisor-mode guest code

@@ -54,7 +54,7 @@ struct ab_vm_ctl {
 	uint64_t rw_end;
 	uint64_t ro_start; /* startup: read-fault these */
 	uint64_t ro_end;
-	uint64_t flush_tlb; /* CPL 0 guests: reload CR3 before the command */
+	uint64_t flush_tlb; /* CPL 0 guests: reload CR3 before the command and each pass */
 	uint64_t pad0[15];
 	/* host -> guest, any time */
 	volatile uint64_t stop;

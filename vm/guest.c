@@ -182,7 +182,19 @@ guest_main(volatile struct ab_vm_ctl *ctl)
 			uint64_t pass;
 
 			for (pass = 0; !ctl->passes || pass < ctl->passes; pass++) {
-				int stopped = do_pass(&w, pass);
+				int stopped;
+
+				if (ctl->flush_tlb && pass) {
+					/* every pass of a looping command starts with an
+					 * empty TLB too (accuracy while vCPUs run) */
+					uint64_t cr3;
+
+					__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3"
+							 : "=r"(cr3)
+							 :
+							 : "memory");
+				}
+				stopped = do_pass(&w, pass);
 
 				publish(&w);
 				if (stopped)

@@ -42,10 +42,13 @@
 #endif
 
 struct kparams {
-	uint64_t base_ms; /* length of the no-aging phase */
-	int64_t calls;	  /* aging calls (iterations) per repetition */
-	int acc_rounds;	  /* accuracy rounds */
+	uint64_t min_age_ms; /* shortest aging window; the refault windows' length */
+	int zap_mib_s;	     /* refault workload: MiB zapped per s (0 = the guest per s) */
+	int64_t iters;	     /* contended windows (iterations) per repetition */
+	int acc_rounds;	     /* accuracy rounds */
+	int pus;	     /* processing units (oversubscribed: vCPUs + 1 > pus) */
 	bool pin;
+	bool preset; /* houghton-v4: first touch + the contended phase only */
 };
 
 struct kbench {
@@ -53,6 +56,7 @@ struct kbench {
 	char mode[32]; /* walker mode, or "native" */
 	enum ab_vm_backing backing;
 	const struct kparams *p;
+	int rep; /* repetitions done: the contended phase alternates its order */
 };
 
 static struct kparams params;
@@ -82,17 +86,9 @@ static uint64_t vm_accesses(struct abvm *vm)
 	return s.accesses;
 }
 
-static uint64_t vm_passes(struct abvm *vm)
-{
-	struct ab_vm_vcpu_stats s;
-
-	ab_vm_stats_total(vm, &s);
-	return s.passes;
-}
-
+/* Add the vCPUs' latency histograms to @h. */
 static void merge_hists(struct abvm *vm, struct ab_hist *h)
 {
-	ab_hist_init(h);
 	for (int i = 0; i < ab_vm_nr_vcpus(vm); i++)
 		ab_hist_merge(h, ab_vm_vcpu_hist(vm, i));
 }
@@ -117,7 +113,7 @@ static int kstats_read(struct ab_vm_kstats *ks, uint64_t v[4])
 	return 0;
 }
 
-/* Loop pattern of phases 2 and 3: every page of each partition, forever. */
+/* A looping command over every page of each partition, forever. */
 static void loop_work(struct ab_vm_work *w, enum ab_vm_op op)
 {
 	ab_vm_work_init(w);
@@ -127,11 +123,38 @@ static void loop_work(struct ab_vm_work *w, enum ab_vm_op op)
 	w->record_latency = true;
 }
 
+/* Wait until every vCPU completed @more passes after @p0 (per vCPU). */
+static int wait_passes(struct abvm *vm, const uint64_t *p0, uint64_t more, uint64_t timeout_ns)
+{
+	uint64_t deadline = ab_now_ns() + timeout_ns;
+
+	for (int i = 0; i < ab_vm_nr_vcpus(vm); i++) {
+		struct ab_vm_vcpu_stats s;
+
+		for (;;) {
+			ab_vm_vcpu_stats(vm, i, &s);
+			if (s.passes >= p0[i] + more)
+				break;
+			if (ab_now_ns() > deadline)
+				return -ETIMEDOUT;
+			sleep_ns(200000);
+		}
+	}
+	return 0;
+}
+
 /*
- * Accuracy, exact drivers: clear all, touch a random half, test. A page
- * reported young that was not touched is a bug (false young, returned as
- * -EPROTO with @msg); a touched page reported old is a false old. The
- * comparison is per 2 MiB block for THP (one young bit per huge mapping).
+ * Accuracy, exact drivers, while the vCPUs run: every round the vCPUs loop
+ * over a fresh random half of their pages (HOTCOLD, hot set of seed
+ * 0x5eed + round, cold pages never), the VM runs at CPL 0 so that every
+ * pass starts with a TLB flush (hardware sets the Accessed bit again after
+ * a clear); the ager clears the whole range, waits until every vCPU
+ * completed two more passes (so one full pass after the clear), and tests
+ * while the vCPUs keep running. A page reported young that was not touched
+ * is a bug (false young, -EPROTO with @msg); a touched page reported old is
+ * a false old; a declined test counts every touched page as false old (no
+ * answer is not "young"), the model's definition. Rounds are all counted.
+ * The comparison is per 2 MiB block for THP (one young bit per mapping).
  */
 static int accuracy_exact(struct ab_kvm_drv *d, struct abvm *vm, const struct kbench *kb,
 			  enum ab_vm_op op, int rounds, uint64_t *false_old, uint64_t *checked,
@@ -140,60 +163,88 @@ static int accuracy_exact(struct ab_kvm_drv *d, struct abvm *vm, const struct kb
 	uint64_t n = ab_vm_npages(vm), words = (n + 63) / 64;
 	uint64_t *touch = calloc(words, 8), *young = calloc(words, 8),
 		 *untracked = calloc(words, 8);
+	uint64_t *p0 = calloc((size_t)ab_vm_nr_vcpus(vm), 8);
 	uint64_t gran = kb->backing == AB_VM_BACKING_THP ? 512 : 1;
 	struct ab_kvm_age_res r;
+	struct ab_vm_work w;
 	int err = 0;
 
-	if (!touch || !young || !untracked) {
+	if (!touch || !young || !untracked || !p0) {
 		free(touch);
 		free(young);
 		free(untracked);
+		free(p0);
 		return -ENOMEM;
 	}
 	*false_old = *checked = 0;
 	for (int round = 0; round < rounds && !err; round++) {
+		uint64_t seed = 0x5eed + (uint64_t)round;
+		bool running = false;
+
 		memset(touch, 0, words * 8);
 		memset(young, 0, words * 8);
-		for (uint64_t p = 0; p < n; p += gran)
-			if (ab_vm_page_is_hot(0x5eed + round, p / gran, 50))
-				for (uint64_t q = p; q < p + gran && q < n; q++)
-					touch[q / 64] |= 1ull << (q % 64);
-		if (d->ops->untracked_baseline)
-			ab_vm_lru_drain_all(); /* page_idle skips folios in per-CPU LRU batches */
-		if ((err = d->ops->age(d, kb->mode, 0, n, true, &r, NULL)))
-			break;
+		for (uint64_t p = 0; p < n; p++)
+			if (ab_vm_page_is_hot(seed, p, 50))
+				touch[p / 64] |= 1ull << (p % 64);
 		/*
 		 * page_idle cannot track every page (THP tails, folios off the
 		 * LRU for a moment): they read "not idle" right after marking.
-		 * Such pages are left out; the hook gets no such allowance.
+		 * Such pages are found with the vCPUs idle and left out; the
+		 * hook gets no such allowance.
 		 */
 		memset(untracked, 0, words * 8);
-		if (d->ops->untracked_baseline &&
-		    (err = d->ops->age(d, kb->mode, 0, n, false, &r, untracked)))
-			break;
-		if ((err = ab_vm_touch(vm, touch, op)) || (err = ab_vm_wait(vm, 0))) {
-			snprintf(msg, len, "touch: %s %s", ab_vm_strerr(err), ab_vm_last_error(vm));
+		if (d->ops->untracked_baseline) {
+			ab_vm_lru_drain_all(); /* page_idle skips folios in per-CPU LRU batches */
+			if ((err = d->ops->age(d, kb->mode, 0, n, true, &r, NULL)) ||
+			    (err = d->ops->age(d, kb->mode, 0, n, false, &r, untracked)))
+				break;
+		}
+		ab_vm_work_init(&w);
+		w.op = op;
+		w.order = AB_VM_ORDER_HOTCOLD;
+		w.seed = seed;
+		w.hot_pct = 50;
+		w.cold_every = 0;
+		w.passes = 0;
+		if ((err = ab_vm_start(vm, &w))) {
+			snprintf(msg, len, "hot loop: %s %s", ab_vm_strerr(err),
+				 ab_vm_last_error(vm));
 			err = -EIO;
 			break;
 		}
-		if ((err = d->ops->age(d, kb->mode, 0, n, false, &r, young)))
-			break;
-		if (r.declined)
-			continue; /* no answer is not "old" */
-		for (uint64_t p = 0; p < n; p += gran) {
-			bool t = touch[p / 64] >> (p % 64) & 1, y = false;
+		running = true;
+		if (d->ops->untracked_baseline)
+			ab_vm_lru_drain_all();
+		if ((err = d->ops->age(d, kb->mode, 0, n, true, &r, NULL)))
+			goto stop;
+		for (int i = 0; i < ab_vm_nr_vcpus(vm); i++) {
+			struct ab_vm_vcpu_stats s;
 
+			ab_vm_vcpu_stats(vm, i, &s);
+			p0[i] = s.passes;
+		}
+		if (wait_passes(vm, p0, 2, 60ull * 1000000000ull)) {
+			snprintf(msg, len,
+				 "accuracy: the vCPUs did not complete two passes in 60 s");
+			err = -ETIMEDOUT;
+			goto stop;
+		}
+		if ((err = d->ops->age(d, kb->mode, 0, n, false, &r, young)))
+			goto stop;
+		for (uint64_t p = 0; p < n; p += gran) {
+			bool t = false, y = false;
 			int tracked = 0;
 
 			for (uint64_t q = p; q < p + gran && q < n; q++) {
 				if (untracked[q / 64] >> (q % 64) & 1)
 					continue;
 				tracked++;
+				t |= touch[q / 64] >> (q % 64) & 1;
 				y |= young[q / 64] >> (q % 64) & 1;
 			}
 			if (!tracked)
 				continue;
-			if (y && !t && !d->ops->young_inexact) {
+			if (!r.declined && y && !t && !d->ops->young_inexact) {
 				snprintf(msg, len,
 					 "false young: %s reported guest page %llu young but the "
 					 "guest did not touch it since the last clear (round %d)",
@@ -201,15 +252,26 @@ static int accuracy_exact(struct ab_kvm_drv *d, struct abvm *vm, const struct kb
 				err = -EPROTO;
 				break;
 			}
-			if (t && !y)
+			if (t && (r.declined || !y))
 				(*false_old)++;
 			if (t)
 				(*checked)++;
+		}
+	stop:
+		if (running) {
+			int e = ab_vm_stop(vm);
+
+			if (e && !err) {
+				snprintf(msg, len, "hot loop: %s %s", ab_vm_strerr(e),
+					 ab_vm_last_error(vm));
+				err = -EIO;
+			}
 		}
 	}
 	free(touch);
 	free(young);
 	free(untracked);
+	free(p0);
 	return err;
 }
 
@@ -303,14 +365,20 @@ static int accuracy_reclaim(struct ab_kvm_drv *d, struct abvm *vm, int rounds,
 	return err;
 }
 
-/* Aging in a helper thread while the vCPUs fault (phase 5). */
+/*
+ * The ager: the real caller (the selected driver) aging the whole guest
+ * range back to back in its own thread (role 0), from the start barrier
+ * until told to stop; at least one call. Sums of its answers.
+ */
 struct ager {
 	struct ab_kvm_drv *d;
 	const char *mode;
 	uint64_t npages;
 	bool pin;
+	pthread_barrier_t *bar;
 	volatile int stop;
-	uint64_t calls, ns;
+	uint64_t calls, ns, pages, young, lw, dc, ev, rf;
+	bool has_young, has_lw, has_dc, has_rf;
 	int err;
 };
 
@@ -320,107 +388,102 @@ static void *ager_fn(void *arg)
 
 	if (a->pin)
 		ab_pin_self(0);
-	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+	a->has_young = a->has_lw = a->has_dc = a->has_rf = true;
+	pthread_barrier_wait(a->bar);
+	do {
 		struct ab_kvm_age_res r;
 
+		memset(&r, 0, sizeof(r));
 		a->err = a->d->ops->age(a->d, a->mode, 0, a->npages, true, &r, NULL);
 		if (a->err)
 			break;
 		a->calls++;
 		a->ns += r.ns;
+		a->pages += r.pages;
+		a->young += r.young;
+		a->has_young &= r.has_young;
+		a->lw += r.lock_wait_ns;
+		a->has_lw &= r.has_lock_wait;
+		a->dc += r.declines;
+		a->has_dc &= r.has_declines;
+		a->ev += r.evicted;
+		a->rf += r.refaults;
+		a->has_rf &= r.has_refaults;
+	} while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE));
+	return NULL;
+}
+
+/*
+ * The zapper of the steady-refault workload: MADV_DONTNEED on 2 MiB chunks
+ * of the guest memory, round robin, at @rate bytes/s (the host mm turns
+ * each into an MMU-notifier invalidation: KVM's mappings go, the vCPUs
+ * fault them back). Unpinned; it sleeps between chunks.
+ */
+struct zapper {
+	uint8_t *hva;
+	uint64_t bytes, rate, zapped; /* zapped: 4 KiB pages */
+	volatile int stop;
+	int err;
+};
+
+static void *zap_fn(void *arg)
+{
+	struct zapper *z = arg;
+	const uint64_t chunk = 2ull << 20;
+	uint64_t off = 0, next = ab_now_ns(), gap = chunk * 1000000000ull / z->rate;
+
+	while (!__atomic_load_n(&z->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t now = ab_now_ns();
+
+		if (now < next) {
+			sleep_ns(next - now < 5000000 ? next - now : 5000000);
+			continue;
+		}
+		if (madvise(z->hva + off, chunk, MADV_DONTNEED) < 0) {
+			z->err = errno;
+			break;
+		}
+		z->zapped += chunk / 4096;
+		off = off + chunk >= z->bytes ? 0 : off + chunk;
+		next += gap;
 	}
 	return NULL;
 }
 
 /*
- * One pass over freshly zapped guest memory (every access faults: host
- * page tables and KVM's mappings are gone; a file keeps its page cache),
- * with or without aging running meanwhile. Returns the pass time in ns, 0
- * on failure (@msg).
- */
-static uint64_t fault_pass(struct abvm *vm, enum ab_vm_op op, struct ager *a, struct ab_hist *h,
-			   char *msg, size_t len)
-{
-	struct ab_vm_work w;
-	pthread_t th;
-	uint64_t t0, t1;
-	int err;
-
-	if (madvise(ab_vm_hva(vm), ab_vm_mem_bytes(vm), MADV_DONTNEED) < 0) {
-		snprintf(msg, len, "MADV_DONTNEED: %s", strerror(errno));
-		return 0;
-	}
-	ab_vm_work_init(&w);
-	w.op = op;
-	w.record_latency = true;
-	ab_vm_hist_reset(vm);
-	if (a && pthread_create(&th, NULL, ager_fn, a)) {
-		snprintf(msg, len, "aging thread: %s", strerror(errno));
-		return 0;
-	}
-	t0 = ab_now_ns();
-	err = ab_vm_start_wait(vm, &w);
-	t1 = ab_now_ns();
-	if (a) {
-		__atomic_store_n(&a->stop, 1, __ATOMIC_RELEASE);
-		pthread_join(th, NULL);
-	}
-	if (err) {
-		snprintf(msg, len, "fault pass: %s %s", ab_vm_strerr(err), ab_vm_last_error(vm));
-		return 0;
-	}
-	if (a && a->err) {
-		snprintf(msg, len, "aging during the fault pass: %s", strerror(-a->err));
-		return 0;
-	}
-	merge_hists(vm, h);
-	return t1 - t0;
-}
-
-/*
- * The same latency measured without (@hb) and with (@ha) aging: names[0] and
- * names[1] get the two p99s, names[2] the max with aging, names[3] and
- * names[4] the two CDFs. Nothing if either histogram is empty.
- */
-static void base_vs_aging(ab_state *st, const struct ab_hist *hb, const struct ab_hist *ha,
-			  const char *const names[5])
-{
-	if (!hb->count || !ha->count)
-		return;
-	ab_counter(st, names[0], (double)ab_hist_quantile(hb, 0.99), AB_CTR_DEFAULT);
-	ab_counter(st, names[1], (double)ab_hist_quantile(ha, 0.99), AB_CTR_DEFAULT);
-	ab_counter(st, names[2], (double)ha->max, AB_CTR_DEFAULT);
-	ab_record_cdf(st, names[3], hb);
-	ab_record_cdf(st, names[4], ha);
-}
-
-/*
- * One kvm benchmark case: what the phases share. The harness (kbench_fn)
- * owns the order: setup -> populate -> base (no aging) -> aging under vCPU
- * load (timed) -> accuracy -> faults under aging -> counters -> teardown.
+ * One case: what the phases share. kbench_fn owns the order: setup ->
+ * first touch (quiet) -> populate without / with aging (the contended
+ * phase, order alternating by repetition) -> steady refaults without /
+ * with aging -> accuracy while the vCPUs run -> counters -> teardown.
  */
 struct kcase {
 	ab_state *st;
-	const struct kbench *kb;
+	struct kbench *kb;
 	const struct kparams *p;
 	uint64_t mib;
 	int vcpus;
 	struct ab_kvm_drv d;
 	enum ab_vm_op op;
-	struct ab_vm_work w;
 	struct abvm *vm;
-	struct ab_vm_kstats *ks;
+	struct ab_vm_kstats *ks;   /* VM stats (patched kernel: age_*) */
+	struct ab_vm_kstats **vks; /* per-vCPU stats (pf_taken) */
+	bool has_k, has_f;
 	uint64_t npages;
 	char msg[512], err_s[600];
 	bool timed_loop_ran; /* ab_keep_running() returned false once */
-	/* phases 1-3 */
-	struct ab_hist fault, hbase, hage;
-	uint64_t base_aps, age_aps;
-	double base_pass_ns, age_pass_ns;
-	/* the timed loop */
-	uint64_t calls, t0, t1, sum_ns, sum_pages, sum_young, sum_lw, sum_dc, sum_ev, sum_rf;
-	uint64_t sum_kcalls, sum_kwalk;
-	bool has_young, has_lw, has_dc, has_rf, has_k;
+	/* first touch (quiet) */
+	struct ab_hist first;
+	/* populate without (base) and with aging: the contended phase */
+	struct ab_hist hfb, hfa;
+	uint64_t base_wall_ns, wall_ns, win_ns, win_faults, win_calls, nwin;
+	struct ager ag; /* sums over the contended windows */
+	uint64_t k_lw, k_dc, k_calls, k_walk;
+	/* steady refaults */
+	bool has_rf_phase;
+	struct ab_hist hrb, hra;
+	uint64_t rf_base_aps, rf_age_aps, rf_faults, rf_base_faults, rf_win_ns, rf_zapped;
+	struct ager rag;
+	uint64_t rk_lw;
 	/* accuracy */
 	uint64_t false_old, checked;
 	bool has_acc;
@@ -437,12 +500,25 @@ static bool kc_fail(struct kcase *c, const char *fmt, ...)
 	return false;
 }
 
-static bool kc_vm_fail(struct kcase *c, int err)
+static bool kc_vm_fail(struct kcase *c, const char *what, int err)
 {
-	return kc_fail(c, "vCPUs: %s %s", ab_vm_strerr(err), ab_vm_last_error(c->vm));
+	return kc_fail(c, "%s: %s %s", what, ab_vm_strerr(err), ab_vm_last_error(c->vm));
 }
 
-/* Mode, driver, VM, the driver's view of it, the kernel's aging stats. */
+/* KVM page faults so far, summed over the vCPUs (stat pf_taken). */
+static uint64_t kc_faults_now(struct kcase *c)
+{
+	uint64_t sum = 0, v;
+
+	for (int i = 0; c->has_f && i < c->vcpus; i++) {
+		if (ab_vm_kstats_get(c->vks[i], "pf_taken", &v))
+			c->has_f = false;
+		sum += v;
+	}
+	return sum;
+}
+
+/* Mode, driver, VM, the driver's view of it, the kernel's stats. */
 static bool kc_setup(struct kcase *c)
 {
 	const struct kbench *kb = c->kb;
@@ -459,6 +535,9 @@ static bool kc_setup(struct kcase *c)
 	cfg.backing = kb->backing;
 	cfg.file_dir = file_dir();
 	cfg.latency = true;
+	/* exact accuracy needs a TLB flush before every measured pass: ring 0
+	 * (kvm_pvm emulates ring 0, but has no exact driver anyway) */
+	cfg.cpl0 = kb->drv->per_page && kb->drv != &ab_kvm_drv_reclaim && !c->p->preset;
 	if (c->p->pin)
 		cfg.vcpu_thread_init = ab_vm_pin_vcpu_hook;
 	if (ab_vm_create(&cfg, &c->vm, c->msg, sizeof(c->msg)))
@@ -479,144 +558,256 @@ static bool kc_setup(struct kcase *c)
 		c->ks = NULL;
 	}
 	c->has_k = c->ks != NULL;
+	/* every kernel's per-vCPU fault count */
+	c->vks = calloc((size_t)c->vcpus, sizeof(*c->vks));
+	c->has_f = c->vks != NULL;
+	for (int i = 0; c->has_f && i < c->vcpus; i++)
+		c->has_f = (c->vks[i] = ab_vm_kstats_open(c->vm, i)) != NULL;
+	kc_faults_now(c);
 	return true;
 }
 
-/* 1. populate: first touch of every page (quiet phase: no aging runs) */
-static bool kc_populate(struct kcase *c)
+/* First touch of every page, no aging (quiet): first_touch_* only. */
+static bool kc_first_touch(struct kcase *c)
 {
+	struct ab_vm_work w;
+	uint64_t t0, t1;
 	int err;
 
-	ab_vm_work_init(&c->w);
-	c->w.op = c->op;
-	c->w.record_latency = true;
+	ab_vm_work_init(&w);
+	w.op = c->op;
+	w.record_latency = true;
 	ab_vm_hist_reset(c->vm);
-	uint64_t t0 = ab_now_ns();
-	if ((err = ab_vm_start_wait(c->vm, &c->w)))
-		return kc_fail(c, "populate: %s %s", ab_vm_strerr(err), ab_vm_last_error(c->vm));
-	uint64_t t1 = ab_now_ns();
-	merge_hists(c->vm, &c->fault);
-	ab_counter(c->st, "populate_pages_per_s", (double)c->npages * 1e9 / (double)(t1 - t0),
+	t0 = ab_now_ns();
+	if ((err = ab_vm_start_wait(c->vm, &w)))
+		return kc_vm_fail(c, "first touch", err);
+	t1 = ab_now_ns();
+	merge_hists(c->vm, &c->first);
+	ab_counter(c->st, "first_touch_pages_per_s", (double)c->npages * 1e9 / (double)(t1 - t0),
 		   AB_CTR_DEFAULT);
 	return true;
 }
 
-/* 2. base: the vCPUs loop over their memory, no aging */
-static bool kc_base(struct kcase *c)
+/*
+ * Before a populate: anon memory is freed (MADV_DONTNEED); a file guest's
+ * page cache too (MADV_REMOVE punches the file), so that both populates
+ * of the contended phase are first touches of fresh memory.
+ */
+static bool kc_zap(struct kcase *c)
 {
-	uint64_t a0, a1 = 0, p0, p1 = 0, t0, t1 = 0;
-	int err;
+	void *hva = ab_vm_hva(c->vm);
+	size_t len = ab_vm_mem_bytes(c->vm);
 
-	loop_work(&c->w, c->op);
-	ab_vm_hist_reset(c->vm);
-	if ((err = ab_vm_start(c->vm, &c->w)))
-		return kc_vm_fail(c, err);
-	sleep_ns(c->p->base_ms * 1000000ull / 5); /* warm-up: leave the first pass out */
-	a0 = vm_accesses(c->vm), p0 = vm_passes(c->vm), t0 = ab_now_ns();
-	/* At least base_ms and a pass's worth of accesses: on an overloaded
-	 * machine a short window can catch the vCPUs descheduled throughout. */
-	for (int i = 0; i < 10; i++) {
-		sleep_ns(c->p->base_ms * 1000000ull / (i ? 2 : 1));
-		a1 = vm_accesses(c->vm), p1 = vm_passes(c->vm), t1 = ab_now_ns();
-		if (a1 - a0 >= c->npages)
-			break;
-	}
-	if (a1 == a0) {
-		ab_vm_stop(c->vm);
-		return kc_fail(c,
-			       "the vCPUs made no progress in %.1f s without aging (machine "
-			       "overloaded?)",
-			       (double)(t1 - t0) / 1e9);
-	}
-	c->base_aps = (a1 - a0) * 1000000000ull / (t1 - t0);
-	c->base_pass_ns = p1 > p0 ? (double)(t1 - t0) * c->vcpus / (double)(p1 - p0) : 0;
-	if ((err = ab_vm_stop(c->vm)))
-		return kc_vm_fail(c, err);
-	merge_hists(c->vm, &c->hbase);
-	ab_counter(c->st, "base_accesses_per_s", (double)c->base_aps, AB_CTR_DEFAULT);
+	if (c->kb->backing == AB_VM_BACKING_FILE && madvise(hva, len, MADV_REMOVE) == 0)
+		return true;
+	if (madvise(hva, len, MADV_DONTNEED) < 0)
+		return kc_fail(c, "MADV_DONTNEED: %s", strerror(errno));
 	return true;
 }
 
-/* One aging call of the timed loop, with the kernel's stats around it. */
-static int kc_age_once(struct kcase *c)
-{
-	const struct kbench *kb = c->kb;
-	struct ab_kvm_age_res r;
+/*
+ * One aging window: stats snapshot, the start barrier (the ager's first
+ * call and the vCPUs' command begin together), then either until the
+ * vCPUs finished @w (populate, @loop false) or for @min_ns (a looping
+ * command), and at least @min_ns; the window ends when the ager returned
+ * from its last call. Without an ager (@a NULL) the same, unaged.
+ * Returns the vCPU wall time (populate) or the window length (loop).
+ */
+struct win {
+	uint64_t t0, t1, vcpu_ns, faults, acc;
 	uint64_t k0[4], k1[4];
 	bool kok;
+};
+
+static bool kc_window(struct kcase *c, const struct ab_vm_work *w, bool loop, uint64_t min_ns,
+		      struct ager *a, struct win *wn)
+{
+	pthread_barrier_t bar;
+	pthread_t th;
+	uint64_t f0, a0;
 	int err;
 
-	c->d.budget = kb->drv == &ab_kvm_drv_reclaim ? c->npages / 16 : 0;
-	kok = c->ks && !kstats_read(c->ks, k0);
-	err =
-	    kb->drv->age(&c->d, kb->drv->per_mode ? kb->mode : NULL, 0, c->npages, true, &r, NULL);
-	/* patched kernel: what the notifiers cost inside KVM during this call */
-	if (kok && !kstats_read(c->ks, k1)) {
-		if (!r.has_lock_wait) {
-			r.lock_wait_ns = k1[0] - k0[0];
-			r.has_lock_wait = true;
+	memset(wn, 0, sizeof(*wn));
+	if (a) {
+		pthread_barrier_init(&bar, NULL, 2);
+		a->bar = &bar;
+		if (pthread_create(&th, NULL, ager_fn, a)) {
+			pthread_barrier_destroy(&bar);
+			return kc_fail(c, "aging thread: %s", strerror(errno));
 		}
-		if (!r.has_declines) {
-			r.declines = k1[1] - k0[1];
-			r.has_declines = true;
+	}
+	ab_vm_hist_reset(c->vm);
+	wn->kok = c->ks && !kstats_read(c->ks, wn->k0);
+	f0 = kc_faults_now(c);
+	a0 = vm_accesses(c->vm);
+	if (a)
+		pthread_barrier_wait(&bar);
+	wn->t0 = ab_now_ns();
+	err = ab_vm_start(c->vm, w);
+	if (!err && !loop) {
+		err = ab_vm_wait(c->vm, 0);
+		wn->vcpu_ns = ab_now_ns() - wn->t0;
+	}
+	if (ab_now_ns() < wn->t0 + min_ns)
+		sleep_ns(wn->t0 + min_ns - ab_now_ns());
+	if (a) {
+		__atomic_store_n(&a->stop, 1, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+		pthread_barrier_destroy(&bar);
+	}
+	wn->t1 = ab_now_ns();
+	wn->kok = wn->kok && !kstats_read(c->ks, wn->k1);
+	wn->faults = kc_faults_now(c) - f0;
+	wn->acc = vm_accesses(c->vm) - a0;
+	if (!err && loop) {
+		err = ab_vm_stop(c->vm);
+		wn->vcpu_ns = wn->t1 - wn->t0;
+	}
+	if (err)
+		return kc_vm_fail(c, loop ? "vCPU loop" : "populate", err);
+	if (a && a->err)
+		return kc_fail(c, "%s age: %s", c->kb->drv->name,
+			       c->d.err[0] ? c->d.err : strerror(-a->err));
+	return true;
+}
+
+static void ager_init(struct kcase *c, struct ager *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->d = &c->d;
+	a->mode = c->kb->drv->per_mode ? c->kb->mode : NULL;
+	a->npages = c->npages;
+	a->pin = c->p->pin;
+}
+
+static void ager_add(struct ager *sum, const struct ager *a)
+{
+	bool first = sum->calls == 0;
+
+	sum->calls += a->calls;
+	sum->ns += a->ns;
+	sum->pages += a->pages;
+	sum->young += a->young;
+	sum->lw += a->lw;
+	sum->dc += a->dc;
+	sum->ev += a->ev;
+	sum->rf += a->rf;
+	sum->has_young = (first || sum->has_young) && a->has_young;
+	sum->has_lw = (first || sum->has_lw) && a->has_lw;
+	sum->has_dc = (first || sum->has_dc) && a->has_dc;
+	sum->has_rf = (first || sum->has_rf) && a->has_rf;
+}
+
+/*
+ * The contended phase (workload a, access_tracking_perf_test's benchmark
+ * mode): the vCPUs populate their zapped memory (anon: freed pages, so a
+ * first touch of fresh memory; file: the page cache stays) once without
+ * aging and once with the ager running through the real caller from the
+ * start barrier to the end of the population, at least min_age_ms. The
+ * order of the two alternates by repetition. One call of this = one
+ * Google Benchmark iteration; manual time = the mean aging pass.
+ */
+static bool kc_contended(struct kcase *c)
+{
+	struct ab_vm_work w;
+	struct win wb, wa;
+	struct ager a;
+	bool base_first = c->kb->rep % 2 == 0;
+
+	ab_vm_work_init(&w);
+	w.op = c->op;
+	w.record_latency = true;
+	c->d.budget = c->kb->drv == &ab_kvm_drv_reclaim ? c->npages / 16 : 0;
+	for (int k = 0; k < 2; k++) {
+		bool aged = (k == 0) != base_first;
+
+		if (!kc_zap(c))
+			return false;
+		if (!aged) {
+			if (!kc_window(c, &w, false, 0, NULL, &wb))
+				return false;
+			merge_hists(c->vm, &c->hfb);
+			continue;
 		}
-		c->sum_kcalls += k1[2] - k0[2];
-		c->sum_kwalk += k1[3] - k0[3];
+		ager_init(c, &a);
+		if (!kc_window(c, &w, false, c->p->min_age_ms * 1000000ull, &a, &wa))
+			return false;
+		merge_hists(c->vm, &c->hfa);
+	}
+	c->d.budget = 0;
+	ab_set_iteration_time(c->st, (double)a.ns / (double)a.calls / 1e9);
+	c->base_wall_ns += wb.vcpu_ns;
+	c->wall_ns += wa.vcpu_ns;
+	c->win_ns += wa.t1 - wa.t0;
+	c->win_faults += wa.faults;
+	c->win_calls += a.calls;
+	c->nwin++;
+	ager_add(&c->ag, &a);
+	if (wa.kok) {
+		c->k_lw += wa.k1[0] - wa.k0[0];
+		c->k_dc += wa.k1[1] - wa.k0[1];
+		c->k_calls += wa.k1[2] - wa.k0[2];
+		c->k_walk += wa.k1[3] - wa.k0[3];
 	} else {
 		c->has_k = false;
 	}
-	if (err)
-		return err;
-	ab_set_iteration_time(c->st, (double)r.ns / 1e9);
-	c->calls++;
-	c->sum_ns += r.ns;
-	c->sum_pages += r.pages;
-	c->sum_young += r.young;
-	c->has_young &= r.has_young;
-	c->sum_lw += r.lock_wait_ns;
-	c->has_lw &= r.has_lock_wait;
-	c->sum_dc += r.declines;
-	c->has_dc &= r.has_declines;
-	c->sum_ev += r.evicted;
-	c->sum_rf += r.refaults;
-	c->has_rf &= r.has_refaults;
-	return 0;
-}
-
-/* 3. timed: aging calls while the vCPUs loop over their memory */
-static bool kc_aging(struct kcase *c)
-{
-	uint64_t a0, a1, p0, p1;
-	bool failed = false;
-	int err;
-
-	c->has_young = c->has_lw = c->has_dc = c->has_rf = true;
-	ab_vm_hist_reset(c->vm);
-	if ((err = ab_vm_start(c->vm, &c->w)))
-		return kc_vm_fail(c, err);
-	sleep_ns(c->p->base_ms * 1000000ull / 5);
-	a0 = vm_accesses(c->vm), p0 = vm_passes(c->vm), c->t0 = ab_now_ns();
-	while (ab_keep_running(c->st)) {
-		if ((err = kc_age_once(c))) {
-			kc_fail(c, "%s age: %s", c->kb->drv->name,
-				c->d.err[0] ? c->d.err : strerror(-err));
-			failed = true;
-			break;
-		}
-	}
-	c->timed_loop_ran = true;
-	a1 = vm_accesses(c->vm), p1 = vm_passes(c->vm), c->t1 = ab_now_ns();
-	if ((err = ab_vm_stop(c->vm)))
-		return kc_vm_fail(c, err);
-	merge_hists(c->vm, &c->hage);
-	if (failed)
-		return false;
-	c->age_aps = c->t1 > c->t0 ? (a1 - a0) * 1000000000ull / (c->t1 - c->t0) : 0;
-	c->age_pass_ns = p1 > p0 ? (double)(c->t1 - c->t0) * c->vcpus / (double)(p1 - p0) : 0;
 	return true;
 }
 
-/* 4. accuracy (per-page drivers) */
+/*
+ * Steady refaults (workload b): the vCPUs loop over their memory while the
+ * zapper invalidates it at zap_mib_s; a window of min_age_ms (at least 4
+ * zap intervals) without aging, then one with the ager (start barrier),
+ * same zap rate.
+ */
+static bool kc_refaults(struct kcase *c)
+{
+	struct ab_vm_work w;
+	struct win wb, wa;
+	struct zapper z = {.hva = ab_vm_hva(c->vm), .bytes = ab_vm_mem_bytes(c->vm)};
+	uint64_t min_ns = c->p->min_age_ms * 1000000ull;
+	pthread_t zt;
+	bool ok;
+
+	z.rate = c->p->zap_mib_s ? (uint64_t)c->p->zap_mib_s << 20 : z.bytes; /* default: 1/s */
+	/* long enough for at least 4 zapped chunks */
+	if (min_ns < 4 * ((2ull << 20) * 1000000000ull / z.rate))
+		min_ns = 4 * ((2ull << 20) * 1000000000ull / z.rate);
+	loop_work(&w, c->op);
+	c->d.budget = c->kb->drv == &ab_kvm_drv_reclaim ? c->npages / 16 : 0;
+	for (int k = 0; k < 2; k++) {
+		z.stop = 0;
+		if (pthread_create(&zt, NULL, zap_fn, &z))
+			return kc_fail(c, "zap thread: %s", strerror(errno));
+		if (k == 0) {
+			ok = kc_window(c, &w, true, min_ns, NULL, &wb);
+		} else {
+			ager_init(c, &c->rag);
+			ok = kc_window(c, &w, true, min_ns, &c->rag, &wa);
+		}
+		__atomic_store_n(&z.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(zt, NULL);
+		if (!ok)
+			return false;
+		if (z.err)
+			return kc_fail(c, "zap: MADV_DONTNEED: %s", strerror(z.err));
+		merge_hists(c->vm, k ? &c->hra : &c->hrb);
+	}
+	c->d.budget = 0;
+	c->rf_base_aps = wb.acc * 1000000000ull / (wb.t1 - wb.t0);
+	c->rf_age_aps = wa.acc * 1000000000ull / (wa.t1 - wa.t0);
+	c->rf_faults = wa.faults;
+	c->rf_base_faults = wb.faults;
+	c->rf_win_ns = wa.t1 - wa.t0;
+	c->rf_zapped = z.zapped;
+	c->rk_lw = wa.kok ? wa.k1[0] - wa.k0[0] : 0;
+	c->has_rf_phase = true;
+	if (!wa.kok && !c->rag.has_lw)
+		c->rk_lw = UINT64_MAX;
+	return true;
+}
+
+/* Accuracy (per-page drivers). */
 static bool kc_accuracy(struct kcase *c)
 {
 	const struct kbench *kb = c->kb;
@@ -640,100 +831,121 @@ static bool kc_accuracy(struct kcase *c)
 	return true;
 }
 
-/* 5. faults under aging: a zapped pass without, then with, aging */
-static bool kc_faults(struct kcase *c)
+/* p50/p99/max of @h under names[0..2]; nothing if empty. */
+static void quantiles(ab_state *st, const struct ab_hist *h, const char *const names[3])
 {
-	const struct kbench *kb = c->kb;
-	struct ab_hist hfb, hfa;
-	struct ager ag = {.d = &c->d,
-			  .mode = kb->drv->per_mode ? kb->mode : NULL,
-			  .npages = c->npages,
-			  .pin = c->p->pin};
-	uint64_t fb_ns, fa_ns;
-
-	c->d.budget = kb->drv == &ab_kvm_drv_reclaim ? c->npages / 16 : 0;
-	c->msg[0] = 0;
-	fb_ns = fault_pass(c->vm, c->op, NULL, &hfb, c->msg, sizeof(c->msg));
-	fa_ns = fb_ns ? fault_pass(c->vm, c->op, &ag, &hfa, c->msg, sizeof(c->msg)) : 0;
-	c->d.budget = 0;
-	if (!fa_ns)
-		return kc_fail(c, "%s", c->msg);
-	ab_counter(c->st, "base_fault_pass_ns", (double)fb_ns, AB_CTR_DEFAULT);
-	ab_counter(c->st, "fault_pass_ns", (double)fa_ns, AB_CTR_DEFAULT);
-	ab_counter(c->st, "fault_rel", (double)fb_ns / (double)fa_ns, AB_CTR_DEFAULT);
-	ab_counter(c->st, "fault_calls", (double)ag.calls, AB_CTR_DEFAULT);
-	if (ag.calls)
-		ab_counter(c->st, "fault_age_ns", (double)ag.ns / ag.calls, AB_CTR_DEFAULT);
-	base_vs_aging(c->st, &hfb, &hfa,
-		      (const char *[5]){"base_refault_p99_ns", "aging_fault_p99_ns",
-					"aging_fault_max_ns", "fault_base", "fault_aging"});
-	return true;
+	if (!h->count)
+		return;
+	if (names[0])
+		ab_counter(st, names[0], (double)ab_hist_quantile(h, 0.5), AB_CTR_DEFAULT);
+	ab_counter(st, names[1], (double)ab_hist_quantile(h, 0.99), AB_CTR_DEFAULT);
+	if (names[2])
+		ab_counter(st, names[2], (double)h->max, AB_CTR_DEFAULT);
 }
 
-/* Counters of the timed loop (per aging call). */
-static void kc_counters_aging(struct kcase *c)
+/* Counters of the contended phase (per aging call of its windows). */
+static void kc_counters_contended(struct kcase *c)
 {
 	ab_state *st = c->st;
-	double n = (double)c->calls;
+	const struct ager *a = &c->ag;
+	double n = (double)a->calls, nw = (double)c->nwin;
 
-	if (!c->calls)
+	if (!a->calls)
 		return;
-	if (c->sum_pages) {
-		ab_counter(st, "ns_per_page", (double)c->sum_ns / (double)c->sum_pages,
-			   AB_CTR_DEFAULT);
-		ab_counter(st, "pages_per_s", (double)c->sum_pages * 1e9 / (double)c->sum_ns,
+	if (a->pages) {
+		ab_counter(st, "ns_per_page", (double)a->ns / (double)a->pages, AB_CTR_DEFAULT);
+		ab_counter(st, "pages_per_s", (double)a->pages * 1e9 / (double)a->ns,
 			   AB_CTR_DEFAULT);
 	}
-	ab_counter(st, "pages", (double)c->sum_pages / n, AB_CTR_DEFAULT);
-	if (c->has_young)
-		ab_counter(st, "young", (double)c->sum_young / n, AB_CTR_DEFAULT);
-	if (c->has_lw)
-		ab_counter(st, "lock_wait_ns", (double)c->sum_lw / n, AB_CTR_DEFAULT);
-	if (c->has_dc)
-		ab_counter(st, "declines", (double)c->sum_dc / n, AB_CTR_DEFAULT);
+	ab_counter(st, "pages", (double)a->pages / n, AB_CTR_DEFAULT);
+	ab_counter(st, "age_pass_ns", (double)a->ns / n, AB_CTR_DEFAULT);
+	if (a->has_young)
+		ab_counter(st, "young", (double)a->young / n, AB_CTR_DEFAULT);
+	/* the hook's own answer, else the kernel's stats over the window */
+	if (a->has_lw)
+		ab_counter(st, "lock_wait_ns", (double)a->lw / n, AB_CTR_DEFAULT);
+	else if (c->has_k)
+		ab_counter(st, "lock_wait_ns", (double)c->k_lw / n, AB_CTR_DEFAULT);
+	if (a->has_dc)
+		ab_counter(st, "declines", (double)a->dc / n, AB_CTR_DEFAULT);
+	else if (c->has_k)
+		ab_counter(st, "declines", (double)c->k_dc / n, AB_CTR_DEFAULT);
 	if (c->has_k && !c->kb->drv->per_mode) {
-		ab_counter(st, "kvm_calls", (double)c->sum_kcalls / n, AB_CTR_DEFAULT);
-		ab_counter(st, "kvm_walk_ns", (double)c->sum_kwalk / n, AB_CTR_DEFAULT);
+		ab_counter(st, "kvm_calls", (double)c->k_calls / n, AB_CTR_DEFAULT);
+		ab_counter(st, "kvm_walk_ns", (double)c->k_walk / n, AB_CTR_DEFAULT);
 	}
 	if (c->kb->drv == &ab_kvm_drv_reclaim) {
-		ab_counter(st, "evicted", (double)c->sum_ev / n, AB_CTR_DEFAULT);
-		if (c->has_rf)
-			ab_counter(st, "refaults", (double)c->sum_rf / n, AB_CTR_DEFAULT);
+		ab_counter(st, "evicted", (double)a->ev / n, AB_CTR_DEFAULT);
+		if (a->has_rf)
+			ab_counter(st, "refaults", (double)a->rf / n, AB_CTR_DEFAULT);
 	}
-	ab_counter(st, "calls_per_s", n * 1e9 / (double)(c->t1 - c->t0), AB_CTR_DEFAULT);
+	ab_counter(st, "calls_per_s", n * 1e9 / (double)c->win_ns, AB_CTR_DEFAULT);
+	ab_counter(st, "window_calls", (double)c->win_calls / nw, AB_CTR_DEFAULT);
+	ab_counter(st, "window_ns", (double)c->win_ns / nw, AB_CTR_DEFAULT);
+	if (c->has_f)
+		ab_counter(st, "window_faults", (double)c->win_faults / nw, AB_CTR_DEFAULT);
+	ab_counter(st, "populate_ns", (double)c->wall_ns / nw, AB_CTR_DEFAULT);
+	ab_counter(st, "base_populate_ns", (double)c->base_wall_ns / nw, AB_CTR_DEFAULT);
+	if (c->wall_ns)
+		ab_counter(st, "vcpu_rel", (double)c->base_wall_ns / (double)c->wall_ns,
+			   AB_CTR_DEFAULT);
+	quantiles(st, &c->hfa, (const char *[3]){"fault_p50_ns", "fault_p99_ns", "fault_max_ns"});
+	quantiles(st, &c->hfb, (const char *[3]){NULL, "base_fault_p99_ns", NULL});
+	if (c->hfa.count && c->hfb.count) {
+		ab_record_cdf(st, "fault", &c->hfa);
+		ab_record_cdf(st, "fault_base", &c->hfb);
+	}
+	quantiles(st, &c->first,
+		  (const char *[3]){"first_touch_p50_ns", "first_touch_p99_ns", NULL});
+	if (c->first.count)
+		ab_record_cdf(st, "first_touch", &c->first);
 }
 
-/* Counters of the vCPU side, and accuracy. */
-static void kc_counters_vcpus(struct kcase *c)
+/* Counters of the steady-refault workload, and accuracy. */
+static void kc_counters_rest(struct kcase *c)
 {
 	ab_state *st = c->st;
+	const struct ager *a = &c->rag;
 
-	if (c->fault.count) {
-		ab_counter(st, "fault_p50_ns", (double)ab_hist_quantile(&c->fault, 0.5),
-			   AB_CTR_DEFAULT);
-		ab_counter(st, "fault_p99_ns", (double)ab_hist_quantile(&c->fault, 0.99),
-			   AB_CTR_DEFAULT);
-		ab_counter(st, "fault_max_ns", (double)c->fault.max, AB_CTR_DEFAULT);
-		ab_record_cdf(st, "fault", &c->fault);
-	}
-	base_vs_aging(st, &c->hbase, &c->hage,
-		      (const char *[5]){"base_access_p99_ns", "access_p99_ns", "access_max_ns",
-					"access_base", "access_aging"});
-	ab_counter(st, "vcpu_accesses_per_s", (double)c->age_aps, AB_CTR_DEFAULT);
-	if (c->base_aps)
-		ab_counter(st, "vcpu_rel", (double)c->age_aps / (double)c->base_aps,
-			   AB_CTR_DEFAULT);
-	if (c->age_pass_ns > 0 && c->base_pass_ns > 0) {
-		ab_counter(st, "vcpu_pass_ns", c->age_pass_ns, AB_CTR_DEFAULT);
-		ab_counter(st, "base_pass_ns", c->base_pass_ns, AB_CTR_DEFAULT);
+	if (c->has_rf_phase && a->calls) {
+		double n = (double)a->calls;
+
+		if (a->pages)
+			ab_counter(st, "refault_ns_per_page", (double)a->ns / (double)a->pages,
+				   AB_CTR_DEFAULT);
+		ab_counter(st, "refault_calls", n, AB_CTR_DEFAULT);
+		if (a->has_lw)
+			ab_counter(st, "refault_lock_wait_ns", (double)a->lw / n, AB_CTR_DEFAULT);
+		else if (c->rk_lw != UINT64_MAX)
+			ab_counter(st, "refault_lock_wait_ns", (double)c->rk_lw / n,
+				   AB_CTR_DEFAULT);
+		if (c->rf_base_aps)
+			ab_counter(st, "refault_vcpu_rel",
+				   (double)c->rf_age_aps / (double)c->rf_base_aps, AB_CTR_DEFAULT);
+		if (c->has_f) {
+			ab_counter(st, "refault_faults", (double)c->rf_faults, AB_CTR_DEFAULT);
+			ab_counter(st, "base_refault_faults", (double)c->rf_base_faults,
+				   AB_CTR_DEFAULT);
+		}
+		ab_counter(st, "refault_zapped", (double)c->rf_zapped, AB_CTR_DEFAULT);
+		quantiles(st, &c->hra, (const char *[3]){NULL, "refault_access_p99_ns", NULL});
+		quantiles(st, &c->hrb, (const char *[3]){NULL, "base_refault_access_p99_ns", NULL});
+		if (c->hra.count && c->hrb.count) {
+			ab_record_cdf(st, "refault_aging", &c->hra);
+			ab_record_cdf(st, "refault_base", &c->hrb);
+		}
 	}
 	if (c->has_acc)
 		ab_counter(st, c->kb->drv == &ab_kvm_drv_reclaim ? "hot_evicted" : "false_old",
 			   (double)c->false_old / c->p->acc_rounds, AB_CTR_DEFAULT);
+	ab_counter(st, "oversubscribed", c->vcpus + 1 > c->p->pus, AB_CTR_DEFAULT);
 }
 
 static void kc_teardown(struct kcase *c)
 {
+	for (int i = 0; c->vks && i < c->vcpus; i++)
+		ab_vm_kstats_close(c->vks[i]);
+	free(c->vks);
 	ab_vm_kstats_close(c->ks);
 	if (c->kb->drv->cleanup)
 		c->kb->drv->cleanup(&c->d);
@@ -742,9 +954,46 @@ static void kc_teardown(struct kcase *c)
 		ab_kvm_memcg_leave(&c->d.memcg);
 }
 
+/* ---- the preset's table ------------------------------------------------ */
+
+#define PRESET_MAX_REPS 32
+struct preset_row {
+	char mode[32];
+	int vcpus;
+	uint64_t mib;
+	int n;
+	double base[PRESET_MAX_REPS], wall[PRESET_MAX_REPS], pass[PRESET_MAX_REPS];
+};
+static struct preset_row prows[64];
+static int nprows;
+static char preset_note[512];
+
+static void preset_record(const struct kcase *c)
+{
+	struct preset_row *r = NULL;
+
+	for (int i = 0; i < nprows; i++)
+		if (!strcmp(prows[i].mode, c->kb->mode) && prows[i].vcpus == c->vcpus)
+			r = &prows[i];
+	if (!r) {
+		if (nprows == 64)
+			return;
+		r = &prows[nprows++];
+		snprintf(r->mode, sizeof(r->mode), "%s", c->kb->mode);
+		r->vcpus = c->vcpus;
+		r->mib = c->mib;
+	}
+	if (r->n == PRESET_MAX_REPS || !c->nwin || !c->ag.calls)
+		return;
+	r->base[r->n] = (double)c->base_wall_ns / (double)c->nwin / 1e9;
+	r->wall[r->n] = (double)c->wall_ns / (double)c->nwin / 1e9;
+	r->pass[r->n] = (double)c->ag.ns / (double)c->ag.calls / 1e9;
+	r->n++;
+}
+
 static void kbench_fn(ab_state *st, void *arg)
 {
-	const struct kbench *kb = arg;
+	struct kbench *kb = arg;
 	struct kcase c = {.st = st,
 			  .kb = kb,
 			  .p = kb->p,
@@ -753,21 +1002,128 @@ static void kbench_fn(ab_state *st, void *arg)
 			  .d = {.ops = kb->drv},
 			  .op = kb->backing == AB_VM_BACKING_FILE ? AB_VM_OP_READ : AB_VM_OP_WRITE};
 	cpu_set_t saved;
+	bool ok;
 
 	sched_getaffinity(0, sizeof(saved), &saved);
 	if (c.p->pin)
 		ab_pin_self(0);
-	if (kc_setup(&c) && kc_populate(&c) && kc_base(&c) && kc_aging(&c) && kc_accuracy(&c) &&
-	    kc_faults(&c)) {
-		kc_counters_aging(&c);
-		kc_counters_vcpus(&c);
+	ab_hist_init(&c.first);
+	ab_hist_init(&c.hfb);
+	ab_hist_init(&c.hfa);
+	ab_hist_init(&c.hrb);
+	ab_hist_init(&c.hra);
+	ok = kc_setup(&c) && kc_first_touch(&c);
+	while (ok && ab_keep_running(st))
+		ok = kc_contended(&c);
+	c.timed_loop_ran = true;
+	ok = ok && (c.p->preset || (kc_refaults(&c) && kc_accuracy(&c)));
+	if (ok) {
+		kc_counters_contended(&c);
+		kc_counters_rest(&c);
+		if (c.p->preset)
+			preset_record(&c);
 	} else {
 		ab_skip_with_error(st, c.err_s);
-		while (!c.timed_loop_ran && ab_keep_running(st))
-			;
 	}
+	kb->rep++;
 	kc_teardown(&c);
 	sched_setaffinity(0, sizeof(saved), &saved);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void ab_kvm_preset_print(FILE *out)
+{
+	static const char *const published[] = {
+	    "   8 vCPUs: no aging 1.474, locked 1.589, lockless 1.498 s; pass locked 0.227, "
+	    "lockless 0.064 s",
+	    "  32 vCPUs: no aging 3.316, locked 3.955, lockless 3.355 s; pass locked 4.347, "
+	    "lockless 0.251 s",
+	    " 112 vCPUs: no aging 8.498, locked 10.214, lockless 8.897 s; pass locked 13.47, "
+	    "lockless 2.29 s"};
+	int vc[16], nv = 0;
+	char modes[AB_MODE_NR][32];
+	int nm = 0;
+
+	if (!nprows)
+		return;
+	for (int i = 0; i < nprows; i++) {
+		bool seen = false;
+
+		for (int k = 0; k < nv; k++)
+			seen |= vc[k] == prows[i].vcpus;
+		if (!seen && nv < 16)
+			vc[nv++] = prows[i].vcpus;
+		seen = false;
+		for (int k = 0; k < nm; k++)
+			seen |= !strcmp(modes[k], prows[i].mode);
+		if (!seen && nm < AB_MODE_NR)
+			snprintf(modes[nm++], 32, "%.31s", prows[i].mode);
+	}
+	fprintf(out,
+		"\nhoughton-v4 (access_tracking_perf_test -p -l -b 1G, Houghton v4 cover "
+		"letter)\n%s\n",
+		preset_note);
+	fprintf(out, "%15s | %-*s | %s\n", "", 12 * (nm + 1), "vCPU wall time, s", "aging pass, s");
+	fprintf(out, "%6s %8s | %12s", "vcpus", "MiB/vCPU", "no aging");
+	for (int m = 0; m < nm; m++)
+		fprintf(out, " %11.11s", modes[m]);
+	fprintf(out, " |");
+	for (int m = 0; m < nm; m++)
+		fprintf(out, " %11.11s", modes[m]);
+	fprintf(out, "\n");
+	for (int k = 0; k < nv; k++) {
+		double base[PRESET_MAX_REPS * AB_MODE_NR];
+		int nb = 0;
+		uint64_t mib = 0;
+
+		for (int i = 0; i < nprows; i++)
+			if (prows[i].vcpus == vc[k]) {
+				for (int j = 0; j < prows[i].n; j++)
+					base[nb++] = prows[i].base[j];
+				mib = prows[i].mib;
+			}
+		fprintf(out, "%6d %8llu | %12.3f", vc[k], (unsigned long long)(mib / vc[k]),
+			median(base, nb));
+		for (int pass = 0; pass < 2; pass++) {
+			if (pass)
+				fprintf(out, " |");
+			for (int m = 0; m < nm; m++) {
+				const struct preset_row *r = NULL;
+
+				for (int i = 0; i < nprows; i++)
+					if (prows[i].vcpus == vc[k] &&
+					    !strcmp(prows[i].mode, modes[m]))
+						r = &prows[i];
+				if (!r || !r->n) {
+					fprintf(out, " %11s", "-");
+					continue;
+				}
+				double v[PRESET_MAX_REPS];
+
+				memcpy(v, pass ? r->pass : r->wall, sizeof(double) * r->n);
+				fprintf(out, " %11.3f", median(v, r->n));
+			}
+		}
+		fprintf(out, "\n");
+	}
+	fprintf(out, "(medians over repetitions; \"no aging\": median over every mode's unaged "
+		     "populate)\npublished, bare metal, x86 TDP MMU:\n");
+	for (int i = 0; i < 3; i++)
+		fprintf(out, "%s\n", published[i]);
 }
 
 /* ---- demand_paging_test comparison ---------------------------------- */
@@ -819,13 +1175,6 @@ static double our_populate(int vcpus, uint64_t bytes_per_vcpu, char *msg, size_t
 		snprintf(msg, len, "%s %s", ab_vm_strerr(err), ab_vm_last_error(vm));
 	ab_vm_destroy(vm);
 	return err ? 0 : (double)(cfg.mem_bytes / 4096) * 1e9 / (double)(t1 - t0);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /*
@@ -928,16 +1277,21 @@ static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errl
 		}
 		return 0;
 	}
-	for (int i = 0; ab_kvm_drivers[i]; i++) {
-		enum ab_kvm_presence pr = ab_kvm_drivers[i]->detect(msg, msgsz);
+	/* the preset ages through a real caller: lru_gen (as published), else
+	 * page_idle, else reclaim; the hook only when asked for */
+	static const struct ab_kvm_driver *const real[] = {
+	    &ab_kvm_drv_lru_gen, &ab_kvm_drv_page_idle, &ab_kvm_drv_reclaim, NULL};
+	const struct ab_kvm_driver *const *order = cfg->preset ? real : ab_kvm_drivers;
+
+	for (int i = 0; order[i]; i++) {
+		enum ab_kvm_presence pr = order[i]->detect(msg, msgsz);
 
 		if (pr == AB_KVM_PRESENT) {
-			chosen = ab_kvm_drivers[i];
+			chosen = order[i];
 			return 0;
 		}
-		off += snprintf(
-		    err + off, off < errlen ? errlen - off : 0, "%s%s: %s",
-		    off ? "; " : "no usable kvm aging driver: ", ab_kvm_drivers[i]->name, msg);
+		off += snprintf(err + off, off < errlen ? errlen - off : 0, "%s%s: %s",
+				off ? "; " : "no usable kvm aging driver: ", order[i]->name, msg);
 	}
 	return -1;
 }
@@ -953,7 +1307,7 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	bool patched;
 	enum ab_vm_backing backings[3];
 	int nback = 0;
-	const char *why;
+	const char *why, *s_env;
 
 	ab_cleanup_install();
 	if (ab_kvm_dev_kvm_check(err, errlen))
@@ -997,20 +1351,52 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 
 	/* parameters */
 	params.pin = cfg->pin;
-	/* quick: ~10 s per repetition of the whole grid on 2 busy cores */
-	params.base_ms = cfg->quick ? 300 : 1500;
+	params.preset = cfg->preset != NULL;
+	params.min_age_ms = cfg->min_age_ms > 0 ? (uint64_t)cfg->min_age_ms
+			    : cfg->quick	? 200
+						: 1000;
+	params.zap_mib_s = cfg->zap_mib_s;
 	params.acc_rounds = cfg->quick ? 2 : 4;
-	params.calls = chosen == &ab_kvm_drv_hook      ? (cfg->quick ? 20 : 100)
-		       : chosen == &ab_kvm_drv_reclaim ? (cfg->quick ? 8 : 20)
-						       : (cfg->quick ? 8 : 40);
+	params.iters = 1;
 	ab_pin_enable(cfg->pin);
 	ab_topo_init();
 	pus = ab_topo_nr_pus();
 	if (pus < 1)
 		pus = 1;
-	maxv = cfg->max_vcpus > 0 ? cfg->max_vcpus : pus;
-	if (maxv > AB_VM_MAX_VCPUS)
-		maxv = AB_VM_MAX_VCPUS;
+	params.pus = pus;
+	/* every vCPU and the ager on a PU of its own, unless allowed otherwise */
+	{
+		int fit = cfg->allow_oversubscribe ? AB_VM_MAX_VCPUS : pus - 1;
+
+		maxv = cfg->max_vcpus > 0	  ? cfg->max_vcpus
+		       : cfg->allow_oversubscribe ? pus
+		       : pus > 1		  ? pus - 1
+						  : 1;
+		if (cfg->preset)
+			maxv = cfg->max_vcpus > 0 ? cfg->max_vcpus : 112;
+		if (maxv > AB_VM_MAX_VCPUS)
+			maxv = AB_VM_MAX_VCPUS;
+		if (maxv > fit) {
+			char r[160];
+
+			snprintf(r, sizeof(r),
+				 "vcpus %d..%d: with the ager more threads than the %d PUs "
+				 "(--allow-oversubscribe runs them)",
+				 fit + 1, maxv, pus);
+			ab_add_context("kvm_refused_points", r);
+			if (!cfg->preset)
+				ab_warn("kvm: refused %s", r);
+			maxv = fit;
+		}
+		if (maxv < 1) {
+			/* one PU (e.g. the lab's 1-CPU guest): the one point there
+			 * is, marked oversubscribed, rather than nothing */
+			ab_warn("kvm: 1 PU: the vCPU and the ager share it (oversubscribed)");
+			ab_add_context("kvm_refused_points", "none: 1 PU, vcpus:1 runs "
+							     "oversubscribed");
+			maxv = 1;
+		}
+	}
 
 	ab_add_context("driver", chosen->name);
 	ab_add_context("driver_detail", chosen_msg);
@@ -1038,23 +1424,67 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	static int64_t mibs_quick[] = {64, 128}, mibs_full[] = {256, 1024};
 	int64_t *mibs = cfg->quick ? mibs_quick : mibs_full;
 	int nmib = 2;
+	int64_t vlist[32];
+	int nvl = 0;
+	int64_t per_vcpu = cfg->mem_per_vcpu_mib > 0 ? cfg->mem_per_vcpu_mib : 0;
+	uint64_t cap_mib = ab_vm_mem_available() / 10 * 8 >> 20;
 
 	/* knobs for the ctest runs (documented in docs/kvm-backend.md) */
 	if (getenv("AGEBENCH_KVM_MIB") && atoi(getenv("AGEBENCH_KVM_MIB")) > 0) {
 		mibs[0] = (atoi(getenv("AGEBENCH_KVM_MIB")) + 1) & ~1;
 		nmib = 1;
 	}
-	if (getenv("AGEBENCH_KVM_CALLS") && atoi(getenv("AGEBENCH_KVM_CALLS")) > 0)
-		params.calls = atoi(getenv("AGEBENCH_KVM_CALLS"));
-	if (getenv("AGEBENCH_KVM_BASE_MS") && atoi(getenv("AGEBENCH_KVM_BASE_MS")) > 0)
-		params.base_ms = atoi(getenv("AGEBENCH_KVM_BASE_MS"));
+	if ((s_env = getenv("AGEBENCH_KVM_WINDOWS")) || (s_env = getenv("AGEBENCH_KVM_CALLS")))
+		if (atoi(s_env) > 0)
+			params.iters = atoi(s_env);
+	if ((s_env = getenv("AGEBENCH_KVM_MIN_AGE_MS")) || (s_env = getenv("AGEBENCH_KVM_BASE_MS")))
+		if (atoi(s_env) > 0 && cfg->min_age_ms <= 0)
+			params.min_age_ms = (uint64_t)atoi(s_env);
+
+	/* vCPU counts: 1, 2, 4, ... and maxv (quick: 1 and maxv); the preset's */
+	if (cfg->preset) {
+		static const int v4[] = {8, 32, 112};
+		char note[400];
+
+		for (int i = 0; i < 3; i++) {
+			int v = v4[i] < maxv ? v4[i] : maxv;
+
+			if (!nvl || vlist[nvl - 1] != v)
+				vlist[nvl++] = v;
+		}
+		if (!per_vcpu)
+			per_vcpu = 1024;
+		nmib = 1;
+		snprintf(note, sizeof(note), "driver %s, mode(s) %s, %s guest memory; %s%s",
+			 chosen->name, modes_s, chosen->needs_file ? "file-backed" : "4K anonymous",
+			 maxv < 112 ? "CAPPED to " : "", maxv < 112 ? "" : "as published");
+		snprintf(preset_note, sizeof(preset_note), "%s", note);
+		if (maxv < 112)
+			snprintf(preset_note + strlen(preset_note),
+				 sizeof(preset_note) - strlen(preset_note),
+				 "%d vCPU(s): this machine has %d PUs (one is the ager's)", maxv,
+				 pus);
+	} else {
+		for (int v = 1; v <= maxv && nvl<32; v = v * 2> maxv && v != maxv ? maxv : v * 2)
+			if (!cfg->quick || v == 1 || v == maxv)
+				vlist[nvl++] = v;
+	}
+	if (per_vcpu) {
+		char pv[64];
+
+		snprintf(pv, sizeof(pv), "%lld", (long long)per_vcpu);
+		ab_add_context("kvm_mem_per_vcpu_mib", pv);
+	}
 
 	for (int m = 0; m < nmodes; m++) {
 		for (int b = 0; b < nback; b++) {
-			struct kbench *kb = &benches[nb++];
+			struct kbench *kb = &benches[nb];
 			char name[128];
 			ab_bench *bh;
 
+			if (cfg->preset && b > 0)
+				break; /* one backing: 4K anonymous (file for reclaim) */
+			nb++;
 			kb->drv = chosen;
 			snprintf(kb->mode, sizeof(kb->mode), "%s", modes[m]);
 			kb->backing = backings[b];
@@ -1064,24 +1494,34 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 			bh = ab_register(name, kbench_fn, kb);
 			ab_bench_arg_names(bh, argn, 2);
 			for (int i = 0; i < nmib; i++) {
-				/* vCPUs 1, 2, 4, ... and the PU count */
-				for (int v = 1; v <= maxv;
-				     v = v * 2 > maxv && v != maxv ? maxv : v * 2) {
-					int64_t args[2] = {mibs[i], v};
+				for (int k = 0; k < nvl; k++) {
+					int64_t mib = per_vcpu ? per_vcpu * vlist[k] : mibs[i];
 
-					if (!cfg->quick || v == 1 || v == maxv)
-						ab_bench_args(bh, args, 2);
+					if (per_vcpu && (uint64_t)mib > cap_mib && cap_mib) {
+						/* capped to memory: 2 MiB multiples */
+						mib = (int64_t)cap_mib & ~1ll;
+						if (cfg->preset && !strstr(preset_note, "memory"))
+							snprintf(preset_note + strlen(preset_note),
+								 sizeof(preset_note) -
+								     strlen(preset_note),
+								 "; memory CAPPED to 80%% of "
+								 "MemAvailable (%llu MiB)",
+								 (unsigned long long)cap_mib);
+					}
+					ab_bench_args(bh, (int64_t[2]){mib, vlist[k]}, 2);
 				}
 			}
 			ab_bench_manual_time(bh);
-			ab_bench_iterations(bh, params.calls);
+			ab_bench_iterations(bh, params.iters);
 			ab_bench_unit(bh, 'u');
 			if (cfg->reps > 0)
 				ab_bench_repetitions(bh, cfg->reps);
 		}
 	}
+	if (cfg->preset)
+		ab_add_context("preset", preset_note);
 	/* the bar: populate at least as fast as the kernel's demand_paging_test */
-	if (!getenv("AGEBENCH_KVM_NO_DPT"))
+	if (!getenv("AGEBENCH_KVM_NO_DPT") && !cfg->preset)
 		dpt_compare(maxv, cfg->quick ? (32ull << 20) : (128ull << 20));
 	return 0;
 }

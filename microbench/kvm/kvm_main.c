@@ -32,6 +32,8 @@ static void usage(FILE *f)
 	    "usage: agebench-kvm [--quick] [--driver hook|page_idle|lru_gen|reclaim] [--mode M]\n"
 	    "                    [--reps N] [--max-vcpus N] [--no-pin] [--filter RE]\n"
 	    "                    [--json PATH] [--list] [--check-teardown] [--detect]\n"
+	    "                    [--allow-oversubscribe] [--mem-per-vcpu MIB]\n"
+	    "                    [--preset houghton-v4]\n"
 	    "\n"
 	    "The kvm backend's test driver, for its ctest runs: the same registration as\n"
 	    "'agebench run --backend kvm', plus what only the tests need:\n"
@@ -141,6 +143,9 @@ int main(int argc, char **argv)
 	    {"list", no_argument, 0, 'l'},
 	    {"check-teardown", no_argument, 0, 'T'},
 	    {"detect", no_argument, 0, 'D'},
+	    {"allow-oversubscribe", no_argument, 0, 'O'},
+	    {"mem-per-vcpu", required_argument, 0, 'M'},
+	    {"preset", required_argument, 0, 'p'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -163,16 +168,28 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 		case 'v':
+		case 'M':
 			n = (int)strtol(optarg, &end, 10);
 			if (*end || n < 1) {
 				fprintf(stderr, "agebench-kvm: --%s: not a positive number: '%s'\n",
-					c == 'r' ? "reps" : "max-vcpus", optarg);
+					c == 'r'   ? "reps"
+					: c == 'v' ? "max-vcpus"
+						   : "mem-per-vcpu",
+					optarg);
 				return AB_EXIT_USAGE;
 			}
 			if (c == 'r')
 				cfg.reps = n;
-			else
+			else if (c == 'v')
 				cfg.max_vcpus = n;
+			else
+				cfg.mem_per_vcpu_mib = n;
+			break;
+		case 'O':
+			cfg.allow_oversubscribe = true;
+			break;
+		case 'p':
+			cfg.preset = optarg;
 			break;
 		case 'P':
 			cfg.pin = false;

@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # End-to-end kvm run with the reclaim driver (the one this kind of host
-# offers): real VMs, real memcg reclaim; checks the results JSON.
+# offers): real VMs, real memcg reclaim; checks the results JSON: the
+# contended-phase counters, the steady-refault counters, the quiet first
+# touch under its own name, oversubscription refused / marked.
 # Then the same through `agebench run --backend kvm` (the CLI): results.json
 # must carry the counter metadata and the fault CDF.
 # usage: test_e2e.sh <agebench-kvm> <scratch dir> [<agebench>]
@@ -18,18 +20,32 @@ if ! "$bin" --detect | grep -q '^reclaim: present'; then
 	exit 77
 fi
 command -v python3 >/dev/null || { echo "skip: python3 needed to read the JSON"; exit 77; }
+pus=$(nproc)
 rm -rf "$dir"
 mkdir -p "$dir/files"
-AGEBENCH_KVM_FILE_DIR="$dir/files" AGEBENCH_KVM_NO_DPT=1 AGEBENCH_KVM_MIB=64 \
-AGEBENCH_KVM_CALLS=6 AGEBENCH_KVM_BASE_MS=200 \
-	"$bin" --quick --driver reclaim --json "$dir/r.json" --check-teardown >"$dir/log" 2>&1
+export AGEBENCH_KVM_FILE_DIR="$dir/files" AGEBENCH_KVM_NO_DPT=1
+
+# without --allow-oversubscribe no point has vCPUs + the ager above the PUs
+AGEBENCH_KVM_MIB=64 "$bin" --quick --driver reclaim --max-vcpus "$pus" --list >"$dir/list" 2>&1
+rc=$?
+if [ $rc -ne 0 ]; then
+	echo "FAIL: --list exited $rc"; cat "$dir/list"; exit 1
+fi
+if grep "vcpus:$pus/" "$dir/list"; then
+	echo "FAIL: vcpus:$pus on $pus PUs registered without --allow-oversubscribe"; exit 1
+fi
+
+AGEBENCH_KVM_MIB=64 AGEBENCH_KVM_CALLS=2 AGEBENCH_KVM_MIN_AGE_MS=150 \
+	"$bin" --quick --driver reclaim --allow-oversubscribe --json "$dir/r.json" \
+	--check-teardown >"$dir/log" 2>&1
 rc=$?
 if [ $rc -ne 0 ]; then
 	echo "FAIL: run exited $rc"; cat "$dir/log"; exit 1
 fi
-python3 - "$dir/r.json" <<'PY' || exit 1
+python3 - "$dir/r.json" "$pus" <<'PY' || exit 1
 import json, sys
 d = json.load(open(sys.argv[1]))
+pus = int(sys.argv[2])
 ctx, bs = d["context"], d["benchmarks"]
 bad = []
 def need(c, what):
@@ -44,27 +60,42 @@ for b in bs:
     need(parts[0] == "kvm" and parts[2] == "file" and parts[3] == "mib:64"
          and parts[4].startswith("vcpus:"), "name kvm/<mode>/file/mib:64/vcpus:N: " + n)
     need(not b.get("error_occurred"), n + ": error " + str(b.get("error_message")))
-    for c in ("ns_per_page", "pages_per_s", "calls_per_s", "vcpu_accesses_per_s",
-              "base_accesses_per_s", "fault_p50_ns", "fault_p99_ns", "fault_max_ns"):
+    v = int(parts[4].split(":")[1])
+    # contended phase (populate under aging), its unaged twin, the quiet first touch
+    for c in ("ns_per_page", "pages_per_s", "calls_per_s", "age_pass_ns", "populate_ns",
+              "base_populate_ns", "vcpu_rel", "fault_p50_ns", "fault_p99_ns", "fault_max_ns",
+              "base_fault_p99_ns", "first_touch_p50_ns", "first_touch_p99_ns",
+              "first_touch_pages_per_s", "window_ns", "window_calls", "window_faults",
+              "refault_ns_per_page", "refault_calls", "refault_vcpu_rel", "refault_faults",
+              "refault_zapped", "refault_access_p99_ns", "base_refault_access_p99_ns"):
         need(b.get(c, 0) > 0, "%s: counter %s > 0 (got %r)" % (n, c, b.get(c)))
     need(b.get("fault_p50_ns", 0) <= b.get("fault_p99_ns", 0) <= b.get("fault_max_ns", 0),
          n + ": fault p50 <= p99 <= max")
-    need("evicted" in b and "hot_evicted" in b and "vcpu_rel" in b,
-         n + ": evicted, hot_evicted, vcpu_rel present")
+    # the window covers the vCPU phase and the minimum
+    need(b.get("window_ns", 0) >= b.get("populate_ns", 1), n + ": window_ns >= populate_ns")
+    need(b.get("window_ns", 0) >= 150e6, n + ": window_ns >= --min-age-ms 150")
+    need("evicted" in b and "hot_evicted" in b, n + ": evicted, hot_evicted present")
     need("false_old" not in b, n + ": reclaim must not claim an exact false_old")
-    need(b.get("iterations") == 6, n + ": 6 aging calls")
+    for old in ("base_accesses_per_s", "vcpu_accesses_per_s", "fault_rel", "fault_calls",
+                "base_refault_p99_ns", "aging_fault_p99_ns"):
+        need(old not in b, n + ": counter of the old quiet/one-pass phases: " + old)
+    need(b.get("oversubscribed") == (1 if v + 1 > pus else 0),
+         "%s: oversubscribed %r with %d PUs" % (n, b.get("oversubscribed"), pus))
+    need(b.get("iterations") == 2, n + ": 2 contended windows (iterations)")
 for m in bad:
     print("FAIL:", m)
 for b in bs:
-    print("%s: %.0f ns/page, %.1f calls/s, young %.0f, evicted %.0f, hot_evicted %.0f, vcpu_rel %.3f"
-          % (b["name"], b.get("ns_per_page", 0), b.get("calls_per_s", 0), b.get("young", -1),
-             b.get("evicted", 0), b.get("hot_evicted", -1), b.get("vcpu_rel", 0)))
+    print("%s: pass %.1f ms (%.0f ns/page), %.0f calls and %.0f faults in the %.0f ms window, "
+          "populate %.0f / %.0f ms without / with aging (vcpu_rel %.3f), fault p99 %.0f / %.0f ns"
+          % (b["name"], b.get("age_pass_ns", 0) / 1e6, b.get("ns_per_page", 0),
+             b.get("window_calls", 0), b.get("window_faults", 0), b.get("window_ns", 0) / 1e6,
+             b.get("base_populate_ns", 0) / 1e6, b.get("populate_ns", 0) / 1e6,
+             b.get("vcpu_rel", 0), b.get("base_fault_p99_ns", 0), b.get("fault_p99_ns", 0)))
 sys.exit(1 if bad else 0)
 PY
 
 if [ -n "$cli" ]; then
-	AGEBENCH_KVM_FILE_DIR="$dir/files" AGEBENCH_KVM_NO_DPT=1 AGEBENCH_KVM_MIB=32 \
-	AGEBENCH_KVM_CALLS=3 AGEBENCH_KVM_BASE_MS=100 \
+	AGEBENCH_KVM_MIB=32 AGEBENCH_KVM_CALLS=1 AGEBENCH_KVM_MIN_AGE_MS=100 \
 		"$cli" run --backend kvm --driver reclaim --quick --reps 2 --filter 'vcpus:1/' \
 		--no-report --out "$dir/cli" >"$dir/cli.log" 2>&1
 	rc=$?
@@ -97,9 +128,16 @@ for b in d["benchmarks"]:
             bad.append("counter %s declared as %r, the schema says %r" % (k, ctr[k], schema[k]))
 if len(seen) < 10:
     bad.append("only %d counters seen: %s" % (len(seen), sorted(seen)))
+# the headline counters name the phase they come from
+for k in ("ns_per_page", "lock_wait_ns", "vcpu_rel", "fault_p99_ns"):
+    m = schema.get(k, {}).get("meaning", "")
+    if "contended" not in m and "while aging" not in m:
+        bad.append("counter %s: meaning does not name its phase: %r" % (k, m))
 cdf = a.get("cdf", {})
 if not any("fault" in m for m in cdf.values()):
     bad.append("no fault CDF in agebench.cdf")
+if not any("first_touch" in m for m in cdf.values()):
+    bad.append("no first_touch CDF in agebench.cdf")
 if d["context"].get("backend") != "kvm" or d["context"].get("driver") != "reclaim":
     bad.append("context backend/driver: %r/%r" % (d["context"].get("backend"), d["context"].get("driver")))
 for m in bad:
