@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# shellcheck (warnings and errors) over every shell script the repository
+# Runs ShellCheck (warnings and errors) on every shell script the repository
 # tracks: the files whose first line runs a shell, and the sourced helpers
 # that declare `# shellcheck shell=...`.
 #   shellcheck.sh REPO
