@@ -3,7 +3,7 @@
 # Runs ShellCheck (warnings and errors) on every shell script the repository
 # tracks: the files whose first line runs a shell, and the sourced helpers
 # that declare `# shellcheck shell=...`.
-#   shellcheck.sh REPO
+# usage: tests/shellcheck.sh REPO
 set -euo pipefail
 cd "$1"
 command -v shellcheck >/dev/null || { echo "SKIP: shellcheck not installed (apt-get install shellcheck)"; exit 77; }
