@@ -94,8 +94,11 @@ struct ab_kvm_driver {
 	bool per_page;		 /* age() fills a per-page young bitmap */
 	bool young_inexact;	 /* per-page "young" may include unscanned pages */
 	bool untracked_baseline; /* pages "young" right after a clear are untrackable */
-	bool needs_file;	 /* only file-backed guests can be aged */
-	bool needs_memcg;	 /* the process must be in a memcg before populating */
+	/* "young" also reflects the host's own page tables and whole folios (page_idle):
+	 * an untouched page reported young is counted (false_young), not a bug */
+	bool young_host_view;
+	bool needs_file;  /* only file-backed guests can be aged */
+	bool needs_memcg; /* the process must be in a memcg before populating */
 	/* Called before guest memory is populated (memcg setup). */
 	int (*setup)(struct ab_kvm_drv *d, char *msg, size_t len);
 	/* Called once the VM exists. */

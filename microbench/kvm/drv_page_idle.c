@@ -228,6 +228,7 @@ const struct ab_kvm_driver ab_kvm_drv_page_idle = {
     .detect = pidle_detect,
     .per_page = true,
     .untracked_baseline = true,
+    .young_host_view = true,
     .prepare = pidle_prepare,
     .age = pidle_age,
     .cleanup = pidle_cleanup,
