@@ -1345,6 +1345,142 @@ static int select_modes(const char *arg)
 	return 0;
 }
 
+/* The options with a number: 0, AB_EXIT_USAGE, or usage for an unknown one. */
+static int parse_num_opt(int c, const char *arg)
+{
+	long v;
+
+	switch (c) {
+	case 'n':
+		if (num("--vms", arg, 1, AB_MACRO_MAX_VMS, &v))
+			return AB_EXIT_USAGE;
+		o.vms = (int)v;
+		break;
+	case 'V':
+		if (num("--vcpus", arg, 1, AB_VM_MAX_VCPUS, &v))
+			return AB_EXIT_USAGE;
+		o.vcpus = (int)v;
+		break;
+	case 'M':
+		if (num("--mib", arg, 2, 1 << 20, &v))
+			return AB_EXIT_USAGE;
+		if (v % 2)
+			return bad("--mib", arg, "must be even (guest memory comes in 2 MiB)");
+		o.mib = (uint64_t)v;
+		break;
+	case 'L':
+		if (num("--limit", arg, 1, 100, &v))
+			return AB_EXIT_USAGE;
+		o.limit_pct = (int)v;
+		break;
+	case 'H':
+		if (num("--hot-pct", arg, 1, 100, &v))
+			return AB_EXIT_USAGE;
+		o.hot_pct = (int)v;
+		break;
+	case 'C':
+		if (num("--cold-every", arg, 0, 1 << 20, &v))
+			return AB_EXIT_USAGE;
+		o.cold_every = (int)v;
+		break;
+	case 's': {
+		char *end;
+
+		o.seconds = strtod(arg, &end);
+		if (end == arg || *end || !(o.seconds > 0) || o.seconds > 86400)
+			return bad("--seconds", arg, "expected a number of seconds > 0");
+		break;
+	}
+	case 'O':
+		if (num("--ops", arg, 1, LONG_MAX, &v))
+			return AB_EXIT_USAGE;
+		o.ops = (uint64_t)v;
+		break;
+	case 'r':
+		if (num("--reps", arg, 1, MAX_REPS / AB_MODE_NR / 4, &v))
+			return AB_EXIT_USAGE;
+		o.reps = (int)v;
+		break;
+	case 'z':
+		if (num("--zram", arg, 16, 1 << 20, &v))
+			return AB_EXIT_USAGE;
+		o.zram_mib = (int)v;
+		break;
+	case 'R':
+		if (num("--reclaim-loop", arg, 1, 60000, &v))
+			return AB_EXIT_USAGE;
+		o.reclaim_ms = (int)v;
+		break;
+	case 'S': {
+		char *end;
+
+		errno = 0;
+		o.seed = strtoull(arg, &end, 0);
+		if (errno || end == arg || *end)
+			return bad("--seed", arg, "expected an integer");
+		break;
+	}
+	default:
+		usage(stderr);
+		return AB_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* One option: 0 or the exit status (--help exits). */
+static int parse_opt(int c, const char *arg)
+{
+	long v;
+
+	switch (c) {
+	case 'm':
+		o.mode_arg = arg;
+		break;
+	case 'w':
+		for (v = 0; v < 2 && strcmp(arg, wl_names[v]); v++) {
+		}
+		if (v == 2)
+			return bad("--workload", arg, "expected synthetic or mgmt");
+		o.wl = (enum workload)v;
+		break;
+	case 'c':
+		o.cgroup = arg;
+		o.wl = WL_CGROUP;
+		break;
+	case 'b':
+		if ((o.backing = ab_vm_backing_parse(arg)) < 0 || o.backing == AB_VM_BACKING_THP)
+			return bad("--backing", arg, "expected file or anon");
+		break;
+	case 'F':
+		o.file_dir = arg;
+		break;
+	case 'g':
+		o.mgmt = arg;
+		break;
+	case 'Q':
+		o.quick = true;
+		break;
+	case 'o':
+		o.out = arg;
+		break;
+	case 'A':
+		o.assert_pipeline = true;
+		break;
+	case 'v':
+		o.verbose = true;
+		break;
+	case 'q':
+		o.quiet = true;
+		break;
+	case 'h':
+		usage(stdout);
+		exit(AB_EXIT_OK);
+	default:
+		return parse_num_opt(c, arg);
+	}
+	return 0;
+}
+
 static int parse(int argc, char **argv)
 {
 	static const struct option lo[] = {{"mode", required_argument, NULL, 'm'},
@@ -1372,8 +1508,7 @@ static int parse(int argc, char **argv)
 					   {"quiet", no_argument, NULL, 'q'},
 					   {"help", no_argument, NULL, 'h'},
 					   {0, 0, 0, 0}};
-	int c;
-	long v;
+	int c, rc;
 
 	o = (struct opts){.limit_pct = 50,
 			  .hot_pct = 25,
@@ -1382,126 +1517,9 @@ static int parse(int argc, char **argv)
 			  .vcpus = 1,
 			  .seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20)};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vqh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			o.mode_arg = optarg;
-			break;
-		case 'w':
-			for (v = 0; v < 2 && strcmp(optarg, wl_names[v]); v++) {
-			}
-			if (v == 2)
-				return bad("--workload", optarg, "expected synthetic or mgmt");
-			o.wl = (enum workload)v;
-			break;
-		case 'c':
-			o.cgroup = optarg;
-			o.wl = WL_CGROUP;
-			break;
-		case 'n':
-			if (num("--vms", optarg, 1, AB_MACRO_MAX_VMS, &v))
-				return AB_EXIT_USAGE;
-			o.vms = (int)v;
-			break;
-		case 'V':
-			if (num("--vcpus", optarg, 1, AB_VM_MAX_VCPUS, &v))
-				return AB_EXIT_USAGE;
-			o.vcpus = (int)v;
-			break;
-		case 'M':
-			if (num("--mib", optarg, 2, 1 << 20, &v))
-				return AB_EXIT_USAGE;
-			if (v % 2)
-				return bad("--mib", optarg,
-					   "must be even (guest memory comes in 2 MiB)");
-			o.mib = (uint64_t)v;
-			break;
-		case 'L':
-			if (num("--limit", optarg, 1, 100, &v))
-				return AB_EXIT_USAGE;
-			o.limit_pct = (int)v;
-			break;
-		case 'H':
-			if (num("--hot-pct", optarg, 1, 100, &v))
-				return AB_EXIT_USAGE;
-			o.hot_pct = (int)v;
-			break;
-		case 'C':
-			if (num("--cold-every", optarg, 0, 1 << 20, &v))
-				return AB_EXIT_USAGE;
-			o.cold_every = (int)v;
-			break;
-		case 's': {
-			char *end;
-
-			o.seconds = strtod(optarg, &end);
-			if (end == optarg || *end || !(o.seconds > 0) || o.seconds > 86400)
-				return bad("--seconds", optarg, "expected a number of seconds > 0");
-			break;
-		}
-		case 'O':
-			if (num("--ops", optarg, 1, LONG_MAX, &v))
-				return AB_EXIT_USAGE;
-			o.ops = (uint64_t)v;
-			break;
-		case 'r':
-			if (num("--reps", optarg, 1, MAX_REPS / AB_MODE_NR / 4, &v))
-				return AB_EXIT_USAGE;
-			o.reps = (int)v;
-			break;
-		case 'b':
-			if ((o.backing = ab_vm_backing_parse(optarg)) < 0 ||
-			    o.backing == AB_VM_BACKING_THP)
-				return bad("--backing", optarg, "expected file or anon");
-			break;
-		case 'F':
-			o.file_dir = optarg;
-			break;
-		case 'z':
-			if (num("--zram", optarg, 16, 1 << 20, &v))
-				return AB_EXIT_USAGE;
-			o.zram_mib = (int)v;
-			break;
-		case 'R':
-			if (num("--reclaim-loop", optarg, 1, 60000, &v))
-				return AB_EXIT_USAGE;
-			o.reclaim_ms = (int)v;
-			break;
-		case 'g':
-			o.mgmt = optarg;
-			break;
-		case 'S': {
-			char *end;
-
-			errno = 0;
-			o.seed = strtoull(optarg, &end, 0);
-			if (errno || end == optarg || *end)
-				return bad("--seed", optarg, "expected an integer");
-			break;
-		}
-		case 'Q':
-			o.quick = true;
-			break;
-		case 'o':
-			o.out = optarg;
-			break;
-		case 'A':
-			o.assert_pipeline = true;
-			break;
-		case 'v':
-			o.verbose = true;
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(AB_EXIT_OK);
-		default:
-			usage(stderr);
-			return AB_EXIT_USAGE;
-		}
-	}
+	while ((c = getopt_long(argc, argv, "vqh", lo, NULL)) != -1)
+		if ((rc = parse_opt(c, optarg)))
+			return rc;
 	if (optind < argc)
 		return bad("argument", argv[optind], "unexpected (see agebench macro --help)");
 	if (!o.seed)
