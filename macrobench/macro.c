@@ -1591,19 +1591,12 @@ static void ctx_kv(const char *k, const char *fmt, ...)
 	ab_add_context(k, buf);
 }
 
-int ab_macro_main(int argc, char **argv)
+/* Pre-flight checks, each a message naming the cause; 0 or the exit status. */
+static int preflight(void)
 {
-	char msg[600], buf[512];
+	char msg[600];
 	int rc;
 
-	if ((rc = parse(argc, argv)))
-		return rc;
-	probe_modes();
-	if ((rc = select_modes(o.mode_arg)))
-		return rc;
-	size_defaults();
-
-	/* pre-flight: each a message naming the cause */
 	if (o.wl == WL_CGROUP) {
 		char f[700];
 		struct stat sb;
@@ -1648,8 +1641,7 @@ int ab_macro_main(int argc, char **argv)
 		return bad("--file-dir", o.file_dir, strerror(errno));
 	ab_macro_reap_stale(&hier);
 	ab_macro_kswapd_init();
-	bool mglru = ab_macro_lru_gen_enabled(lru_desc, sizeof(lru_desc));
-
+	(void)ab_macro_lru_gen_enabled(lru_desc, sizeof(lru_desc));
 	if (o.zram_mib) {
 		if ((rc = ab_macro_zram_setup((uint64_t)o.zram_mib << 20, zram_dev,
 					      sizeof(zram_dev), msg, sizeof(msg)))) {
@@ -1668,8 +1660,14 @@ int ab_macro_main(int argc, char **argv)
 		ab_warn("macro: cannot save %s: %s", AB_VM_AGE_MODE_PARAM, strerror(-rc));
 		return AB_EXIT_FAIL;
 	}
+	return 0;
+}
 
-	/* output */
+/* The output directory (--out or results/macro-<timestamp>), made. */
+static int make_out_dir(void)
+{
+	int rc;
+
 	if (o.out) {
 		snprintf(out_dir, sizeof(out_dir), "%s", o.out);
 	} else {
@@ -1689,8 +1687,12 @@ int ab_macro_main(int argc, char **argv)
 	if ((rc = ab_mkdir_p(out_dir)))
 		return bad("--out", out_dir, strerror(-rc));
 	ab_cleanup_push(out_cleanup, NULL);
+	return 0;
+}
 
-	/* names and the shuffled order of all repetitions */
+/* Names and the shuffled order of all repetitions. */
+static void plan_reps(int *order)
+{
 	for (int m = 0; m < nmodes; m++) {
 		struct bench *b = &benches[m];
 
@@ -1710,7 +1712,6 @@ int ab_macro_main(int argc, char **argv)
 		}
 	}
 	uint64_t rng = o.seed;
-	int order[MAX_REPS];
 
 	for (int i = 0; i < nreps; i++)
 		order[i] = i;
@@ -1720,6 +1721,12 @@ int ab_macro_main(int argc, char **argv)
 		order[i] = order[j];
 		order[j] = t;
 	}
+}
+
+/* The run's context in results.json: the machine, the setup, the order. */
+static void record_context(const int *order)
+{
+	char buf[512];
 
 	ctx_kv("agebench_version", "%s", AB_VERSION);
 	ctx_kv("kernel_release", "%s", ab_kernel_release());
@@ -1780,8 +1787,11 @@ int ab_macro_main(int argc, char **argv)
 	       hier.mem_version == 2 ? "memcg_pgscan/memcg_pgsteal from the VMs' memory.stat"
 				     : "cgroup v1 has no per-memcg pgscan: sys_pgscan (system-wide "
 				       "/proc/vmstat) and memcg_pgpgout");
-	(void)mglru;
+}
 
+/* Every repetition in @order, with progress; returns how many failed. */
+static int run_reps(const int *order)
+{
 	if (!o.quiet)
 		fprintf(stderr,
 			"agebench: macro: %d repetitions (%d mode%s x %d), %s, %d VM%s x %llu MiB, "
@@ -1823,8 +1833,12 @@ int ab_macro_main(int argc, char **argv)
 				left);
 		}
 	}
+	return failed;
+}
 
-	/* results.json through the shim, like any agebench run */
+/* results.json through the shim, like any agebench run; raw.json; the verdict. */
+static int write_results(int argc, char **argv, int failed)
+{
 	for (int m = 0; m < nmodes; m++) {
 		ab_bench *bh = ab_register(benches[m].name, replay, &benches[m]);
 
@@ -1854,4 +1868,22 @@ int ab_macro_main(int argc, char **argv)
 		return AB_EXIT_FAIL;
 	}
 	return AB_EXIT_OK;
+}
+
+int ab_macro_main(int argc, char **argv)
+{
+	int order[MAX_REPS];
+	int rc;
+
+	if ((rc = parse(argc, argv)))
+		return rc;
+	probe_modes();
+	if ((rc = select_modes(o.mode_arg)))
+		return rc;
+	size_defaults();
+	if ((rc = preflight()) || (rc = make_out_dir()))
+		return rc;
+	plan_reps(order);
+	record_context(order);
+	return write_results(argc, argv, run_reps(order));
 }
