@@ -591,254 +591,312 @@ static bool set_mode(const char *mode, char *err, size_t len)
 	return true;
 }
 
-static void run_rep_vms(struct rep *r)
-{
-	static struct msg msgs[AB_MACRO_MAX_VMS];
-	static struct ab_macro_snap a, b;
-	static struct ab_kvset ev0[AB_MACRO_MAX_VMS], ksum;
-	int rfd[AB_MACRO_MAX_VMS], wfd[AB_MACRO_MAX_VMS], status;
-	int n = o.vms;
-	char err[800] = "";
-	uint64_t deadline, go_ns = 0;
-	pthread_t loop;
-	struct loop_arg la = {.n = n, .bytes = (o.mib << 20) / 100};
-	bool loop_on = false;
-	char *lgf[AB_MACRO_MAX_VMS][2] = {{0}}; /* lru_gen_full sections before/after */
+/* ---- one repetition with our VMs, phase by phase ---------------------------- */
 
-	rep_res_begin();
-	for (int i = 0; i < n; i++)
-		rfd[i] = wfd[i] = -1;
-	for (int i = 0; i < n; i++) {
-		if (ab_macro_cg_create(&hier, &res.cg[i],
-				       o.wl == WL_SYNTH || o.limit_pct < 100 ? limit_bytes() : 0,
-				       err, sizeof(err))) {
-			res.ncg = i + 1;
-			goto fail;
-		}
+/* The state of one repetition's VMs; each phase returns nonzero with err set. */
+struct vms_run {
+	struct rep *r;
+	int n;
+	int rfd[AB_MACRO_MAX_VMS], wfd[AB_MACRO_MAX_VMS];
+	char err[800];
+	uint64_t go_ns;
+	pthread_t loop;
+	struct loop_arg la;
+	bool loop_on;
+	char *lgf[AB_MACRO_MAX_VMS][2]; /* lru_gen_full sections before/after */
+};
+
+static struct msg vm_msgs[AB_MACRO_MAX_VMS];
+static struct ab_macro_snap vm_a, vm_b;
+static struct ab_kvset vm_ev0[AB_MACRO_MAX_VMS];
+
+static int vms_cgroups(struct vms_run *v)
+{
+	for (int i = 0; i < v->n; i++) {
+		int e = ab_macro_cg_create(
+		    &hier, &res.cg[i], o.wl == WL_SYNTH || o.limit_pct < 100 ? limit_bytes() : 0,
+		    v->err, sizeof(v->err));
+
 		res.ncg = i + 1;
+		if (e)
+			return -1;
 	}
-	for (int i = 0; i < n; i++) {
+	return 0;
+}
+
+static __attribute__((noreturn)) void vms_child(struct vms_run *v, int i, int to[2], int from[2])
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	close(to[1]);
+	close(from[0]);
+	if (o.wl == WL_MGMT) {
+		char log[700];
+
+		snprintf(log, sizeof(log), "%s/mgmt-%03d-vm%d.log", o.out, v->r->order, i);
+		child_mgmt(to[0], log);
+	}
+	child_synthetic(i, to[0], from[1]);
+}
+
+/* Fork the VM children, each into its cgroup; note the cgroups' events. */
+static int vms_spawn(struct vms_run *v)
+{
+	for (int i = 0; i < v->n; i++) {
 		int to[2], from[2];
 
 		if (pipe2(to, O_CLOEXEC) || pipe2(from, O_CLOEXEC)) {
-			snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
-			goto fail;
+			snprintf(v->err, sizeof(v->err), "pipe: %s", strerror(errno));
+			return -1;
 		}
 		fflush(NULL);
 		pid_t pid = fork();
 
 		if (pid < 0) {
-			snprintf(err, sizeof(err), "fork: %s", strerror(errno));
-			goto fail;
+			snprintf(v->err, sizeof(v->err), "fork: %s", strerror(errno));
+			return -1;
 		}
-		if (pid == 0) {
-			signal(SIGINT, SIG_DFL);
-			signal(SIGTERM, SIG_DFL);
-			signal(SIGHUP, SIG_DFL);
-			close(to[1]);
-			close(from[0]);
-			if (o.wl == WL_MGMT) {
-				char log[700];
-
-				snprintf(log, sizeof(log), "%s/mgmt-%03d-vm%d.log", o.out, r->order,
-					 i);
-				child_mgmt(to[0], log);
-			}
-			child_synthetic(i, to[0], from[1]);
-		}
+		if (pid == 0)
+			vms_child(v, i, to, from);
 		res.pid[i] = pid;
 		res.n = i + 1;
 		close(to[0]);
 		close(from[1]);
-		wfd[i] = to[1];
-		rfd[i] = from[0];
-		if (ab_macro_cg_attach(&res.cg[i], pid, err, sizeof(err)) ||
-		    write(wfd[i], "a", 1) != 1)
-			goto fail;
+		v->wfd[i] = to[1];
+		v->rfd[i] = from[0];
+		if (ab_macro_cg_attach(&res.cg[i], pid, v->err, sizeof(v->err)) ||
+		    write(v->wfd[i], "a", 1) != 1)
+			return -1;
 		if (o.verbose)
 			ab_warn("macro: VM %d pid %d in %s", i, (int)pid, res.cg[i].mem);
 	}
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < v->n; i++) {
 		char p[700];
 
-		ab_kvset_clear(&ev0[i]);
+		ab_kvset_clear(&vm_ev0[i]);
 		snprintf(p, sizeof(p), "%s/%s", res.cg[i].mem,
 			 hier.mem_version == 2 ? "memory.events" : "memory.oom_control");
-		ab_kvset_read(&ev0[i], p, "events.");
+		ab_kvset_read(&vm_ev0[i], p, "events.");
 	}
-	/* fill */
-	if (o.wl == WL_SYNTH) {
-		deadline = ab_now_ns() + (120ull + o.mib * (uint64_t)n) * 1000000000ull;
-		for (int i = 0; i < n; i++) {
-			int e = read_full(rfd[i], &msgs[i], sizeof(msgs[i]), deadline);
+	return 0;
+}
 
-			if (e == -ETIMEDOUT) {
-				snprintf(err, sizeof(err), "VM %d: fill pass timed out", i);
-				goto fail;
-			}
-			if (e || msgs[i].type != MSG_READY) {
-				if (!e && msgs[i].type == MSG_ERROR)
-					snprintf(err, sizeof(err), "%s", msgs[i].err);
-				waitpid(res.pid[i], &status, 0);
-				if (!err[0] || e)
-					describe_death(i, res.pid[i], status, &res.cg[i], &ev0[i],
-						       err, sizeof(err));
-				res.pid[i] = 0;
-				goto fail;
-			}
-			r->fill_s = fmax(r->fill_s, (double)msgs[i].fill_ns / 1e9);
+/*
+ * A message of type @want from every VM by @deadline; otherwise err names the
+ * @phase that timed out, the VM's own error or how it died. The fill pass's
+ * time is the slowest VM's, counted as they report.
+ */
+static int vms_wait_msgs(struct vms_run *v, const char *phase, int want, uint64_t deadline)
+{
+	for (int i = 0; i < v->n; i++) {
+		struct msg *m = &vm_msgs[i];
+		int e = read_full(v->rfd[i], m, sizeof(*m), deadline), status;
+
+		if (e == -ETIMEDOUT) {
+			snprintf(v->err, sizeof(v->err), "VM %d: %s timed out", i, phase);
+			return -1;
+		}
+		if (e || m->type != want) {
+			if (!e && m->type == MSG_ERROR)
+				snprintf(v->err, sizeof(v->err), "%s", m->err);
+			waitpid(res.pid[i], &status, 0);
+			if (!v->err[0] || e)
+				describe_death(i, res.pid[i], status, &res.cg[i], &vm_ev0[i],
+					       v->err, sizeof(v->err));
+			res.pid[i] = 0;
+			return -1;
+		}
+		if (want == MSG_READY)
+			v->r->fill_s = fmax(v->r->fill_s, (double)m->fill_ns / 1e9);
+	}
+	return 0;
+}
+
+static int vms_fill(struct vms_run *v)
+{
+	if (o.wl != WL_SYNTH)
+		return 0;
+	return vms_wait_msgs(v, "fill pass", MSG_READY,
+			     ab_now_ns() + (120ull + o.mib * (uint64_t)v->n) * 1000000000ull);
+}
+
+/* mgmt: the run is the measured phase; wait for every selftest to exit 0. */
+static int vms_wait_mgmt(struct vms_run *v)
+{
+	uint64_t deadline = ab_now_ns() + 3600ull * 1000000000ull;
+	int status;
+
+	for (int i = 0; i < v->n; i++) {
+		pid_t w;
+
+		while ((w = waitpid(res.pid[i], &status, WNOHANG)) == 0 && ab_now_ns() < deadline) {
+			struct timespec ts = {0, 5000000};
+
+			nanosleep(&ts, NULL);
+		}
+		if (w != res.pid[i]) {
+			snprintf(v->err, sizeof(v->err), "max_guest_memory_test timed out");
+			return -1;
+		}
+		res.pid[i] = 0;
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			char *err = v->err;
+			size_t len = sizeof(v->err);
+
+			describe_death(i, w, status, &res.cg[i], &vm_ev0[i], err, len);
+			char log[700], last[200] = "";
+
+			snprintf(log, sizeof(log), "%s/mgmt-%03d-vm%d.log", o.out, v->r->order, i);
+			last_line(log, last, sizeof(last));
+			snprintf(err + strlen(err), len - strlen(err),
+				 " (max_guest_memory_test: \"%s\"; log: %s)", last, log);
+			ab_macro_snap(&vm_b, res.cg, v->n, hier.mem_version);
+			return -1;
 		}
 	}
-	/* the measured phase */
+	return 0;
+}
+
+/* The measured phase, between the two snapshots. */
+static int vms_access(struct vms_run *v)
+{
+	struct rep *r = v->r;
+	int n = v->n;
+
 	for (int i = 0; i < n; i++)
-		lgf[i][0] = ab_macro_lru_gen_full(res.cg[i].mem);
-	ab_macro_snap(&a, res.cg, n, hier.mem_version);
+		v->lgf[i][0] = ab_macro_lru_gen_full(res.cg[i].mem);
+	ab_macro_snap(&vm_a, res.cg, n, hier.mem_version);
 	if (o.reclaim_ms) {
-		loop_on = !pthread_create(&loop, NULL, reclaim_loop, &la);
+		v->loop_on = !pthread_create(&v->loop, NULL, reclaim_loop, &v->la);
 	}
-	go_ns = ab_now_ns();
+	v->go_ns = ab_now_ns();
 	for (int i = 0; i < n; i++)
-		if (write(wfd[i], "g", 1) != 1) {
-			snprintf(err, sizeof(err), "VM %d: cannot start the access phase", i);
-			goto fail;
+		if (write(v->wfd[i], "g", 1) != 1) {
+			snprintf(v->err, sizeof(v->err), "VM %d: cannot start the access phase", i);
+			return -1;
 		}
 	if (o.verbose)
 		fprintf(stderr, "agebench: macro: access phase started (%s, %d VM%s)\n",
 			modes[r->mode], n, n > 1 ? "s" : "");
 	if (o.wl == WL_SYNTH) {
-		deadline = ab_now_ns() + (uint64_t)((o.ops ? 660 : o.seconds * 2 + 60) * 1e9);
-		for (int i = 0; i < n; i++) {
-			int e = read_full(rfd[i], &msgs[i], sizeof(msgs[i]), deadline);
+		uint64_t deadline =
+		    ab_now_ns() + (uint64_t)((o.ops ? 660 : o.seconds * 2 + 60) * 1e9);
 
-			if (e == -ETIMEDOUT) {
-				snprintf(err, sizeof(err), "VM %d: access phase timed out", i);
-				goto fail;
-			}
-			if (e || msgs[i].type != MSG_RESULT) {
-				if (!e && msgs[i].type == MSG_ERROR)
-					snprintf(err, sizeof(err), "%s", msgs[i].err);
-				waitpid(res.pid[i], &status, 0);
-				if (!err[0] || e)
-					describe_death(i, res.pid[i], status, &res.cg[i], &ev0[i],
-						       err, sizeof(err));
-				res.pid[i] = 0;
-				goto fail;
-			}
-		}
-		r->wall_s = (double)(ab_now_ns() - go_ns) / 1e9;
-		ab_macro_snap(&b, res.cg, n, hier.mem_version);
-		for (int i = 0; i < n; i++)
-			lgf[i][1] = ab_macro_lru_gen_full(res.cg[i].mem);
-	} else { /* mgmt: the run is the measured phase */
-		deadline = ab_now_ns() + 3600ull * 1000000000ull;
-		for (int i = 0; i < n; i++) {
-			pid_t w;
-
-			while ((w = waitpid(res.pid[i], &status, WNOHANG)) == 0 &&
-			       ab_now_ns() < deadline) {
-				struct timespec ts = {0, 5000000};
-
-				nanosleep(&ts, NULL);
-			}
-			if (w != res.pid[i]) {
-				snprintf(err, sizeof(err), "max_guest_memory_test timed out");
-				goto fail;
-			}
-			res.pid[i] = 0;
-			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-				describe_death(i, w, status, &res.cg[i], &ev0[i], err, sizeof(err));
-				char log[700], last[200] = "";
-
-				snprintf(log, sizeof(log), "%s/mgmt-%03d-vm%d.log", o.out, r->order,
-					 i);
-				last_line(log, last, sizeof(last));
-				snprintf(err + strlen(err), sizeof(err) - strlen(err),
-					 " (max_guest_memory_test: \"%s\"; log: %s)", last, log);
-				ab_macro_snap(&b, res.cg, n, hier.mem_version);
-				goto fail;
-			}
-		}
-		r->wall_s = (double)(ab_now_ns() - go_ns) / 1e9;
-		ab_macro_snap(&b, res.cg, n, hier.mem_version);
-		for (int i = 0; i < n; i++)
-			lgf[i][1] = ab_macro_lru_gen_full(res.cg[i].mem);
+		if (vms_wait_msgs(v, "access phase", MSG_RESULT, deadline))
+			return -1;
+	} else if (vms_wait_mgmt(v)) {
+		return -1;
 	}
-	if (loop_on) {
-		la.stop = true;
-		pthread_join(loop, NULL);
-		loop_on = false;
-	}
+	r->wall_s = (double)(ab_now_ns() - v->go_ns) / 1e9;
+	ab_macro_snap(&vm_b, res.cg, n, hier.mem_version);
 	for (int i = 0; i < n; i++)
+		v->lgf[i][1] = ab_macro_lru_gen_full(res.cg[i].mem);
+	return 0;
+}
+
+static void vms_stop_loop(struct vms_run *v)
+{
+	if (v->loop_on) {
+		v->la.stop = true;
+		pthread_join(v->loop, NULL);
+		v->loop_on = false;
+	}
+}
+
+/* Stop the reclaim loop; every VM left must exit 0. */
+static int vms_reap(struct vms_run *v)
+{
+	vms_stop_loop(v);
+	for (int i = 0; i < v->n; i++)
 		if (res.pid[i] > 0) {
 			pid_t pid = res.pid[i];
+			int status;
 
 			waitpid(pid, &status, 0);
 			res.pid[i] = 0;
 			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-				describe_death(i, pid, status, &res.cg[i], &ev0[i], err,
-					       sizeof(err));
-				goto fail;
+				describe_death(i, pid, status, &res.cg[i], &vm_ev0[i], v->err,
+					       sizeof(v->err));
+				return -1;
 			}
 		}
-	snap_counters(r, &a, &b, n);
-	if (lgf[0][0] || lgf[0][1]) { /* MGLRU: generations and walk stats, raw */
+	return 0;
+}
+
+/* Counters of a repetition that ran: kernel deltas, then the guests' reports. */
+static void vms_results(struct vms_run *v)
+{
+	static struct ab_kvset ksum;
+	struct rep *r = v->r;
+	int n = v->n;
+
+	snap_counters(r, &vm_a, &vm_b, n);
+	if (v->lgf[0][0] || v->lgf[0][1]) { /* MGLRU: generations and walk stats, raw */
 		json_t *lj = json_array();
 
 		for (int i = 0; i < n; i++)
-			json_array_append_new(lj, json_pack("{s:s, s:s}", "before",
-							    lgf[i][0] ? lgf[i][0] : "", "after",
-							    lgf[i][1] ? lgf[i][1] : ""));
+			json_array_append_new(
+			    lj, json_pack("{s:s, s:s}", "before", v->lgf[i][0] ? v->lgf[i][0] : "",
+					  "after", v->lgf[i][1] ? v->lgf[i][1] : ""));
 		json_object_set_new(r->raw, "lru_gen_full", lj);
 	}
-	if (o.wl == WL_SYNTH) {
-		struct ab_hist h;
-		uint64_t ops = 0, user = 0, sys = 0;
-		json_t *kj = json_array();
+	if (o.wl != WL_SYNTH)
+		return;
+	struct ab_hist h;
+	uint64_t ops = 0, user = 0, sys = 0;
+	json_t *kj = json_array();
 
-		ab_hist_init(&h);
-		ab_kvset_clear(&ksum);
-		for (int i = 0; i < n; i++) {
-			ops += msgs[i].ops;
-			user += msgs[i].user_us;
-			sys += msgs[i].sys_us;
-			ab_hist_merge(&h, &msgs[i].hist);
-			ab_kvset_add(&ksum, &msgs[i].kvm);
-			json_array_append_new(kj, kv_json(&msgs[i].kvm));
-		}
-		json_object_set_new(r->raw, "kvm", kj);
-		put(r, "ops", (double)ops);
-		put(r, "ops_per_s", r->wall_s > 0 ? (double)ops / r->wall_s : 0);
-		if (h.count) {
-			put(r, "op_p50_ns", (double)ab_hist_quantile(&h, 0.5));
-			put(r, "op_p99_ns", (double)ab_hist_quantile(&h, 0.99));
-			put(r, "op_max_ns", (double)h.max);
-		}
-		double v;
-		if (!get(r, "vm_sys_cpu_s", &v)) { /* no cgroup v2: the children's own */
-			put(r, "vm_user_cpu_s", (double)user / 1e6);
-			put(r, "vm_sys_cpu_s", (double)sys / 1e6);
-		}
-		kvm_counters(r, &ksum, msgs, n);
-	}
-	r->ok = true;
-	goto out;
-fail:
-	r->ok = false;
-	snprintf(r->err, sizeof(r->err), "%s", err[0] ? err : "unknown failure");
-out:
-	if (loop_on) {
-		la.stop = true;
-		pthread_join(loop, NULL);
-	}
+	ab_hist_init(&h);
+	ab_kvset_clear(&ksum);
 	for (int i = 0; i < n; i++) {
-		if (rfd[i] >= 0)
-			close(rfd[i]);
-		if (wfd[i] >= 0)
-			close(wfd[i]);
+		ops += vm_msgs[i].ops;
+		user += vm_msgs[i].user_us;
+		sys += vm_msgs[i].sys_us;
+		ab_hist_merge(&h, &vm_msgs[i].hist);
+		ab_kvset_add(&ksum, &vm_msgs[i].kvm);
+		json_array_append_new(kj, kv_json(&vm_msgs[i].kvm));
 	}
-	for (int i = 0; i < n; i++) {
-		free(lgf[i][0]);
-		free(lgf[i][1]);
+	json_object_set_new(r->raw, "kvm", kj);
+	put(r, "ops", (double)ops);
+	put(r, "ops_per_s", r->wall_s > 0 ? (double)ops / r->wall_s : 0);
+	if (h.count) {
+		put(r, "op_p50_ns", (double)ab_hist_quantile(&h, 0.5));
+		put(r, "op_p99_ns", (double)ab_hist_quantile(&h, 0.99));
+		put(r, "op_max_ns", (double)h.max);
+	}
+	double val;
+	if (!get(r, "vm_sys_cpu_s", &val)) { /* no cgroup v2: the children's own */
+		put(r, "vm_user_cpu_s", (double)user / 1e6);
+		put(r, "vm_sys_cpu_s", (double)sys / 1e6);
+	}
+	kvm_counters(r, &ksum, vm_msgs, n);
+}
+
+static void run_rep_vms(struct rep *r)
+{
+	struct vms_run v = {.r = r, .n = o.vms, .la = {.n = o.vms, .bytes = (o.mib << 20) / 100}};
+
+	rep_res_begin();
+	for (int i = 0; i < v.n; i++)
+		v.rfd[i] = v.wfd[i] = -1;
+	if (vms_cgroups(&v) || vms_spawn(&v) || vms_fill(&v) || vms_access(&v) || vms_reap(&v)) {
+		r->ok = false;
+		snprintf(r->err, sizeof(r->err), "%s", v.err[0] ? v.err : "unknown failure");
+	} else {
+		vms_results(&v);
+		r->ok = true;
+	}
+	vms_stop_loop(&v);
+	for (int i = 0; i < v.n; i++) {
+		if (v.rfd[i] >= 0)
+			close(v.rfd[i]);
+		if (v.wfd[i] >= 0)
+			close(v.wfd[i]);
+	}
+	for (int i = 0; i < v.n; i++) {
+		free(v.lgf[i][0]);
+		free(v.lgf[i][1]);
 	}
 	rep_res_end(); /* kills what is left, reaps, removes the cgroups */
 }
@@ -1287,6 +1345,142 @@ static int select_modes(const char *arg)
 	return 0;
 }
 
+/* The options with a number: 0, AB_EXIT_USAGE, or usage for an unknown one. */
+static int parse_num_opt(int c, const char *arg)
+{
+	long v;
+
+	switch (c) {
+	case 'n':
+		if (num("--vms", arg, 1, AB_MACRO_MAX_VMS, &v))
+			return AB_EXIT_USAGE;
+		o.vms = (int)v;
+		break;
+	case 'V':
+		if (num("--vcpus", arg, 1, AB_VM_MAX_VCPUS, &v))
+			return AB_EXIT_USAGE;
+		o.vcpus = (int)v;
+		break;
+	case 'M':
+		if (num("--mib", arg, 2, 1 << 20, &v))
+			return AB_EXIT_USAGE;
+		if (v % 2)
+			return bad("--mib", arg, "must be even (guest memory comes in 2 MiB)");
+		o.mib = (uint64_t)v;
+		break;
+	case 'L':
+		if (num("--limit", arg, 1, 100, &v))
+			return AB_EXIT_USAGE;
+		o.limit_pct = (int)v;
+		break;
+	case 'H':
+		if (num("--hot-pct", arg, 1, 100, &v))
+			return AB_EXIT_USAGE;
+		o.hot_pct = (int)v;
+		break;
+	case 'C':
+		if (num("--cold-every", arg, 0, 1 << 20, &v))
+			return AB_EXIT_USAGE;
+		o.cold_every = (int)v;
+		break;
+	case 's': {
+		char *end;
+
+		o.seconds = strtod(arg, &end);
+		if (end == arg || *end || !(o.seconds > 0) || o.seconds > 86400)
+			return bad("--seconds", arg, "expected a number of seconds > 0");
+		break;
+	}
+	case 'O':
+		if (num("--ops", arg, 1, LONG_MAX, &v))
+			return AB_EXIT_USAGE;
+		o.ops = (uint64_t)v;
+		break;
+	case 'r':
+		if (num("--reps", arg, 1, MAX_REPS / AB_MODE_NR / 4, &v))
+			return AB_EXIT_USAGE;
+		o.reps = (int)v;
+		break;
+	case 'z':
+		if (num("--zram", arg, 16, 1 << 20, &v))
+			return AB_EXIT_USAGE;
+		o.zram_mib = (int)v;
+		break;
+	case 'R':
+		if (num("--reclaim-loop", arg, 1, 60000, &v))
+			return AB_EXIT_USAGE;
+		o.reclaim_ms = (int)v;
+		break;
+	case 'S': {
+		char *end;
+
+		errno = 0;
+		o.seed = strtoull(arg, &end, 0);
+		if (errno || end == arg || *end)
+			return bad("--seed", arg, "expected an integer");
+		break;
+	}
+	default:
+		usage(stderr);
+		return AB_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* One option: 0 or the exit status (--help exits). */
+static int parse_opt(int c, const char *arg)
+{
+	long v;
+
+	switch (c) {
+	case 'm':
+		o.mode_arg = arg;
+		break;
+	case 'w':
+		for (v = 0; v < 2 && strcmp(arg, wl_names[v]); v++) {
+		}
+		if (v == 2)
+			return bad("--workload", arg, "expected synthetic or mgmt");
+		o.wl = (enum workload)v;
+		break;
+	case 'c':
+		o.cgroup = arg;
+		o.wl = WL_CGROUP;
+		break;
+	case 'b':
+		if ((o.backing = ab_vm_backing_parse(arg)) < 0 || o.backing == AB_VM_BACKING_THP)
+			return bad("--backing", arg, "expected file or anon");
+		break;
+	case 'F':
+		o.file_dir = arg;
+		break;
+	case 'g':
+		o.mgmt = arg;
+		break;
+	case 'Q':
+		o.quick = true;
+		break;
+	case 'o':
+		o.out = arg;
+		break;
+	case 'A':
+		o.assert_pipeline = true;
+		break;
+	case 'v':
+		o.verbose = true;
+		break;
+	case 'q':
+		o.quiet = true;
+		break;
+	case 'h':
+		usage(stdout);
+		exit(AB_EXIT_OK);
+	default:
+		return parse_num_opt(c, arg);
+	}
+	return 0;
+}
+
 static int parse(int argc, char **argv)
 {
 	static const struct option lo[] = {{"mode", required_argument, NULL, 'm'},
@@ -1314,8 +1508,7 @@ static int parse(int argc, char **argv)
 					   {"quiet", no_argument, NULL, 'q'},
 					   {"help", no_argument, NULL, 'h'},
 					   {0, 0, 0, 0}};
-	int c;
-	long v;
+	int c, rc;
 
 	o = (struct opts){.limit_pct = 50,
 			  .hot_pct = 25,
@@ -1324,126 +1517,9 @@ static int parse(int argc, char **argv)
 			  .vcpus = 1,
 			  .seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20)};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vqh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			o.mode_arg = optarg;
-			break;
-		case 'w':
-			for (v = 0; v < 2 && strcmp(optarg, wl_names[v]); v++) {
-			}
-			if (v == 2)
-				return bad("--workload", optarg, "expected synthetic or mgmt");
-			o.wl = (enum workload)v;
-			break;
-		case 'c':
-			o.cgroup = optarg;
-			o.wl = WL_CGROUP;
-			break;
-		case 'n':
-			if (num("--vms", optarg, 1, AB_MACRO_MAX_VMS, &v))
-				return AB_EXIT_USAGE;
-			o.vms = (int)v;
-			break;
-		case 'V':
-			if (num("--vcpus", optarg, 1, AB_VM_MAX_VCPUS, &v))
-				return AB_EXIT_USAGE;
-			o.vcpus = (int)v;
-			break;
-		case 'M':
-			if (num("--mib", optarg, 2, 1 << 20, &v))
-				return AB_EXIT_USAGE;
-			if (v % 2)
-				return bad("--mib", optarg,
-					   "must be even (guest memory comes in 2 MiB)");
-			o.mib = (uint64_t)v;
-			break;
-		case 'L':
-			if (num("--limit", optarg, 1, 100, &v))
-				return AB_EXIT_USAGE;
-			o.limit_pct = (int)v;
-			break;
-		case 'H':
-			if (num("--hot-pct", optarg, 1, 100, &v))
-				return AB_EXIT_USAGE;
-			o.hot_pct = (int)v;
-			break;
-		case 'C':
-			if (num("--cold-every", optarg, 0, 1 << 20, &v))
-				return AB_EXIT_USAGE;
-			o.cold_every = (int)v;
-			break;
-		case 's': {
-			char *end;
-
-			o.seconds = strtod(optarg, &end);
-			if (end == optarg || *end || !(o.seconds > 0) || o.seconds > 86400)
-				return bad("--seconds", optarg, "expected a number of seconds > 0");
-			break;
-		}
-		case 'O':
-			if (num("--ops", optarg, 1, LONG_MAX, &v))
-				return AB_EXIT_USAGE;
-			o.ops = (uint64_t)v;
-			break;
-		case 'r':
-			if (num("--reps", optarg, 1, MAX_REPS / AB_MODE_NR / 4, &v))
-				return AB_EXIT_USAGE;
-			o.reps = (int)v;
-			break;
-		case 'b':
-			if ((o.backing = ab_vm_backing_parse(optarg)) < 0 ||
-			    o.backing == AB_VM_BACKING_THP)
-				return bad("--backing", optarg, "expected file or anon");
-			break;
-		case 'F':
-			o.file_dir = optarg;
-			break;
-		case 'z':
-			if (num("--zram", optarg, 16, 1 << 20, &v))
-				return AB_EXIT_USAGE;
-			o.zram_mib = (int)v;
-			break;
-		case 'R':
-			if (num("--reclaim-loop", optarg, 1, 60000, &v))
-				return AB_EXIT_USAGE;
-			o.reclaim_ms = (int)v;
-			break;
-		case 'g':
-			o.mgmt = optarg;
-			break;
-		case 'S': {
-			char *end;
-
-			errno = 0;
-			o.seed = strtoull(optarg, &end, 0);
-			if (errno || end == optarg || *end)
-				return bad("--seed", optarg, "expected an integer");
-			break;
-		}
-		case 'Q':
-			o.quick = true;
-			break;
-		case 'o':
-			o.out = optarg;
-			break;
-		case 'A':
-			o.assert_pipeline = true;
-			break;
-		case 'v':
-			o.verbose = true;
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(AB_EXIT_OK);
-		default:
-			usage(stderr);
-			return AB_EXIT_USAGE;
-		}
-	}
+	while ((c = getopt_long(argc, argv, "vqh", lo, NULL)) != -1)
+		if ((rc = parse_opt(c, optarg)))
+			return rc;
 	if (optind < argc)
 		return bad("argument", argv[optind], "unexpected (see agebench macro --help)");
 	if (!o.seed)
@@ -1515,19 +1591,12 @@ static void ctx_kv(const char *k, const char *fmt, ...)
 	ab_add_context(k, buf);
 }
 
-int ab_macro_main(int argc, char **argv)
+/* Pre-flight checks, each a message naming the cause; 0 or the exit status. */
+static int preflight(void)
 {
-	char msg[600], buf[512];
+	char msg[600];
 	int rc;
 
-	if ((rc = parse(argc, argv)))
-		return rc;
-	probe_modes();
-	if ((rc = select_modes(o.mode_arg)))
-		return rc;
-	size_defaults();
-
-	/* pre-flight: each a message naming the cause */
 	if (o.wl == WL_CGROUP) {
 		char f[700];
 		struct stat sb;
@@ -1572,8 +1641,7 @@ int ab_macro_main(int argc, char **argv)
 		return bad("--file-dir", o.file_dir, strerror(errno));
 	ab_macro_reap_stale(&hier);
 	ab_macro_kswapd_init();
-	bool mglru = ab_macro_lru_gen_enabled(lru_desc, sizeof(lru_desc));
-
+	(void)ab_macro_lru_gen_enabled(lru_desc, sizeof(lru_desc));
 	if (o.zram_mib) {
 		if ((rc = ab_macro_zram_setup((uint64_t)o.zram_mib << 20, zram_dev,
 					      sizeof(zram_dev), msg, sizeof(msg)))) {
@@ -1592,8 +1660,14 @@ int ab_macro_main(int argc, char **argv)
 		ab_warn("macro: cannot save %s: %s", AB_VM_AGE_MODE_PARAM, strerror(-rc));
 		return AB_EXIT_FAIL;
 	}
+	return 0;
+}
 
-	/* output */
+/* The output directory (--out or results/macro-<timestamp>), made. */
+static int make_out_dir(void)
+{
+	int rc;
+
 	if (o.out) {
 		snprintf(out_dir, sizeof(out_dir), "%s", o.out);
 	} else {
@@ -1613,8 +1687,12 @@ int ab_macro_main(int argc, char **argv)
 	if ((rc = ab_mkdir_p(out_dir)))
 		return bad("--out", out_dir, strerror(-rc));
 	ab_cleanup_push(out_cleanup, NULL);
+	return 0;
+}
 
-	/* names and the shuffled order of all repetitions */
+/* Names and the shuffled order of all repetitions. */
+static void plan_reps(int *order)
+{
 	for (int m = 0; m < nmodes; m++) {
 		struct bench *b = &benches[m];
 
@@ -1634,7 +1712,6 @@ int ab_macro_main(int argc, char **argv)
 		}
 	}
 	uint64_t rng = o.seed;
-	int order[MAX_REPS];
 
 	for (int i = 0; i < nreps; i++)
 		order[i] = i;
@@ -1644,6 +1721,12 @@ int ab_macro_main(int argc, char **argv)
 		order[i] = order[j];
 		order[j] = t;
 	}
+}
+
+/* The run's context in results.json: the machine, the setup, the order. */
+static void record_context(const int *order)
+{
+	char buf[512];
 
 	ctx_kv("agebench_version", "%s", AB_VERSION);
 	ctx_kv("kernel_release", "%s", ab_kernel_release());
@@ -1704,8 +1787,11 @@ int ab_macro_main(int argc, char **argv)
 	       hier.mem_version == 2 ? "memcg_pgscan/memcg_pgsteal from the VMs' memory.stat"
 				     : "cgroup v1 has no per-memcg pgscan: sys_pgscan (system-wide "
 				       "/proc/vmstat) and memcg_pgpgout");
-	(void)mglru;
+}
 
+/* Every repetition in @order, with progress; returns how many failed. */
+static int run_reps(const int *order)
+{
 	if (!o.quiet)
 		fprintf(stderr,
 			"agebench: macro: %d repetitions (%d mode%s x %d), %s, %d VM%s x %llu MiB, "
@@ -1747,8 +1833,12 @@ int ab_macro_main(int argc, char **argv)
 				left);
 		}
 	}
+	return failed;
+}
 
-	/* results.json through the shim, like any agebench run */
+/* results.json through the shim, like any agebench run; raw.json; the verdict. */
+static int write_results(int argc, char **argv, int failed)
+{
 	for (int m = 0; m < nmodes; m++) {
 		ab_bench *bh = ab_register(benches[m].name, replay, &benches[m]);
 
@@ -1778,4 +1868,22 @@ int ab_macro_main(int argc, char **argv)
 		return AB_EXIT_FAIL;
 	}
 	return AB_EXIT_OK;
+}
+
+int ab_macro_main(int argc, char **argv)
+{
+	int order[MAX_REPS];
+	int rc;
+
+	if ((rc = parse(argc, argv)))
+		return rc;
+	probe_modes();
+	if ((rc = select_modes(o.mode_arg)))
+		return rc;
+	size_defaults();
+	if ((rc = preflight()) || (rc = make_out_dir()))
+		return rc;
+	plan_reps(order);
+	record_context(order);
+	return write_results(argc, argv, run_reps(order));
 }
