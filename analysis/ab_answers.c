@@ -457,8 +457,6 @@ static void q3(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 
 static void q4(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 {
-	static const char *const rivals[] = {"locked", "read_locked", "fast_only",
-					     "fast_or_locked"};
 	const struct ab_ans_input *src = NULL;
 	struct ab_name n;
 
@@ -477,17 +475,24 @@ static void q4(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 			     "agebench run --quick");
 		return;
 	}
-	/* the best non-bitmap mode: lowest median ns_per_page in this configuration */
+	/* the best non-bitmap mode (a kernel mode of the table that answers whole
+	 * calls, not windows): lowest median ns_per_page in this configuration */
 	const char *best = NULL;
 	double bm = INFINITY;
-	for (int i = 0; i < 4; i++) {
-		const struct ab_bench_res *b = partner(src->r, &n, rivals[i]);
-		const struct ab_metric *m = b ? ab_bench_metric(b, "ns_per_page") : NULL;
+	for (int i = 0; i < AB_MODE_NR; i++) {
+		const struct ab_mode *md = &ab_mode_table[i];
+		const struct ab_bench_res *b;
+		const struct ab_metric *m;
+
+		if (!(md->where & AB_IN_KERNEL) || md->decline == AB_DECLINE_WINDOW)
+			continue;
+		b = partner(src->r, &n, md->name);
+		m = b ? ab_bench_metric(b, "ns_per_page") : NULL;
 		double med = m && m->n ? ab_median(m->v, m->n) : INFINITY;
 
 		if (med < bm) {
 			bm = med;
-			best = rivals[i];
+			best = md->name;
 		}
 	}
 	char lab[40];
