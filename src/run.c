@@ -143,11 +143,79 @@ static double num(json_t *o, const char *k, bool *ok)
 	return *ok ? json_number_value(v) : 0;
 }
 
-/* Per walker x vCPU count: geomean over the other parameters. */
-static json_t *summarise(json_t *root, FILE *out)
+#define MAX_AGGS 128
+
+/* The aggregate of @name's walker, vCPU count and shadow (a new one if
+ * there is room), else NULL. */
+static struct agg *agg_for(const char *name, struct agg *aggs, int *naggs)
+{
+	char walker[AB_NAME_TOKEN];
+	long vcpus, shadow;
+	int k;
+
+	name_parts(name, walker, sizeof(walker), &vcpus, &shadow);
+	for (k = 0; k < *naggs; k++)
+		if (!strcmp(aggs[k].walker, walker) && aggs[k].vcpus == vcpus &&
+		    aggs[k].shadow == shadow)
+			break;
+	if (k == *naggs) {
+		if (*naggs == MAX_AGGS)
+			return NULL;
+		memset(&aggs[k], 0, sizeof(aggs[k]));
+		snprintf(aggs[k].walker, sizeof(aggs[k].walker), "%s", walker);
+		aggs[k].vcpus = vcpus;
+		aggs[k].shadow = shadow;
+		(*naggs)++;
+	}
+	return &aggs[k];
+}
+
+/* One benchmark run's counters into @a. */
+static void agg_add(struct agg *a, json_t *b)
+{
+	bool ok;
+	double v;
+
+	v = num(b, "ns_per_page", &ok);
+	if (ok && v > 0) {
+		a->log_ns += log(v);
+		a->n_ns++;
+	}
+	v = num(b, "walker_scan_ratio", &ok);
+	if (ok && v > 0) {
+		a->log_ratio += log(v);
+		a->n_ratio++;
+	}
+	v = num(b, "vcpu_rel", &ok);
+	if (ok) {
+		a->rel_sum += v;
+		a->n_rel++;
+	}
+	v = num(b, "fault_p99_ns", &ok);
+	if (ok) {
+		a->p99_max = a->n_p99++ ? fmax(a->p99_max, v) : v;
+	}
+	v = num(b, "declines", &ok);
+	if (ok) {
+		a->decl_sum += v;
+		a->n_decl++;
+	}
+	v = num(b, "young", &ok);
+	if (ok) {
+		a->young_sum += v;
+		a->n_young++;
+	}
+	v = num(b, "false_old", &ok);
+	if (ok) {
+		a->fold_sum += v;
+		a->n_fold++;
+	}
+}
+
+/* The successful iteration runs of @root, per walker x vCPU count x shadow. */
+static int aggregate(json_t *root, struct agg *aggs)
 {
 	json_t *benches = json_object_get(root, "benchmarks"), *b;
-	struct agg aggs[128];
 	int naggs = 0;
 	size_t i;
 
@@ -155,118 +223,77 @@ static json_t *summarise(json_t *root, FILE *out)
 	{
 		const char *rt = json_string_value(json_object_get(b, "run_type"));
 		const char *name = json_string_value(json_object_get(b, "run_name"));
-		char walker[AB_NAME_TOKEN];
-		long vcpus, shadow;
-		bool ok;
-		double v;
-		int k;
+		struct agg *a;
 
 		if (!name)
 			name = json_string_value(json_object_get(b, "name"));
 		if (!name || (rt && strcmp(rt, "iteration")) ||
 		    json_object_get(b, "error_occurred"))
 			continue;
-		name_parts(name, walker, sizeof(walker), &vcpus, &shadow);
-		for (k = 0; k < naggs; k++)
-			if (!strcmp(aggs[k].walker, walker) && aggs[k].vcpus == vcpus &&
-			    aggs[k].shadow == shadow)
-				break;
-		if (k == naggs) {
-			if (naggs == 128)
-				continue;
-			memset(&aggs[k], 0, sizeof(aggs[k]));
-			snprintf(aggs[k].walker, sizeof(aggs[k].walker), "%s", walker);
-			aggs[k].vcpus = vcpus;
-			aggs[k].shadow = shadow;
-			naggs++;
-		}
-		struct agg *a = &aggs[k];
-
-		v = num(b, "ns_per_page", &ok);
-		if (ok && v > 0) {
-			a->log_ns += log(v);
-			a->n_ns++;
-		}
-		v = num(b, "walker_scan_ratio", &ok);
-		if (ok && v > 0) {
-			a->log_ratio += log(v);
-			a->n_ratio++;
-		}
-		v = num(b, "vcpu_rel", &ok);
-		if (ok) {
-			a->rel_sum += v;
-			a->n_rel++;
-		}
-		v = num(b, "fault_p99_ns", &ok);
-		if (ok) {
-			a->p99_max = a->n_p99++ ? fmax(a->p99_max, v) : v;
-		}
-		v = num(b, "declines", &ok);
-		if (ok) {
-			a->decl_sum += v;
-			a->n_decl++;
-		}
-		v = num(b, "young", &ok);
-		if (ok) {
-			a->young_sum += v;
-			a->n_young++;
-		}
-		v = num(b, "false_old", &ok);
-		if (ok) {
-			a->fold_sum += v;
-			a->n_fold++;
-		}
+		a = agg_for(name, aggs, &naggs);
+		if (a)
+			agg_add(a, b);
 	}
+	return naggs;
+}
 
+/* @a's line of the table on @out, and its summary row. */
+static json_t *summary_row(const struct agg *a, FILE *out)
+{
+	json_t *row = json_pack("{s:s, s:I, s:I}", "walker", a->walker, "vcpus",
+				(json_int_t)a->vcpus, "shadow_pct", (json_int_t)a->shadow);
+	char c[6][32];
+
+	snprintf(c[0], 32, "-");
+	snprintf(c[1], 32, "-");
+	snprintf(c[2], 32, "-");
+	snprintf(c[3], 32, "-");
+	snprintf(c[4], 32, "-");
+	snprintf(c[5], 32, "-");
+	if (a->n_ns) {
+		double g = exp(a->log_ns / a->n_ns);
+
+		snprintf(c[0], 32, "%.3f", g);
+		json_object_set_new(row, "ns_per_page_geomean", json_real(g));
+	}
+	if (a->n_ratio) {
+		double g = exp(a->log_ratio / a->n_ratio);
+
+		snprintf(c[1], 32, "%.2f", g);
+		json_object_set_new(row, "walker_scan_ratio_geomean", json_real(g));
+	}
+	if (a->n_rel) {
+		snprintf(c[2], 32, "%.3f", a->rel_sum / a->n_rel);
+		json_object_set_new(row, "vcpu_rel_mean", json_real(a->rel_sum / a->n_rel));
+	}
+	if (a->n_p99) {
+		snprintf(c[3], 32, "%.0f ns", a->p99_max);
+		json_object_set_new(row, "fault_p99_ns_max", json_real(a->p99_max));
+	}
+	if (a->n_decl) {
+		snprintf(c[4], 32, "%.3g", a->decl_sum / a->n_decl);
+		json_object_set_new(row, "declines_mean", json_real(a->decl_sum / a->n_decl));
+	}
+	if (a->n_fold) {
+		snprintf(c[5], 32, "%.4g", a->fold_sum / a->n_fold);
+		json_object_set_new(row, "false_old_mean", json_real(a->fold_sum / a->n_fold));
+	}
+	fprintf(out, "%-14s %5ld %5ld%% %8s %11s %8s %11s %8s %9s\n", a->walker, a->vcpus,
+		a->shadow, c[0], c[1], c[2], c[3], c[4], c[5]);
+	return row;
+}
+
+/* Per walker x vCPU count: geomean over the other parameters. */
+static json_t *summarise(json_t *root, FILE *out)
+{
+	struct agg aggs[MAX_AGGS];
+	int naggs = aggregate(root, aggs);
 	json_t *arr = json_array();
+
 	fprintf(out, "%-14s %5s %6s %8s %11s %8s %11s %8s %9s\n", "walker", "vcpus", "shadow",
 		"ns/page", "walker/scan", "vcpu_rel", "fault_p99", "declines", "false_old");
-	for (int k = 0; k < naggs; k++) {
-		struct agg *a = &aggs[k];
-		json_t *row = json_pack("{s:s, s:I, s:I}", "walker", a->walker, "vcpus",
-					(json_int_t)a->vcpus, "shadow_pct", (json_int_t)a->shadow);
-		char c[6][32];
-
-		snprintf(c[0], 32, "-");
-		snprintf(c[1], 32, "-");
-		snprintf(c[2], 32, "-");
-		snprintf(c[3], 32, "-");
-		snprintf(c[4], 32, "-");
-		snprintf(c[5], 32, "-");
-		if (a->n_ns) {
-			double g = exp(a->log_ns / a->n_ns);
-
-			snprintf(c[0], 32, "%.3f", g);
-			json_object_set_new(row, "ns_per_page_geomean", json_real(g));
-		}
-		if (a->n_ratio) {
-			double g = exp(a->log_ratio / a->n_ratio);
-
-			snprintf(c[1], 32, "%.2f", g);
-			json_object_set_new(row, "walker_scan_ratio_geomean", json_real(g));
-		}
-		if (a->n_rel) {
-			snprintf(c[2], 32, "%.3f", a->rel_sum / a->n_rel);
-			json_object_set_new(row, "vcpu_rel_mean", json_real(a->rel_sum / a->n_rel));
-		}
-		if (a->n_p99) {
-			snprintf(c[3], 32, "%.0f ns", a->p99_max);
-			json_object_set_new(row, "fault_p99_ns_max", json_real(a->p99_max));
-		}
-		if (a->n_decl) {
-			snprintf(c[4], 32, "%.3g", a->decl_sum / a->n_decl);
-			json_object_set_new(row, "declines_mean",
-					    json_real(a->decl_sum / a->n_decl));
-		}
-		if (a->n_fold) {
-			snprintf(c[5], 32, "%.4g", a->fold_sum / a->n_fold);
-			json_object_set_new(row, "false_old_mean",
-					    json_real(a->fold_sum / a->n_fold));
-		}
-		fprintf(out, "%-14s %5ld %5ld%% %8s %11s %8s %11s %8s %9s\n", a->walker, a->vcpus,
-			a->shadow, c[0], c[1], c[2], c[3], c[4], c[5]);
-		json_array_append_new(arr, row);
-	}
+	for (int k = 0; k < naggs; k++)
+		json_array_append_new(arr, summary_row(&aggs[k], out));
 	fprintf(out, "(per walker, vCPU threads and %% of the range needing the lock: geometric "
 		     "mean over\n page sizes, ranges and invalidation rates; fault_p99: worst; "
 		     "declines, false_old: per call)\n");
@@ -294,140 +321,166 @@ static int finish_json(json_t *root, json_t *ab, void *argp)
 	return 0;
 }
 
-int ab_run_main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"backend", required_argument, NULL, 'b'},
-	    {"walker", required_argument, NULL, 'w'},
-	    {"filter", required_argument, NULL, 'f'},
-	    {"reps", required_argument, NULL, 'r'},
-	    {"quick", no_argument, NULL, 'Q'},
-	    {"out", required_argument, NULL, 'o'},
-	    {"max-vcpus", required_argument, NULL, 'V'},
-	    {"no-pin", no_argument, NULL, 'P'},
-	    {"driver", required_argument, NULL, 'd'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"iterations", required_argument, NULL, 'i'},
-	    {"list", no_argument, NULL, 'l'},
-	    {"no-report", no_argument, NULL, 'R'},
-	    {"interleave", no_argument, NULL, 'I'},
-	    {"no-interleave", no_argument, NULL, 'N'},
-	    {"allow-oversubscribe", no_argument, NULL, 'O'},
-	    {"pages", required_argument, NULL, 'p'},
-	    {"batch", required_argument, NULL, 'B'},
-	    {"mem-per-vcpu", required_argument, NULL, 'M'},
-	    {"min-age-ms", required_argument, NULL, 'A'},
-	    {"zap-rate", required_argument, NULL, 'Z'},
-	    {"preset", required_argument, NULL, 'E'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct ab_bench_config cfg = {.pin = true};
-	/* Repetitions interleaved in a random order by default, so that a mode
-	 * is not confounded with the time it ran at. */
-	struct ab_run_opts ro = {.interleave = true};
-	const char *backend = "model", *out = NULL;
-	bool backend_given = false;
-	bool list = false, report = true;
-	char err[512] = "", final[4200], buf[1024];
+static const struct option run_opts[] = {
+    {"backend", required_argument, NULL, 'b'},
+    {"walker", required_argument, NULL, 'w'},
+    {"filter", required_argument, NULL, 'f'},
+    {"reps", required_argument, NULL, 'r'},
+    {"quick", no_argument, NULL, 'Q'},
+    {"out", required_argument, NULL, 'o'},
+    {"max-vcpus", required_argument, NULL, 'V'},
+    {"no-pin", no_argument, NULL, 'P'},
+    {"driver", required_argument, NULL, 'd'},
+    {"mode", required_argument, NULL, 'm'},
+    {"iterations", required_argument, NULL, 'i'},
+    {"list", no_argument, NULL, 'l'},
+    {"no-report", no_argument, NULL, 'R'},
+    {"interleave", no_argument, NULL, 'I'},
+    {"no-interleave", no_argument, NULL, 'N'},
+    {"allow-oversubscribe", no_argument, NULL, 'O'},
+    {"pages", required_argument, NULL, 'p'},
+    {"batch", required_argument, NULL, 'B'},
+    {"mem-per-vcpu", required_argument, NULL, 'M'},
+    {"min-age-ms", required_argument, NULL, 'A'},
+    {"zap-rate", required_argument, NULL, 'Z'},
+    {"preset", required_argument, NULL, 'E'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
 
-	int c, n;
+/* What the command line asked for. */
+struct run_args {
+	struct ab_bench_config cfg;
+	struct ab_run_opts ro;
+	const char *backend, *out;
+	bool backend_given, list, report;
+};
+
+/* parse_args()/check_args(): go on with the run (else: an exit status) */
+#define RUN_GO (-1)
+
+static int check_driver(const char *arg)
+{
+	if (!in_list(arg, ab_driver_names)) {
+		ab_warn("unknown driver '%s' (known: hook, page_idle, lru_gen, "
+			"reclaim)",
+			arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_mode(const char *arg)
+{
+	const struct ab_mode *md = ab_mode_find(arg);
+
+	if (!md || !(md->where & (AB_IN_KERNEL | AB_IN_KVM_ONLY))) {
+		ab_warn("unknown mode '%s' (known: %s)", arg,
+			ab_mode_list(AB_IN_KERNEL | AB_IN_KVM_ONLY));
+		return -1;
+	}
+	return 0;
+}
+
+static int check_preset(const char *arg)
+{
+	if (strcmp(arg, "houghton-v4")) {
+		ab_warn("unknown preset '%s' (known: houghton-v4)", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The options into @a, each value checked as it comes. */
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+	struct ab_bench_config *cfg = &a->cfg;
+	struct ab_run_opts *ro = &a->ro;
+	int c;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qvh", run_opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			backend = optarg;
-			backend_given = true;
+			a->backend = optarg;
+			a->backend_given = true;
 			break;
 		case 'w':
 			if (check_walkers(optarg))
 				return AB_EXIT_USAGE;
-			ro.walkers = optarg;
+			ro->walkers = optarg;
 			break;
 		case 'f':
-			ro.filter = optarg;
+			ro->filter = optarg;
 			break;
 		case 'r':
-			cfg.reps = (int)parse_pos("--reps", optarg);
+			cfg->reps = (int)parse_pos("--reps", optarg);
 			break;
 		case 'Q':
-			cfg.quick = true;
+			cfg->quick = true;
 			break;
 		case 'o':
-			out = optarg;
+			a->out = optarg;
 			break;
 		case 'V':
-			cfg.max_vcpus = (int)parse_pos("--max-vcpus", optarg);
+			cfg->max_vcpus = (int)parse_pos("--max-vcpus", optarg);
 			break;
 		case 'P':
-			cfg.pin = false;
+			cfg->pin = false;
 			break;
 		case 'd':
-			if (!in_list(optarg, ab_driver_names)) {
-				ab_warn("unknown driver '%s' (known: hook, page_idle, lru_gen, "
-					"reclaim)",
-					optarg);
+			if (check_driver(optarg))
 				return AB_EXIT_USAGE;
-			}
-			cfg.driver = optarg;
+			cfg->driver = optarg;
 			break;
-		case 'm': {
-			const struct ab_mode *md = ab_mode_find(optarg);
-
-			if (!md || !(md->where & (AB_IN_KERNEL | AB_IN_KVM_ONLY))) {
-				ab_warn("unknown mode '%s' (known: %s)", optarg,
-					ab_mode_list(AB_IN_KERNEL | AB_IN_KVM_ONLY));
+		case 'm':
+			if (check_mode(optarg))
 				return AB_EXIT_USAGE;
-			}
-			cfg.mode = optarg;
+			cfg->mode = optarg;
 			break;
-		}
 		case 'i':
-			ro.iterations = parse_pos("--iterations", optarg);
+			ro->iterations = parse_pos("--iterations", optarg);
 			break;
 		case 'l':
-			list = true;
+			a->list = true;
 			break;
 		case 'R':
-			report = false;
+			a->report = false;
 			break;
 		case 'I':
-			ro.interleave = true;
+			ro->interleave = true;
 			break;
 		case 'N':
-			ro.interleave = false;
+			ro->interleave = false;
 			break;
 		case 'O':
-			cfg.allow_oversubscribe = true;
+			cfg->allow_oversubscribe = true;
 			break;
 		case 'p':
-			cfg.pages = optarg;
+			cfg->pages = optarg;
 			break;
 		case 'B':
-			cfg.batch = optarg;
+			cfg->batch = optarg;
 			break;
 		case 'M':
-			cfg.mem_per_vcpu_mib = (int)parse_pos("--mem-per-vcpu", optarg);
+			cfg->mem_per_vcpu_mib = (int)parse_pos("--mem-per-vcpu", optarg);
 			break;
 		case 'A':
-			cfg.min_age_ms = (int)parse_pos("--min-age-ms", optarg);
+			cfg->min_age_ms = (int)parse_pos("--min-age-ms", optarg);
 			break;
 		case 'Z':
-			cfg.zap_mib_s = (int)parse_pos("--zap-rate", optarg);
+			cfg->zap_mib_s = (int)parse_pos("--zap-rate", optarg);
 			break;
 		case 'E':
-			if (strcmp(optarg, "houghton-v4")) {
-				ab_warn("unknown preset '%s' (known: houghton-v4)", optarg);
+			if (check_preset(optarg))
 				return AB_EXIT_USAGE;
-			}
-			cfg.preset = optarg;
+			cfg->preset = optarg;
 			break;
 		case 'q':
-			ro.progress = AB_PROGRESS_QUIET;
+			ro->progress = AB_PROGRESS_QUIET;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -445,63 +498,67 @@ int ab_run_main(int argc, char **argv)
 		ab_warn("run: unexpected argument '%s'", argv[optind]);
 		return AB_EXIT_USAGE;
 	}
-	if (strcmp(backend, "model") && strcmp(backend, "kvm")) {
-		ab_warn("unknown backend '%s' (known: model, kvm)", backend);
+	return RUN_GO;
+}
+
+/* The options together: backend, preset and the backend-only flags. */
+static int check_args(struct run_args *a)
+{
+	struct ab_bench_config *cfg = &a->cfg;
+
+	if (strcmp(a->backend, "model") && strcmp(a->backend, "kvm")) {
+		ab_warn("unknown backend '%s' (known: model, kvm)", a->backend);
 		return AB_EXIT_USAGE;
 	}
-	if (cfg.preset) {
-		if (backend_given && strcmp(backend, "kvm")) {
-			ab_warn("--preset %s runs the kvm backend", cfg.preset);
+	if (cfg->preset) {
+		if (a->backend_given && strcmp(a->backend, "kvm")) {
+			ab_warn("--preset %s runs the kvm backend", cfg->preset);
 			return AB_EXIT_USAGE;
 		}
-		backend = "kvm";
+		a->backend = "kvm";
 	}
-	if (!strcmp(backend, "model") && (cfg.driver || cfg.mode)) {
+	if (!strcmp(a->backend, "model") && (cfg->driver || cfg->mode)) {
 		ab_warn("--driver and --mode apply to --backend kvm only");
 		return AB_EXIT_USAGE;
 	}
-	if (strcmp(backend, "model") && (cfg.pages || cfg.batch)) {
+	if (strcmp(a->backend, "model") && (cfg->pages || cfg->batch)) {
 		ab_warn("--pages and --batch apply to --backend model only");
 		return AB_EXIT_USAGE;
 	}
-	ab_pin_enable(cfg.pin);
-	/*
-	 * Repetitions: with n vs n samples the smallest two-sided Mann-Whitney
-	 * p is 2/C(2n,n): 0.1 for n=3, 0.008 for n=5. Quick runs use 5 so that
-	 * compare/report can call a difference significant at alpha 0.05.
-	 */
-	if (!cfg.reps)
-		cfg.reps = cfg.preset ? 3 : cfg.quick ? 5 : 9;
+	return RUN_GO;
+}
+
+static void add_run_context(const struct run_args *a)
+{
+	const struct ab_bench_config *cfg = &a->cfg;
+	const char *perf_reason;
+	char buf[1024];
 
 	ab_add_context("agebench_version", AB_VERSION);
 	ab_add_context("kernel_release", ab_kernel_release());
-	ab_add_context("backend", backend);
+	ab_add_context("backend", a->backend);
 	ab_add_context("hwloc_topology", ab_topo_summary());
-	ab_pin_describe(1 + (cfg.max_vcpus ? cfg.max_vcpus : ab_place_vcpu_capacity()), buf,
+	ab_pin_describe(1 + (cfg->max_vcpus ? cfg->max_vcpus : ab_place_vcpu_capacity()), buf,
 			sizeof(buf));
 	ab_add_context("pinning", buf);
-	ab_add_context("interleave", ro.interleave ? "on (repetitions of all benchmarks in a "
-						     "random order: --benchmark_enable_random_"
-						     "interleaving)"
-						   : "off (--no-interleave)");
-	snprintf(buf, sizeof(buf), "%d", cfg.reps);
+	ab_add_context("interleave", a->ro.interleave ? "on (repetitions of all benchmarks in a "
+							"random order: --benchmark_enable_random_"
+							"interleaving)"
+						      : "off (--no-interleave)");
+	snprintf(buf, sizeof(buf), "%d", cfg->reps);
 	ab_add_context("repetitions", buf);
-	const char *perf_reason;
 	ab_perf_available(&perf_reason);
 	ab_add_context("perf_counters", perf_reason);
-	if (cfg.quick)
+	if (cfg->quick)
 		ab_add_context("grid", "quick");
+}
 
-	int rc = !strcmp(backend, "model") ? ab_model_register(&cfg, err, sizeof(err))
-					   : ab_kvm_register(&cfg, err, sizeof(err));
-	if (rc) {
-		ab_warn("backend %s unavailable: %s", backend, err);
-		return AB_EXIT_FAIL;
-	}
-	if (list) {
-		ro.list_only = true;
-		return ab_run(&ro) > 0 ? AB_EXIT_OK : AB_EXIT_FAIL;
-	}
+/* out_dir (--out, else results/<timestamp>), created; @final its results.json. */
+static int prepare_out_dir(const char *out, char *final, size_t finallen)
+{
+	struct stat sb;
+	char buf[1024];
+	int rc;
 
 	if (out) {
 		snprintf(out_dir, sizeof(out_dir), "%s", out);
@@ -513,7 +570,6 @@ int ab_run_main(int argc, char **argv)
 		strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
 		snprintf(out_dir, sizeof(out_dir), "results/%s", buf);
 	}
-	struct stat sb;
 	out_dir_created = stat(out_dir, &sb) != 0;
 	if ((rc = ab_mkdir_p(out_dir))) {
 		ab_warn("--out %s: %s", out_dir, strerror(-rc));
@@ -523,25 +579,32 @@ int ab_run_main(int argc, char **argv)
 		ab_warn("--out: path too long");
 		return AB_EXIT_USAGE;
 	}
-	snprintf(final, sizeof(final), "%s/results.json", out_dir);
-	ab_cleanup_push(run_cleanup, NULL);
-	struct finish_arg fa = {.argc = argc, .argv = argv, .summary = stdout};
-	ro.json_out = final;
-	ro.finish = finish_json;
-	ro.finish_arg = &fa;
-	if (ro.progress != AB_PROGRESS_QUIET)
-		fprintf(stderr, "agebench: running %s benchmarks (%s grid), results in %s\n",
-			backend, cfg.quick ? "quick" : "full", out_dir);
+	snprintf(final, finallen, "%s/results.json", out_dir);
+	return RUN_GO;
+}
 
-	n = ab_run(&ro);
-	if (n <= 0)
+/* The run into @final, then the summary's companions and the report. */
+static int run_and_report(struct run_args *a, int argc, char **argv, const char *final)
+{
+	struct finish_arg fa = {.argc = argc, .argv = argv, .summary = stdout};
+	struct ab_run_opts *ro = &a->ro;
+
+	ab_cleanup_push(run_cleanup, NULL);
+	ro->json_out = final;
+	ro->finish = finish_json;
+	ro->finish_arg = &fa;
+	if (ro->progress != AB_PROGRESS_QUIET)
+		fprintf(stderr, "agebench: running %s benchmarks (%s grid), results in %s\n",
+			a->backend, a->cfg.quick ? "quick" : "full", out_dir);
+
+	if (ab_run(ro) <= 0)
 		return AB_EXIT_FAIL;
 	out_dir_created = false; /* it holds results now */
 	printf("results: %s\n", final);
-	if (cfg.preset)
+	if (a->cfg.preset)
 		ab_kvm_preset_print(stdout);
 
-	if (report) {
+	if (a->report) {
 		char *rargv[] = {"report", out_dir, NULL};
 
 		fflush(stdout);
@@ -549,4 +612,45 @@ int ab_run_main(int argc, char **argv)
 			return AB_EXIT_FAIL;
 	}
 	return AB_EXIT_OK;
+}
+
+int ab_run_main(int argc, char **argv)
+{
+	/* Repetitions interleaved in a random order by default, so that a mode
+	 * is not confounded with the time it ran at. */
+	struct run_args a = {
+	    .cfg = {.pin = true},
+	    .ro = {.interleave = true},
+	    .backend = "model",
+	    .report = true,
+	};
+	struct ab_bench_config *cfg = &a.cfg;
+	char err[512] = "", final[4200];
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &a)) != RUN_GO || (rc = check_args(&a)) != RUN_GO)
+		return rc;
+	ab_pin_enable(cfg->pin);
+	/*
+	 * Repetitions: with n vs n samples the smallest two-sided Mann-Whitney
+	 * p is 2/C(2n,n): 0.1 for n=3, 0.008 for n=5. Quick runs use 5 so that
+	 * compare/report can call a difference significant at alpha 0.05.
+	 */
+	if (!cfg->reps)
+		cfg->reps = cfg->preset ? 3 : cfg->quick ? 5 : 9;
+	add_run_context(&a);
+
+	rc = !strcmp(a.backend, "model") ? ab_model_register(cfg, err, sizeof(err))
+					 : ab_kvm_register(cfg, err, sizeof(err));
+	if (rc) {
+		ab_warn("backend %s unavailable: %s", a.backend, err);
+		return AB_EXIT_FAIL;
+	}
+	if (a.list) {
+		a.ro.list_only = true;
+		return ab_run(&a.ro) > 0 ? AB_EXIT_OK : AB_EXIT_FAIL;
+	}
+	if ((rc = prepare_out_dir(a.out, final, sizeof(final))) != RUN_GO)
+		return rc;
+	return run_and_report(&a, argc, argv, final);
 }

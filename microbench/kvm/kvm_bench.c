@@ -1333,28 +1333,23 @@ static int pick_driver(const struct ab_bench_config *cfg, char *err, size_t errl
 	return -1;
 }
 
-int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
-{
-	static struct kbench benches[3 * AB_MODE_NR];
-	int nb = 0, pus, maxv;
-	char cur[64], modes_s[128] = "";
+/* The modes a run measures, and what the kernel offers. */
+struct kmodes {
 	const char *modes[AB_MODE_NR];
-	char missing[128] = "";
-	int nmodes = 0;
-	bool patched;
-	enum ab_vm_backing backings[3];
-	int nback = 0;
-	const char *why, *s_env;
+	int nmodes;
+	char modes_s[128]; /* comma list of modes[] */
+	char missing[128]; /* kernel modes it does not accept */
+	bool patched;	   /* kvm.mmu_age_mode exists */
+};
 
-	ab_cleanup_install();
-	if (ab_kvm_dev_kvm_check(err, errlen))
-		return -1;
-	if (pick_driver(cfg, err, errlen))
-		return -1;
+/* cfg->mode or every kernel mode on a patched kernel, else native. */
+static int pick_modes(const struct ab_bench_config *cfg, struct kmodes *km, char *err,
+		      size_t errlen)
+{
+	char cur[64];
 
-	/* modes */
-	patched = ab_kvm_mode_param(cur, sizeof(cur));
-	if (patched) {
+	km->patched = ab_kvm_mode_param(cur, sizeof(cur));
+	if (km->patched) {
 		const struct ab_mode *md = cfg->mode ? ab_mode_find(cfg->mode) : NULL;
 
 		if (cfg->mode && (!md || !(md->where & AB_IN_KERNEL))) {
@@ -1362,7 +1357,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 				 ab_mode_list(AB_IN_KERNEL));
 			return -1;
 		}
-		if (kernel_modes(cfg->mode, modes, &nmodes, missing, sizeof(missing), err, errlen))
+		if (kernel_modes(cfg->mode, km->modes, &km->nmodes, km->missing,
+				 sizeof(km->missing), err, errlen))
 			return -1;
 		enable_age_stats();
 	} else {
@@ -1373,21 +1369,73 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 				 cfg->mode, ab_kernel_release());
 			return -1;
 		}
-		modes[nmodes++] = "native";
+		km->modes[km->nmodes++] = "native";
 	}
-	for (int i = 0; i < nmodes; i++)
-		snprintf(modes_s + strlen(modes_s), sizeof(modes_s) - strlen(modes_s), "%s%s",
-			 i ? "," : "", modes[i]);
+	for (int i = 0; i < km->nmodes; i++)
+		snprintf(km->modes_s + strlen(km->modes_s),
+			 sizeof(km->modes_s) - strlen(km->modes_s), "%s%s", i ? "," : "",
+			 km->modes[i]);
+	return 0;
+}
 
-	/* backings */
+/* Guest memory the chosen driver can age: anonymous and THP unless it needs
+ * files, then file-backed. */
+static int pick_backings(enum ab_vm_backing *backings)
+{
+	const char *why;
+	int nback = 0;
+
 	if (!chosen->needs_file) {
 		backings[nback++] = AB_VM_BACKING_ANON;
 		if (ab_vm_thp_usable(&why))
 			backings[nback++] = AB_VM_BACKING_THP;
 	}
 	backings[nback++] = AB_VM_BACKING_FILE;
+	return nback;
+}
 
-	/* parameters */
+/* The most vCPUs: every vCPU and the ager on a PU of its own, unless
+ * allowed otherwise. */
+static int max_vcpus(const struct ab_bench_config *cfg, int pus)
+{
+	int fit = cfg->allow_oversubscribe ? AB_VM_MAX_VCPUS : pus - 1;
+	int maxv = cfg->max_vcpus > 0	      ? cfg->max_vcpus
+		   : cfg->allow_oversubscribe ? pus
+		   : pus > 1		      ? pus - 1
+					      : 1;
+
+	if (cfg->preset)
+		maxv = cfg->max_vcpus > 0 ? cfg->max_vcpus : 112;
+	if (maxv > AB_VM_MAX_VCPUS)
+		maxv = AB_VM_MAX_VCPUS;
+	if (maxv > fit) {
+		char r[160];
+
+		snprintf(r, sizeof(r),
+			 "vcpus %d..%d: with the ager more threads than the %d PUs "
+			 "(--allow-oversubscribe runs them)",
+			 fit + 1, maxv, pus);
+		ab_add_context("kvm_refused_points", r);
+		if (!cfg->preset)
+			ab_warn("kvm: refused %s", r);
+		maxv = fit;
+	}
+	if (maxv < 1) {
+		/* one PU (e.g. the lab's 1-CPU guest): the one point there
+		 * is, marked oversubscribed, rather than nothing */
+		ab_warn("kvm: 1 PU: the vCPU and the ager share it (oversubscribed)");
+		ab_add_context("kvm_refused_points", "none: 1 PU, vcpus:1 runs "
+						     "oversubscribed");
+		maxv = 1;
+	}
+	return maxv;
+}
+
+/* params from @cfg and the PUs; returns the most vCPUs. */
+static int set_params(const struct ab_bench_config *cfg)
+{
+	int pus;
+
 	params.pin = cfg->pin;
 	params.preset = cfg->preset != NULL;
 	params.min_age_ms = cfg->min_age_ms > 0 ? (uint64_t)cfg->min_age_ms
@@ -1402,46 +1450,17 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	if (pus < 1)
 		pus = 1;
 	params.pus = pus;
-	/* every vCPU and the ager on a PU of its own, unless allowed otherwise */
-	{
-		int fit = cfg->allow_oversubscribe ? AB_VM_MAX_VCPUS : pus - 1;
+	return max_vcpus(cfg, pus);
+}
 
-		maxv = cfg->max_vcpus > 0	  ? cfg->max_vcpus
-		       : cfg->allow_oversubscribe ? pus
-		       : pus > 1		  ? pus - 1
-						  : 1;
-		if (cfg->preset)
-			maxv = cfg->max_vcpus > 0 ? cfg->max_vcpus : 112;
-		if (maxv > AB_VM_MAX_VCPUS)
-			maxv = AB_VM_MAX_VCPUS;
-		if (maxv > fit) {
-			char r[160];
-
-			snprintf(r, sizeof(r),
-				 "vcpus %d..%d: with the ager more threads than the %d PUs "
-				 "(--allow-oversubscribe runs them)",
-				 fit + 1, maxv, pus);
-			ab_add_context("kvm_refused_points", r);
-			if (!cfg->preset)
-				ab_warn("kvm: refused %s", r);
-			maxv = fit;
-		}
-		if (maxv < 1) {
-			/* one PU (e.g. the lab's 1-CPU guest): the one point there
-			 * is, marked oversubscribed, rather than nothing */
-			ab_warn("kvm: 1 PU: the vCPU and the ager share it (oversubscribed)");
-			ab_add_context("kvm_refused_points", "none: 1 PU, vcpus:1 runs "
-							     "oversubscribed");
-			maxv = 1;
-		}
-	}
-
+static void kvm_context(const struct kmodes *km)
+{
 	ab_add_context("driver", chosen->name);
 	ab_add_context("driver_detail", chosen_msg);
-	ab_add_context("kvm_modes", modes_s);
-	if (missing[0])
-		ab_add_context("kvm_modes_not_offered", missing);
-	ab_add_context("kvm_kernel", patched ? "patched (kvm.mmu_age_mode)" : "native");
+	ab_add_context("kvm_modes", km->modes_s);
+	if (km->missing[0])
+		ab_add_context("kvm_modes_not_offered", km->missing);
+	ab_add_context("kvm_kernel", km->patched ? "patched (kvm.mmu_age_mode)" : "native");
 	ab_add_context("kvm_kernel_release", ab_kernel_release());
 	{
 		/* file-backed guests: on tmpfs, "reclaim" means swapping shmem out */
@@ -1457,20 +1476,59 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 			snprintf(fd_s, sizeof(fd_s), "%s (%s)", file_dir(), strerror(errno));
 		ab_add_context("kvm_file_dir", fd_s);
 	}
+}
 
-	static const char *const argn[] = {"mib", "vcpus"};
-	static int64_t mibs_quick[] = {64, 128}, mibs_full[] = {256, 1024};
-	int64_t *mibs = cfg->quick ? mibs_quick : mibs_full;
-	int nmib = 2;
+/* The grid's sizes: guest MiB (or MiB per vCPU) and vCPU counts. */
+struct kgrid {
+	int64_t *mibs;
+	int nmib;
 	int64_t vlist[32];
-	int nvl = 0;
-	int64_t per_vcpu = cfg->mem_per_vcpu_mib > 0 ? cfg->mem_per_vcpu_mib : 0;
-	uint64_t cap_mib = ab_vm_mem_available() / 10 * 8 >> 20;
+	int nvl;
+	int64_t per_vcpu;
+	uint64_t cap_mib;
+};
+
+/* The preset's vCPU counts (8, 32, 112, capped to @maxv) and its note. */
+static void preset_grid(struct kgrid *g, const struct kmodes *km, int maxv)
+{
+	static const int v4[] = {8, 32, 112};
+	char note[400];
+
+	for (int i = 0; i < 3; i++) {
+		int v = v4[i] < maxv ? v4[i] : maxv;
+
+		if (!g->nvl || g->vlist[g->nvl - 1] != v)
+			g->vlist[g->nvl++] = v;
+	}
+	if (!g->per_vcpu)
+		g->per_vcpu = 1024;
+	g->nmib = 1;
+	snprintf(note, sizeof(note), "driver %s, mode(s) %s, %s guest memory; %s%s", chosen->name,
+		 km->modes_s, chosen->needs_file ? "file-backed" : "4K anonymous",
+		 maxv < 112 ? "CAPPED to " : "", maxv < 112 ? "" : "as published");
+	snprintf(preset_note, sizeof(preset_note), "%s", note);
+	if (maxv < 112)
+		snprintf(
+		    preset_note + strlen(preset_note), sizeof(preset_note) - strlen(preset_note),
+		    "%d vCPU(s): this machine has %d PUs (one is the ager's)", maxv, params.pus);
+}
+
+static void grid_sizes(const struct ab_bench_config *cfg, const struct kmodes *km, int maxv,
+		       struct kgrid *g)
+{
+	static int64_t mibs_quick[] = {64, 128}, mibs_full[] = {256, 1024};
+	const char *s_env;
+
+	g->mibs = cfg->quick ? mibs_quick : mibs_full;
+	g->nmib = 2;
+	g->nvl = 0;
+	g->per_vcpu = cfg->mem_per_vcpu_mib > 0 ? cfg->mem_per_vcpu_mib : 0;
+	g->cap_mib = ab_vm_mem_available() / 10 * 8 >> 20;
 
 	/* knobs for the ctest runs (documented in docs/kvm-backend.md) */
 	if (getenv("AGEBENCH_KVM_MIB") && atoi(getenv("AGEBENCH_KVM_MIB")) > 0) {
-		mibs[0] = (atoi(getenv("AGEBENCH_KVM_MIB")) + 1) & ~1;
-		nmib = 1;
+		g->mibs[0] = (atoi(getenv("AGEBENCH_KVM_MIB")) + 1) & ~1;
+		g->nmib = 1;
 	}
 	if ((s_env = getenv("AGEBENCH_KVM_WINDOWS")) || (s_env = getenv("AGEBENCH_KVM_CALLS")))
 		if (atoi(s_env) > 0)
@@ -1481,40 +1539,52 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 
 	/* vCPU counts: 1, 2, 4, ... and maxv (quick: 1 and maxv); the preset's */
 	if (cfg->preset) {
-		static const int v4[] = {8, 32, 112};
-		char note[400];
-
-		for (int i = 0; i < 3; i++) {
-			int v = v4[i] < maxv ? v4[i] : maxv;
-
-			if (!nvl || vlist[nvl - 1] != v)
-				vlist[nvl++] = v;
-		}
-		if (!per_vcpu)
-			per_vcpu = 1024;
-		nmib = 1;
-		snprintf(note, sizeof(note), "driver %s, mode(s) %s, %s guest memory; %s%s",
-			 chosen->name, modes_s, chosen->needs_file ? "file-backed" : "4K anonymous",
-			 maxv < 112 ? "CAPPED to " : "", maxv < 112 ? "" : "as published");
-		snprintf(preset_note, sizeof(preset_note), "%s", note);
-		if (maxv < 112)
-			snprintf(preset_note + strlen(preset_note),
-				 sizeof(preset_note) - strlen(preset_note),
-				 "%d vCPU(s): this machine has %d PUs (one is the ager's)", maxv,
-				 pus);
+		preset_grid(g, km, maxv);
 	} else {
-		for (int v = 1; v <= maxv && nvl<32; v = v * 2> maxv && v != maxv ? maxv : v * 2)
+		for (int v = 1; v <= maxv && g->nvl<32; v = v * 2> maxv && v != maxv ? maxv : v * 2)
 			if (!cfg->quick || v == 1 || v == maxv)
-				vlist[nvl++] = v;
+				g->vlist[g->nvl++] = v;
 	}
-	if (per_vcpu) {
+	if (g->per_vcpu) {
 		char pv[64];
 
-		snprintf(pv, sizeof(pv), "%lld", (long long)per_vcpu);
+		snprintf(pv, sizeof(pv), "%lld", (long long)g->per_vcpu);
 		ab_add_context("kvm_mem_per_vcpu_mib", pv);
 	}
+}
 
-	for (int m = 0; m < nmodes; m++) {
+/* @bh's points: guest MiB x vCPU counts, per-vCPU memory capped to 80 % of
+ * MemAvailable. */
+static void grid_args(const struct ab_bench_config *cfg, const struct kgrid *g, ab_bench *bh)
+{
+	for (int i = 0; i < g->nmib; i++) {
+		for (int k = 0; k < g->nvl; k++) {
+			int64_t mib = g->per_vcpu ? g->per_vcpu * g->vlist[k] : g->mibs[i];
+
+			if (g->per_vcpu && (uint64_t)mib > g->cap_mib && g->cap_mib) {
+				/* capped to memory: 2 MiB multiples */
+				mib = (int64_t)g->cap_mib & ~1ll;
+				if (cfg->preset && !strstr(preset_note, "memory"))
+					snprintf(preset_note + strlen(preset_note),
+						 sizeof(preset_note) - strlen(preset_note),
+						 "; memory CAPPED to 80%% of "
+						 "MemAvailable (%llu MiB)",
+						 (unsigned long long)g->cap_mib);
+			}
+			ab_bench_args(bh, (int64_t[2]){mib, g->vlist[k]}, 2);
+		}
+	}
+}
+
+/* One benchmark per mode x backing (the preset: the first backing only). */
+static void register_grid(const struct ab_bench_config *cfg, const struct kmodes *km,
+			  const enum ab_vm_backing *backings, int nback, const struct kgrid *g)
+{
+	static struct kbench benches[3 * AB_MODE_NR];
+	static const char *const argn[] = {"mib", "vcpus"};
+	int nb = 0;
+
+	for (int m = 0; m < km->nmodes; m++) {
 		for (int b = 0; b < nback; b++) {
 			struct kbench *kb = &benches[nb];
 			char name[128];
@@ -1524,31 +1594,14 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 				break; /* one backing: 4K anonymous (file for reclaim) */
 			nb++;
 			kb->drv = chosen;
-			snprintf(kb->mode, sizeof(kb->mode), "%s", modes[m]);
+			snprintf(kb->mode, sizeof(kb->mode), "%s", km->modes[m]);
 			kb->backing = backings[b];
 			kb->p = &params;
 			snprintf(name, sizeof(name), "kvm/%s/%s", kb->mode,
 				 backing_tag(kb->backing));
 			bh = ab_register(name, kbench_fn, kb);
 			ab_bench_arg_names(bh, argn, 2);
-			for (int i = 0; i < nmib; i++) {
-				for (int k = 0; k < nvl; k++) {
-					int64_t mib = per_vcpu ? per_vcpu * vlist[k] : mibs[i];
-
-					if (per_vcpu && (uint64_t)mib > cap_mib && cap_mib) {
-						/* capped to memory: 2 MiB multiples */
-						mib = (int64_t)cap_mib & ~1ll;
-						if (cfg->preset && !strstr(preset_note, "memory"))
-							snprintf(preset_note + strlen(preset_note),
-								 sizeof(preset_note) -
-								     strlen(preset_note),
-								 "; memory CAPPED to 80%% of "
-								 "MemAvailable (%llu MiB)",
-								 (unsigned long long)cap_mib);
-					}
-					ab_bench_args(bh, (int64_t[2]){mib, vlist[k]}, 2);
-				}
-			}
+			grid_args(cfg, g, bh);
 			ab_bench_manual_time(bh);
 			ab_bench_iterations(bh, params.iters);
 			ab_bench_unit(bh, 'u');
@@ -1556,6 +1609,27 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 				ab_bench_repetitions(bh, cfg->reps);
 		}
 	}
+}
+
+int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
+{
+	struct kmodes km = {.nmodes = 0};
+	enum ab_vm_backing backings[3];
+	struct kgrid g;
+	int nback, maxv;
+
+	ab_cleanup_install();
+	if (ab_kvm_dev_kvm_check(err, errlen))
+		return -1;
+	if (pick_driver(cfg, err, errlen))
+		return -1;
+	if (pick_modes(cfg, &km, err, errlen))
+		return -1;
+	nback = pick_backings(backings);
+	maxv = set_params(cfg);
+	kvm_context(&km);
+	grid_sizes(cfg, &km, maxv, &g);
+	register_grid(cfg, &km, backings, nback, &g);
 	if (cfg->preset)
 		ab_add_context("preset", preset_note);
 	/* the bar: populate at least as fast as the kernel's demand_paging_test */

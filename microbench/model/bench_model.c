@@ -702,81 +702,104 @@ static int parse_list(const char *what, const char *s, bool all_ok, int64_t *out
 	return n;
 }
 
-int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
-{
-	int cap = ab_place_vcpu_capacity();
-	int maxv = cap;
+/* The grid ab_model_register() registers. */
+struct mb_grid {
+	int cap, maxv;
+	int64_t vcpus[16];
+	int nvc;
+	int64_t pg[MAX_LIST], bt[MAX_LIST];
+	int npg, nbt;
+	int reps;
+	uint64_t visits;
+	enum ab_lock_kind lock;
+};
 
+/* The vCPU counts: --max-vcpus checked against the PUs; 0, 1, 2, 4, ... and
+ * the cap itself. */
+static int grid_vcpus(const struct ab_bench_config *cfg, struct mb_grid *g, char *err,
+		      size_t errlen)
+{
+	g->cap = ab_place_vcpu_capacity();
+	g->maxv = g->cap;
 	if (cfg->max_vcpus < 0) {
 		snprintf(err, errlen, "max_vcpus %d is negative", cfg->max_vcpus);
 		return -1;
 	}
 	if (cfg->max_vcpus > 0)
-		maxv = cfg->max_vcpus;
-	if (maxv > cap && !cfg->allow_oversubscribe) {
+		g->maxv = cfg->max_vcpus;
+	if (g->maxv > g->cap && !cfg->allow_oversubscribe) {
 		snprintf(err, errlen,
 			 "refused: %d vCPUs + the walker need %d PUs, %d vCPUs fit here (walker on "
 			 "a core of its own, one PU per vCPU; %s): it would measure CPU sharing, "
 			 "not locking; --allow-oversubscribe runs it marked \"oversubscribed\"",
-			 maxv, maxv + 1, cap, ab_topo_summary());
+			 g->maxv, g->maxv + 1, g->cap, ab_topo_summary());
 		return -1;
 	}
 
-	/* vCPU counts: 0, 1, 2, 4, ... and the cap itself. */
-	int64_t vcpus[16];
-	int nvc = 0;
-	vcpus[nvc++] = 0;
-	for (int x = 1; x < maxv && nvc < 15; x *= 2)
-		vcpus[nvc++] = x;
-	if (maxv > 0)
-		vcpus[nvc++] = maxv;
+	g->nvc = 0;
+	g->vcpus[g->nvc++] = 0;
+	for (int x = 1; x < g->maxv && g->nvc < 15; x *= 2)
+		g->vcpus[g->nvc++] = x;
+	if (g->maxv > 0)
+		g->vcpus[g->nvc++] = g->maxv;
+	return 0;
+}
 
-	int64_t pg[MAX_LIST], bt[MAX_LIST];
+/* Range sizes and call sizes (--pages, --batch or the grid's), repetitions,
+ * the work per benchmark and the lock. */
+static int grid_sizes(const struct ab_bench_config *cfg, struct mb_grid *g, char *err,
+		      size_t errlen)
+{
 	static const int64_t pages_quick[] = {16384};
 	static const int64_t pages_full[] = {4096, 262144};
-	static const int64_t inval_rates[] = {0, 1000};
-	int npg, nbt;
+
 	if (cfg->pages) {
-		if ((npg = parse_list("--pages", cfg->pages, false, pg, err, errlen)) < 0)
+		if ((g->npg = parse_list("--pages", cfg->pages, false, g->pg, err, errlen)) < 0)
 			return -1;
 	} else {
-		npg = cfg->quick ? 1 : 2;
-		memcpy(pg, cfg->quick ? pages_quick : pages_full, sizeof(int64_t) * npg);
+		g->npg = cfg->quick ? 1 : 2;
+		memcpy(g->pg, cfg->quick ? pages_quick : pages_full, sizeof(int64_t) * g->npg);
 	}
 	if (cfg->batch) {
-		if ((nbt = parse_list("--batch", cfg->batch, true, bt, err, errlen)) < 0)
+		if ((g->nbt = parse_list("--batch", cfg->batch, true, g->bt, err, errlen)) < 0)
 			return -1;
 	} else {
 		/* 1: page_idle and 6.12 MGLRU (one call per PTE); 64: a
 		 * look-around window; all: the whole range in one call. */
-		nbt = 3;
-		bt[0] = 1;
-		bt[1] = 64;
-		bt[2] = 0;
+		g->nbt = 3;
+		g->bt[0] = 1;
+		g->bt[1] = 64;
+		g->bt[2] = 0;
 	}
-	int reps = cfg->reps > 0 ? cfg->reps : (cfg->quick ? 3 : 5);
+	g->reps = cfg->reps > 0 ? cfg->reps : (cfg->quick ? 3 : 5);
 	/* Fixed work per benchmark instead of a minimum time: Google Benchmark's
 	 * iteration estimate re-runs the whole setup (table, threads, baseline
 	 * window) several times per repetition, and the count depends only on
 	 * the grid, so names are the same on every machine. Per-page calls
 	 * cost ~30x more per page than whole-range ones: 1/16 of the visits. */
-	const uint64_t visits = cfg->quick ? (8u << 20) : (32u << 20);
+	g->visits = cfg->quick ? (8u << 20) : (32u << 20);
 
 	/* AB_MODEL_LOCK=pthread swaps the queued rwlock for glibc's (comparison
 	 * only; recorded in the context). */
 	const char *lk = getenv("AB_MODEL_LOCK");
-	enum ab_lock_kind lock = AB_LOCK_QUEUED;
+	g->lock = AB_LOCK_QUEUED;
 	if (lk && !strcmp(lk, "pthread")) {
-		lock = AB_LOCK_PTHREAD;
+		g->lock = AB_LOCK_PTHREAD;
 	} else if (lk && *lk && strcmp(lk, "queued")) {
 		snprintf(err, errlen, "AB_MODEL_LOCK='%s': want queued or pthread", lk);
 		return -1;
 	}
+	return 0;
+}
+
+/* The model, its workload and where every thread runs, per vCPU count. */
+static void model_context(const struct mb_grid *g)
+{
 	char buf[512];
 	snprintf(buf, sizeof(buf),
 		 "x86 TDP MMU model: 4-level radix, urcu-memb RCU, mmu_lock = %s%s",
-		 lock == AB_LOCK_PTHREAD ? "pthread_rwlock (writer-preferring)"
-					 : "queued rwlock (FIFO, as qrwlock)",
+		 g->lock == AB_LOCK_PTHREAD ? "pthread_rwlock (writer-preferring)"
+					    : "queued rwlock (FIFO, as qrwlock)",
 		 ab_model_slow_walker() ? " (SLOW WALKER TEST BUILD)" : "");
 	ab_add_context("model", buf);
 	snprintf(buf, sizeof(buf),
@@ -788,16 +811,70 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 		 WRITE_PCT, MB_FAULT_RATE, MB_FAULT_IN_PCT, FRESH_PAGES, MB_FAULT_WORK_NS,
 		 MB_FAULT_HOLD_NS);
 	ab_add_context("model_workload", buf);
-	/* Where every thread runs, per vCPU count of the grid. */
 	size_t off = 0;
 	buf[0] = 0;
-	for (int j = 0; j < nvc && off < sizeof(buf); j++) {
+	for (int j = 0; j < g->nvc && off < sizeof(buf); j++) {
 		char d[256];
-		ab_pin_describe(1 + (int)vcpus[j], d, sizeof(d));
+		ab_pin_describe(1 + (int)g->vcpus[j], d, sizeof(d));
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%svcpus:%d: %s",
-					j ? "; " : "", (int)vcpus[j], d);
+					j ? "; " : "", (int)g->vcpus[j], d);
 	}
 	ab_add_context("model_placement", buf);
+}
+
+/* One family @name of @ma: range size pg[i], call size bt[q]; page size 2M if @p. */
+static int register_family(const struct ab_bench_config *cfg, const struct mb_grid *g,
+			   struct mb_arg *ma, const char *name, int p, int i, int q, char *err,
+			   size_t errlen)
+{
+	static const int64_t inval_rates[] = {0, 1000};
+	int64_t batch = g->bt[q] && g->bt[q] < g->pg[i] ? g->bt[q] : g->pg[i];
+	bool whole = batch == g->pg[i];
+
+	/* Quick grid: 4K only (2M: the full grid). */
+	if (cfg->quick && p)
+		return 0;
+	ab_bench *b = ab_register(name, bench_model, ma);
+	if (!b) {
+		snprintf(err, errlen, "cannot register %s", name);
+		return -1;
+	}
+	ab_bench_arg_names(b, arg_names, 5);
+	for (int j = 0; j < g->nvc; j++)
+		for (int k = 0; k < 2; k++) {
+			int64_t args[5] = {g->pg[i], g->vcpus[j], inval_rates[k], 0, batch};
+			/* Without vCPUs nothing refaults. */
+			if (!g->vcpus[j] && inval_rates[k])
+				continue;
+			/* Quick grid: invalidations only
+			 * with whole-range calls (time). */
+			if (cfg->quick && inval_rates[k] && !whole)
+				continue;
+			ab_bench_args(b, args, 5);
+		}
+	/* Shadow ranges (what declining costs in accuracy): 4K, one vCPU, no
+	 * invalidations, whole-range calls; quick 10 %, full 10 % and 50 %. */
+	for (int k = 0; !p && whole && g->maxv >= 1 && k < (cfg->quick ? 1 : 2); k++) {
+		int64_t args[5] = {g->pg[i], 1, 0, k ? 50 : 10, batch};
+		ab_bench_args(b, args, 5);
+	}
+	uint64_t v = batch < 64 ? g->visits / 16 : g->visits;
+	uint64_t it = v / (uint64_t)g->pg[i];
+	ab_bench_iterations(b, it < 16 ? 16 : (int64_t)it);
+	ab_bench_manual_time(b);
+	ab_bench_repetitions(b, g->reps);
+	ab_bench_unit(b, 'u');
+	return 0;
+}
+
+int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
+{
+	struct mb_grid g;
+	char name[512];
+
+	if (grid_vcpus(cfg, &g, err, errlen) || grid_sizes(cfg, &g, err, errlen))
+		return -1;
+	model_context(&g);
 
 	for (int w = 0; w < AB_MODE_NR; w++) {
 		if (!ab_model_has_walker(w))
@@ -807,56 +884,18 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 			ma->w = w;
 			ma->ps = p ? AB_PG_2M : AB_PG_4K;
 			ma->pin = cfg->pin;
-			ma->lock = lock;
+			ma->lock = g.lock;
 			ma->min_window_ns = 50000000ull;
-			ma->capacity = cap;
-			snprintf(buf, sizeof(buf), "model/%s/%s", ab_mode_name(w), p ? "2M" : "4K");
+			ma->capacity = g.cap;
+			snprintf(name, sizeof(name), "model/%s/%s", ab_mode_name(w),
+				 p ? "2M" : "4K");
 			/* One family per range size and call size (iterations
 			 * are per family). */
-			for (int i = 0; i < npg; i++)
-				for (int q = 0; q < nbt; q++) {
-					int64_t batch = bt[q] && bt[q] < pg[i] ? bt[q] : pg[i];
-					bool whole = batch == pg[i];
-					/* Quick grid: 4K only (2M: the full grid). */
-					if (cfg->quick && p)
-						continue;
-					ab_bench *b = ab_register(buf, bench_model, ma);
-					if (!b) {
-						snprintf(err, errlen, "cannot register %s", buf);
+			for (int i = 0; i < g.npg; i++)
+				for (int q = 0; q < g.nbt; q++)
+					if (register_family(cfg, &g, ma, name, p, i, q, err,
+							    errlen))
 						return -1;
-					}
-					ab_bench_arg_names(b, arg_names, 5);
-					for (int j = 0; j < nvc; j++)
-						for (int k = 0; k < 2; k++) {
-							int64_t args[5] = {pg[i], vcpus[j],
-									   inval_rates[k], 0,
-									   batch};
-							/* Without vCPUs nothing refaults. */
-							if (!vcpus[j] && inval_rates[k])
-								continue;
-							/* Quick grid: invalidations only
-							 * with whole-range calls (time). */
-							if (cfg->quick && inval_rates[k] && !whole)
-								continue;
-							ab_bench_args(b, args, 5);
-						}
-					/* Shadow ranges (what declining costs in
-					 * accuracy): 4K, one vCPU, no invalidations,
-					 * whole-range calls; quick 10 %, full 10 %
-					 * and 50 %. */
-					for (int k = 0;
-					     !p && whole && maxv >= 1 && k < (cfg->quick ? 1 : 2);
-					     k++) {
-						int64_t args[5] = {pg[i], 1, 0, k ? 50 : 10, batch};
-						ab_bench_args(b, args, 5);
-					}
-					uint64_t v = batch < 64 ? visits / 16 : visits;
-					uint64_t it = v / (uint64_t)pg[i];
-					ab_bench_iterations(b, it < 16 ? 16 : (int64_t)it);
-					ab_bench_manual_time(b);
-					ab_bench_repetitions(b, reps);
-					ab_bench_unit(b, 'u');
-				}
 		}
 	}
 	return 0;
