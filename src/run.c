@@ -482,6 +482,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'q':
 			ro->progress = AB_PROGRESS_QUIET;
 			break;
+		case 'v':
+			ro->progress = AB_PROGRESS_VERBOSE;
+			break;
 		case 'h':
 			run_usage(stdout);
 			return AB_EXIT_OK;

@@ -37,6 +37,15 @@ expect 2 "unknown mode 'rcu'" -- "$ab" run --backend kvm --mode rcu
 expect 2 "expected a positive number, got 'x'" -- "$ab" run --reps x
 expect 2 "apply to --backend kvm only" -- "$ab" run --driver hook
 expect 2 "unexpected argument 'extra'" -- "$ab" run extra
+# what a person sees: one progress line per repetition by default, Google
+# Benchmark's table with -v, nothing with -q
+expect 0 '^\[1/[0-9]+\] model/scan/' -- "$ab" run --quick --filter '^model/scan/.*vcpus:0' --reps 1 --no-report --out "$tmp/p1"
+expect 0 'Iterations' -- "$ab" run -v --quick --filter '^model/scan/.*vcpus:0' --reps 1 --no-report --out "$tmp/p2"
+if "$ab" run -q --quick --filter '^model/scan/.*vcpus:0' --reps 1 --no-report --out "$tmp/p3" 2>"$tmp/q.err" >/dev/null && [[ ! -s $tmp/q.err ]]; then
+	echo "ok: -q prints nothing on stderr"
+else
+	echo "FAIL: -q printed on stderr:"; cat "$tmp/q.err"; fail=1
+fi
 
 # Ctrl-C in the middle of a run: no results.json, no partial file.
 if "$ab" run --list >/dev/null 2>&1; then
