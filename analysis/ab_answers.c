@@ -312,8 +312,7 @@ static void q1(struct ab_answer *a, const struct ab_ans_input *const *o, int no,
 		add_row(a, src->r, &n, "locked", "fast_only", "ns_per_page", "fast_only vs locked");
 		setf(a->basis, sizeof(a->basis),
 		     "fast_or_locked (takes the write lock) vs fast_only (declines) where KVM "
-		     "cannot be lockless (%s)",
-		     a->rows[0].config);
+		     "cannot be lockless");
 		setf(a->source, sizeof(a->source), "micro: %s", ab_answers_trust(src->r));
 	}
 	const char *cost = mac ? first_metric(mac->r, macro_cost) : NULL;
@@ -384,8 +383,7 @@ static void q2(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 	}
 	a->answered = true;
 	a->headline = 0;
-	setf(a->basis, sizeof(a->basis), "each mode vs locked, one variable at a time (%s)",
-	     a->rows[0].config);
+	setf(a->basis, sizeof(a->basis), "each mode vs locked, one variable at a time");
 	setf(a->source, sizeof(a->source), "%s; locked = 6.12 needs the lab's A/A test",
 	     ab_answers_trust(src->r));
 	int sig = 0, better = 0;
@@ -635,6 +633,9 @@ void ab_answers_text(struct ab_sb *b, const struct ab_answer a[AB_ANS_N], int wi
 		for (int r = 0; r < x->nrows; r++) {
 			char eff[96];
 
+			/* the configuration, each time it changes (Q3: batch 1, then 64) */
+			if (!r || strcmp(x->rows[r].config, x->rows[r - 1].config))
+				wrap(b, width, "  at:      ", x->rows[r].config);
 			effect_str(&x->rows[r].e, eff, sizeof(eff));
 			snprintf(line, sizeof(line), "%-30s %-12s %s", x->rows[r].label,
 				 x->rows[r].metric, eff);
