@@ -29,7 +29,8 @@ static const char *ctx(const struct ab_results *r, const char *k)
 
 static bool patched(const struct ab_results *r)
 {
-	return !strncmp(ctx(r, "kvm_kernel"), "patched", 7);
+	return !strncmp(ctx(r, "kvm_kernel"), "patched", 7) ||
+	       !strncmp(ctx(r, "macro_kernel"), "patched", 7);
 }
 
 const char *ab_answers_trust(const struct ab_results *r)
@@ -325,7 +326,9 @@ static void q1(struct ab_answer *a, const struct ab_ans_input *const *o, int no,
 						"macro: fast_or_locked vs fast_only");
 		struct ab_ans_row *ro = add_row(a, mac->r, &mn, "fast_only", "fast_or_locked", out,
 						"macro: fast_or_locked vs fast_only");
-		a->answered = rc && ro && rc->e.ok && ro->e.ok;
+		/* an answer needs both effects with a confidence interval */
+		a->answered = rc && ro && rc->e.ok && ro->e.ok && isfinite(ro->e.lo) &&
+			      (isfinite(rc->e.lo) || rc->e.base_med == 0);
 		a->headline = a->nrows - 1;
 		if (a->answered) {
 			bool better_outcome = ro->e.significant && ro->e.pct < 0;
@@ -343,11 +346,17 @@ static void q1(struct ab_answer *a, const struct ab_ans_input *const *o, int no,
 			return;
 		}
 	}
-	not_answered(
-	    a, 0,
-	    mac ? "the macro results lack fast_only/fast_or_locked reclaim CPU and refaults"
-		: "total behaviour needs macro results (reclaim CPU, refaults)",
-	    "agebench macro --quick --mode all");
+	bool few = false;
+	for (int i = 0; i < a->nrows; i++)
+		few |= !strncmp(a->rows[i].label, "macro:", 6) && a->rows[i].e.ok &&
+		       !isfinite(a->rows[i].e.lo) && a->rows[i].e.base_med != 0;
+	not_answered(a, 0,
+		     few   ? "the macro results have too few repetitions for a confidence interval"
+		     : mac ? "the macro results lack fast_only/fast_or_locked reclaim CPU and "
+			     "refaults"
+			   : "total behaviour needs macro results (reclaim CPU, refaults)",
+		     few ? "agebench macro --mode all --reps 5"
+			 : "agebench macro --quick --mode all");
 	a->headline = src ? 0 : -1;
 }
 

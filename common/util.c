@@ -206,19 +206,24 @@ const char *ab_platform(void)
 {
 	static char out[160];
 	char line[4096], vendor[64] = "", product[64] = "";
-	bool hv = false;
+	bool hv = false, tcg = false;
 	FILE *f;
 
 	if (out[0])
 		return out;
 	f = fopen("/proc/cpuinfo", "re");
-	while (f && !hv && fgets(line, sizeof(line), f))
-		hv = !strncmp(line, "flags", 5) && strstr(line, " hypervisor");
+	while (f && fgets(line, sizeof(line), f)) {
+		hv |= !strncmp(line, "flags", 5) && strstr(line, " hypervisor");
+		/* QEMU's emulated CPU (the kernel lab): "QEMU TCG CPU version 2.5+" */
+		tcg |= !strncmp(line, "model name", 10) && strstr(line, "QEMU TCG");
+	}
 	if (f)
 		fclose(f);
 	first_line("/sys/class/dmi/id/sys_vendor", vendor, sizeof(vendor));
 	first_line("/sys/class/dmi/id/product_name", product, sizeof(product));
-	if (!hv)
+	if (tcg)
+		snprintf(out, sizeof(out), "virtual machine (QEMU TCG: emulated CPU)");
+	else if (!hv)
 		snprintf(out, sizeof(out), "bare metal");
 	else if (strstr(vendor, "QEMU") || strstr(product, "QEMU"))
 		snprintf(out, sizeof(out), "virtual machine (QEMU%s%s)", product[0] ? ": " : "",
