@@ -87,13 +87,13 @@ void ab_kvset_add(struct ab_kvset *d, const struct ab_kvset *s)
 
 /* ---- cgroups ------------------------------------------------------------ */
 
-/* The cgroup2 mount and our path in it, if any. */
-static void find_v2(char *dir, size_t len)
+/* Where cgroup2 is mounted (from /proc/self/mountinfo); "" if nowhere. */
+static void cgroup2_mount(char *mnt, size_t len)
 {
-	char line[1024], mnt[256] = "", own[256] = "";
+	char line[1024];
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 
-	dir[0] = 0;
+	mnt[0] = 0;
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -102,11 +102,21 @@ static void find_v2(char *dir, size_t len)
 
 		if (sep && sscanf(line, "%*s %*s %*s %*s %255s", mp) == 1 &&
 		    sscanf(sep + 3, "%63s", fstype) == 1 && !strcmp(fstype, "cgroup2")) {
-			snprintf(mnt, sizeof(mnt), "%s", mp);
+			snprintf(mnt, len, "%s", mp);
 			break;
 		}
 	}
 	fclose(f);
+}
+
+/* The cgroup2 mount and our path in it, if any. */
+static void find_v2(char *dir, size_t len)
+{
+	char line[1024], mnt[256], own[256] = "";
+	FILE *f;
+
+	dir[0] = 0;
+	cgroup2_mount(mnt, sizeof(mnt));
 	if (!mnt[0] || !(f = fopen("/proc/self/cgroup", "re")))
 		return;
 	while (fgets(line, sizeof(line), f))
@@ -121,7 +131,7 @@ static void find_v2(char *dir, size_t len)
 
 void ab_macro_v2_of(const char *mem, char *v2, size_t len)
 {
-	char p[700], line[1024], mnt[256] = "";
+	char p[700], line[1024], mnt[256];
 	FILE *f;
 	int pid = 0;
 
@@ -132,19 +142,9 @@ void ab_macro_v2_of(const char *mem, char *v2, size_t len)
 			pid = 0;
 		fclose(f);
 	}
-	if (pid <= 0 || !(f = fopen("/proc/self/mountinfo", "re")))
+	if (pid <= 0)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		char mp[256], fstype[64];
-		char *sep = strstr(line, " - ");
-
-		if (sep && sscanf(line, "%*s %*s %*s %*s %255s", mp) == 1 &&
-		    sscanf(sep + 3, "%63s", fstype) == 1 && !strcmp(fstype, "cgroup2")) {
-			snprintf(mnt, sizeof(mnt), "%s", mp);
-			break;
-		}
-	}
-	fclose(f);
+	cgroup2_mount(mnt, sizeof(mnt));
 	snprintf(p, sizeof(p), "/proc/%d/cgroup", pid);
 	if (!mnt[0] || !(f = fopen(p, "re")))
 		return;
