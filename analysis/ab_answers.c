@@ -235,12 +235,12 @@ static void setf(char *dst, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void not_answered(struct ab_answer a[], int q, const char *missing, const char *cmd)
+static void not_answered(struct ab_answer *a, const char *missing, const char *cmd)
 {
-	a[q].answered = false;
-	setf(a[q].missing, sizeof(a[q].missing), "%s", missing);
-	setf(a[q].command, sizeof(a[q].command), "%s", cmd);
-	setf(a[q].verdict, sizeof(a[q].verdict), "not answered: %s", missing);
+	a->answered = false;
+	setf(a->missing, sizeof(a->missing), "%s", missing);
+	setf(a->command, sizeof(a->command), "%s", cmd);
+	setf(a->verdict, sizeof(a->verdict), "not answered: %s", missing);
 }
 
 static const char *reproduce(const struct ab_ans_input *in)
@@ -350,7 +350,7 @@ static void q1(struct ab_answer *a, const struct ab_ans_input *const *o, int no,
 	for (int i = 0; i < a->nrows; i++)
 		few |= !strncmp(a->rows[i].label, "macro:", 6) && a->rows[i].e.ok &&
 		       !isfinite(a->rows[i].e.lo) && a->rows[i].e.base_med != 0;
-	not_answered(a, 0,
+	not_answered(a,
 		     few   ? "the macro results have too few repetitions for a confidence interval"
 		     : mac ? "the macro results lack fast_only/fast_or_locked reclaim CPU and "
 			     "refaults"
@@ -372,8 +372,7 @@ static void q2(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 			if (pick_config(o[i]->r, base, 1, "ns_per_page", &w, &n))
 				src = o[i];
 	if (!src) {
-		not_answered(a, 1, "no results with locked and another mode",
-			     "agebench run --quick");
+		not_answered(a, "no results with locked and another mode", "agebench run --quick");
 		return;
 	}
 	for (int m = 0; m < AB_MODE_NR; m++) {
@@ -386,7 +385,7 @@ static void q2(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 		add_row(a, src->r, &n, "locked", md->name, "vcpu_rel", md->name);
 	}
 	if (!a->nrows) {
-		not_answered(a, 1, "no mode besides locked in the same configuration",
+		not_answered(a, "no mode besides locked in the same configuration",
 			     "agebench run --quick");
 		return;
 	}
@@ -434,8 +433,7 @@ static void q3(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 		}
 	}
 	if (!src) {
-		not_answered(a, 2,
-			     "no configuration with locked, read_locked, fast_only and bitmap",
+		not_answered(a, "no configuration with locked, read_locked, fast_only and bitmap",
 			     "agebench run --quick");
 		return;
 	}
@@ -478,8 +476,7 @@ static void q4(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 		}
 	}
 	if (!src) {
-		not_answered(a, 3, "no configuration with bitmap and locked",
-			     "agebench run --quick");
+		not_answered(a, "no configuration with bitmap and locked", "agebench run --quick");
 		return;
 	}
 	/* the best non-bitmap mode (a kernel mode of the table that answers whole
@@ -514,7 +511,7 @@ static void q4(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 	setf(a->source, sizeof(a->source), "%s", ab_answers_trust(src->r));
 	setf(a->command, sizeof(a->command), "%s", reproduce(src));
 	if (!a->answered) {
-		not_answered(a, 3, "too few repetitions for a confidence interval",
+		not_answered(a, "too few repetitions for a confidence interval",
 			     "agebench run --quick --reps 9");
 		return;
 	}

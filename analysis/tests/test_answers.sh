@@ -80,6 +80,13 @@ cp "$tmp/small/results.json" "$tmp/withmacro/"
 if "$tool" report --no-figures "$tmp/withmacro" >/dev/null 2>&1; then ok; else bad "report withmacro"; fi
 json "$tmp/withmacro/answers.json" 'not a["Q1"]["answered"] and "lack" in a["Q1"]["missing"]'
 
+# one mode only (the lab's per-mode runs): each question says what it lacks,
+# in its own block (a not-answered verdict once went to the next question)
+run onlylocked --only-locked
+json "$tmp/onlylocked/answers.json" 'all(not a[q]["answered"] for q in ("Q2", "Q3", "Q4"))'
+json "$tmp/onlylocked/answers.json" '"besides locked" in a["Q2"]["missing"] and "read_locked" in a["Q3"]["missing"] and "bitmap" in a["Q4"]["missing"]'
+json "$tmp/onlylocked/answers.json" 'all(a[q]["verdict"].startswith("not answered: ") for q in a)'
+
 # the Q3 waterfall figure: one block, the three steps, cumulative = product of the steps
 mkdir -p "$tmp/fig"
 "$synth" "$tmp/fig/results.json" --reps 9 >/dev/null
