@@ -55,6 +55,13 @@ const char *ab_tmp_path(const char *path);
  * "B" ("64M", "64MiB", "2g"). Returns 0, or -1 on junk or overflow.
  */
 int ab_parse_size(const char *s, uint64_t *out);
+/*
+ * A comma list of page counts (1 .. 2^30; "all" = 0 when @all_ok) into
+ * @out (at most @max). Returns how many, or -1 with @err naming @what and
+ * the bad item.
+ */
+int ab_parse_count_list(const char *what, const char *s, bool all_ok, int64_t *out, int max,
+			char *err, size_t errlen);
 /* mkdir -p; returns 0 or -errno. */
 int ab_mkdir_p(const char *path);
 /* Read a whole (small) file into a malloc'd NUL-terminated buffer, or NULL. */

@@ -39,6 +39,30 @@ int main(void)
 			CHECK(v == sizes[i].v, "'%s': %llu", sizes[i].s, (unsigned long long)v);
 	}
 
+	/* page-count lists (--pages, --batch) */
+	{
+		int64_t v[4];
+		char e[128] = "";
+
+		CHECK(ab_parse_count_list("--batch", "1,64,all", true, v, 4, e, sizeof(e)) == 3 &&
+			  v[0] == 1 && v[1] == 64 && v[2] == 0,
+		      "1,64,all: %s", e);
+		CHECK(ab_parse_count_list("--pages", "all", false, v, 4, e, sizeof(e)) == -1 &&
+			  strstr(e, "--pages") && strstr(e, "'all'"),
+		      "all accepted without all_ok: %s", e);
+		static const char *const bad[] = {"", "0", "-1", "1x", ",", "2000000000", "1,,x"};
+		for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			e[0] = 0;
+			CHECK(ab_parse_count_list("--batch", bad[i], true, v, 4, e, sizeof(e)) ==
+				      -1 &&
+				  strstr(e, "--batch"),
+			      "'%s' accepted", bad[i]);
+		}
+		CHECK(ab_parse_count_list("--batch", "1,2,3,4,5", true, v, 4, e, sizeof(e)) == -1 &&
+			  strstr(e, "at most 4"),
+		      "5 values into 4: %s", e);
+	}
+
 	char dir[] = "/tmp/ab_util_XXXXXX", path[64];
 	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
 	snprintf(path, sizeof(path), "%s/a/b/out.txt", dir);

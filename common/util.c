@@ -78,6 +78,45 @@ int ab_write_atomic(const char *path, const void *buf, size_t len)
 	return err;
 }
 
+int ab_parse_count_list(const char *what, const char *s, bool all_ok, int64_t *out, int max,
+			char *err, size_t errlen)
+{
+	char buf[256], *save = NULL;
+	int n = 0;
+
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "%s: list too long", what);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long long v;
+
+		if (n == max) {
+			snprintf(err, errlen, "%s: at most %d values", what, max);
+			return -1;
+		}
+		if (all_ok && !strcmp(t, "all")) {
+			out[n++] = 0;
+			continue;
+		}
+		errno = 0;
+		v = strtoll(t, &end, 10);
+		if (errno || end == t || *end || v <= 0 || v > (1ll << 30)) {
+			snprintf(err, errlen, "%s: '%s' is not a page count (1 .. 2^30%s)", what, t,
+				 all_ok ? ", or all" : "");
+			return -1;
+		}
+		out[n++] = v;
+	}
+	if (!n) {
+		snprintf(err, errlen, "%s: empty list", what);
+		return -1;
+	}
+	return n;
+}
+
 int ab_parse_size(const char *s, uint64_t *out)
 {
 	unsigned int shift = 0;

@@ -38,8 +38,10 @@ static void run_usage(FILE *f)
 	    "  --allow-oversubscribe  run points whose walker + vCPU threads exceed the\n"
 	    "                   PUs; their results.json entries carry \"oversubscribed\": 1\n"
 	    "  --pages LIST     model: range sizes in pages, comma list (default: the grid's)\n"
-	    "  --batch LIST     model: pages per aging call, comma list of numbers or 'all'\n"
-	    "                   (default 1,64,all: page_idle/MGLRU per PTE, look-around, range)\n"
+	    "  --batch LIST     pages per aging call, comma list of numbers or 'all' (model,\n"
+	    "                   and kvm with --driver hook: its notifier calls); default\n"
+	    "                   1,64,all (quick kvm: 1,64): page_idle/MGLRU per PTE,\n"
+	    "                   look-around, range\n"
 	    "  --no-pin         do not pin threads with hwloc\n"
 	    "  --driver D       kvm backend aging driver: hook, page_idle, lru_gen, reclaim\n"
 	    "                   (default: the best the running kernel offers)\n"
@@ -524,8 +526,8 @@ static int check_args(struct run_args *a)
 		ab_warn("--driver and --mode apply to --backend kvm only");
 		return AB_EXIT_USAGE;
 	}
-	if (strcmp(a->backend, "model") && (cfg->pages || cfg->batch)) {
-		ab_warn("--pages and --batch apply to --backend model only");
+	if (strcmp(a->backend, "model") && cfg->pages) {
+		ab_warn("--pages applies to --backend model only (kvm: --mem-per-vcpu)");
 		return AB_EXIT_USAGE;
 	}
 	return RUN_GO;

@@ -124,11 +124,16 @@ static int parse_u64_field(const char *s, const char *key, uint64_t *out)
 
 /* Write one age_bench request to @fd; on failure close @fd and say why. */
 static int hook_request(int fd, const char *path, const char *mode, uint64_t start_gfn,
-			uint64_t npages, bool clear, char *err, size_t errlen)
+			uint64_t npages, bool clear, uint64_t batch, char *err, size_t errlen)
 {
-	char cmd[128];
-	int n = snprintf(cmd, sizeof(cmd), "%s %" PRIu64 " %" PRIu64 " %s\n", mode, start_gfn,
-			 npages, clear ? "clear" : "test");
+	char cmd[128], bs[24] = "";
+	int n;
+
+	/* batch > npages is EINVAL: clamp; 0 sends no field (the v1 form) */
+	if (batch)
+		snprintf(bs, sizeof(bs), " %" PRIu64, batch < npages ? batch : npages);
+	n = snprintf(cmd, sizeof(cmd), "%s %" PRIu64 " %" PRIu64 " %s%s\n", mode, start_gfn, npages,
+		     clear ? "clear" : "test", bs);
 
 	if (write(fd, cmd, (size_t)n) != n) {
 		int e = errno;
@@ -142,6 +147,13 @@ static int hook_request(int fd, const char *path, const char *mode, uint64_t sta
 
 int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
 		    bool clear, struct ab_vm_hook_result *res, char *err, size_t errlen)
+{
+	return ab_vm_hook_call_batch(vm, mode, start_gfn, npages, clear, 0, res, err, errlen);
+}
+
+int ab_vm_hook_call_batch(const struct abvm *vm, const char *mode, uint64_t start_gfn,
+			  uint64_t npages, bool clear, uint64_t batch,
+			  struct ab_vm_hook_result *res, char *err, size_t errlen)
 {
 	char path[160], *buf;
 	size_t cap = 256 + (npages + 63) / 64 * 17 + 64;
@@ -159,7 +171,7 @@ int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn,
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return ab_errf(err, errlen, -1, "%s: %s", path, strerror(errno));
-	if (hook_request(fd, path, mode, start_gfn, npages, clear, err, errlen))
+	if (hook_request(fd, path, mode, start_gfn, npages, clear, batch, err, errlen))
 		return -1;
 	buf = malloc(cap);
 	if (!buf) {
@@ -195,7 +207,9 @@ int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn,
 		return -1;
 	}
 	free(buf);
-	return ab_vm_hook_expect(res, mode, start_gfn, npages, clear, err, errlen);
+	if (ab_vm_hook_expect(res, mode, start_gfn, npages, clear, err, errlen))
+		return -1;
+	return batch ? ab_vm_hook_expect_batch(res, npages, batch, err, errlen) : 0;
 }
 
 int ab_vm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
@@ -209,9 +223,41 @@ int ab_vm_hook_walk(const struct abvm *vm, const char *mode, uint64_t start_gfn,
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return ab_errf(err, errlen, -1, "%s: %s", path, strerror(errno));
-	if (hook_request(fd, path, mode, start_gfn, npages, clear, err, errlen))
+	if (hook_request(fd, path, mode, start_gfn, npages, clear, 0, err, errlen))
 		return -1;
 	close(fd);
+	return 0;
+}
+
+/*
+ * The v2 fields "batch= calls= declines=" (docs/kernel-interface.md): all
+ * three or none (a v1 answer); batch >= 1, calls >= 1, declines <= calls,
+ * declined=1 exactly when some call declined.
+ */
+static int hook_parse_v2(const char *buf, struct ab_vm_hook_result *res, char *err, size_t errlen)
+{
+	const char *nl = strchr(buf, '\n'), *b = strstr(buf, " batch=");
+
+	res->has_batch = false;
+	res->batch = res->calls = res->declines = 0;
+	if (!b || (nl && b > nl))
+		return 0;
+	if (parse_u64_field(buf, " batch=", &res->batch) ||
+	    parse_u64_field(buf, " calls=", &res->calls) ||
+	    parse_u64_field(buf, " declines=", &res->declines))
+		return ab_errf(err, errlen, -1,
+			       "age_bench: batch= without calls= and declines= in '%.200s'", buf);
+	if (!res->batch || !res->calls || res->declines > res->calls)
+		return ab_errf(err, errlen, -1,
+			       "age_bench: batch=%" PRIu64 " calls=%" PRIu64 " declines=%" PRIu64
+			       " (batch and calls must be >= 1, declines <= calls)",
+			       res->batch, res->calls, res->declines);
+	if ((res->declines > 0) != (res->declined != 0))
+		return ab_errf(err, errlen, -1,
+			       "age_bench: declined=%d but declines=%" PRIu64
+			       " (declined means some call declined)",
+			       res->declined, res->declines);
+	res->has_batch = true;
 	return 0;
 }
 
@@ -233,6 +279,8 @@ int ab_vm_hook_parse(const char *buf, struct ab_vm_hook_result *res, char *err, 
 		return ab_errf(err, errlen, -1, "age_bench: declined=%" PRIu64 " (must be 0 or 1)",
 			       dec);
 	res->declined = (int)dec;
+	if (hook_parse_v2(buf, res, err, errlen))
+		return -1;
 	if ((res->pages + 63) / 64 > res->words)
 		return ab_errf(err, errlen, -1,
 			       "age_bench: result for %" PRIu64 " pages, bitmap holds %zu words",
@@ -299,6 +347,24 @@ int ab_vm_hook_expect(const struct ab_vm_hook_result *res, const char *mode, uin
 			       " %s', the answer is for '%s %" PRIu64 " %" PRIu64 " %s'",
 			       mode, start_gfn, npages, clear ? "clear" : "test", res->mode,
 			       res->start, res->pages, res->op);
+	return 0;
+}
+
+int ab_vm_hook_expect_batch(const struct ab_vm_hook_result *res, uint64_t npages, uint64_t batch,
+			    char *err, size_t errlen)
+{
+	uint64_t want = batch && batch < npages ? batch : npages;
+
+	if (!res->has_batch)
+		return ab_errf(err, errlen, -1,
+			       "age_bench: asked for calls of %" PRIu64
+			       " pages, the answer has no batch= (a v1 hook?)",
+			       want);
+	if (res->batch != want)
+		return ab_errf(err, errlen, -1,
+			       "age_bench: asked for calls of %" PRIu64
+			       " pages, the answer says batch=%" PRIu64,
+			       want, res->batch);
 	return 0;
 }
 

@@ -45,6 +45,10 @@ struct ab_vm_hook_result {
 	char op[8];
 	uint64_t start, pages, young, ns, lock_wait_ns;
 	int declined;
+	/* v2 hook: batch used (pages for the whole range), notifier calls, and
+	 * how many of them declined; has_batch false for a v1 answer */
+	uint64_t batch, calls, declines;
+	bool has_batch;
 	uint64_t *bitmap; /* (pages + 63) / 64 words, malloc'd by the caller */
 	size_t words;	  /* capacity of bitmap in words */
 };
@@ -58,6 +62,15 @@ bool ab_vm_hook_path(const struct abvm *vm, char *buf, size_t len);
  */
 int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn, uint64_t npages,
 		    bool clear, struct ab_vm_hook_result *res, char *err, size_t errlen);
+/*
+ * The same in notifier calls of @batch pages ("... <test|clear> <batch>",
+ * the v2 hook; 0: no batch field, the whole range). @batch is clamped to
+ * @npages (the hook rejects batch > npages). The answer must carry the v2
+ * fields and echo the batch.
+ */
+int ab_vm_hook_call_batch(const struct abvm *vm, const char *mode, uint64_t start_gfn,
+			  uint64_t npages, bool clear, uint64_t batch,
+			  struct ab_vm_hook_result *res, char *err, size_t errlen);
 
 /*
  * Only the walk: write the line, do not read the answer. age_bench keeps one
@@ -78,6 +91,10 @@ int ab_vm_hook_parse(const char *text, struct ab_vm_hook_result *res, char *err,
 /* Does the answer answer the question asked (mode, op, start, pages)? 0 or -1. */
 int ab_vm_hook_expect(const struct ab_vm_hook_result *res, const char *mode, uint64_t start_gfn,
 		      uint64_t npages, bool clear, char *err, size_t errlen);
+/* ... and in calls of @batch pages (0: whole range): a v2 answer whose
+ * batch= is @batch (npages for 0, or when @batch >= npages). 0 or -1. */
+int ab_vm_hook_expect_batch(const struct ab_vm_hook_result *res, uint64_t npages, uint64_t batch,
+			    char *err, size_t errlen);
 
 /* ---- page_idle ---- */
 #define AB_VM_PAGE_IDLE_PATH "/sys/kernel/mm/page_idle/bitmap"

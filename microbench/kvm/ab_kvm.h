@@ -77,10 +77,11 @@ struct ab_kvm_age_res {
 	uint64_t young;	       /* pages reported young */
 	uint64_t ns;	       /* wall time of the call */
 	uint64_t lock_wait_ns; /* hook only (KVM stats) */
-	uint64_t declines;     /* hook only */
+	uint64_t declines;     /* hook only: declined notifier calls */
+	uint64_t calls;	       /* hook only: notifier calls (has_calls) */
 	uint64_t evicted;      /* reclaim: pages of the range evicted by the call */
 	uint64_t refaults;     /* reclaim: file refaults in the memcg since the last call */
-	bool has_lock_wait, has_declines, has_refaults;
+	bool has_lock_wait, has_declines, has_refaults, has_calls;
 	bool has_young; /* young is known (always, except reclaim without stats) */
 	bool declined;	/* fast_only/bitmap declined: no answer */
 };
@@ -120,6 +121,7 @@ struct ab_kvm_drv {
 	struct ab_kvm_memcg memcg;
 	bool in_memcg;
 	uint64_t budget; /* reclaim: pages to ask for per call (0 = npages) */
+	uint64_t batch;	 /* per_mode (hook): pages per notifier call (0 = whole range) */
 	char err[512];	 /* age(): what went wrong, when it says more than errno */
 	void *priv;
 };

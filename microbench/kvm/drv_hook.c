@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * drv_hook.c - the patched kernel's per-VM debugfs walker hook
- * (docs/kernel-interface.md, "Benchmark hook"): one walker call of a given
- * mode over a GFN range, timed by the kernel, with its lock wait and
- * whether it declined.
+ * (docs/kernel-interface.md, "Benchmark hook"): the notifier calls of a
+ * given mode over a GFN range, batch:N pages each (d->batch; the whole
+ * range without), timed by the kernel, with their lock wait and declines.
  */
 #define _GNU_SOURCE
 #include "ab_kvm.h"
@@ -68,25 +68,31 @@ static int hook_prepare(struct ab_kvm_drv *d, const struct ab_kvm_target *t, cha
 }
 
 /*
- * One hook call over at most HOOK_MAX_PAGES pages through libabvm's
- * ab_vm_hook_call (open, write the question, read the answer: the file is
- * non-seekable and keeps one answer per VM; strict parse + echo check).
- * The kernel times the walker itself: that is res->ns.
+ * One hook request over at most HOOK_MAX_PAGES pages, in notifier calls of
+ * @batch pages (0: the whole range), through libabvm's
+ * ab_vm_hook_call_batch (open, write the question, read the answer: the
+ * file is non-seekable and keeps one answer per VM; strict parse + echo
+ * check, batch included). The kernel times the notifier calls itself and
+ * answers ns without its mmu_lock wait: ns + lock_wait_ns is the calls'
+ * wall time, which is what ns_per_page means in every driver.
  */
 static int hook_call(struct hook *h, const char *mode, uint64_t first, uint64_t n, bool clear,
-		     struct ab_kvm_age_res *res, uint64_t *bits, char *msg, size_t len)
+		     uint64_t batch, struct ab_kvm_age_res *res, uint64_t *bits, char *msg,
+		     size_t len)
 {
-	if (ab_vm_hook_call(h->vm, mode, h->gfn0 + first, n, clear, &h->r, msg, len))
+	if (ab_vm_hook_call_batch(h->vm, mode, h->gfn0 + first, n, clear, batch, &h->r, msg, len))
 		return -EPROTO;
 	res->pages += h->r.pages;
 	res->young += h->r.young;
 	res->has_young = true;
-	res->ns += h->r.ns;
+	res->ns += h->r.ns + h->r.lock_wait_ns;
 	res->lock_wait_ns += h->r.lock_wait_ns;
-	if (h->r.declined) {
+	if (h->r.declined)
 		res->declined = true;
-		res->declines++;
-	}
+	/* v2: the declined notifier calls and all of them; v1: one request */
+	res->declines += h->r.has_batch ? h->r.declines : (uint64_t)h->r.declined;
+	res->calls += h->r.has_batch ? h->r.calls : 0;
+	res->has_calls = h->r.has_batch;
 	for (uint64_t i = 0; bits && i < n; i++)
 		if (ab_vm_bit(h->r.bitmap, i))
 			ab_vm_set_bit(bits, first + i);
@@ -103,7 +109,8 @@ static int hook_age(struct ab_kvm_drv *d, const char *mode, uint64_t first, uint
 	for (uint64_t off = 0; off < npages && !err; off += HOOK_MAX_PAGES) {
 		uint64_t n = npages - off < HOOK_MAX_PAGES ? npages - off : HOOK_MAX_PAGES;
 
-		err = hook_call(h, mode, first + off, n, clear, res, bits, d->err, sizeof(d->err));
+		err = hook_call(h, mode, first + off, n, clear, d->batch, res, bits, d->err,
+				sizeof(d->err));
 	}
 	/* the hook answers lock_wait_ns and declined itself, per walker call */
 	res->has_lock_wait = res->has_declines = !err;

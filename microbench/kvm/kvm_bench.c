@@ -3,8 +3,8 @@
  * kvm_bench.c - the kvm backend: real VMs (libabvm) aged by the running
  * kernel through one of the aging drivers, timed while vCPUs run.
  *
- * One benchmark = kvm/<mode>/<4K|2M|file>/mib:<n>/vcpus:<n>, one repetition
- * = one fresh VM:
+ * One benchmark = kvm/<mode>/<4K|2M|file>/mib:<n>/vcpus:<n>[/batch:<pages>]
+ * (batch: the hook's pages per notifier call), one repetition = one fresh VM:
  *   1. populate: every vCPU touches its partition once (first-touch fault
  *      latency per access -> fault_* and the "fault" CDF);
  *   2. base: vCPUs loop over their pages, no aging, for a fixed time;
@@ -382,8 +382,8 @@ struct ager {
 	bool pin;
 	pthread_barrier_t *bar;
 	volatile int stop;
-	uint64_t calls, ns, pages, young, lw, dc, ev, rf;
-	bool has_young, has_lw, has_dc, has_rf;
+	uint64_t calls, ns, pages, young, lw, dc, ev, rf, nc;
+	bool has_young, has_lw, has_dc, has_rf, has_nc;
 	int err;
 };
 
@@ -393,7 +393,7 @@ static void *ager_fn(void *arg)
 
 	if (a->pin)
 		ab_pin_self(0);
-	a->has_young = a->has_lw = a->has_dc = a->has_rf = true;
+	a->has_young = a->has_lw = a->has_dc = a->has_rf = a->has_nc = true;
 	pthread_barrier_wait(a->bar);
 	do {
 		struct ab_kvm_age_res r;
@@ -414,6 +414,8 @@ static void *ager_fn(void *arg)
 		a->ev += r.evicted;
 		a->rf += r.refaults;
 		a->has_rf &= r.has_refaults;
+		a->nc += r.calls;
+		a->has_nc &= r.has_calls;
 	} while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE));
 	return NULL;
 }
@@ -697,6 +699,8 @@ static void ager_add(struct ager *sum, const struct ager *a)
 	sum->dc += a->dc;
 	sum->ev += a->ev;
 	sum->rf += a->rf;
+	sum->nc += a->nc;
+	sum->has_nc = (first || sum->has_nc) && a->has_nc;
 	sum->has_young = (first || sum->has_young) && a->has_young;
 	sum->has_lw = (first || sum->has_lw) && a->has_lw;
 	sum->has_dc = (first || sum->has_dc) && a->has_dc;
@@ -878,6 +882,9 @@ static void kc_counters_contended(struct kcase *c)
 	if (c->has_k && !c->kb->drv->per_mode) {
 		ab_counter(st, "kvm_calls", (double)c->k_calls / n, AB_CTR_DEFAULT);
 		ab_counter(st, "kvm_walk_ns", (double)c->k_walk / n, AB_CTR_DEFAULT);
+	} else if (a->has_nc) {
+		/* the hook's own count: notifier calls of batch:N pages per pass */
+		ab_counter(st, "kvm_calls", (double)a->nc / n, AB_CTR_DEFAULT);
 	}
 	if (c->kb->drv == &ab_kvm_drv_reclaim) {
 		ab_counter(st, "evicted", (double)a->ev / n, AB_CTR_DEFAULT);
@@ -1012,6 +1019,8 @@ static void kbench_fn(ab_state *st, void *arg)
 	cpu_set_t saved;
 	bool ok;
 
+	/* per-mode drivers (the hook) take the call size: batch:N */
+	c.d.batch = kb->drv->per_mode ? (uint64_t)ab_range(st, 2) : 0;
 	sched_getaffinity(0, sizeof(saved), &saved);
 	if (c.p->pin)
 		ab_pin_self(0);
@@ -1486,6 +1495,10 @@ struct kgrid {
 	int nvl;
 	int64_t per_vcpu;
 	uint64_t cap_mib;
+	/* per-mode drivers (the hook): pages per notifier call, 0 = the whole
+	 * range (named batch:<guest pages>, as the model names it) */
+	int64_t bt[8];
+	int nbt;
 };
 
 /* The preset's vCPU counts (8, 32, 112, capped to @maxv) and its note. */
@@ -1511,6 +1524,45 @@ static void preset_grid(struct kgrid *g, const struct kmodes *km, int maxv)
 		snprintf(
 		    preset_note + strlen(preset_note), sizeof(preset_note) - strlen(preset_note),
 		    "%d vCPU(s): this machine has %d PUs (one is the ager's)", maxv, params.pus);
+}
+
+/*
+ * Call sizes: --batch, else 1 (page_idle and 6.12's MGLRU ask per page) and
+ * 64 (a look-around window), and the whole range in the full grid; the
+ * preset one size (the first of --batch, else the whole range). Only the
+ * hook has a call size of its own: the real callers decide theirs.
+ */
+static int grid_batches(const struct ab_bench_config *cfg, struct kgrid *g, char *err,
+			size_t errlen)
+{
+	static const int64_t quick[] = {1, 64}, full[] = {1, 64, 0};
+
+	g->nbt = 0;
+	if (!chosen->per_mode) {
+		if (cfg->batch) {
+			snprintf(
+			    err, errlen,
+			    "--batch: the %s driver has no call size of its own (its caller "
+			    "decides: page_idle and reclaim ask per page, MGLRU per its walk); "
+			    "only --driver hook takes --batch",
+			    chosen->name);
+			return -1;
+		}
+		return 0;
+	}
+	if (cfg->batch) {
+		g->nbt = ab_parse_count_list("--batch", cfg->batch, true, g->bt, 8, err, errlen);
+		if (g->nbt < 0)
+			return -1;
+	} else {
+		g->nbt = cfg->quick ? 2 : 3;
+		memcpy(g->bt, cfg->quick ? quick : full, sizeof(int64_t) * (size_t)g->nbt);
+	}
+	if (cfg->preset) {
+		g->bt[0] = cfg->batch ? g->bt[0] : 0;
+		g->nbt = 1;
+	}
+	return 0;
 }
 
 static void grid_sizes(const struct ab_bench_config *cfg, const struct kmodes *km, int maxv,
@@ -1571,7 +1623,14 @@ static void grid_args(const struct ab_bench_config *cfg, const struct kgrid *g, 
 						 "MemAvailable (%llu MiB)",
 						 (unsigned long long)g->cap_mib);
 			}
-			ab_bench_args(bh, (int64_t[2]){mib, g->vlist[k]}, 2);
+			for (int q = 0; q < g->nbt; q++) {
+				int64_t pages = mib * 256; /* 4 KiB gfns */
+				int64_t b = g->bt[q] && g->bt[q] < pages ? g->bt[q] : pages;
+
+				ab_bench_args(bh, (int64_t[3]){mib, g->vlist[k], b}, 3);
+			}
+			if (!g->nbt)
+				ab_bench_args(bh, (int64_t[2]){mib, g->vlist[k]}, 2);
 		}
 	}
 }
@@ -1581,7 +1640,7 @@ static void register_grid(const struct ab_bench_config *cfg, const struct kmodes
 			  const enum ab_vm_backing *backings, int nback, const struct kgrid *g)
 {
 	static struct kbench benches[3 * AB_MODE_NR];
-	static const char *const argn[] = {"mib", "vcpus"};
+	static const char *const argn[] = {"mib", "vcpus", "batch"};
 	int nb = 0;
 
 	for (int m = 0; m < km->nmodes; m++) {
@@ -1600,7 +1659,7 @@ static void register_grid(const struct ab_bench_config *cfg, const struct kmodes
 			snprintf(name, sizeof(name), "kvm/%s/%s", kb->mode,
 				 backing_tag(kb->backing));
 			bh = ab_register(name, kbench_fn, kb);
-			ab_bench_arg_names(bh, argn, 2);
+			ab_bench_arg_names(bh, argn, g->nbt ? 3 : 2);
 			grid_args(cfg, g, bh);
 			ab_bench_manual_time(bh);
 			ab_bench_iterations(bh, params.iters);
@@ -1629,6 +1688,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	maxv = set_params(cfg);
 	kvm_context(&km);
 	grid_sizes(cfg, &km, maxv, &g);
+	if (grid_batches(cfg, &g, err, errlen))
+		return -1;
 	register_grid(cfg, &km, backings, nback, &g);
 	if (cfg->preset)
 		ab_add_context("preset", preset_note);

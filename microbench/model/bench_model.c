@@ -666,42 +666,6 @@ static const char *const arg_names[] = {"pages", "vcpus", "inval", "shadow", "ba
 #define MAX_LIST 16
 static struct mb_arg args_store[AB_MODE_NR * 2];
 
-/* Comma list of positive numbers (or "all" = 0 when @all_ok) into @out. */
-static int parse_list(const char *what, const char *s, bool all_ok, int64_t *out, char *err,
-		      size_t errlen)
-{
-	char buf[256], *save = NULL;
-	int n = 0;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		char *end;
-		long long v;
-
-		if (n == MAX_LIST) {
-			snprintf(err, errlen, "%s: at most %d values", what, MAX_LIST);
-			return -1;
-		}
-		if (all_ok && !strcmp(t, "all")) {
-			out[n++] = 0;
-			continue;
-		}
-		errno = 0;
-		v = strtoll(t, &end, 10);
-		if (errno || *end || v <= 0 || v > (1ll << 30)) {
-			snprintf(err, errlen, "%s: '%s' is not a page count (1 .. 2^30%s)", what, t,
-				 all_ok ? ", or all" : "");
-			return -1;
-		}
-		out[n++] = v;
-	}
-	if (!n) {
-		snprintf(err, errlen, "%s: empty list", what);
-		return -1;
-	}
-	return n;
-}
-
 /* The grid ab_model_register() registers. */
 struct mb_grid {
 	int cap, maxv;
@@ -754,14 +718,16 @@ static int grid_sizes(const struct ab_bench_config *cfg, struct mb_grid *g, char
 	static const int64_t pages_full[] = {4096, 262144};
 
 	if (cfg->pages) {
-		if ((g->npg = parse_list("--pages", cfg->pages, false, g->pg, err, errlen)) < 0)
+		if ((g->npg = ab_parse_count_list("--pages", cfg->pages, false, g->pg, MAX_LIST,
+						  err, errlen)) < 0)
 			return -1;
 	} else {
 		g->npg = cfg->quick ? 1 : 2;
 		memcpy(g->pg, cfg->quick ? pages_quick : pages_full, sizeof(int64_t) * g->npg);
 	}
 	if (cfg->batch) {
-		if ((g->nbt = parse_list("--batch", cfg->batch, true, g->bt, err, errlen)) < 0)
+		if ((g->nbt = ab_parse_count_list("--batch", cfg->batch, true, g->bt, MAX_LIST, err,
+						  errlen)) < 0)
 			return -1;
 	} else {
 		/* 1: page_idle and 6.12 MGLRU (one call per PTE); 64: a

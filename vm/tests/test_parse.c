@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* parse: the strict age_bench answer parser (ab_vm_hook_parse) on valid and
- * declined answers and malformed or inconsistent ones; ab_vm_hook_expect
- * rejects answers to another question. */
+ * declined answers (v1 and v2 with batch/calls/declines) and malformed or
+ * inconsistent ones; ab_vm_hook_expect{,_batch} reject answers to another
+ * question. */
 #include "vm_test.h"
 
 #include <string.h>
@@ -40,6 +41,17 @@ int test_parse(int argc, char **argv)
 	    "bitmap=0000000000000000\n",
 	    "mode=locked op=peek start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0\n"
 	    "bitmap=0000000000000000\n",
+	    /* v2 fields: all three, consistent with each other and with declined */
+	    "mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0 "
+	    "batch=1\nbitmap=0000000000000000\n",
+	    "mode=locked op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0 "
+	    "batch=0 calls=1 declines=0\nbitmap=0000000000000000\n",
+	    "mode=fast_only op=test start=1 pages=64 young=0 declined=0 ns=1 lock_wait_ns=0 "
+	    "batch=1 calls=64 declines=3\nbitmap=0000000000000000\n",
+	    "mode=fast_only op=test start=1 pages=64 young=0 declined=1 ns=1 lock_wait_ns=0 "
+	    "batch=64 calls=1 declines=0\nbitmap=0000000000000000\n",
+	    "mode=fast_only op=test start=1 pages=64 young=0 declined=1 ns=1 lock_wait_ns=0 "
+	    "batch=64 calls=1 declines=2\nbitmap=0000000000000000\n",
 	};
 
 	CHECK(ab_vm_hook_parse(
@@ -69,6 +81,34 @@ int test_parse(int argc, char **argv)
 	      "wrong start");
 	CHECK(ab_vm_hook_expect(&r, "fast_only", 7, 63, true, err, sizeof(err)) == -1,
 	      "wrong pages");
+	/* v2: batch, calls, declines; the batch asked for is echoed (clamped) */
+	CHECK(ab_vm_hook_parse("mode=bitmap op=clear start=7 pages=70 young=1 declined=1 ns=9 "
+			       "lock_wait_ns=4 batch=64 calls=2 declines=1\n"
+			       "bitmap=0000000000000000 0000000000000000\n",
+			       &r, err, sizeof(err)) == -1,
+	      "declined with young accepted");
+	CHECK(ab_vm_hook_parse("mode=bitmap op=clear start=7 pages=70 young=0 declined=1 ns=9 "
+			       "lock_wait_ns=4 batch=64 calls=2 declines=1\n"
+			       "bitmap=0000000000000000 0000000000000000\n",
+			       &r, err, sizeof(err)) == 0 &&
+		  r.has_batch && r.batch == 64 && r.calls == 2 && r.declines == 1,
+	      "v2 result: %s (batch=%" PRIu64 " calls=%" PRIu64 ")", err, r.batch, r.calls);
+	CHECK(ab_vm_hook_expect_batch(&r, 70, 64, err, sizeof(err)) == 0, "batch 64: %s", err);
+	CHECK(ab_vm_hook_expect_batch(&r, 70, 1, err, sizeof(err)) == -1, "batch 1 accepted");
+	CHECK(ab_vm_hook_expect_batch(&r, 70, 0, err, sizeof(err)) == -1,
+	      "whole range (batch=70) accepted for batch=64");
+	CHECK(
+	    ab_vm_hook_parse("mode=locked op=test start=7 pages=8 young=0 declined=0 ns=9 "
+			     "lock_wait_ns=4 batch=8 calls=8 declines=0\nbitmap=0000000000000000\n",
+			     &r, err, sizeof(err)) == 0 &&
+		ab_vm_hook_expect_batch(&r, 8, 64, err, sizeof(err)) == 0 &&
+		ab_vm_hook_expect_batch(&r, 8, 0, err, sizeof(err)) == 0,
+	    "batch 64 over 8 pages is clamped to 8: %s", err);
+	CHECK(ab_vm_hook_parse("mode=locked op=test start=7 pages=8 young=0 declined=0 ns=9 "
+			       "lock_wait_ns=4\nbitmap=0000000000000000\n",
+			       &r, err, sizeof(err)) == 0 &&
+		  !r.has_batch && ab_vm_hook_expect_batch(&r, 8, 1, err, sizeof(err)) == -1,
+	      "a v1 answer cannot confirm a batch");
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
 		CHECK(ab_vm_hook_parse(bad[i], &r, err, sizeof(err)) == -1 && err[0],
