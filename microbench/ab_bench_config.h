@@ -32,6 +32,10 @@ struct ab_bench_config {
  * keys (ab_add_context: backend, driver, ...). Return 0, or -1 with a
  * reason in @err (e.g. "/dev/kvm: No such file or directory").
  */
+/* What a register function returns for bad input (a flag's value): the
+ * message names the flag; `agebench run` exits 2 (usage). Other failures:
+ * -1, the backend is unavailable here. */
+#define AB_REGISTER_USAGE (-2)
 int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errlen);
 int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen);
 /* After a --preset run: the preset's table (the published columns) to @out. */

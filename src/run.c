@@ -18,52 +18,51 @@
 
 static void run_usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: agebench run [options]\n"
-	    "\n"
-	    "Run the aging microbenchmarks and write DIR/results.json (Google Benchmark\n"
-	    "JSON plus agebench context), a summary table on stdout, then DIR/report.txt\n"
-	    "and DIR/figures/ (see 'agebench report').\n"
-	    "\n"
-	    "  --backend B      model (userspace TDP-MMU model, default) or kvm (real VMs)\n"
-	    "  --walker LIST    comma list of walkers to run (default all); 'agebench list\n"
-	    "                   modes' shows them: model walkers, kernel modes, native\n"
-	    "  --filter REGEX   only benchmarks whose name matches REGEX\n"
-	    "  --reps N         repetitions of each benchmark (default: 5 quick, 9 full)\n"
-	    "  --quick          the small grid (under 3 minutes on 2 cores)\n"
-	    "  --out DIR        output directory (default results/<timestamp>)\n"
-	    "  --max-vcpus N    vCPU threads, at most (default: as many as fit beside the\n"
-	    "                   walker, one PU each; more is refused, see below)\n"
-	    "  --allow-oversubscribe  run points whose walker + vCPU threads exceed the\n"
-	    "                   PUs; their results.json entries carry \"oversubscribed\": 1\n"
-	    "  --pages LIST     model: range sizes in pages, comma list (default: the grid's)\n"
-	    "  --batch LIST     pages per aging call, comma list of numbers or 'all' (model,\n"
-	    "                   and kvm with --driver hook: its notifier calls); default\n"
-	    "                   1,64,all (quick kvm: 1,64): page_idle/MGLRU per PTE,\n"
-	    "                   look-around, range\n"
-	    "  --no-pin         do not pin threads with hwloc\n"
-	    "  --driver D       kvm backend aging driver: hook, page_idle, lru_gen, reclaim\n"
-	    "                   (default: the best the running kernel offers)\n"
-	    "  --mode M         kvm backend: only this kvm.mmu_age_mode (default: all the\n"
-	    "                   kernel accepts; 'agebench list modes --kernel')\n"
-	    "  --mem-per-vcpu M kvm: M MiB of guest memory per vCPU\n"
-	    "  --min-age-ms MS  kvm: shortest aging window (default 200 quick, 1000 full;\n"
-	    "                   also the steady-refault windows' length)\n"
-	    "  --zap-rate R     kvm: steady refaults, MiB zapped per second (default: the\n"
-	    "                   whole guest once per second)\n"
-	    "  --preset NAME    a published experiment on the kvm backend: houghton-v4\n"
-	    "                   (docs/kvm-backend.md)\n"
-	    "  --iterations N   force N iterations per benchmark (CI gate)\n"
-	    "  --list           list the benchmark names and exit\n"
-	    "  --no-report      do not write report.txt and figures\n"
-	    "  --no-interleave  run each benchmark's repetitions back to back (default:\n"
-	    "                   all repetitions of all benchmarks in a random order)\n"
-	    "  -v, --verbose    Google Benchmark's console table instead of progress lines\n"
-	    "  -q, --quiet      no progress on stderr\n"
-	    "  -h, --help       this help\n"
-	    "\n"
-	    "Exit status: 0 ok, 1 run failed, 2 bad usage. Ctrl-C leaves no results.json.\n");
+	fprintf(f,
+		"usage: agebench run [options]\n"
+		"\n"
+		"Run the aging microbenchmarks and write DIR/results.json (Google Benchmark\n"
+		"JSON plus agebench context), a summary table on stdout, then DIR/report.txt\n"
+		"and DIR/figures/ (see 'agebench report').\n"
+		"\n"
+		"  --backend B      model (userspace TDP-MMU model, default) or kvm (real VMs)\n"
+		"  --walker LIST    comma list of walkers to run (default all); 'agebench list\n"
+		"                   modes' shows them: model walkers, kernel modes, native\n"
+		"  --filter REGEX   only benchmarks whose name matches REGEX\n"
+		"  --reps N         repetitions of each benchmark (default: 5 quick, 9 full)\n"
+		"  --quick          the small grid (under 3 minutes on 2 cores)\n"
+		"  --out DIR        output directory (default results/<timestamp>)\n"
+		"  --max-vcpus N    vCPU threads, at most (default: as many as fit beside the\n"
+		"                   walker, one PU each; more is refused, see below)\n"
+		"  --allow-oversubscribe  run points whose walker + vCPU threads exceed the\n"
+		"                   PUs; their results.json entries carry \"oversubscribed\": 1\n"
+		"  --pages LIST     model: range sizes in pages, comma list (default: the grid's)\n"
+		"  --batch LIST     pages per aging call, comma list of numbers or 'all' (model,\n"
+		"                   and kvm with --driver hook: its notifier calls); default\n"
+		"                   1,64,all (quick kvm: 1,64): page_idle/MGLRU per PTE,\n"
+		"                   look-around, range\n"
+		"  --no-pin         do not pin threads with hwloc\n"
+		"  --driver D       kvm backend aging driver: hook, page_idle, lru_gen, reclaim\n"
+		"                   (default: the best the running kernel offers)\n"
+		"  --mode M         kvm backend: only this kvm.mmu_age_mode (default: all the\n"
+		"                   kernel accepts; 'agebench list modes --kernel')\n"
+		"  --mem-per-vcpu M kvm: M MiB of guest memory per vCPU\n"
+		"  --min-age-ms MS  kvm: shortest aging window (default 200 quick, 1000 full;\n"
+		"                   also the steady-refault windows' length)\n"
+		"  --zap-rate R     kvm: steady refaults, MiB zapped per second (default: the\n"
+		"                   whole guest once per second)\n"
+		"  --preset NAME    a published experiment on the kvm backend: houghton-v4\n"
+		"                   (docs/kvm-backend.md)\n"
+		"  --iterations N   force N iterations per benchmark (CI gate)\n"
+		"  --list           list the benchmark names and exit\n"
+		"  --no-report      do not write report.txt and figures\n"
+		"  --no-interleave  run each benchmark's repetitions back to back (default:\n"
+		"                   all repetitions of all benchmarks in a random order)\n"
+		"  -v, --verbose    Google Benchmark's console table instead of progress lines\n"
+		"  -q, --quiet      no progress on stderr\n"
+		"  -h, --help       this help\n"
+		"\n"
+		"Exit status: 0 ok, 1 run failed, 2 bad usage. Ctrl-C leaves no results.json.\n");
 }
 
 static bool in_list(const char *s, const char *const *list)
@@ -647,6 +646,10 @@ int ab_run_main(int argc, char **argv)
 
 	rc = !strcmp(a.backend, "model") ? ab_model_register(cfg, err, sizeof(err))
 					 : ab_kvm_register(cfg, err, sizeof(err));
+	if (rc == AB_REGISTER_USAGE) {
+		ab_warn("%s", err);
+		return AB_EXIT_USAGE;
+	}
 	if (rc) {
 		ab_warn("backend %s unavailable: %s", a.backend, err);
 		return AB_EXIT_FAIL;

@@ -36,6 +36,13 @@ expect 2 "unknown driver 'damon'" -- "$ab" run --backend kvm --driver damon
 expect 2 "unknown mode 'rcu'" -- "$ab" run --backend kvm --mode rcu
 expect 2 "expected a positive number, got 'x'" -- "$ab" run --reps x
 expect 2 "apply to --backend kvm only" -- "$ab" run --driver hook
+expect 2 "--batch: '0' is not a page count" -- "$ab" run --batch 0 --list
+expect 2 "--pages: 'x' is not a page count" -- "$ab" run --pages x --list
+expect 2 "--pages applies to --backend model only" -- "$ab" run --backend kvm --pages 10 --list
+# only the hook has a call size; a real caller decides its own
+if "$ab" run --backend kvm --list >/dev/null 2>&1 && ! "$ab" run --backend kvm --driver hook --list >/dev/null 2>&1; then
+	expect 2 "only --driver hook takes --batch" -- "$ab" run --backend kvm --batch 1 --list
+fi
 expect 2 "unexpected argument 'extra'" -- "$ab" run extra
 # what a person sees: one progress line per repetition by default, Google
 # Benchmark's table with -v, nothing with -q

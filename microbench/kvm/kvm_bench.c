@@ -1546,14 +1546,14 @@ static int grid_batches(const struct ab_bench_config *cfg, struct kgrid *g, char
 			    "decides: page_idle and reclaim ask per page, MGLRU per its walk); "
 			    "only --driver hook takes --batch",
 			    chosen->name);
-			return -1;
+			return AB_REGISTER_USAGE;
 		}
 		return 0;
 	}
 	if (cfg->batch) {
 		g->nbt = ab_parse_count_list("--batch", cfg->batch, true, g->bt, 8, err, errlen);
 		if (g->nbt < 0)
-			return -1;
+			return AB_REGISTER_USAGE;
 	} else {
 		g->nbt = cfg->quick ? 2 : 3;
 		memcpy(g->bt, cfg->quick ? quick : full, sizeof(int64_t) * (size_t)g->nbt);
@@ -1674,7 +1674,7 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 {
 	struct kmodes km = {.nmodes = 0};
 	enum ab_vm_backing backings[3];
-	struct kgrid g;
+	struct kgrid g = {.nbt = 0};
 	int nback, maxv;
 
 	ab_cleanup_install();
@@ -1682,14 +1682,14 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 		return -1;
 	if (pick_driver(cfg, err, errlen))
 		return -1;
+	if (grid_batches(cfg, &g, err, errlen)) /* bad input: before any setting changes */
+		return AB_REGISTER_USAGE;
 	if (pick_modes(cfg, &km, err, errlen))
 		return -1;
 	nback = pick_backings(backings);
 	maxv = set_params(cfg);
 	kvm_context(&km);
 	grid_sizes(cfg, &km, maxv, &g);
-	if (grid_batches(cfg, &g, err, errlen))
-		return -1;
 	register_grid(cfg, &km, backings, nback, &g);
 	if (cfg->preset)
 		ab_add_context("preset", preset_note);

@@ -720,7 +720,7 @@ static int grid_sizes(const struct ab_bench_config *cfg, struct mb_grid *g, char
 	if (cfg->pages) {
 		if ((g->npg = ab_parse_count_list("--pages", cfg->pages, false, g->pg, MAX_LIST,
 						  err, errlen)) < 0)
-			return -1;
+			return AB_REGISTER_USAGE;
 	} else {
 		g->npg = cfg->quick ? 1 : 2;
 		memcpy(g->pg, cfg->quick ? pages_quick : pages_full, sizeof(int64_t) * g->npg);
@@ -728,7 +728,7 @@ static int grid_sizes(const struct ab_bench_config *cfg, struct mb_grid *g, char
 	if (cfg->batch) {
 		if ((g->nbt = ab_parse_count_list("--batch", cfg->batch, true, g->bt, MAX_LIST, err,
 						  errlen)) < 0)
-			return -1;
+			return AB_REGISTER_USAGE;
 	} else {
 		/* 1: page_idle and 6.12 MGLRU (one call per PTE); 64: a
 		 * look-around window; all: the whole range in one call. */
@@ -837,9 +837,10 @@ int ab_model_register(const struct ab_bench_config *cfg, char *err, size_t errle
 {
 	struct mb_grid g;
 	char name[512];
+	int r;
 
-	if (grid_vcpus(cfg, &g, err, errlen) || grid_sizes(cfg, &g, err, errlen))
-		return -1;
+	if ((r = grid_vcpus(cfg, &g, err, errlen)) || (r = grid_sizes(cfg, &g, err, errlen)))
+		return r;
 	model_context(&g);
 
 	for (int w = 0; w < AB_MODE_NR; w++) {
