@@ -96,6 +96,16 @@ if [[ $(grep -c '^[1-3] "' "$w" 2>/dev/null) == 3 ]]; then ok; else bad "$w: wan
 if awk '/^[1-3] "/ { c = (1 + c / 100) * (1 + $(NF - 3) / 100) * 100 - 100; if (c - $NF > 0.01 || $NF - c > 0.01) bad = 1 } END { exit bad }' "$w"; then ok; else bad "$w: cumulative column is not the product of the steps"; fi
 if [[ -s $tmp/fig/figures/answers_q3_waterfall.png && -s $tmp/fig/figures/answers_q3_waterfall.svg ]]; then ok; else bad "waterfall PNG/SVG missing"; fi
 
+# Q3 with macro results: the macro outcome's steps under their own "at:"
+# line, beside the micro ones; the figure stays the micro cost
+mkdir -p "$tmp/q3m/a" "$tmp/q3m/m"
+"$synth" "$tmp/q3m/a/results.json" --reps 9 >/dev/null
+"$synth" "$tmp/q3m/m/results.json" --reps 9 --macro --backend macro >/dev/null
+"$tool" report --cover-letter "$tmp/q3m/a" "$tmp/q3m/m" >"$tmp/q3m/cover" 2>&1 || bad "cover letter q3m: exit $?"
+if awk '/^Q3 /,/^Q4 /' "$tmp/q3m/cover" | grep -q '^  at:      macro '; then ok; else bad "Q3 lacks the macro outcome block"; fi
+if [[ $(awk '/^Q3 /,/^Q4 /' "$tmp/q3m/cover" | grep -c 'refault_pages') == 3 ]]; then ok; else bad "Q3: want 3 macro refault_pages steps"; fi
+if awk '/^Q3 /,/^Q4 /' "$tmp/q3m/cover" | grep -q 'source:  micro: model .*; macro: '; then ok; else bad "Q3 source does not name the macro data"; fi
+
 # the cover letter: several runs, 72 columns, all four questions, the sources
 "$tool" report --cover-letter "$tmp/sizable" "$tmp/withmacro" >"$tmp/cover" 2>"$tmp/cover.err" || bad "cover letter: exit $?"
 if awk 'length > 72 { bad = 1 } END { exit bad }' "$tmp/cover"; then ok; else bad "cover letter over 72 columns"; fi
