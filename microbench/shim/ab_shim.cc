@@ -89,20 +89,33 @@ struct interleave_state {
 } g_il;
 
 /*
+ * @in under the instances' names: an interleaved run's library reports each
+ * (instance, repetition) under its own registration, whose name may differ
+ * from the instance's ("repeats:1" for "repeats:N").
+ */
+std::vector<benchmark::BenchmarkReporter::Run>
+as_instances(const std::vector<benchmark::BenchmarkReporter::Run> &in)
+{
+	std::vector<benchmark::BenchmarkReporter::Run> out = in;
+
+	for (auto &r : out)
+		if (g_il.on && r.family_index >= 0 && (size_t)r.family_index < g_il.order.size()) {
+			r.run_name = benchmark::BenchmarkName();
+			r.run_name.function_name = g_il.order[(size_t)r.family_index].name;
+		}
+	return out;
+}
+
+/*
  * The CDFs recorded since the last report, merged into the reported run's
  * (g_lock held). Without interleaving the library reports a benchmark once,
- * after all its repetitions; interleaved, after each (instance, repetition),
- * under that repetition's registration, whose name may differ ("repeats:1"):
- * the CDF goes under the instance's name. Either way a name's CDF is the
- * merge over its repetitions, and holds nothing another benchmark recorded.
+ * after all its repetitions; interleaved, after each (instance, repetition).
+ * Either way a name's CDF is the merge over its repetitions, and holds
+ * nothing another benchmark recorded.
  */
 void take_pending_cdf(const benchmark::BenchmarkReporter::Run &r)
 {
-	std::string name = r.run_name.str();
-
-	if (g_il.on && r.family_index >= 0 && (size_t)r.family_index < g_il.order.size())
-		name = g_il.order[(size_t)r.family_index].name;
-	auto &m = g_cdf[name];
+	auto &m = g_cdf[r.run_name.str()];
 	for (auto &kv : g_pending_cdf) {
 		auto it = m.find(kv.first);
 		if (it == m.end())
@@ -127,8 +140,9 @@ class ab_console : public benchmark::ConsoleReporter
 	{
 		return progress == AB_PROGRESS_VERBOSE ? ConsoleReporter::ReportContext(c) : true;
 	}
-	void ReportRuns(const std::vector<Run> &reports) override
+	void ReportRuns(const std::vector<Run> &runs) override
 	{
+		std::vector<Run> reports = as_instances(runs);
 		{
 			std::lock_guard<std::mutex> g(g_lock);
 			/* With aggregates-only display, reports may hold no iteration run. */
