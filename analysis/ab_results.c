@@ -468,12 +468,61 @@ static bool shell_safe(const char *s)
 	return true;
 }
 
+/* @s, shell-quoted unless safe, after a space unless first, onto *out. */
+static void append_arg(char **out, size_t *len, size_t *cap, const char *s)
+{
+	size_t need = 4 * strlen(s) + 4;
+
+	if (*len + need + 1 > *cap) {
+		*cap = 2 * (*len + need + 1);
+		*out = xrealloc(*out, *cap);
+	}
+	char *o = *out;
+	size_t l = *len;
+
+	if (l)
+		o[l++] = ' ';
+	if (shell_safe(s)) {
+		memcpy(o + l, s, strlen(s));
+		l += strlen(s);
+	} else {
+		o[l++] = '\'';
+		for (; *s; s++) {
+			if (*s == '\'') {
+				memcpy(o + l, "'\\''", 4);
+				l += 4;
+			} else {
+				o[l++] = *s;
+			}
+		}
+		o[l++] = '\'';
+	}
+	o[l] = 0;
+	*len = l;
+}
+
+/* The interleaving seed of the run (agebench.interleave.seed) into @buf, or false. */
+static bool interleave_seed(json_t *ab, char *buf, size_t len)
+{
+	json_t *il = json_is_object(ab) ? json_object_get(ab, "interleave") : NULL;
+	json_t *seed = json_is_object(il) ? json_object_get(il, "seed") : NULL;
+
+	if (json_is_integer(seed) && json_integer_value(seed) > 0)
+		snprintf(buf, len, "%lld", (long long)json_integer_value(seed));
+	else if (json_is_string(seed) && *json_string_value(seed))
+		snprintf(buf, len, "%s", json_string_value(seed));
+	else
+		return false;
+	return true;
+}
+
 char *ab_results_command(const struct ab_results *r)
 {
 	json_t *ab = json_object_get(r->root, "agebench");
 	json_t *cmd = json_is_object(ab) ? json_object_get(ab, "command") : NULL;
 	size_t cap = 64, len = 0;
-	char *out;
+	bool has_seed = false;
+	char *out, seed[32];
 
 	if (!json_is_array(cmd) || !json_array_size(cmd))
 		return NULL;
@@ -482,30 +531,14 @@ char *ab_results_command(const struct ab_results *r)
 	for (size_t i = 0; i < json_array_size(cmd); i++) {
 		json_t *a = json_array_get(cmd, i);
 		const char *s = json_is_string(a) ? json_string_value(a) : "?";
-		size_t need = 4 * strlen(s) + 4;
 
-		if (len + need + 1 > cap) {
-			cap = 2 * (len + need + 1);
-			out = xrealloc(out, cap);
-		}
-		if (i)
-			out[len++] = ' ';
-		if (shell_safe(s)) {
-			memcpy(out + len, s, strlen(s));
-			len += strlen(s);
-		} else {
-			out[len++] = '\'';
-			for (; *s; s++) {
-				if (*s == '\'') {
-					memcpy(out + len, "'\\''", 4);
-					len += 4;
-				} else {
-					out[len++] = *s;
-				}
-			}
-			out[len++] = '\'';
-		}
-		out[len] = 0;
+		has_seed |= !strcmp(s, "--seed") || !strncmp(s, "--seed=", 7);
+		append_arg(&out, &len, &cap, s);
+	}
+	/* An interleaved run's order: the same seed repeats it. */
+	if (!has_seed && interleave_seed(ab, seed, sizeof(seed))) {
+		append_arg(&out, &len, &cap, "--seed");
+		append_arg(&out, &len, &cap, seed);
 	}
 	return out;
 }

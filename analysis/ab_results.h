@@ -73,7 +73,11 @@ const struct ab_bench_res *ab_results_find(const struct ab_results *r, const cha
 const struct ab_metric *ab_bench_metric(const struct ab_bench_res *b, const char *name);
 /* context[key] if it is a string, else NULL. */
 const char *ab_results_context(const struct ab_results *r, const char *key);
-/* agebench.command joined with spaces, shell-quoted where needed (malloc'd), or NULL. */
+/*
+ * agebench.command joined with spaces, shell-quoted where needed (malloc'd), or
+ * NULL; "--seed N" appended for an interleaved run (agebench.interleave.seed)
+ * whose command did not give one, so that it repeats the order too.
+ */
 char *ab_results_command(const struct ab_results *r);
 
 /*

@@ -58,6 +58,9 @@ static void run_usage(FILE *f)
 		"  --no-report      do not write report.txt and figures\n"
 		"  --no-interleave  run each benchmark's repetitions back to back (default:\n"
 		"                   all repetitions of all benchmarks in a random order)\n"
+		"  --seed N         seed of that order, 1 to 2^64-1 (default: a fresh one);\n"
+		"                   results.json records it; the same N and other flags\n"
+		"                   repeat the order (no effect with --no-interleave: a warning)\n"
 		"  -v, --verbose    Google Benchmark's console table instead of progress lines\n"
 		"  -q, --quiet      no progress on stderr\n"
 		"  -h, --help       this help\n"
@@ -98,6 +101,20 @@ static long parse_pos(const char *opt, const char *arg)
 	if (errno || *end || v <= 0 || v > 1000000)
 		ab_die(AB_EXIT_USAGE, "%s: expected a positive number, got '%s'", opt, arg);
 	return v;
+}
+
+/* --seed: a decimal in 1..2^64-1 (0 would mean "a fresh one" to the shim). */
+static uint64_t parse_seed(const char *arg)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (!*arg || *arg < '0' || *arg > '9' || errno || *end || !v)
+		ab_die(AB_EXIT_USAGE, "--seed: expected an integer from 1 to 2^64-1, got '%s'",
+		       arg);
+	return (uint64_t)v;
 }
 
 /* What a run leaves behind if interrupted: nothing (the shim removes its
@@ -338,6 +355,7 @@ static const struct option run_opts[] = {
     {"no-report", no_argument, NULL, 'R'},
     {"interleave", no_argument, NULL, 'I'},
     {"no-interleave", no_argument, NULL, 'N'},
+    {"seed", required_argument, NULL, 'S'},
     {"allow-oversubscribe", no_argument, NULL, 'O'},
     {"pages", required_argument, NULL, 'p'},
     {"batch", required_argument, NULL, 'B'},
@@ -457,6 +475,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'N':
 			ro->interleave = false;
 			break;
+		case 'S':
+			ro->seed = parse_seed(optarg);
+			break;
 		case 'O':
 			cfg->allow_oversubscribe = true;
 			break;
@@ -529,6 +550,9 @@ static int check_args(struct run_args *a)
 		ab_warn("--pages applies to --backend model only (kvm: --mem-per-vcpu)");
 		return AB_EXIT_USAGE;
 	}
+	/* A warning, not an error: the run is still a valid back-to-back run. */
+	if (a->ro.seed && !a->ro.interleave)
+		ab_warn("--seed has no effect with --no-interleave (repetitions run back to back)");
 	return RUN_GO;
 }
 
@@ -545,10 +569,11 @@ static void add_run_context(const struct run_args *a)
 	ab_pin_describe(1 + (cfg->max_vcpus ? cfg->max_vcpus : ab_place_vcpu_capacity()), buf,
 			sizeof(buf));
 	ab_add_context("pinning", buf);
-	ab_add_context("interleave", a->ro.interleave ? "on (repetitions of all benchmarks in a "
-							"random order: --benchmark_enable_random_"
-							"interleaving)"
-						      : "off (--no-interleave)");
+	ab_add_context("interleave", a->ro.interleave
+					 ? "on (repetitions of all benchmarks in an order the shim "
+					   "shuffles with the seed in interleave_seed; the same "
+					   "command with --seed N repeats it)"
+					 : "off (--no-interleave)");
 	snprintf(buf, sizeof(buf), "%d", cfg->reps);
 	ab_add_context("repetitions", buf);
 	ab_perf_available(&perf_reason);

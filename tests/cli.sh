@@ -26,7 +26,7 @@ expect 0 'usage: agebench <command>' -- "$ab" --help
 expect 2 'usage: agebench <command>' -- "$ab"
 expect 2 "unknown command 'frobnicate'" -- "$ab" frobnicate
 for flag in --backend --walker --filter --reps --quick --out --max-vcpus --no-pin --driver \
-	--mode --iterations --list --no-report --quiet; do
+	--mode --iterations --list --no-report --quiet --seed; do
 	expect 0 "$flag" -- "$ab" run --help
 done
 expect 2 "unknown option '--bogus'" -- "$ab" run --bogus
@@ -43,6 +43,9 @@ expect 2 "--pages applies to --backend model only" -- "$ab" run --backend kvm --
 if "$ab" run --backend kvm --list >/dev/null 2>&1 && ! "$ab" run --backend kvm --driver hook --list >/dev/null 2>&1; then
 	expect 2 "only --driver hook takes --batch" -- "$ab" run --backend kvm --batch 1 --list
 fi
+for bad in x -1 '' 0 18446744073709551616; do
+	expect 2 "^agebench: --seed: expected an integer from 1 to 2\^64-1, got '$bad'" -- "$ab" run --seed "$bad"
+done
 expect 2 "unexpected argument 'extra'" -- "$ab" run extra
 # what a person sees: one progress line per repetition by default, Google
 # Benchmark's table with -v, nothing with -q
@@ -53,6 +56,27 @@ if "$ab" run -q --quick --filter '^model/scan/.*vcpus:0' --reps 1 --no-report --
 else
 	echo "FAIL: -q printed on stderr:"; cat "$tmp/q.err"; fail=1
 fi
+# --seed N is the interleaving order's seed: recorded, in the reproduce line
+expect 0 '^results: ' -- "$ab" run --quick --filter '^model/scan/.*vcpus:0' --reps 2 --seed 42 --out "$tmp/s1"
+if grep -Eq '"seed": 42,?$' "$tmp/s1/results.json" && grep -q '"interleave_seed": "42"' "$tmp/s1/results.json" &&
+	grep -q -- '--seed 42' "$tmp/s1/report.txt"; then
+	echo "ok: --seed 42 recorded in results.json and the reproduce line"
+else
+	echo "FAIL: --seed 42 not in results.json (agebench.interleave.seed, context.interleave_seed) or report.txt:"
+	grep -n 'seed' "$tmp/s1/results.json" "$tmp/s1/report.txt"; fail=1
+fi
+# without --seed: a fresh one, recorded; the reproduce line adds it
+"$ab" report "$tmp/p1" >/dev/null 2>&1
+seed=$(grep -Eo '"interleave_seed": "[0-9]+"' "$tmp/p1/results.json" | grep -Eo '[0-9]+')
+# (the reproduce line wraps with " \" continuations: join them)
+if [[ -n $seed && $seed != 0 ]] &&
+	sed -e ':a' -e '/\\$/{N;s/ *\\\n */ /;ba' -e '}' "$tmp/p1/report.txt" | grep -q -- "--seed $seed\$"; then
+	echo "ok: a run without --seed records a fresh one ($seed) and reproduces with it"
+else
+	echo "FAIL: no fresh seed recorded (${seed:-none}) or not in the reproduce line:"
+	grep -n -A3 'To reproduce' "$tmp/p1/report.txt"; fail=1
+fi
+expect 0 'no effect with --no-interleave' -- "$ab" run --quick --filter '^model/scan/.*vcpus:0' --reps 1 --no-interleave --seed 7 --no-report --out "$tmp/s2"
 
 # Ctrl-C in the middle of a run: no results.json, no partial file.
 if "$ab" run --list >/dev/null 2>&1; then

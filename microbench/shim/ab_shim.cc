@@ -16,9 +16,12 @@ extern "C" {
 #include <benchmark/benchmark.h>
 #include <jansson.h>
 
+#include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 #include <set>
 #include <functional>
@@ -36,15 +39,20 @@ struct ab_state {
 /*
  * Registrations are recorded and handed to Google Benchmark only in
  * ab_run(), so that --walker can drop whole benchmarks before the library
- * sees them (its filter is a single regex and cannot be AND-ed).
+ * sees them (its filter is a single regex and cannot be AND-ed), and so that
+ * an interleaved run can hand over one instance's repetition at a time.
  */
 struct ab_bench {
 	std::string name;
 	ab_bench_fn fn;
 	void *arg;
+	/* Settings other than the instances (args x threads) and repetitions. */
 	std::vector<std::function<void(benchmark::internal::Benchmark *)>> ops;
-	std::vector<std::string> arg_names; /* for the progress line */
+	std::vector<std::vector<int64_t>> args; /* one instance each; none: one */
+	std::vector<int> threads;		/* likewise, per args */
+	std::vector<std::string> arg_names;	/* for the progress line */
 	int reps = 1;
+	bool reps_set = false; /* ab_bench_repetitions() called: "repeats:N" in the name */
 };
 
 namespace
@@ -60,6 +68,65 @@ std::map<std::string, ab_hist> g_pending_cdf;
 std::map<std::string, std::map<std::string, ab_hist>> g_cdf;
 
 /*
+ * An interleaved run (opts->interleave): the shim, not Google Benchmark,
+ * shuffles the repetitions, with a seed it records. Each (instance,
+ * repetition) is registered as a benchmark of its own, with Repetitions(1),
+ * in the shuffled order, which is the order the library runs them in; its
+ * family_index in the library's output is its position in that order.
+ */
+struct ab_rep {
+	ab_bench *b;
+	size_t inst;		 /* the instance: args (inst / nthreads) x threads */
+	std::string name;	 /* the instance's name in a run without interleaving */
+	int rep, reps;		 /* this repetition of the instance (in execution order), of */
+	int family, family_inst; /* family_index, per_family_instance_index without it */
+};
+struct interleave_state {
+	bool on = false;
+	uint64_t seed = 0;
+	std::vector<ab_rep> order; /* registration = execution order */
+	std::vector<size_t> ran;   /* positions in order, as the functions ran them */
+} g_il;
+
+/*
+ * @in under the instances' names: an interleaved run's library reports each
+ * (instance, repetition) under its own registration, whose name may differ
+ * from the instance's ("repeats:1" for "repeats:N").
+ */
+std::vector<benchmark::BenchmarkReporter::Run>
+as_instances(const std::vector<benchmark::BenchmarkReporter::Run> &in)
+{
+	std::vector<benchmark::BenchmarkReporter::Run> out = in;
+
+	for (auto &r : out)
+		if (g_il.on && r.family_index >= 0 && (size_t)r.family_index < g_il.order.size()) {
+			r.run_name = benchmark::BenchmarkName();
+			r.run_name.function_name = g_il.order[(size_t)r.family_index].name;
+		}
+	return out;
+}
+
+/*
+ * The CDFs recorded since the last report, merged into the reported run's
+ * (g_lock held). Without interleaving the library reports a benchmark once,
+ * after all its repetitions; interleaved, after each (instance, repetition).
+ * Either way a name's CDF is the merge over its repetitions, and holds
+ * nothing another benchmark recorded.
+ */
+void take_pending_cdf(const benchmark::BenchmarkReporter::Run &r)
+{
+	auto &m = g_cdf[r.run_name.str()];
+	for (auto &kv : g_pending_cdf) {
+		auto it = m.find(kv.first);
+		if (it == m.end())
+			m[kv.first] = kv.second;
+		else
+			ab_hist_merge(&it->second, &kv.second);
+	}
+	g_pending_cdf.clear();
+}
+
+/*
  * Console output on stderr; also assigns pending CDFs to the run's name.
  * Errors are printed in every mode but quiet.
  */
@@ -73,15 +140,14 @@ class ab_console : public benchmark::ConsoleReporter
 	{
 		return progress == AB_PROGRESS_VERBOSE ? ConsoleReporter::ReportContext(c) : true;
 	}
-	void ReportRuns(const std::vector<Run> &reports) override
+	void ReportRuns(const std::vector<Run> &runs) override
 	{
+		std::vector<Run> reports = as_instances(runs);
 		{
 			std::lock_guard<std::mutex> g(g_lock);
 			/* With aggregates-only display, reports may hold no iteration run. */
 			if (!reports.empty())
-				for (auto &kv : g_pending_cdf)
-					g_cdf[reports[0].run_name.str()][kv.first] = kv.second;
-			g_pending_cdf.clear();
+				take_pending_cdf(reports[0]);
 		}
 		if (progress == AB_PROGRESS_VERBOSE) {
 			ConsoleReporter::ReportRuns(reports);
@@ -176,6 +242,66 @@ json_t *counters_json()
 	return o;
 }
 
+/* @s as a JSON integer if every reader keeps it exactly (<= 2^53), else a string. */
+json_t *u64_json(uint64_t s)
+{
+	return s <= (1ull << 53) ? json_integer((json_int_t)s)
+				 : json_string(std::to_string(s).c_str());
+}
+
+/*
+ * An interleaved run's results in the shape of a run without it: the
+ * library wrote one entry per (instance, repetition), each a family of its
+ * own with repetitions 1 (family_index: its position in g_il.order). Per
+ * name, repetition_index becomes 0, 1, ... in execution order, repetitions
+ * the instance's count, the family indices those of a run without
+ * interleaving. Google Benchmark's aggregate rows (mean, median, stddev, cv)
+ * stay missing: no consumer reads them (analysis/ab_results.c skips them and
+ * works from the repetitions, run.c's summary reads iteration rows only,
+ * compare, report and ci/walltime-advice.sh go through ab_results). The seed
+ * and the order go into agebench.interleave and context.interleave_seed.
+ */
+int rewrite_interleaved(json_t *root, json_t *ab)
+{
+	json_t *benches = json_object_get(root, "benchmarks"), *e;
+	size_t i;
+
+	for (i = 0; i < g_il.ran.size(); i++)
+		if (g_il.ran[i] != i) {
+			ab_warn("interleave: the library did not run the repetitions in the "
+				"order they were registered in");
+			return -1;
+		}
+	json_array_foreach(benches, i, e)
+	{
+		json_t *fi = json_object_get(e, "family_index");
+		json_int_t k = json_is_integer(fi) ? json_integer_value(fi) : -1;
+
+		if (k < 0 || (size_t)k >= g_il.order.size()) {
+			ab_warn("results: benchmarks[%zu] is not in the interleaved order", i);
+			return -1;
+		}
+		const ab_rep &p = g_il.order[(size_t)k];
+		json_object_set_new(e, "name", json_string(p.name.c_str()));
+		json_object_set_new(e, "run_name", json_string(p.name.c_str()));
+		json_object_set_new(e, "family_index", json_integer(p.family));
+		json_object_set_new(e, "per_family_instance_index", json_integer(p.family_inst));
+		json_object_set_new(e, "repetitions", json_integer(p.reps));
+		json_object_set_new(e, "repetition_index", json_integer(p.rep));
+	}
+	json_t *order = json_array();
+	for (auto &p : g_il.order)
+		json_array_append_new(order,
+				      json_string((p.name + "#" + std::to_string(p.rep)).c_str()));
+	json_object_set_new(ab, "interleave",
+			    json_pack("{s:o, s:o}", "seed", u64_json(g_il.seed), "order", order));
+	json_t *ctx = json_object_get(root, "context");
+	if (json_is_object(ctx))
+		json_object_set_new(ctx, "interleave_seed",
+				    json_string(std::to_string(g_il.seed).c_str()));
+	return 0;
+}
+
 /*
  * The one pass over the results: read what Google Benchmark wrote to @tmp,
  * add the "agebench" object (counters, CDFs), let the caller add its part,
@@ -201,6 +327,10 @@ int finish_json(const char *tmp, const ab_run_opts *opts)
 	}
 	json_t *ab = json_object();
 	json_object_set_new(root, "agebench", ab);
+	if (g_il.on && rewrite_interleaved(root, ab)) {
+		json_decref(root);
+		return -1;
+	}
 	json_object_set_new(ab, "counters", counters_json());
 	json_t *cdf = json_object();
 	for (auto &b : g_cdf) {
@@ -282,13 +412,233 @@ long count_repetitions(std::vector<std::string> args, int forced_reps)
 	return total;
 }
 
+/* Position @k of the interleaved order has started (thread 0). */
+void note_ran(size_t k)
+{
+	std::lock_guard<std::mutex> g(g_lock);
+
+	/* the library may call a function more than once per repetition */
+	if (g_il.ran.empty() || g_il.ran.back() != k)
+		g_il.ran.push_back(k);
+}
+
+const size_t NO_REP = (size_t)-1;
+
+/* @b's function under its name; @k: its position in the interleaved order, or NO_REP. */
+benchmark::internal::Benchmark *register_fn(ab_bench *b, size_t k)
+{
+	return benchmark::RegisterBenchmark(b->name.c_str(), [b, k](benchmark::State &st) {
+		ab_state s{&st};
+		uint64_t t = ab_now_ns();
+
+		if (k != NO_REP && st.thread_index() == 0)
+			note_ran(k);
+		b->fn(&s, b->arg);
+		progress_step(b, st, t);
+	});
+}
+
+/* @b as registered: all its instances, its repetitions (a run without interleaving). */
+void register_plain(ab_bench *b, int64_t iterations)
+{
+	auto *x = register_fn(b, NO_REP);
+
+	for (auto &op : b->ops)
+		op(x);
+	for (auto &a : b->args)
+		x->Args(a);
+	for (int t : b->threads)
+		x->Threads(t);
+	if (b->reps_set)
+		x->Repetitions(b->reps);
+	if (iterations > 0)
+		x->Iterations(iterations);
+}
+
+size_t nthreads(const ab_bench *b)
+{
+	return b->threads.empty() ? 1 : b->threads.size();
+}
+
+/* @b's instances: args x threads, in the library's order (args outer). */
+size_t ninstances(const ab_bench *b)
+{
+	return (b->args.empty() ? 1 : b->args.size()) * nthreads(b);
+}
+
+/* One repetition of one instance, at position @k of the interleaved order. */
+void register_rep(const ab_rep &p, size_t k, int64_t iterations)
+{
+	auto *x = register_fn(p.b, k);
+
+	for (auto &op : p.b->ops)
+		op(x);
+	if (!p.b->args.empty())
+		x->Args(p.b->args[p.inst / nthreads(p.b)]);
+	if (!p.b->threads.empty())
+		x->Threads(p.b->threads[p.inst % nthreads(p.b)]);
+	x->Repetitions(1);
+	if (iterations > 0)
+		x->Iterations(iterations);
+}
+
+/* The names the library lists for what is registered, with @filter (NULL: all). */
+std::vector<std::string> list_names(std::vector<std::string> args, const char *filter)
+{
+	std::vector<std::string> names;
+	std::string line;
+
+	args.push_back(std::string("--benchmark_filter=") + (filter ? filter : "."));
+	args.push_back("--benchmark_list_tests=true");
+	initialize(args);
+	ab_lister lister;
+	benchmark::RunSpecifiedBenchmarks(&lister);
+	while (std::getline(lister.out, line))
+		names.push_back(line);
+	return names;
+}
+
+/* A seed for the order when none is given: getrandom(2), else time ^ pid; never 0. */
+uint64_t fresh_seed()
+{
+	uint64_t s = 0;
+
+	if (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s))
+		s = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+	s &= (1ull << 53) - 1; /* a JSON integer every reader keeps exactly */
+	return s ? s : 1;
+}
+
+/*
+ * Shuffle g_il.order with g_il.seed (Fisher-Yates with ab_rng_next, as
+ * macrobench orders its repetitions), then number each instance's
+ * repetitions in the order they will run.
+ */
+void shuffle_order()
+{
+	uint64_t rng = g_il.seed;
+	std::map<std::pair<const ab_bench *, size_t>, int> seen;
+
+	for (size_t i = g_il.order.size(); i > 1; i--)
+		std::swap(g_il.order[i - 1], g_il.order[ab_rng_next(&rng) % (uint64_t)i]);
+	for (auto &p : g_il.order)
+		p.rep = seen[{p.b, p.inst}]++;
+}
+
+/*
+ * The interleaved order into g_il and its registrations: @sel's instances
+ * that the filter selects, named and indexed as in a run without
+ * interleaving (the library lists that registration: all, then filtered),
+ * each repeated as that run would (the benchmark's own repetitions win over
+ * opts->repetitions, as in the library), shuffled. Returns the number of
+ * instances, or -1.
+ */
+int plan_interleave(const std::vector<std::string> &args, const std::vector<ab_bench *> &sel,
+		    const ab_run_opts *opts)
+{
+	int instances = 0, family = 0;
+	size_t pos = 0, want = 0;
+
+	if (sel.empty())
+		return 0;
+	for (ab_bench *b : sel) {
+		register_plain(b, opts->iterations);
+		want += ninstances(b);
+	}
+	std::vector<std::string> all = list_names(args, nullptr);
+	if (all.size() != want) {
+		ab_warn("interleave: the library lists %zu benchmarks, the shim expected %zu",
+			all.size(), want);
+		return -1;
+	}
+	std::vector<std::string> chosen = list_names(args, opts->filter);
+	std::set<std::string> keep(chosen.begin(), chosen.end());
+	for (ab_bench *b : sel) {
+		int reps = b->reps_set ? b->reps : opts->repetitions > 0 ? opts->repetitions : 1;
+		int fi = 0;
+
+		for (size_t i = 0; i < ninstances(b); i++, pos++) {
+			if (!keep.count(all[pos]))
+				continue;
+			for (int r = 0; r < reps; r++)
+				g_il.order.push_back({b, i, all[pos], 0, reps, family, fi});
+			fi++;
+		}
+		family += fi > 0;
+		instances += fi;
+	}
+	shuffle_order();
+	benchmark::ClearRegisteredBenchmarks();
+	for (size_t k = 0; k < g_il.order.size(); k++)
+		register_rep(g_il.order[k], k, opts->iterations);
+	return instances;
+}
+
+/* What one ab_run() starts from: nothing registered with the library, nothing recorded. */
+void reset_run()
+{
+	static bool platform_added;
+
+	/* Re-entrant: each call hands the recorded benchmarks over afresh. */
+	benchmark::ClearRegisteredBenchmarks();
+	if (!platform_added) {
+		/* where the numbers come from: the answer page's trust level */
+		benchmark::AddCustomContext("platform", ab_platform());
+		platform_added = true;
+	}
+	std::lock_guard<std::mutex> g(g_lock);
+	g_counters.clear();
+	g_cdf.clear();
+	g_pending_cdf.clear();
+	g_il = interleave_state();
+}
+
+/*
+ * Run (or list) what is registered with @args, then the results file from
+ * @tmp. @instances: an interleaved run's instance count (the library counts
+ * registrations, one per repetition). Returns ab_run()'s value.
+ */
+int run_registered(std::vector<std::string> &args, const ab_run_opts *opts, int instances,
+		   const std::string &tmp)
+{
+	g_progress = progress_state();
+	g_progress.mode = opts->list_only ? AB_PROGRESS_QUIET : opts->progress;
+	g_progress.tty = isatty(STDERR_FILENO);
+	if (g_progress.mode == AB_PROGRESS_LINE)
+		g_progress.total =
+		    g_il.on ? (long)g_il.order.size() : count_repetitions(args, opts->repetitions);
+	args.push_back(opts->list_only ? "--benchmark_list_tests=true"
+				       : "--benchmark_list_tests=false");
+	initialize(args);
+
+	ab_console console;
+	console.progress = opts->list_only ? AB_PROGRESS_VERBOSE : opts->progress;
+	console.SetOutputStream(opts->list_only ? &std::cout : &std::cerr);
+	console.SetErrorStream(&std::cerr);
+	g_progress.t0 = ab_now_ns();
+	/* No benchmark::Shutdown(): it frees the context a later ab_run() prints. */
+	size_t n = g_il.on && g_il.order.empty() ? 0 : benchmark::RunSpecifiedBenchmarks(&console);
+	if (g_progress.mode == AB_PROGRESS_LINE && g_progress.tty && g_progress.done)
+		fputc('\n', stderr);
+	int ret = g_il.on && n ? instances : (int)n;
+	if (opts->list_only) {
+		std::cout.flush();
+	} else if (n == 0) {
+		ab_warn("no benchmark matches filter '%s'", opts->filter ? opts->filter : "");
+		ret = -1;
+	} else if (!tmp.empty() && finish_json(tmp.c_str(), opts)) {
+		ret = -1;
+	}
+	return ret;
+}
+
 } // namespace
 
 extern "C" {
 
 ab_bench *ab_register(const char *name, ab_bench_fn fn, void *arg)
 {
-	auto *b = new ab_bench{name, fn, arg, {}, {}, 1};
+	auto *b = new ab_bench{name, fn, arg, {}, {}, {}, {}, 1, false};
 
 	g_benches.push_back(b);
 	return b;
@@ -296,8 +646,7 @@ ab_bench *ab_register(const char *name, ab_bench_fn fn, void *arg)
 
 void ab_bench_args(ab_bench *b, const int64_t *args, int nargs)
 {
-	std::vector<int64_t> v(args, args + nargs);
-	b->ops.push_back([v](benchmark::internal::Benchmark *x) { x->Args(v); });
+	b->args.emplace_back(args, args + nargs);
 }
 
 void ab_bench_arg_names(ab_bench *b, const char *const *names, int nnames)
@@ -309,7 +658,7 @@ void ab_bench_arg_names(ab_bench *b, const char *const *names, int nnames)
 
 void ab_bench_threads(ab_bench *b, int threads)
 {
-	b->ops.push_back([threads](benchmark::internal::Benchmark *x) { x->Threads(threads); });
+	b->threads.push_back(threads);
 }
 
 void ab_bench_manual_time(ab_bench *b)
@@ -325,7 +674,7 @@ void ab_bench_iterations(ab_bench *b, int64_t iters)
 void ab_bench_repetitions(ab_bench *b, int reps)
 {
 	b->reps = reps;
-	b->ops.push_back([reps](benchmark::internal::Benchmark *x) { x->Repetitions(reps); });
+	b->reps_set = true;
 }
 
 void ab_bench_min_time(ab_bench *b, double seconds)
@@ -440,82 +789,37 @@ int ab_run(const struct ab_run_opts *opts)
 {
 	std::vector<std::string> args = {"agebench"};
 	std::string tmp;
-	int cleanup = -1;
+	int cleanup = -1, instances = 0;
 
-	/* Re-entrant: each call hands the recorded benchmarks over afresh. */
-	benchmark::ClearRegisteredBenchmarks();
-	static bool platform_added;
-	if (!platform_added) {
-		/* where the numbers come from: the answer page's trust level */
-		benchmark::AddCustomContext("platform", ab_platform());
-		platform_added = true;
-	}
-	{
-		std::lock_guard<std::mutex> g(g_lock);
-		g_counters.clear();
-		g_cdf.clear();
-		g_pending_cdf.clear();
-	}
-
-	if (opts->filter)
+	reset_run();
+	/* Interleaved: the shim orders the repetitions (--list: one line per instance). */
+	g_il.on = opts->interleave && !opts->list_only;
+	if (opts->filter && !g_il.on)
 		args.push_back(std::string("--benchmark_filter=") + opts->filter);
-	if (opts->repetitions > 0) {
+	if (opts->repetitions > 0 && !g_il.on) {
 		args.push_back("--benchmark_repetitions=" + std::to_string(opts->repetitions));
 		args.push_back("--benchmark_display_aggregates_only=true");
 	}
-	if (opts->interleave)
-		args.push_back("--benchmark_enable_random_interleaving=true");
 	if (opts->json_out && !opts->list_only) {
 		tmp = std::string(opts->json_out) + ".gbench." + std::to_string(getpid());
 		args.push_back("--benchmark_out=" + tmp);
 		args.push_back("--benchmark_out_format=json");
-	}
-	for (ab_bench *b : g_benches) {
-		if (!walker_selected(b->name, opts->walkers))
-			continue;
-		auto *x = benchmark::RegisterBenchmark(b->name.c_str(), [b](benchmark::State &st) {
-			ab_state s{&st};
-			uint64_t t = ab_now_ns();
-			b->fn(&s, b->arg);
-			progress_step(b, st, t);
-		});
-		for (auto &op : b->ops)
-			op(x);
-		if (opts->iterations > 0)
-			x->Iterations(opts->iterations);
-	}
-
-	g_progress = progress_state();
-	g_progress.mode = opts->list_only ? AB_PROGRESS_QUIET : opts->progress;
-	g_progress.tty = isatty(STDERR_FILENO);
-	if (g_progress.mode == AB_PROGRESS_LINE)
-		g_progress.total = count_repetitions(args, opts->repetitions);
-	if (opts->list_only)
-		args.push_back("--benchmark_list_tests=true");
-	else
-		args.push_back("--benchmark_list_tests=false");
-	initialize(args);
-
-	ab_console console;
-	console.progress = opts->list_only ? AB_PROGRESS_VERBOSE : opts->progress;
-	console.SetOutputStream(opts->list_only ? &std::cout : &std::cerr);
-	console.SetErrorStream(&std::cerr);
-	if (!tmp.empty())
 		cleanup = ab_cleanup_push(unlink_tmp, const_cast<char *>(tmp.c_str()));
-	g_progress.t0 = ab_now_ns();
-	/* No benchmark::Shutdown(): it frees the context a later ab_run() prints. */
-	size_t n = benchmark::RunSpecifiedBenchmarks(&console);
-	if (g_progress.mode == AB_PROGRESS_LINE && g_progress.tty && g_progress.done)
-		fputc('\n', stderr);
-	int ret = (int)n;
-	if (opts->list_only) {
-		std::cout.flush();
-	} else if (n == 0) {
-		ab_warn("no benchmark matches filter '%s'", opts->filter ? opts->filter : "");
-		ret = -1;
-	} else if (!tmp.empty() && finish_json(tmp.c_str(), opts)) {
-		ret = -1;
 	}
+	std::vector<ab_bench *> sel;
+	for (ab_bench *b : g_benches)
+		if (walker_selected(b->name, opts->walkers))
+			sel.push_back(b);
+	if (g_il.on) {
+		g_il.seed = opts->seed ? opts->seed : fresh_seed();
+		instances = plan_interleave(args, sel, opts);
+		args.push_back("--benchmark_filter=."); /* the plan applied the filter */
+	} else {
+		for (ab_bench *b : sel)
+			register_plain(b, opts->iterations);
+	}
+
+	int ret = instances < 0 ? -1 : run_registered(args, opts, instances, tmp);
 	if (cleanup >= 0)
 		ab_cleanup_run(cleanup); /* removes the temporary file */
 	return ret;

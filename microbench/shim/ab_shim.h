@@ -105,8 +105,19 @@ struct ab_run_opts {
 	int (*finish)(struct json_t *root, struct json_t *agebench, void *arg);
 	void *finish_arg;
 	enum ab_progress progress;
-	bool list_only;	    /* print names and return */
-	bool interleave;    /* repetitions of all benchmarks in a random order */
+	bool list_only; /* print names and return */
+	/*
+	 * Run the repetitions of all benchmarks in one order shuffled with
+	 * @seed (0: a fresh one) instead of each benchmark's back to back. The
+	 * shim does it, not Google Benchmark (whose shuffle cannot be seeded):
+	 * each (instance, repetition) is handed to the library on its own.
+	 * results.json looks like a run without it (names, repetition_index
+	 * 0..R-1 per name, no aggregate rows) and records the seed and the
+	 * order: agebench.interleave {seed, order: ["<name>#<rep>", ...]} and
+	 * context.interleave_seed. Ignored with list_only.
+	 */
+	bool interleave;
+	uint64_t seed;
 	int64_t iterations; /* > 0: force this many iterations (CI gate) */
 };
 
