@@ -57,7 +57,7 @@ struct ab_answer {
 	char source[200];  /* data source and trust level */
 	char verdict[240]; /* one line */
 	char missing[240]; /* what is missing (answered = false) */
-	char command[200]; /* reproduces the answer, or gets the missing data */
+	char command[400]; /* reproduces the answer, or gets the missing data */
 	struct ab_ans_row rows[AB_ANS_MAXROWS];
 	int nrows;
 	int headline; /* index of the row the verdict rests on, or -1 */

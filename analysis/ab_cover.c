@@ -56,8 +56,11 @@ static int load_arg(const char *arg, struct ab_results *r, int *nr, char paths[]
 	snprintf(paths[*nr], 4200, "%s", p);
 	if ((rc = load(p, r, nr)))
 		return rc;
+	/* macro.json beside a micro run; a macro run's own is a copy of its
+	 * results.json (agebench macro writes both): not a second source */
 	snprintf(p, sizeof(p), "%.4000s/macro.json", arg);
-	if (!access(p, F_OK)) {
+	const char *be = ab_results_context(&r[*nr - 1], "backend");
+	if (!access(p, F_OK) && !(be && !strcmp(be, "macro"))) {
 		snprintf(paths[*nr], 4200, "%s", p);
 		rc = load(p, r, nr);
 	}
@@ -71,6 +74,34 @@ static const char *ctxs(const struct ab_results *r, const char *k)
 	return v && *v ? v : "?";
 }
 
+/* "      $ cmd", wrapped at spaces within the cover letter's width, each
+ * continued line ending in " \\" (a shell can take it as pasted). */
+static void wrap_command(struct ab_sb *b, const char *cmd)
+{
+	const int first = 8, cont = 10, room = COVER_WIDTH - 2; /* 2: " \\" */
+	int col = first;
+	const char *p = cmd;
+
+	ab_sb_printf(b, "      $ ");
+	while (*p) {
+		size_t w = strcspn(p, " ");
+
+		if (col > (p == cmd ? first : cont) && col + 1 + (int)w > room) {
+			ab_sb_printf(b, " \\\n%*s", cont, "");
+			col = cont;
+		} else if (p != cmd) {
+			ab_sb_printf(b, " ");
+			col++;
+		}
+		ab_sb_printf(b, "%.*s", (int)w, p);
+		col += (int)w;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	ab_sb_printf(b, "\n");
+}
+
 static void sources(struct ab_sb *b, const struct ab_results *r, int nr, char paths[][4200])
 {
 	ab_sb_printf(b, "Data (each answer names its source):\n");
@@ -80,8 +111,7 @@ static void sources(struct ab_sb *b, const struct ab_results *r, int nr, char pa
 		ab_sb_printf(b, "  [%d] %s\n", i + 1, ab_answers_trust(&r[i]));
 		ab_sb_printf(b, "      kernel %.58s\n", ctxs(&r[i], "kernel_release"));
 		ab_sb_printf(b, "      %.66s\n", ctxs(&r[i], "hwloc_topology"));
-		ab_sb_printf(b, "      $ %.61s%s\n", cmd ? cmd : "?",
-			     cmd && strlen(cmd) > 61 ? "..." : "");
+		wrap_command(b, cmd ? cmd : "?");
 		free(cmd);
 		(void)paths;
 	}

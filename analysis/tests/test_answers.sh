@@ -106,6 +106,16 @@ if awk '/^Q3 /,/^Q4 /' "$tmp/q3m/cover" | grep -q '^  at:      macro '; then ok;
 if [[ $(awk '/^Q3 /,/^Q4 /' "$tmp/q3m/cover" | grep -c 'refault_pages') == 3 ]]; then ok; else bad "Q3: want 3 macro refault_pages steps"; fi
 if awk '/^Q3 /,/^Q4 /' "$tmp/q3m/cover" | grep -q 'source:  micro: model .*; macro: '; then ok; else bad "Q3 source does not name the macro data"; fi
 
+# a macro run's directory holds results.json and its copy macro.json: one source
+mkdir -p "$tmp/mrun"
+"$synth" "$tmp/mrun/results.json" --reps 9 --macro --backend macro >/dev/null
+cp "$tmp/mrun/results.json" "$tmp/mrun/macro.json"
+"$tool" report --cover-letter "$tmp/sizable" "$tmp/mrun" >"$tmp/mrun/cover" 2>&1 || bad "cover letter mrun: exit $?"
+if grep -q '^  \[2\] ' "$tmp/mrun/cover" && ! grep -q '^  \[3\] ' "$tmp/mrun/cover"; then ok; else bad "cover letter: a macro run's macro.json counted as a second source"; fi
+# the answers' run lines are the recorded commands, without where the output went
+if awk '/^  run: /,/^$/' "$tmp/mrun/cover" | grep -q -- '--out'; then bad "a run line carries --out"; else ok; fi
+if grep -q '^  run:     agebench run --backend model --reps 9' "$tmp/mrun/cover"; then ok; else bad "Q2-Q4 run lines are not the recorded command"; fi
+
 # the cover letter: several runs, 72 columns, all four questions, the sources
 "$tool" report --cover-letter "$tmp/sizable" "$tmp/withmacro" >"$tmp/cover" 2>"$tmp/cover.err" || bad "cover letter: exit $?"
 if awk 'length > 72 { bad = 1 } END { exit bad }' "$tmp/cover"; then ok; else bad "cover letter over 72 columns"; fi
