@@ -3,6 +3,7 @@
 #include "ab_common.h"
 #include "ab_check.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -70,6 +71,7 @@ int main(void)
 	snprintf(sub, sizeof(sub), "%s/a/b", dir);
 	CHECK(ab_mkdir_p(sub) == 0, "mkdir -p %s", sub);
 	CHECK(ab_write_atomic(path, "hello\n", 6) == 0, "atomic write");
+	CHECK(ab_mkdir_p(path) == -ENOTDIR, "mkdir -p over a file: want -ENOTDIR");
 	size_t len = 0;
 	char *got = ab_read_file(path, &len);
 	CHECK(got && len == 6 && !memcmp(got, "hello\n", 6), "read back");

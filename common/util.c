@@ -179,7 +179,11 @@ int ab_mkdir_p(const char *path)
 	}
 	if (mkdir(buf, 0755) && errno != EEXIST)
 		return -errno;
-	return 0;
+	/* EEXIST: it must be a directory (a file of that name is not one) */
+	struct stat sb;
+	if (stat(buf, &sb))
+		return -errno;
+	return S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
 }
 
 char *ab_read_file(const char *path, size_t *lenp)

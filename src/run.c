@@ -604,10 +604,7 @@ static int prepare_out_dir(const char *out, char *final, size_t finallen)
 		ab_warn("--out %s: %s", out_dir, strerror(-rc));
 		return AB_EXIT_USAGE;
 	}
-	if (stat(out_dir, &sb) || !S_ISDIR(sb.st_mode)) {
-		ab_warn("--out %s: exists and is not a directory", out_dir);
-		return AB_EXIT_USAGE;
-	}
+
 	if (strlen(out_dir) > sizeof(out_dir) - 64) {
 		ab_warn("--out: path too long");
 		return AB_EXIT_USAGE;

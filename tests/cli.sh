@@ -48,7 +48,8 @@ for bad in x -1 '' 0 18446744073709551616; do
 done
 expect 2 "unexpected argument 'extra'" -- "$ab" run extra
 touch "$tmp/afile"
-expect 2 "--out .*afile: exists and is not a directory" -- "$ab" run --quick --filter '^model/scan/.*vcpus:0' --reps 1 --out "$tmp/afile"
+expect 2 "afile.*Not a directory" -- "$ab" macro --quick --out "$tmp/afile"
+expect 2 "--out .*afile: Not a directory" -- "$ab" run --quick --filter '^model/scan/.*vcpus:0' --reps 1 --out "$tmp/afile"
 # what a person sees: one progress line per repetition by default, Google
 # Benchmark's table with -v, nothing with -q
 expect 0 '^\[1/[0-9]+\] model/scan/' -- "$ab" run --quick --filter '^model/scan/.*vcpus:0' --reps 1 --no-report --out "$tmp/p1"
