@@ -217,7 +217,8 @@ int main(void)
 		  strstr(err, "--allow-oversubscribe"),
 	      "oversubscription not refused: '%s'", err);
 	struct ab_bench_config badb = {.quick = true, .batch = "1,zero"};
-	CHECK(ab_model_register(&badb, err, sizeof(err)) == AB_REGISTER_USAGE && strstr(err, "--batch"),
+	CHECK(ab_model_register(&badb, err, sizeof(err)) == AB_REGISTER_USAGE &&
+		  strstr(err, "--batch"),
 	      "bad --batch accepted");
 
 	/* Quick grid, at most one vCPU (allowed even where it does not fit:
