@@ -312,7 +312,10 @@ static const struct ab_ans_input *macro_input(const struct ab_ans_input *in, int
 /* ---- the questions ----------------------------------------------------------- */
 
 /* The macro metrics Q1 and Q3 read, in order of preference (first present wins). */
-static const char *const macro_cost[] = {"reclaim_cpu_s", "kswapd_cpu_s", NULL};
+/* reclaim CPU: kswapd + PSI stall; without PSI (the lab's guest) the VM
+ * processes' system time, where memcg-limit (direct) reclaim runs; kswapd
+ * alone last (limit reclaim rarely wakes it) */
+static const char *const macro_cost[] = {"reclaim_cpu_s", "vm_sys_cpu_s", "kswapd_cpu_s", NULL};
 static const char *const macro_outcome[] = {"refault_pages", NULL};
 
 static const char *first_metric(const struct ab_results *r, const char *const *names)
