@@ -204,6 +204,13 @@ has outlier out '"shift_pct": 0\.499[0-9]*,'
 has outlier out '"p": 0\.00793650'
 run outlier_text 0 "$tmp/o_base.json" "$tmp/o_new.json"
 has outlier_text out '^ +10\.02 .* 18\.05 .* \+0\.50%  +0\.0079  ns_per_page'
+# a non-negative quantity that drops to 0 cannot fall by more than 100%: its
+# CI is truncated there (the untruncated lower bound is 2 - 40 = -38, -190%)
+mk "$tmp/z_base.json" 0 2 5 20 30 40
+mk "$tmp/z_new.json" 0 0 0 0 0 0
+run to_zero 0 --format json "$tmp/z_base.json" "$tmp/z_new.json"
+has to_zero out '"shift_ci_pct": \[$'
+grep -A1 '"shift_ci_pct"' "$tmp/to_zero.out" | grep -qE '^ +-100\.0,$' && ok || bad "to_zero: the CI is not truncated at -100%"
 # the same p, a shift of +2.4% to +2.8% (CI above 2%): a regression
 mk "$tmp/o_worse.json" 0 10.26 10.27 10.28 10.29 10.30
 run shift_worse 1 --format json "$tmp/o_base.json" "$tmp/o_worse.json"
