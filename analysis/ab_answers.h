@@ -24,7 +24,7 @@
 #include "ab_results.h"
 
 #define AB_ANS_N	  4
-#define AB_ANS_MAXROWS	  12
+#define AB_ANS_MAXROWS	  16
 #define AB_ANS_SIZABLE	  10.0 /* % improvement Q4 calls sizable (docs/reporting.md: why) */
 #define AB_ANS_MIN_EFFECT 2.0
 
@@ -56,6 +56,7 @@ struct ab_answer {
 	char basis[240];   /* the controlled comparison: modes, workload, backend */
 	char source[200];  /* data source and trust level */
 	char verdict[240]; /* one line */
+	char note[240];	   /* what the rows leave out, e.g. a metric 0 in every repetition */
 	char missing[240]; /* what is missing (answered = false) */
 	char command[400]; /* reproduces the answer, or gets the missing data */
 	struct ab_ans_row rows[AB_ANS_MAXROWS];

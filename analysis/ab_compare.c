@@ -96,14 +96,6 @@ static void row_meta(const struct ab_metric *mb, const struct ab_metric *mn, str
 		row->unit = mb->unit;
 }
 
-static bool all_nonneg(const struct ab_metric *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		if (!(m->v[i] >= 0))
-			return false;
-	return true;
-}
-
 /* The Hodges-Lehmann shift, its CI at 1 - alpha, both also as % of the base median. */
 static void row_shift(const struct ab_metric *mb, const struct ab_metric *mn,
 		      const struct ab_cmp_opts *o, struct ab_cmp_row *row)
@@ -115,12 +107,7 @@ static void row_shift(const struct ab_metric *mb, const struct ab_metric *mn,
 	row->base_median = m = ab_median(mb->v, mb->n);
 	if (m == 0)
 		return;
-	/* A quantity that cannot go below 0 (times, counts: every sample >= 0)
-	 * cannot fall by more than its median: the CI, built from differences
-	 * of single samples, is truncated to that feasible range (it would read
-	 * "-137%" for a lock wait that goes to 0). */
-	if (m > 0 && all_nonneg(mb) && all_nonneg(mn) && row->shift_lo < -m)
-		row->shift_lo = -m;
+	ab_shift_feasible(mb->v, mb->n, mn->v, mn->n, &row->shift_lo);
 	row->shift_pct = 100 * row->shift / fabs(m);
 	row->lo_pct = 100 * row->shift_lo / fabs(m);
 	row->hi_pct = 100 * row->shift_hi / fabs(m);

@@ -299,3 +299,19 @@ void ab_bh(const double *p, size_t n, double *adj)
 	}
 	free(s);
 }
+
+static bool nonneg(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] >= 0))
+			return false;
+	return true;
+}
+
+void ab_shift_feasible(const double *x, size_t nx, const double *y, size_t ny, double *lo)
+{
+	double m = ab_median(x, nx);
+
+	if (nx && ny && m > 0 && nonneg(x, nx) && nonneg(y, ny) && *lo < -m)
+		*lo = -m;
+}

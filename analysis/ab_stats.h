@@ -48,6 +48,13 @@ double ab_median(const double *v, size_t n);
  */
 int ab_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny, double conf,
 		      double *shift, double *lo, double *hi);
+/*
+ * A shift CI's lower end @lo for a quantity that cannot go below 0: when
+ * every sample of @x and @y is >= 0, y cannot fall by more than x's median,
+ * so @lo is raised to -median(x) (the CI, built from differences of single
+ * samples, would read e.g. "-137%" for a lock wait that goes to 0).
+ */
+void ab_shift_feasible(const double *x, size_t nx, const double *y, size_t ny, double *lo);
 
 /*
  * Holm's step-down adjustment of the @n p-values @p into @adj (may alias

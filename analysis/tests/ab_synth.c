@@ -251,9 +251,11 @@ int main(int argc, char **argv)
 					json_object_set_new(row, "pages_per_s",
 							    json_real(1e9 / ns * higher));
 					json_object_set_new(row, "young", json_real(4096));
-					json_object_set_new(
-					    row, "lock_wait_ns",
-					    json_real(m == 0 ? 900.0 * v * lower : 0));
+					json_object_set_new(row, "lock_wait_ns",
+							    /* read_locked waits for writers only */
+							    json_real(m == 0   ? 900.0 * v * lower
+								      : m == 1 ? 90.0 * v * lower
+									       : 0));
 					if (m_decl[m] > 0)
 						json_object_set_new(row, "declines",
 								    json_real(m_decl[m] * lower));
