@@ -456,7 +456,7 @@ static void q2(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 		double med = ab_median(lw->v, lw->n);
 
 		setf(a->note, sizeof(a->note),
-		     "lock_wait_ns 0 in every repetition of %s (locked: median %.3g %s)", zero,
+		     "lock_wait_ns 0 in every rep of %s (locked: median %.3g %s)", zero,
 		     med >= 1e6	  ? med / 1e6
 		     : med >= 1e3 ? med / 1e3
 				  : med,
@@ -483,8 +483,7 @@ static void q2(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 	}
 	setf(a->verdict, sizeof(a->verdict),
 	     "%d of %d modes cost significantly less per page than locked", better, nmodes);
-	setf(a->command, sizeof(a->command), "%s; agebench compare --modes results.json",
-	     reproduce(src));
+	setf(a->command, sizeof(a->command), "%s", reproduce(src));
 }
 
 /* Q3's waterfall on the macro outcome (refaults), under its own "at: macro"
@@ -726,22 +725,12 @@ static void effect_str(const struct ab_effect *e, char *buf, size_t len)
  * page's length: the lab's commands take three lines each). */
 static const char *run_line(const struct ab_answer a[AB_ANS_N], int q, char *buf, size_t len)
 {
-	const char *c = a[q].command;
-	size_t n = strlen(c);
-
-	for (int p = 0; p < q; p++) {
-		const char *e = a[p].command;
-
-		if (!strcmp(e, c)) {
+	for (int p = 0; p < q; p++)
+		if (!strcmp(a[p].command, a[q].command)) {
 			snprintf(buf, len, "as %s", a[p].id);
 			return buf;
 		}
-		if (!strncmp(e, c, n) && e[n] == ';') {
-			snprintf(buf, len, "as %s (its first command)", a[p].id);
-			return buf;
-		}
-	}
-	return c;
+	return a[q].command;
 }
 
 void ab_answers_text(struct ab_sb *b, const struct ab_answer a[AB_ANS_N], int width)

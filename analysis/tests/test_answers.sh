@@ -71,8 +71,8 @@ json "$tmp/sizable/answers.json" 'a["Q2"]["source"].startswith("model (mechanism
 json "$tmp/sizable/answers.json" '[r["metric"] for r in a["Q2"]["rows"] if r["label"] == "read_locked"] == ["ns_per_page", "vcpu_rel", "lock_wait_ns"]'
 # a mode that never waited is one note, not a row of -100% per mode
 json "$tmp/sizable/answers.json" '[r["metric"] for r in a["Q2"]["rows"] if r["label"] == "fast_only"] == ["ns_per_page", "vcpu_rel"]'
-json "$tmp/sizable/answers.json" 'a["Q2"]["note"].startswith("lock_wait_ns 0 in every repetition of fast_only, bitmap (locked: median ")'
-has "$tmp/sizable/report.txt" '^  note:    lock_wait_ns 0 in every repetition of fast_only, bitmap'
+json "$tmp/sizable/answers.json" 'a["Q2"]["note"].startswith("lock_wait_ns 0 in every rep of fast_only, bitmap (locked: median ")'
+has "$tmp/sizable/report.txt" '^  note:    lock_wait_ns 0 in every rep of fast_only, bitmap'
 json "$tmp/sizable/answers.json" 'a["Q2"]["verdict"].endswith("of 3 modes cost significantly less per page than locked")'
 # no effect on a quantity >= 0 reads below -100% (the CI is truncated there)
 json "$tmp/sizable/answers.json" 'all(r["ci_pct"] is None or r["ci_pct"][0] >= -100 for q in a.values() for r in q["rows"])'
@@ -125,7 +125,7 @@ if grep -q '^  \[2\] ' "$tmp/mrun/cover" && ! grep -q '^  \[3\] ' "$tmp/mrun/cov
 if awk '/^  run: /,/^$/' "$tmp/mrun/cover" | grep -q -- '--out'; then bad "a run line carries --out"; else ok; fi
 if grep -q '^  run:     agebench run --backend model --reps 9' "$tmp/mrun/cover"; then ok; else bad "Q2-Q4 run lines are not the recorded command"; fi
 # a command an earlier answer gave is not repeated: Q3 and Q4 run what Q2 ran
-if [[ $(grep -c '^  run:     as Q2 (its first command)$' "$tmp/mrun/cover") == 2 ]]; then ok; else bad "Q3/Q4 repeat Q2's run command"; fi
+if [[ $(grep -c '^  run:     as Q2$' "$tmp/mrun/cover") == 2 ]]; then ok; else bad "Q3/Q4 repeat Q2's run command"; fi
 
 # the cover letter: several runs, 72 columns, all four questions, the sources
 "$tool" report --cover-letter "$tmp/sizable" "$tmp/withmacro" >"$tmp/cover" 2>"$tmp/cover.err" || bad "cover letter: exit $?"
