@@ -403,10 +403,9 @@ static void q1(struct ab_answer *a, const struct ab_ans_input *const *o, int no,
  * goes into @zero, one note line for all of them, not a row of -100% each.
  */
 static void q2_lock_wait(struct ab_answer *a, const struct ab_results *r, const struct ab_name *n,
-			 const char *mode, char *zero, size_t zlen)
+			 const struct ab_metric *mb, const char *mode, char *zero, size_t zlen)
 {
-	const struct ab_bench_res *pb = partner(r, n, "locked"), *pm = partner(r, n, mode);
-	const struct ab_metric *mb = pb ? ab_bench_metric(pb, "lock_wait_ns") : NULL;
+	const struct ab_bench_res *pm = partner(r, n, mode);
 	const struct ab_metric *mm = pm ? ab_bench_metric(pm, "lock_wait_ns") : NULL;
 	bool all_zero = mm && mm->n;
 
@@ -439,6 +438,9 @@ static void q2(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 		not_answered(a, "no results with locked and another mode", "agebench run --quick");
 		return;
 	}
+	/* locked's lock wait, the base of every mode's (NULL: not reported) */
+	const struct ab_bench_res *lb = partner(src->r, &n, "locked");
+	const struct ab_metric *lw = lb ? ab_bench_metric(lb, "lock_wait_ns") : NULL;
 	for (int m = 0; m < AB_MODE_NR; m++) {
 		const struct ab_mode *md = &ab_mode_table[m];
 
@@ -447,12 +449,9 @@ static void q2(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
 			continue;
 		add_row(a, src->r, &n, "locked", md->name, "ns_per_page", md->name);
 		add_row(a, src->r, &n, "locked", md->name, "vcpu_rel", md->name);
-		q2_lock_wait(a, src->r, &n, md->name, zero, sizeof(zero));
+		q2_lock_wait(a, src->r, &n, lw, md->name, zero, sizeof(zero));
 	}
-	if (zero[0]) {
-		const struct ab_metric *lw =
-		    ab_bench_metric(partner(src->r, &n, "locked"), "lock_wait_ns");
-
+	if (zero[0]) { /* only where locked has the counter (q2_lock_wait) */
 		double med = ab_median(lw->v, lw->n);
 
 		setf(a->note, sizeof(a->note),
