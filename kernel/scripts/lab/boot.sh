@@ -20,9 +20,8 @@ pack_elf() {   # pack_elf <root> <src> <dest-in-root>
 
 
 cmd_test() {
-    ensure_pkg /usr/bin/qemu-system-x86_64 qemu-system-x86
-    local QEMU=${AGEBENCH_QEMU:-qemu-system-x86_64}
-    command -v "$QEMU" >/dev/null || skip "$QEMU not found"
+    [ -n "${AGEBENCH_QEMU:-}" ] || ensure_pkg "/usr/bin/$LAB_QEMU" "$LAB_QEMU_PKG"
+    qemu_probe
     local BUSYBOX=""
     for b in /bin/busybox /usr/bin/busybox; do
         if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then BUSYBOX=$b; break; fi
@@ -37,11 +36,11 @@ cmd_test() {
     else
         ensure_pkg "$AGEBENCH_KERNEL_TARBALL" linux-source-6.12
         local bflag=""; [ "$DEBUG" = 1 ] && bflag=" --debug"
-        [ -f "$OBJ/arch/x86/boot/bzImage" ] || die "no $FLAVOUR kernel at $OBJ (run '$PROG build$bflag' first)"
+        [ -f "$OBJ/$LAB_IMAGE" ] || die "no $FLAVOUR kernel at $OBJ (run '$PROG build$bflag' first)"
         [ "$(cat "$STATE/stamp" 2>/dev/null)" = "$(source_hash)" ] ||
             log "WARNING: the patch series changed since the last build; run '$PROG build' (testing the old build)"
     fi
-    local BZ=$OBJ/arch/x86/boot/bzImage
+    local BZ=$OBJ/$LAB_IMAGE
     local npatches; npatches=$(cat "$STATE/npatches" 2>/dev/null || echo 0)
     [ "$STOCK" = 1 ] && npatches=0
 
@@ -110,37 +109,52 @@ cmd_test() {
     # 0x7ffe0, not a multiple of 64; page_idle then returns a short read for the
     # last bitmap word and access_tracking_perf_test fails when its memory lands
     # there. 2000M ends on a 64-page boundary.
-    local cmdline="console=ttyS0,115200 mem=2000M panic=-1 printk.devkmsg=on ab.modes=${modes// /,} ab.flavour=$FLAVOUR ab.patches=$npatches"
+    local cmdline="console=ttyS0,115200 mem=2000M panic=-1 printk.devkmsg=on ab.modes=${modes// /,} ab.flavour=$FLAVOUR ab.patches=$npatches ab.qemu=$QEMU_VERSION ab.accel=$ACCEL_KIND"
     [ -n "$ONLY" ] && cmdline+=" ab.only=$(echo "$ONLY" | base64 -w0)"
     [ "$MODE" != all ] && [ "$npatches" -gt 0 ] && cmdline+=" kvm.mmu_age_mode=$MODE"
     [ "$DEBUG" = 1 ] && cmdline+=" no_hash_pointers"
-    # TCG: the guest's TSC calibration against the PIT fails now and then (then
-    # tsc_khz=0 and nested KVM_RUN spins forever) and the clocksource watchdog
-    # may later drop the TSC (ns timings become jiffies); see the lab note in
-    # docs/kernel-interface.md. TCG's TSC is the host's, so use the host's rate.
-    if [ "${QEMU_ACCEL[1]%%,*}" = tcg ]; then
-        local khz
-        khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo 2>/dev/null)
-        [[ "$khz" =~ ^[1-9][0-9]{5,}$ ]] || khz=2000000
-        cmdline+=" tsc_early_khz=$khz tsc=reliable"
-    fi
+    [ "$ACCEL_KIND" = kvm ] || cmdline+=" $(lab_tcg_cmdline)"
     [ -n "$APPEND" ] && cmdline+=" $APPEND"
 
     local stamp; stamp=$(date +%Y%m%d-%H%M%S)
     local CONSOLE=$LOGS/$LABEL-$MODE$lname-$stamp.console.log
     ln -sfn "$(basename "$CONSOLE")" "$LOGS/$LABEL-$MODE$lname-latest.console.log"
     log "booting $LABEL kernel ($(cat "$OBJ/.agebench-kernelrelease" 2>/dev/null), $npatches patches), modes: $modes"
-    log "accel: $ACCEL_DESC; timeout ${TIMEOUT}s; packed:${packed:- nothing}"
+    log "QEMU: $QEMU_VERSION_LINE; accel: $ACCEL_DESC; timeout ${TIMEOUT}s"
+    log "packed:${packed:- nothing}"
     log "kernel command line: $cmdline"
     log "console log: $CONSOLE"
+    # QMP (a short path: unix socket names are limited to 108 bytes) for the
+    # vCPU thread ids; with one host thread per vCPU each is pinned to a PU
+    local qmpdir pus="" pinner=""
+    qmpdir=$(mktemp -d /tmp/agebench-qmp.XXXXXX)
+    rm -f "$RUN/vcpu-pinning.json"
+    if [ "$ACCEL_KIND" != tcg-single ] && [ "$PIN_VCPUS" = 1 ]; then
+        pus=$(pin_pus "$LAB_SMP")
+        [ -n "$pus" ] || log "note: fewer host PUs than the guest's $LAB_SMP vCPUs: vCPU threads not pinned"
+    fi
+    local load0; load0=$(cut -d' ' -f1-3 /proc/loadavg)
     local t0 qrc=0; t0=$(now)
     set +o errexit +o pipefail
-    timeout -k 10 "$TIMEOUT" "$QEMU" "${QEMU_ACCEL[@]}" -smp 2 -m 2G -nographic -no-reboot \
+    if [ -n "$pus" ]; then
+        "$SCRIPT_DIR/lab-qemu" pin "$qmpdir/qmp.sock" "$pus" "$RUN/vcpu-pinning.json" \
+            2>"$RUN/vcpu-pinning.err" &
+        pinner=$!
+    fi
+    timeout -k 10 "$TIMEOUT" "$QEMU" "${QEMU_DATA[@]}" "${QEMU_ACCEL[@]}" "${LAB_MACHINE[@]}" \
+        -smp "$LAB_SMP" -m 2G -nographic -no-reboot \
         -kernel "$BZ" -initrd "$RUN/initramfs.cpio.gz" -append "$cmdline" \
+        -qmp "unix:$qmpdir/qmp.sock,server=on,wait=off" \
         -serial mon:stdio -serial "file:$RUN/ttyS1.raw" < /dev/null 2>&1 |
         tee "$CONSOLE" | sed -u -n -e '/^AB-/p' -e '/\] \(BUG\|WARNING\|Kernel panic\|Oops\|KASAN\|INFO:\)/p' |
         progress_lines "$(expected_tests "$modes")"
     qrc=${PIPESTATUS[0]}
+    local pinned="not pinned ($ACCEL_KIND)"
+    if [ -n "$pinner" ]; then
+        if wait "$pinner"; then pinned="vCPU threads pinned to host PUs $pus"
+        else pinned="pinning failed: $(tail -n 1 "$RUN/vcpu-pinning.err")"; log "WARNING: $pinned"; fi
+    fi
+    rm -rf "$qmpdir"
     set -o errexit -o pipefail
     local elapsed=$(( $(now) - t0 ))
     tr -d '\r' < "$CONSOLE" > "$RUN/console.txt"
@@ -160,6 +174,15 @@ cmd_test() {
             rm -f "$b"
         done || log "WARNING: decoding the files exported on ttyS1 failed"
     fi
+    # what produced these results: lab.json, and lab_* in every results.json's context
+    local nstamped
+    nstamped=$("$SCRIPT_DIR/lab-qemu" stamp "$RUN" "arch=$LAB_ARCH" "qemu=$QEMU_VERSION_LINE" \
+        "qemu_version=$QEMU_VERSION" "accel=$ACCEL_KIND" "accel_desc=$ACCEL_DESC" \
+        "vcpus=$LAB_SMP" "vcpu_pinning=$pinned" "kernel=$(cat "$OBJ/.agebench-kernelrelease" 2>/dev/null)" \
+        "flavour=$LABEL" "patches=$npatches" "host_load_start=$load0" \
+        "host_load_end=$(cut -d' ' -f1-3 /proc/loadavg)" "boot_seconds=$elapsed") ||
+        log "WARNING: could not write $RUN/lab.json"
+    [ "${nstamped:-0}" -gt 0 ] && log "lab context (QEMU, accel, pinning) added to $nstamped results.json"
 
     # ------------------------------------------------------------ verdict --
     local fail=0 reasons=()
@@ -209,7 +232,8 @@ cmd_test() {
 
     echo
     echo "==== agebench kernel lab: $LABEL, modes: $modes ===="
-    echo "kernel: $(cat "$OBJ/.agebench-kernelrelease" 2>/dev/null) with $npatches patch(es); accel: $ACCEL_DESC"
+    echo "kernel: $(cat "$OBJ/.agebench-kernelrelease" 2>/dev/null) with $npatches patch(es)"
+    echo "QEMU: $QEMU_VERSION_LINE; accel: $ACCEL_DESC; $pinned"
     echo "boot to result: ${elapsed}s"
     grep -E '^AB-TEST (PASS|FAIL|SKIP)' "$RUN/console.txt" | sed 's/^AB-TEST /  /' || true
     echo "summary: pass=$npass fail=$nfail skip=$nskip"

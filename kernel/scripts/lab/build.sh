@@ -19,10 +19,10 @@ configure_kernel() {
     log "configuring $FLAVOUR kernel: tinyconfig + ${frags[*]##*/}"
     mkdir -p "$OBJ"
     local lf=$LOGS/build-$LABEL.log
-    run_logged "$lf" make -C "$KSRC" O="$OBJ" ARCH=x86_64 tinyconfig
+    run_logged "$lf" make -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" tinyconfig
     run_logged "$lf" env KCONFIG_CONFIG="$OBJ/.config" "$KSRC/scripts/kconfig/merge_config.sh" \
         -m -O "$OBJ" "$OBJ/.config" "${frags[@]}"
-    run_logged "$lf" make -C "$KSRC" O="$OBJ" ARCH=x86_64 olddefconfig
+    run_logged "$lf" make -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" olddefconfig
     # every requested option must have survived olddefconfig
     local bad=0 line sym val got
     while IFS= read -r line; do
@@ -46,11 +46,11 @@ configure_kernel() {
 build_kernel() {
     local lf=$LOGS/build-$LABEL.log t0
     t0=$(now)
-    log "building $LABEL bzImage (make -j$JOBS, log: $lf)"
-    run_logged "$lf" nice make -C "$KSRC" O="$OBJ" ARCH=x86_64 -j"$JOBS" bzImage ||
+    log "building $LABEL $LAB_IMAGE_TARGET (make -j$JOBS, log: $lf)"
+    run_logged "$lf" nice make -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" -j"$JOBS" "$LAB_IMAGE_TARGET" ||
         die "kernel build failed ($LABEL); full log: $lf"
-    make -s -C "$KSRC" O="$OBJ" ARCH=x86_64 kernelrelease > "$OBJ/.agebench-kernelrelease" 2>/dev/null || true
-    log "bzImage ready: $OBJ/arch/x86/boot/bzImage ($(cat "$OBJ/.agebench-kernelrelease"), $(( $(now) - t0 ))s)"
+    make -s -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" kernelrelease > "$OBJ/.agebench-kernelrelease" 2>/dev/null || true
+    log "$LAB_IMAGE_TARGET ready: $OBJ/$LAB_IMAGE ($(cat "$OBJ/.agebench-kernelrelease"), $(( $(now) - t0 ))s)"
 }
 
 build_selftests() {
@@ -65,12 +65,12 @@ build_selftests() {
     fi
     log "building KVM selftests ($SELFTESTS; log: $lf)"
     : > "$lf"
-    run_logged "$lf" make -C "$SRC" O="$HDR" ARCH=x86_64 INSTALL_HDR_PATH="$HDR/usr" headers_install ||
+    run_logged "$lf" make -C "$SRC" O="$HDR" ARCH="$LAB_MAKE_ARCH" INSTALL_HDR_PATH="$HDR/usr" headers_install ||
         die "headers_install failed; log: $lf"
     mkdir -p "$SELDIR"
     local targets=()
     for t in $SELFTESTS; do targets+=("$SELDIR/$t"); done
-    run_logged "$lf" nice make -C "$SRC/tools/testing/selftests/kvm" ARCH=x86_64 -j"$JOBS" \
+    run_logged "$lf" nice make -C "$SRC/tools/testing/selftests/kvm" ARCH="$LAB_SELFTEST_ARCH" -j"$JOBS" \
         OUTPUT="$SELDIR" KHDR_INCLUDES="-isystem $HDR/usr/include" "${targets[@]}" ||
         die "KVM selftests build failed; log: $lf"
     echo "$want" > "$SELDIR/.stamp"

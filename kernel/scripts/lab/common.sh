@@ -10,8 +10,8 @@ setup_paths() {
     SRC=$KB/src/linux               # unpacked + patched tree (shared by flavours)
     STATE=$KB/src/state             # originals of patched files, stamps
     LOGS=$KB/logs
-    if [ "$DEBUG" = 1 ]; then FLAVOUR=debug; OBJ=$KB/obj-debug
-    else FLAVOUR=normal; OBJ=$KB/obj; fi
+    if [ "$DEBUG" = 1 ]; then FLAVOUR=debug; OBJ=$KB/obj-debug$LAB_OBJ_SUFFIX
+    else FLAVOUR=normal; OBJ=$KB/obj$LAB_OBJ_SUFFIX; fi
     # --stock: the same tree without the series (src/linux-stock: hard links
     # into src/linux, the series' files restored), its own O= directory
     STOCK_SRC=$KB/src/linux-stock
