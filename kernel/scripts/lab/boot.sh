@@ -19,6 +19,20 @@ pack_elf() {   # pack_elf <root> <src> <dest-in-root>
 }
 
 
+# The kernel splats of a console log (printk lines only, both flavours):
+# BUG, WARNING, Oops, panic, lockdep, RCU, KASAN, UBSAN, GPF, hung tasks,
+# stalls. Not splats: lockdep's and KASAN's boot banners, and the one
+# WARNING the KUnit suite announces before it triggers it.
+console_splats() {   # console_splats <console.txt>
+    local splat_re='\[ *[0-9]+\.[0-9]+\].*(BUG:|WARNING:|Oops|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KASAN|UBSAN|general protection fault|INFO: task .* blocked|rcu: INFO|self-detected stall)'
+    local expect=0
+    grep -q 'mmu_notifier_aging: expecting one WARNING from __mmu_notifier_young_bitmap' "$1" && expect=1
+    grep -E "$splat_re" "$1" |
+        grep -vE 'Lock dependency validator|lockdep: (fixed|in-use)|\.\.\. MAX_LOCK|\.\.\. MAX_LOCKDEP|\.\.\. CHAINHASH|memory used by lock dependency|KernelAddressSanitizer initialized|kasan: ' |
+        awk -v expect="$expect" 'expect && !done && /WARNING: .*__mmu_notifier_young_bitmap/ { done = 1; next } { print }' ||
+        true
+}
+
 cmd_test() {
     [ -n "${AGEBENCH_QEMU:-}" ] || ensure_pkg "/usr/bin/$LAB_QEMU" "$LAB_QEMU_PKG"
     qemu_probe
@@ -192,20 +206,7 @@ cmd_test() {
         fail=1; reasons+=("qemu exited with status $qrc")
     fi
     grep -q '^AB-DONE' "$RUN/console.txt" || { fail=1; reasons+=("guest did not reach AB-DONE (crash, panic or hang)"); }
-    # kernel splats: only kernel lines (printk timestamps), both flavours
-    local splat_re='\[ *[0-9]+\.[0-9]+\].*(BUG:|WARNING:|Oops|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KASAN|UBSAN|general protection fault|INFO: task .* blocked|rcu: INFO|self-detected stall)'
-    grep -E "$splat_re" "$RUN/console.txt" > "$RUN/splats.txt" || true
-    # lockdep's own boot banner is not a splat
-    grep -vE 'Lock dependency validator|lockdep: (fixed|in-use)|\.\.\. MAX_LOCK|\.\.\. MAX_LOCKDEP|\.\.\. CHAINHASH|memory used by lock dependency|KernelAddressSanitizer initialized|kasan: ' \
-        "$RUN/splats.txt" > "$RUN/splats.filtered" || true
-    mv "$RUN/splats.filtered" "$RUN/splats.txt"
-    # the KUnit suite's rejection test triggers one WARNING (WARN_ON_ONCE in
-    # __mmu_notifier_young_bitmap) after announcing it: that one is expected
-    if grep -q 'mmu_notifier_aging: expecting one WARNING from __mmu_notifier_young_bitmap' "$RUN/console.txt"; then
-        awk '!done && /WARNING: .*__mmu_notifier_young_bitmap/ { done = 1; next } { print }' \
-            "$RUN/splats.txt" > "$RUN/splats.filtered"
-        mv "$RUN/splats.filtered" "$RUN/splats.txt"
-    fi
+    console_splats "$RUN/console.txt" > "$RUN/splats.txt"
     if [ -s "$RUN/splats.txt" ]; then
         fail=1; reasons+=("kernel splat(s) on the console (first: $(head -1 "$RUN/splats.txt" | cut -c1-160))")
     fi
