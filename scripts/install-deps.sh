@@ -32,7 +32,7 @@ PKGS=(build-essential cmake pkg-config libbenchmark-dev libhwloc-dev liburcu-dev
       libjansson-dev libgsl-dev gnuplot-nox valgrind clang libclang-rt-14-dev
       linux-source-6.12 xz-utils python3 shellcheck)
 KPKGS=(qemu-system-x86 busybox-static bc flex bison libelf-dev libssl-dev cpio
-       kmod rsync gcc-aarch64-linux-gnu gcc-s390x-linux-gnu)
+       kmod rsync gcc-aarch64-linux-gnu gcc-s390x-linux-gnu ccache)
 BP_SOURCES=/etc/apt/sources.list.d/agebench-bookworm-backports.sources
 BP_PIN=/etc/apt/preferences.d/agebench-qemu-backports
 

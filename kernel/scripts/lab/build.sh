@@ -3,13 +3,32 @@
 # Sourced by kernel/scripts/agebench-kernel (which sets PROG, REPO, KERNEL_DIR, the
 # options and the helpers in lab/common.sh); defines functions only.
 
+# The compiler through ccache (default when ccache is installed; --no-ccache
+# or AGEBENCH_KERNEL_CCACHE=0 turns it off): KCC holds make's CC= argument.
+# CCACHE_BASEDIR is the lab directory and the directory is not hashed, so the
+# same tree built from another clone (another path) hits the same cache.
+kernel_cc() {
+    KCC=()
+    if [ "$CCACHE" = 1 ] && command -v ccache >/dev/null; then
+        KCC=(CC="ccache ${LAB_CROSS_COMPILE}gcc")
+        export CCACHE_BASEDIR=$KB CCACHE_NOHASHDIR=1
+    fi
+    return 0
+}
+
 configure_kernel() {
     local frags=("$KERNEL_DIR/config/agebench.config")
     [ "$DEBUG" = 1 ] && frags+=("$KERNEL_DIR/config/debug.config")
     # options the series adds (KUnit suite): not in a stock or empty-series tree
-    if [ "$STOCK" = 0 ] && [ "$(cat "$STATE/npatches" 2>/dev/null || echo 0)" -gt 0 ]; then
+    if [ "$STOCK" = 0 ] && [ "$ANSWER" = 0 ] && [ "$(cat "$STATE/npatches" 2>/dev/null || echo 0)" -gt 0 ]; then
         frags+=("$KERNEL_DIR/config/series.config")
     fi
+    if [ "$ANSWER" = 1 ]; then
+        mkdir -p "$OBJ"
+        answer_fragment > "$OBJ.answer.config"
+        frags=("$OBJ.answer.config")
+    fi
+    kernel_cc
     local want have=""
     want=$({ cat "$STATE/stamp"; cat "${frags[@]}"; echo "cfgv2"; } | sha256sum | cut -d' ' -f1)
     [ -f "$OBJ/.agebench-config-stamp" ] && have=$(cat "$OBJ/.agebench-config-stamp")
@@ -19,10 +38,10 @@ configure_kernel() {
     log "configuring $FLAVOUR kernel: tinyconfig + ${frags[*]##*/}"
     mkdir -p "$OBJ"
     local lf=$LOGS/build-$LABEL.log
-    run_logged "$lf" make -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" tinyconfig
+    run_logged "$lf" make -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" "${KCC[@]}" tinyconfig
     run_logged "$lf" env KCONFIG_CONFIG="$OBJ/.config" "$KSRC/scripts/kconfig/merge_config.sh" \
         -m -O "$OBJ" "$OBJ/.config" "${frags[@]}"
-    run_logged "$lf" make -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" olddefconfig
+    run_logged "$lf" make -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" "${KCC[@]}" olddefconfig
     # every requested option must have survived olddefconfig
     local bad=0 line sym val got
     while IFS= read -r line; do
@@ -46,10 +65,12 @@ configure_kernel() {
 build_kernel() {
     local lf=$LOGS/build-$LABEL.log t0
     t0=$(now)
-    log "building $LABEL $LAB_IMAGE_TARGET (make -j$JOBS, log: $lf)"
-    run_logged "$lf" nice make -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" -j"$JOBS" "$LAB_IMAGE_TARGET" ||
+    kernel_cc
+    log "building $LABEL $LAB_IMAGE_TARGET (make -j$JOBS${KCC:+, ccache}, log: $lf)"
+    run_logged "$lf" nice make -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" "${KCC[@]}" -j"$JOBS" "$LAB_IMAGE_TARGET" ||
         die "kernel build failed ($LABEL); full log: $lf"
-    make -s -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" kernelrelease > "$OBJ/.agebench-kernelrelease" 2>/dev/null || true
+    make -s -C "$KSRC" O="$OBJ" ARCH="$LAB_MAKE_ARCH" CROSS_COMPILE="$LAB_CROSS_COMPILE" "${KCC[@]}" kernelrelease > "$OBJ/.agebench-kernelrelease" 2>/dev/null || true
+    find "$OBJ" -name '*.o' | wc -l > "$OBJ/.agebench-nobjects"
     log "$LAB_IMAGE_TARGET ready: $OBJ/$LAB_IMAGE ($(cat "$OBJ/.agebench-kernelrelease"), $(( $(now) - t0 ))s)"
 }
 

@@ -17,6 +17,9 @@ setup_paths() {
     STOCK_SRC=$KB/src/linux-stock
     KSRC=$SRC; LABEL=$FLAVOUR
     if [ "$STOCK" = 1 ]; then KSRC=$STOCK_SRC; OBJ=$OBJ-stock; LABEL=$FLAVOUR-stock; fi
+    # `answer`: the normal flavour's guest, a kernel with only what the
+    # answer's tests need (lab/answer.sh), its own O= directory
+    if [ "$ANSWER" = 1 ]; then OBJ=$KB/obj-answer$LAB_OBJ_SUFFIX; LABEL=answer; fi
     SELDIR=$KB/selftests
     HDR=$KB/headers
     SERIES=$AGEBENCH_KERNEL_PATCHES/series
