@@ -59,6 +59,7 @@ cmd_stress() {
     if [ "$NO_BUILD" = 0 ]; then "$self" build "${bargs[@]}" || exit $?; fi
     local accel=$ACCEL targs=(--no-build --accel "$ACCEL")
     [ "$PIN_VCPUS" = 0 ] && targs+=(--no-pin)
+    [ -n "$USERSPACE" ] && targs+=(--userspace-build "$USERSPACE")
     local out; out=$KB/stress/$LABEL-$accel-$(date +%Y%m%d-%H%M%S)
     mkdir -p "$out"
     local per=$STRESS_PER_BOOT done=0 boot=0 i n tmo
