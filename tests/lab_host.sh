@@ -57,7 +57,7 @@ for p in ("out/common/agebench_modes/results.json", "out/locked/other/results.js
     assert c["lab_qemu"].startswith("QEMU emulator version 10.0.2"), (p, c)
     assert c["lab_accel"] == "tcg-multi", (p, c)
 lab = json.load(open(f"{run}/lab.json"))
-assert lab["accel"] == "tcg-multi" and lab["vcpu_pinning"]["pinned"] is True, lab
+assert lab["accel"] == "tcg-multi" and lab["vcpu_threads"]["pinned"] is True, lab
 print("ok: lab-qemu stamp: lab.json and context.lab_* in both results.json")
 PY
 "$repo/kernel/scripts/lab-qemu" stamp "$run" novalue >/dev/null 2>&1 && fail "lab-qemu stamp accepted 'novalue'"
