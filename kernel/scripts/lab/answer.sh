@@ -84,7 +84,7 @@ cmd_answer() {
     answer_build_ticker "$t0" "$e_boot" &
     ticker=$!
     ( with_lock "$OBJ.lock" build_kernel ) || rc=$?
-    kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
+    kill "$ticker" 2>/dev/null || true; wait "$ticker" 2>/dev/null || true
     [ "$rc" = 0 ] || exit "$rc"
     t_build=$(( $(now) - t0 ))
     answer_remember objects "$(cat "$OBJ/.agebench-nobjects")"
@@ -95,7 +95,7 @@ cmd_answer() {
     answer_boot_ticker "$LOGS/$LABEL-all-latest.console.log" "$t0" &
     ticker=$!
     ( NO_BUILD=1; ONLY=$ANSWER_TESTS; TESTS_FILE=$KERNEL_DIR/guest/tests.list; cmd_test ) || rc=$?
-    kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
+    kill "$ticker" 2>/dev/null || true; wait "$ticker" 2>/dev/null || true
     t_boot=$(( $(now) - t0 ))
     local t secs
     for t in agebench_modes macro; do

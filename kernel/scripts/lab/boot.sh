@@ -253,7 +253,9 @@ cmd_test() {
     # A list without per-mode tests (e.g. guest/stress.list) needs one PASS of any kind.
     local npass_mode nmode_tests
     npass_mode=$(grep -cE "^AB-TEST PASS .* mode=(${MODES_ALL// /|}) " "$RUN/console.txt" || true)
-    nmode_tests=$(awk '!/^[[:space:]]*#/ && NF >= 2 && $2 == "mode"' "$TESTS_FILE" | wc -l)
+    # (the per-mode tests this boot ran: of this flavour, matching --only)
+    nmode_tests=$(awk -v fl="$FLAVOUR" -v only="$ONLY" '!/^[[:space:]]*#/ && NF >= 5 && $2 == "mode" &&
+        ($3 == "all" || $3 == fl) && (only == "" || $1 ~ only)' "$TESTS_FILE" | wc -l)
     if [ "$nmode_tests" -gt 0 ] && [ "$npass_mode" = 0 ]; then
         echo "SKIP: no per-mode guest test passed for mode(s) $modes ($nskip skipped; reasons above)"
         exit 77
