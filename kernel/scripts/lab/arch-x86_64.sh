@@ -16,7 +16,9 @@ LAB_CONSOLE=ttyS0                    # the guest's console (the second serial po
 # -cpu max under TCG exposes svm + npt: the guest's KVM runs with tdp_mmu=Y
 LAB_TCG_CPU=(-cpu max)
 LAB_KVM_CPU=(-cpu host)
-LAB_MACHINE=()                       # QEMU's default machine (pc)
+LAB_MACHINE=(-nic none)              # QEMU's default machine (pc), no network: the
+                                     # lab needs none (and a 7.2 unpacked into a prefix
+                                     # has no NIC option ROM)
 
 # The host can run the guest under KVM with nested virtualisation: prints
 # the nested parameter's value and succeeds, or fails.
