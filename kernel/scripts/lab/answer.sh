@@ -52,15 +52,21 @@ answer_build_ticker() {   # answer_build_ticker <t0> <boot estimate s>
 # Progress of the boot: which test runs, for how long, the time left from
 # the last answer's test durations.
 answer_boot_ticker() {   # answer_boot_ticker <console.txt> <t0>
-    local con=$1 t0=$2 cur el left e_modes e_macro
+    local con=$1 t0=$2 cur last="" since=0 el in left e_modes e_macro
     e_modes=$(answer_estimate agebench_modes 200); e_macro=$(answer_estimate macro 200)
     while sleep "$ANSWER_TICK"; do
         [ -f "$con" ] || continue
         el=$(( $(now) - t0 ))
         cur=$(grep -aoE '^AB-TEST (BEGIN|PASS|FAIL|SKIP) (agebench_modes|macro)' "$con" | tail -n 1)
+        [ "$cur" != "$last" ] && { last=$cur; since=$el; }
+        in=$(( el - since ))
         case $cur in
-            "AB-TEST BEGIN agebench_modes") left=$(( e_modes + e_macro )); log "answer: boot $(mmss "$el") in: agebench_modes (every mode interleaved) running, about $(mmss "$left") left at most" ;;
-            "AB-TEST BEGIN macro") log "answer: boot $(mmss "$el") in: macro running, about $(mmss "$e_macro") left at most" ;;
+            "AB-TEST BEGIN agebench_modes")
+                left=$(( e_modes - in )); [ "$left" -lt 10 ] && left=10
+                log "answer: boot $(mmss "$el") in: agebench_modes (every mode interleaved) $(mmss "$in") in, about $(mmss $((left + e_macro))) left" ;;
+            "AB-TEST BEGIN macro")
+                left=$(( e_macro - in )); [ "$left" -lt 10 ] && left=10
+                log "answer: boot $(mmss "$el") in: macro $(mmss "$in") in, about $(mmss "$left") left" ;;
             "") log "answer: boot $(mmss "$el") in: booting, about $(mmss $((e_modes + e_macro))) left" ;;
             *) log "answer: boot $(mmss "$el") in: ${cur#AB-TEST }" ;;
         esac
