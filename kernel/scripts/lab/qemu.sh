@@ -2,11 +2,14 @@
 # agebench-kernel: the QEMU binary, its version, the accelerator, and the
 # pinning of the guest's vCPU threads.
 
-# Multi-threaded TCG with nested SVM: from this QEMU major version on the
-# lab's stress passes (QEMU 7.2 corrupted L1 with or without the series;
-# docs/kernel-lab.md "Stress" has both tables). Below it, --accel auto
-# boots single-threaded TCG.
-MTTCG_MIN_QEMU_MAJOR=10
+# Multi-threaded TCG with nested SVM: the first QEMU major version on which
+# --accel auto boots it; below, single-threaded TCG. QEMU 7.2 corrupted L1
+# with or without the series. QEMU 10.0.2 passed the stress matrix (0 of 24
+# runs) but lost a normal answer boot on 2026-12-07 (an L2 triple fault in
+# macro, agebench_modes hung 900 s; the same kernel passed the next boot):
+# not yet, so no version qualifies (docs/kernel-lab.md "Stress"). Set it to
+# 10 when a QEMU holds; --accel tcg boots multi-threaded TCG by hand.
+MTTCG_MIN_QEMU_MAJOR=999
 
 # QEMU, QEMU_VERSION (e.g. 10.0.2), QEMU_MAJOR, QEMU_VERSION_LINE (the
 # whole --version line, Debian's package version included) and QEMU_DATA
@@ -47,7 +50,7 @@ pick_accel() {
                 ACCEL_KIND=tcg-multi; why="no nested KVM on the host; QEMU $QEMU_VERSION >= $MTTCG_MIN_QEMU_MAJOR"
             else
                 ACCEL_KIND=tcg-single
-                why="no nested KVM on the host; QEMU $QEMU_VERSION < $MTTCG_MIN_QEMU_MAJOR corrupts nested guests under multi-threaded TCG"
+                why="no nested KVM on the host; nested KVM under QEMU $QEMU_VERSION's multi-threaded TCG is not trusted (docs/kernel-lab.md \"Stress\")"
             fi ;;
     esac
     [ "$ACCEL" = tcg-single ] && ACCEL_KIND=tcg-single
@@ -59,7 +62,7 @@ pick_accel() {
     esac
     ACCEL_DESC="$ACCEL_KIND (${QEMU_ACCEL[*]}; $why)"
     if [ "$ACCEL_KIND" = tcg-multi ] && [ "$QEMU_MAJOR" -lt "$MTTCG_MIN_QEMU_MAJOR" ]; then
-        log "WARNING: multi-threaded TCG on QEMU $QEMU_VERSION corrupts nested-KVM guests now and then (docs/kernel-lab.md \"Stress\")"
+        log "note: multi-threaded TCG on QEMU $QEMU_VERSION: nested-KVM guests were corrupted now and then (7.2 often, 10.0 once in a normal boot; docs/kernel-lab.md \"Stress\")"
     fi
     return 0
 }
