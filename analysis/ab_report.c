@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #ifndef AB_PLOTS_DIR
-#define AB_PLOTS_DIR "analysis/gnuplot"
+#define AB_PLOTS_DIR "plots"
 #endif
 
 /* One input file, loaded and compared mode by mode against locked. */

@@ -26,7 +26,7 @@ enum fig_kind {
 struct fig_spec {
 	enum fig_kind kind;
 	const char *base;    /* file DIR/figures/<prefix>_<base>.{png,svg} */
-	const char *script;  /* analysis/gnuplot/<script>.gp */
+	const char *script;  /* plots/<script>.gp */
 	const char *what;    /* the line in report.txt */
 	const char *metric;  /* y (FIG_MACRO: prefix of the reclaim CPU counter) */
 	const char *xmetric; /* FIG_XY: x (FIG_MACRO: prefix of the refault counter) */
@@ -35,24 +35,9 @@ struct fig_spec {
 };
 
 static const struct fig_spec specs[] = {
-    {FIG_VS_VCPUS, "aging_cost", "aging_cost", "aging cost per page vs vCPUs per mode",
-     "ns_per_page", NULL, "vcpus median q1 q3 (ns_per_page)",
-     "Aging cost per page vs vCPUs (median, bars: quartiles)", "vCPU threads",
-     "aging cost (ns per page, lower is better)"},
-    {FIG_VS_VCPUS, "vcpu_slowdown", "vcpu_slowdown", "vCPU slowdown (vcpu_rel) vs vCPUs per mode",
-     "vcpu_rel", NULL, "vcpus median q1 q3 (vcpu_rel)",
-     "vCPU throughput while aging runs (1.0 = no slowdown; median, quartiles)", "vCPU threads",
-     "vCPU accesses/s with aging / without (higher is better)"},
-    {FIG_CDF, "fault_cdf", "fault_cdf", "vCPU fault-latency CDF per mode", "fault", NULL,
-     "fault latency ns, cumulative fraction", "vCPU fault latency while aging runs",
-     "fault latency (ns, log scale)", "cumulative fraction of faults"},
-    {FIG_XY, "accuracy", "accuracy", "accuracy (false_old) vs aging cost per mode", "false_old",
-     "ns_per_page", "ns_per_page false_old vcpus",
-     "Accuracy vs cost of aging: medians, labels = vCPUs (towards the origin is better)",
-     "aging cost (ns per page)", "false-old pages per aging call (lower is better)"},
-    {FIG_MACRO, "reclaim", "macro", "macro: reclaim CPU and refaults per mode", "reclaim_cpu",
-     "refault", "cpu_median cpu_q1 cpu_q3 refaults_median q1 q3",
-     "Reclaim under memory pressure, per mode", "", ""},
+#define AB_FIGURE(kind, ...) {FIG_##kind, __VA_ARGS__},
+#include "figures.def" /* plots/: the figure specifications */
+#undef AB_FIGURE
 };
 
 /* What one figure is drawn from, and what its data function produced. */

@@ -5,16 +5,21 @@
 #   ci/gate.sh [--build DIR] [--runner PATH] [--baseline FILE]
 #              [--tolerance PCT] [--check-determinism] [--update]
 #
-# Each case of ci/gate/cases.txt runs `abmodel_det WALKER PG NPAGES K` under
+# Each case of ci/gate/cases.txt runs `abgate_det WALKER PG NPAGES K` under
 # valgrind --tool=callgrind twice: once collecting only inside ab_model_age()
 # ("walk": the walkers) and once inside ab_model_det_run() ("run": setup,
 # vCPU accesses and walks). The counts are exact and repeatable (single
 # thread, fixed seed, fixed iteration counts), so the tolerance can be tight.
+# abgate_det is abmodel_det.c built by ci/CMakeLists.txt with fixed flags
+# (-O2 -g -DNDEBUG), whatever the build type: the counts belong to a compiler
+# and its flags, which the baseline records (# compiler:, # flags:). A build
+# whose compiler or flags differ from the baseline's skips (77) naming both:
+# its counts are not comparable (refresh the baseline on that toolchain).
 #
 # Exit: 0 no regression (improvements beyond the tolerance are listed with a
 # request to refresh the baseline), 1 regression beyond the tolerance (or a
 # count that is not repeatable with --check-determinism), 2 bad usage or a
-# baseline that lacks a case, 77 valgrind not installed.
+# baseline that lacks a case, 77 valgrind not installed or another toolchain.
 #
 # Refresh the baseline (after an intended change; commit the file):
 #   ci/gate.sh --update
@@ -47,7 +52,7 @@ while (($#)); do
 	*) echo "gate: unknown argument '$1' (see ci/gate.sh --help)" >&2; exit 2 ;;
 	esac
 done
-[[ -n $runner ]] || runner=$build/microbench/model/abmodel_det
+[[ -n $runner ]] || runner=$build/ci/abgate_det
 if ! [[ $tol =~ ^[0-9]+([.][0-9]+)?$ ]]; then
 	echo "gate: --tolerance wants a percentage, got '$tol'" >&2
 	exit 2
@@ -57,7 +62,7 @@ if ! command -v valgrind >/dev/null; then
 	exit 77
 fi
 if [[ ! -x $runner ]]; then
-	echo "gate: runner $runner not built (cmake --build $build --target abmodel_det)" >&2
+	echo "gate: runner $runner not built (cmake --build $build --target abgate)" >&2
 	exit 2
 fi
 [[ -r $cases ]] || { echo "gate: cannot read the case list $cases" >&2; exit 2; }
@@ -83,11 +88,15 @@ measure() {
 	echo "$n"
 }
 
-toolchain() {
-	local cc
-	cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-	printf '%s; %s' "$("${cc:-cc}" --version 2>/dev/null | head -1)" "$(valgrind --version)"
+# compiler and flags of the runner (written by the build next to it), valgrind
+tc_file=$(dirname "$runner")/gate-toolchain.txt
+toolchain_field() { # compiler|flags
+	sed -n "s/^$1: //p" "$tc_file" 2>/dev/null
 }
+if [[ ! -r $tc_file ]]; then
+	echo "gate: $tc_file missing (the build writes it beside the runner: cmake --build $build --target abgate)" >&2
+	exit 2
+fi
 
 # Measure every case: lines "NAME COUNT" in $tmp/now.
 : >"$tmp/now"
@@ -114,8 +123,9 @@ if ((update)); then
 	{
 		echo "# agebench CI gate baseline: callgrind instruction counts (Ir)."
 		echo "# Refresh with: ci/gate.sh --update   (see docs/reporting.md)"
-		echo "# toolchain: $(toolchain)"
-		echo "# build type: $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)"
+		echo "# compiler: $(toolchain_field compiler)"
+		echo "# flags: $(toolchain_field flags)"
+		echo "# valgrind: $(valgrind --version)"
 		column -t "$tmp/now"
 	} >"$baseline.tmp.$$"
 	mv "$baseline.tmp.$$" "$baseline"
@@ -127,13 +137,26 @@ if [[ ! -r $baseline ]]; then
 	echo "gate: no baseline $baseline: create it with ci/gate.sh --update" >&2
 	exit 2
 fi
-base_tc=$(sed -n 's/^# toolchain: //p' "$baseline")
-now_tc=$(toolchain)
-if [[ -n $base_tc && $base_tc != "$now_tc" ]]; then
-	echo "gate: warning: baseline toolchain differs (counts may shift):"
-	echo "  baseline: $base_tc"
-	echo "  now:      $now_tc"
-fi
+# counts of another compiler or other flags are not comparable: say so, skip
+for f in compiler flags; do
+	b=$(sed -n "s/^# $f: //p" "$baseline")
+	n=$(toolchain_field "$f")
+	if [[ -z $b ]]; then
+		echo "gate: the baseline $baseline records no $f: refresh it with ci/gate.sh --update" >&2
+		exit 2
+	fi
+	if [[ $b != "$n" ]]; then
+		echo "gate: SKIP: the baseline's instruction counts belong to another $f:"
+		echo "  baseline: $b"
+		echo "  this build: $n"
+		echo "gate: not comparable, so no verdict; to gate on this toolchain, take a baseline"
+		echo "gate: on it (ci/gate.sh --update) and commit it"
+		exit 77
+	fi
+done
+b=$(sed -n 's/^# valgrind: //p' "$baseline")
+[[ -z $b || $b == "$(valgrind --version)" ]] ||
+	echo "gate: note: baseline taken with $b, now $(valgrind --version)"
 
 # Compare; awk prints the table and exits 0/1/2.
 awk -v tol="$tol" '

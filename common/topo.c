@@ -12,7 +12,7 @@ static pthread_once_t topo_once = PTHREAD_ONCE_INIT;
 static hwloc_topology_t topo;
 static int topo_ok;
 static int pin_on = 1;
-static char summary[256];
+static char summary[1024];
 /* Logical PU indices: the walker's, its core's other PUs, the vCPUs' PUs. */
 static int walker_pu;
 static int sib_pu[8], nsib;
@@ -72,13 +72,18 @@ static void topo_load(void)
 
 	hwloc_obj_t pkg = hwloc_get_obj_by_type(topo, HWLOC_OBJ_PACKAGE, 0);
 	const char *model = pkg ? hwloc_obj_get_info_by_name(pkg, "CPUModel") : NULL;
+	/* some hypervisors pad the model name with blanks: leave them out */
+	int mlen = model ? (int)strlen(model) : 0;
+
+	while (mlen > 0 && (model[mlen - 1] == ' ' || model[mlen - 1] == '\t'))
+		mlen--;
 	int npkg = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
 	int nnuma = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
 
-	snprintf(summary, sizeof(summary), "%d package%s, %d NUMA node%s, %d cores, %d PUs%s%s%s",
+	snprintf(summary, sizeof(summary), "%d package%s, %d NUMA node%s, %d cores, %d PUs%s%.*s%s",
 		 npkg, npkg == 1 ? "" : "s", nnuma, nnuma == 1 ? "" : "s",
 		 hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE),
-		 hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), model ? " (" : "",
+		 hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), model ? " (" : "", mlen,
 		 model ? model : "", model ? ")" : "");
 }
 

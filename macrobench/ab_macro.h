@@ -14,7 +14,7 @@
 /* The sub-command (src/main.c dispatches `agebench macro` here). */
 int ab_macro_main(int argc, char **argv);
 
-/* ---- internals shared by macro.c and macro_sys.c ---------------------- */
+/* ---- internals shared by the phase files (macro_priv.h lists them) ---- */
 
 #define AB_MACRO_MAX_VMS 16
 

@@ -8,10 +8,14 @@
 # macrobench/build-mgmt.sh).
 # usage: build-kvm-selftest.sh TEST OUTDIR   (env: LINUX_SOURCE_TARBALL, JOBS,
 #        AB_SELFTEST_SRC = an already extracted tree to reuse)
-# Exit: 0 built (or up to date), 1 build failed, 77 tarball missing.
+# Exit: 0 built (or up to date), 1 build failed, 2 usage, 77 tarball missing.
 set -eu
-test=${1:?usage: build-kvm-selftest.sh TEST OUTDIR}
-out=${2:?usage: build-kvm-selftest.sh TEST OUTDIR}
+if [ $# -ne 2 ] || [ -z "$1" ] || [ -z "$2" ] || [ "${1#-}" != "$1" ]; then
+	echo "usage: build-kvm-selftest.sh TEST OUTDIR" >&2
+	exit 2
+fi
+test=$1
+out=$2
 me="build-kvm-selftest ($test)"
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 jobs=${JOBS:-2}

@@ -655,7 +655,7 @@ int ab_run_main(int argc, char **argv)
 	    .report = true,
 	};
 	struct ab_bench_config *cfg = &a.cfg;
-	char err[512] = "", final[4200];
+	char err[4096] = "", final[4200]; /* err: the topology summary names the CPU model */
 	int rc;
 
 	if ((rc = parse_args(argc, argv, &a)) != RUN_GO || (rc = check_args(&a)) != RUN_GO)

@@ -1,4 +1,4 @@
-# Common settings of agebench figures (loaded by every analysis/gnuplot/*.gp).
+# Common settings of agebench figures (loaded by every plots/*.gp).
 # `agebench report` sets (analysis/ab_report_fig.c, one spec per figure):
 # data (data file), modes (space-separated mode names, one data block per
 # mode, in that order), colours/points/dashes (see below), fig_title, fig_xlabel,

@@ -1,0 +1,49 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # globals shared with agebench-kernel (checked together: shellcheck -x)
+# agebench-kernel: the A/A test (stock 6.12 vs the series in locked mode).
+# Sourced by kernel/scripts/agebench-kernel (which sets PROG, REPO, KERNEL_DIR, the
+# options and the helpers in lab/common.sh); defines functions only.
+
+# ------------------------------------------------------------------- A/A --
+# The same aging pass on plain 6.12 (--stock) and on the series in locked
+# mode (kernel/guest/t-aa, aa-workload.c), in alternating boots:
+# stock, series, stock, series, ... ($AA_BOOTS boots per kernel, default 4; each boot
+# runs one counting pass with kprobes, then 10 timed passes). Passes only if
+# (1) the hit counts of every aging entry point are identical in every boot
+# of both kernels (functions only the series has: 0 hits), and (2) the 95%
+# confidence interval of the mean per-boot-pair difference of the pass time,
+# series minus stock, contains 0 (kernel/scripts/aa-compare says why pairs).
+# Figures are TCG: function, not speed.
+cmd_aa() {
+    [[ "$AA_BOOTS" =~ ^[1-9][0-9]*$ ]] || usage_die "--boots must be a positive integer"
+    local self=$SCRIPT_DIR/$PROG bargs=(--build-dir "$KB" -j "$JOBS")
+    [ "$DEBUG" = 1 ] && bargs+=(--debug)
+    local common=("${bargs[@]}" --accel "$ACCEL")
+    if [ "$NO_BUILD" = 0 ]; then
+        "$self" build "${bargs[@]}" || exit $?
+        "$self" build --stock "${bargs[@]}" || exit $?
+    fi
+    local out=$KB/aa; rm -rf "$out"; mkdir -p "$out"
+    local b k rc=0 t0; t0=$(now)
+    for b in $(seq 1 "$AA_BOOTS"); do
+        for k in stock series; do
+            local flag=(); [ "$k" = stock ] && flag=(--stock)
+            local label=normal; [ "$DEBUG" = 1 ] && label=debug
+            [ "$k" = stock ] && label+=-stock
+            log "A/A boot $b/$AA_BOOTS: $k"
+            rc=0
+            "$self" test --no-build "${flag[@]}" "${common[@]}" --mode locked \
+                --tests "$KERNEL_DIR/guest/aa.list" > "$out/boot$b-$k.log" 2>&1 || rc=$?
+            if [ "$rc" != 0 ]; then
+                tail -n 30 "$out/boot$b-$k.log"
+                [ "$rc" = 77 ] && skip "A/A: the $k boot skipped (see $out/boot$b-$k.log)"
+                die "A/A: the $k boot failed (rc $rc; $out/boot$b-$k.log)"
+            fi
+            mkdir -p "$out/boot$b-$k"
+            cp "$KB/runs/$label-locked-aa/out/common/aa/"aa_* "$out/boot$b-$k/" ||
+                die "A/A: the $k boot exported no results"
+        done
+    done
+    log "A/A boots done in $(( $(now) - t0 ))s; comparing"
+    python3 "$SCRIPT_DIR/aa-compare" "$out"
+}
+

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The kernel lab's host side without a kernel or QEMU (label unit):
+# - agebench-kernel: usage errors exit 2 before anything touches the machine
+#   (the build directory is not even created);
+# - lab-qemu stamp: lab.json and context.lab_* in every exported results.json;
+# - the stress verdicts: one per run from a console log (pass, failed exit,
+#   splat, guest death), and the exact 95% upper bound of the failure rate.
+#   tests/lab_host.sh REPO
+set -uo pipefail
+repo=$1
+k=$repo/kernel/scripts/agebench-kernel
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+usage2() { # usage2 PATTERN ARGS...
+	local pat=$1 rc
+	shift
+	rm -rf "$tmp/kb"
+	AGEBENCH_KERNEL_BUILD=$tmp/kb "$k" "$@" >"$tmp/out" 2>&1
+	rc=$?
+	if ((rc != 2)) || ! grep -q -- "$pat" "$tmp/out"; then
+		fail "agebench-kernel $*: exit $rc, want 2 naming '$pat': $(head -3 "$tmp/out")"
+	elif [[ -e $tmp/kb ]]; then
+		fail "agebench-kernel $*: created the build directory before the usage error"
+	else
+		echo "ok: agebench-kernel $* -> 2"
+	fi
+}
+usage2 "unknown command 'frob'" frob
+usage2 "--mode must be one of" test --mode sloppy
+usage2 "--accel must be" test --accel xen
+usage2 "no lab for 'riscv'" test --arch riscv
+usage2 "--runs, --seconds and --per-boot" stress --runs 0
+usage2 "--stress-args" stress --stress-args 'x;reboot'
+usage2 "--boots must be" aa --boots x
+usage2 "only valid with 'test'" build --only foo
+usage2 "--jobs must be" build -j x
+usage2 "unknown option" answer --frobnicate
+"$k" --help | grep -q '^  answer ' || fail "--help does not describe 'answer'"
+
+# lab-qemu stamp
+run=$tmp/run
+mkdir -p "$run/out/common/agebench_modes" "$run/out/locked/other"
+printf '{"context": {"host_name": "guest"}, "benchmarks": []}\n' >"$run/out/common/agebench_modes/results.json"
+printf '{"context": {}, "benchmarks": []}\n' >"$run/out/locked/other/results.json"
+printf '{"vcpus": [{"cpu_index": 0, "thread_id": 1, "pu": 0}], "pinned": true}\n' >"$run/vcpu-pinning.json"
+n=$("$repo/kernel/scripts/lab-qemu" stamp "$run" "qemu=QEMU emulator version 10.0.2 (Debian)" accel=tcg-multi)
+[[ $n == 2 ]] || fail "lab-qemu stamp: stamped '$n' results.json, want 2"
+python3 - "$run" <<'PY' || fails=$((fails + 1))
+import json, sys
+run = sys.argv[1]
+for p in ("out/common/agebench_modes/results.json", "out/locked/other/results.json"):
+    c = json.load(open(f"{run}/{p}"))["context"]
+    assert c["lab_qemu"].startswith("QEMU emulator version 10.0.2"), (p, c)
+    assert c["lab_accel"] == "tcg-multi", (p, c)
+lab = json.load(open(f"{run}/lab.json"))
+assert lab["accel"] == "tcg-multi" and lab["vcpu_threads"]["pinned"] is True, lab
+print("ok: lab-qemu stamp: lab.json and context.lab_* in both results.json")
+PY
+"$repo/kernel/scripts/lab-qemu" stamp "$run" novalue >/dev/null 2>&1 && fail "lab-qemu stamp accepted 'novalue'"
+
+# stress verdicts from a console: run 1 passes, 2 fails (exit), 3 passes but
+# a KASAN report came during it, 4 began and the guest died
+con=$tmp/console.txt
+cat >"$con" <<'CON'
+AB-BEGIN 6.12 flavour=debug
+AB-TEST BEGIN agevm_stress_1 mode=-
+[   10.000000] kvm: something harmless
+AB-TEST PASS agevm_stress_1 mode=- (61s)
+AB-TEST BEGIN agevm_stress_2 mode=-
+AB-TEST FAIL agevm_stress_2 mode=- (30s): exit 1: FAIL: exactness check
+AB-TEST BEGIN agevm_stress_3 mode=-
+[  200.000000] BUG: KASAN: slab-out-of-bounds in rb_erase+0x10/0x20
+AB-TEST PASS agevm_stress_3 mode=- (61s)
+AB-TEST BEGIN agevm_stress_4 mode=-
+[  300.000000] general protection fault, probably for non-canonical address
+CON
+(
+	log() { :; }
+	# shellcheck source=../kernel/scripts/lab/boot.sh
+	. "$repo/kernel/scripts/lab/boot.sh"
+	# shellcheck source=../kernel/scripts/lab/stress.sh
+	. "$repo/kernel/scripts/lab/stress.sh"
+	stress_verdicts "$con" "$tmp/seg" >"$tmp/v"
+	echo "bound 0/12 $(rate_upper95 0 12) 0/11 $(rate_upper95 0 11) 2/4 $(rate_upper95 2 4)" >>"$tmp/v"
+)
+cat >"$tmp/want" <<'WANT'
+1 PASS
+2 FAIL exit 1: FAIL: exactness check
+3 FAIL splat: [  200.000000] BUG: KASAN: slab-out-of-bounds in rb_erase+0x10/0x20
+4 FAIL the guest died or hung during the run; first splat: [  300.000000] general protection fault, probably for non-canonical address
+bound 0/12 0.221 0/11 0.238 2/4 0.902
+WANT
+diff "$tmp/want" "$tmp/v" >"$tmp/diff" && echo "ok: stress verdicts and bounds" || { fail "stress verdicts:"; cat "$tmp/diff"; }
+
+((fails)) && { echo "lab_host: $fails failure(s)"; exit 1; }
+echo "lab_host: pass"
