@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* libabvm's x86-64 state (vm->arch); see ab_vm_priv.h and ab_vm_x86.c. */
+#ifndef AB_VM_ARCH_H
+#define AB_VM_ARCH_H
+
+struct kvm_cpuid2;
+
+struct ab_vm_arch {
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, set on every vCPU */
+};
+
+#endif /* AB_VM_ARCH_H */
