@@ -293,7 +293,7 @@ static uint64_t vcpu_area_gpa(const struct abvm *vm, int i)
  * then where the test region goes. */
 static int plan_layout(struct abvm *vm, char *err, size_t errlen)
 {
-	uint64_t npd = (vm->bytes + GIB - 1) / GIB + 2, npdpt = 4, off, sys;
+	uint64_t npd = (vm->bytes + GIB - 1) / GIB + 2, npdpt = 4 + AB_VM_ARCH_PT_PAGES, off, sys;
 
 	vm->pt_end = AB_VM_PT_GPA + (npd + npdpt) * 4096;
 	off = vcpu_area_gpa(vm, vm->nr_vcpus);

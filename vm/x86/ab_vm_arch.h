@@ -5,6 +5,10 @@
 
 struct kvm_cpuid2;
 
+/* Page-table pages the architecture maps beyond the system slot and the
+ * test region (none on x86). */
+#define AB_VM_ARCH_PT_PAGES 0
+
 struct ab_vm_arch {
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, set on every vCPU */
 };

@@ -252,6 +252,11 @@ uint64_t ab_vm_arch_counter_khz(struct abvm *vm)
 	return (int64_t)khz > 0 ? khz : calibrate_tsc_khz();
 }
 
+int ab_vm_hw_access_flag(const struct abvm *vm)
+{
+	return -1;
+}
+
 void ab_vm_arch_destroy(struct abvm *vm)
 {
 	free(vm->arch.cpuid);
