@@ -218,10 +218,8 @@ static int open_kvm(struct abvm *vm, char *err, size_t errlen)
 
 		if (e == ENOENT || e == ENODEV || e == ENXIO)
 			return ab_errf(err, errlen, AB_VM_ENODEV,
-				       "%s: %s (no KVM: kernel without CONFIG_KVM, module "
-				       "kvm_intel/kvm_amd not "
-				       "loaded, or no hardware virtualisation)",
-				       p, strerror(e));
+				       "%s: %s (no KVM: kernel without CONFIG_KVM, %s)", p,
+				       strerror(e), AB_VM_ARCH_NO_KVM_HINT);
 		if (e == EACCES || e == EPERM)
 			return ab_errf(err, errlen, AB_VM_EPERM,
 				       "%s: %s (need read/write access: add the user to group kvm)",

@@ -10,6 +10,10 @@
  * level-1 and a level-2 table for the sync MMIO block. */
 #define AB_VM_ARCH_PT_PAGES 2
 
+/* Why /dev/kvm may be missing here (the rest of the ENODEV message). */
+#define AB_VM_ARCH_NO_KVM_HINT                                                                     \
+	"kernel not entered at EL2 (no virtualisation extensions), or kvm-arm.mode=none"
+
 /* The guest image (arm64/guest.ld): the vector table first, at
  * AB_VM_CODE_GPA (2 KiB aligned, 2 KiB long), the entry point right after. */
 #define AB_VM_ARM64_VECTORS_OFF 0x000

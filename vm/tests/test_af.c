@@ -54,23 +54,24 @@ static double touch_all(struct af *a)
 	return (double)(e1 - e0 - (s1.exits_io - s0.exits_io)) / (double)a->n;
 }
 
-/* page_idle: mark everything idle (KVM clears the access flags), touch,
- * read back: exactly everything young. Returns extra exits per page. */
-static double round_aged(struct af *a, int r)
+/* page_idle: mark everything idle (KVM clears the access flags), touch
+ * (extra exits per page into *@aged), touch again with nothing aged since
+ * (the control, into *@young), read back: exactly everything young. The
+ * read comes last because it ages too (page_idle's read is test-and-clear). */
+static void round_aged(struct af *a, int r, double *aged, double *young)
 {
 	uint64_t d = 0;
-	double x;
 
 	ab_vm_lru_drain_all();
 	CHECK(ab_vm_idle_mark(a->fd, a->pfns, a->n) == 0, "round %d: page_idle mark", r);
-	x = touch_all(a);
+	*aged = touch_all(a);
+	*young = touch_all(a);
 	CHECK(ab_vm_idle_read(a->fd, a->pfns, a->n, a->young, a->unknown) == 0,
 	      "round %d: page_idle read: %s", r, strerror(errno));
 	for (uint64_t i = 0; i < a->n; i++)
 		if (!ab_vm_bit(a->unknown, i) && !ab_vm_bit(a->young, i))
 			d++;
 	CHECK(d == 0, "round %d: %" PRIu64 " touched pages read back idle after aging", r, d);
-	return x;
 }
 
 int test_af(int argc, char **argv)
@@ -104,8 +105,11 @@ int test_af(int argc, char **argv)
 	vt_wait_ok(a.vm);
 	CHECK(ab_vm_pagemap_pfns(ab_vm_hva(a.vm), a.n, a.pfns, err, sizeof(err)) == 0, "%s", err);
 	for (int r = 0; r < rounds; r++) {
-		aged += round_aged(&a, r) / rounds;
-		young += touch_all(&a) / rounds; /* control: nothing aged since */
+		double x, y;
+
+		round_aged(&a, r, &x, &y);
+		aged += x / rounds;
+		young += y / rounds;
 	}
 	hw = ab_vm_hw_access_flag(a.vm);
 	printf("  %" PRIu64 " pages, %d rounds: re-touch after aging %.3f exits/page, "

@@ -9,6 +9,9 @@ struct kvm_cpuid2;
  * test region (none on x86). */
 #define AB_VM_ARCH_PT_PAGES 0
 
+/* Why /dev/kvm may be missing here (the rest of the ENODEV message). */
+#define AB_VM_ARCH_NO_KVM_HINT "module kvm_intel/kvm_amd not loaded, or no hardware virtualisation"
+
 struct ab_vm_arch {
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, set on every vCPU */
 };
