@@ -23,10 +23,10 @@
 /* Sync points, one exit each. x86: I/O ports (guest `out` to them =
  * KVM_EXIT_IO). arm64: a 32-bit store to ctl->sync_gva + AB_VM_SYNC_OFF(port)
  * in an MMIO page no memslot covers (KVM_EXIT_MMIO). */
-#define AB_VM_PORT_DONE	 0xab0 /* command finished (the first one: ready) */
-#define AB_VM_PORT_PASS	 0xab1 /* a pass finished; value = pass index */
-#define AB_VM_PORT_PANIC 0xab2 /* guest-detected error; value = reason */
-#define AB_VM_SYNC_OFF(port) (((port) - AB_VM_PORT_DONE) * 8u)
+#define AB_VM_PORT_DONE	     0xab0 /* command finished (the first one: ready) */
+#define AB_VM_PORT_PASS	     0xab1 /* a pass finished; value = pass index */
+#define AB_VM_PORT_PANIC     0xab2 /* guest-detected error; value = reason */
+#define AB_VM_SYNC_OFF(port) (((port)-AB_VM_PORT_DONE) * 8u)
 /* arm64: the exception vectors store the vector index here (not a sync
  * point: the host reports the exception, like an x86 triple fault). */
 #define AB_VM_SYNC_EXCEPTION_OFF 0x100u
