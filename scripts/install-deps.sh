@@ -33,17 +33,26 @@ PKGS=(build-essential cmake pkg-config libbenchmark-dev libhwloc-dev liburcu-dev
       linux-source-6.12 xz-utils python3 shellcheck)
 KPKGS=(qemu-system-x86 busybox-static bc flex bison libelf-dev libssl-dev cpio
        kmod rsync gcc-aarch64-linux-gnu gcc-s390x-linux-gnu ccache)
+# arm64: the userspace cross build + its qemu-user ctest, the arm64 lab
+# (multiarch; libgsl-dev:arm64, busybox-static:arm64 and libperf are not
+# co-installable: cmake/arm64-deps.sh and the lab unpack or build them)
+A64PKGS=(g++-aarch64-linux-gnu qemu-user qemu-system-arm libc6-dev:arm64 libbenchmark-dev:arm64
+         libhwloc-dev:arm64 liburcu-dev:arm64 libjansson-dev:arm64 libgsl27:arm64 libgslcblas0:arm64)
 BP_SOURCES=/etc/apt/sources.list.d/agebench-bookworm-backports.sources
 BP_PIN=/etc/apt/preferences.d/agebench-qemu-backports
 
 want=("${PKGS[@]}")
-((kernel)) && want+=("${KPKGS[@]}")
+((kernel)) && want+=("${KPKGS[@]}" "${A64PKGS[@]}")
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 # installed and candidate version of a package (from apt's local lists: no network)
 pkg_versions() { apt-cache policy "$1" 2>/dev/null | awk '/Installed:/{i=$2} /Candidate:/{c=$2} END{print i, c}'; }
 
 need_update=0
+if ((kernel)) && [[ $(id -u) -eq 0 ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	dpkg --add-architecture arm64
+	need_update=1
+fi
 backports=0
 if ((kernel)) && [[ ${AGEBENCH_QEMU_BACKPORTS:-1} != 0 ]] &&
 	grep -qs '^VERSION_CODENAME=bookworm' /etc/os-release; then
@@ -127,4 +136,7 @@ if [[ ! -f $LIBPERF_PREFIX/include/perf/evlist.h || ! -f $LIBPERF_PREFIX/lib/lib
 	make -s -C "$tmp/$top/tools/lib/perf" prefix="$LIBPERF_PREFIX" libdir_relative=lib \
 		install_lib install_headers install_pkgconfig >/dev/null
 	echo "install-deps: libperf installed in $LIBPERF_PREFIX" >&2
+fi
+if ((kernel)) && [[ $(uname -m) == x86_64 ]]; then
+	"$(dirname "$0")/../cmake/arm64-deps.sh"
 fi

@@ -162,8 +162,15 @@ pid_t ab_vm_vcpu_tid(const struct abvm *vm, int vcpu);
  * task_pid_nr(current) of the thread that created the VM: the process id
  * only if that was the main thread. Use this, not getpid(). */
 char *ab_vm_debugfs_dir(const struct abvm *vm, char *buf, size_t len);
-/* Guest TSC rate used to convert guest rdtsc deltas (KVM_GET_TSC_KHZ). */
+/* Rate of the guest's cycle counter used to convert the guest's latency
+ * samples: x86 the TSC (KVM_GET_TSC_KHZ), arm64 CNTVCT_EL0 (CNTFRQ_EL0). */
 uint64_t ab_vm_tsc_khz(const struct abvm *vm);
+/* What the vCPUs' CPU says about hardware access-flag updates in KVM's
+ * tables: arm64 ID_AA64MMFR1_EL1.HAFDBS as KVM shows it to vCPU 0 (0 none:
+ * KVM sets the stage-2 access flag on access faults; 1 access flag; 2 +
+ * dirty state); -1 where the question does not arise (x86: EPT/NPT A bits
+ * are always set by the walker). */
+int ab_vm_hw_access_flag(const struct abvm *vm);
 
 /* ---- commands ---- */
 enum ab_vm_op { AB_VM_OP_WRITE = 0, AB_VM_OP_READ = 1 };

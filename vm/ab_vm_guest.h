@@ -10,7 +10,8 @@
 
 #include <stdint.h>
 
-/* Guest physical layout of the system slot (slot 0, GPA 0). */
+/* Guest physical layout of the system slot (slot 0, GPA 0). GDT and TSS
+ * are x86's; the root page table is x86's PML4 and arm64's level-0 table. */
 #define AB_VM_GDT_GPA	0x1000ull
 #define AB_VM_TSS_GPA	0x3000ull /* TSS + I/O bitmap: 0x3000..0x5068 */
 #define AB_VM_TSS_LIMIT (0x68 + 0x2000)
@@ -19,10 +20,16 @@
 #define AB_VM_CODE_MAX	0x10000ull
 #define AB_VM_PT_GPA	0x20000ull /* PDPTs and PDs from here */
 
-/* I/O ports (guest `out` to them = one KVM_EXIT_IO each). */
-#define AB_VM_PORT_DONE	 0xab0 /* command finished (the first one: ready) */
-#define AB_VM_PORT_PASS	 0xab1 /* a pass finished; value = pass index */
-#define AB_VM_PORT_PANIC 0xab2 /* guest-detected error; value = reason */
+/* Sync points, one exit each. x86: I/O ports (guest `out` to them =
+ * KVM_EXIT_IO). arm64: a 32-bit store to ctl->sync_gva + AB_VM_SYNC_OFF(port)
+ * in an MMIO page no memslot covers (KVM_EXIT_MMIO). */
+#define AB_VM_PORT_DONE	     0xab0 /* command finished (the first one: ready) */
+#define AB_VM_PORT_PASS	     0xab1 /* a pass finished; value = pass index */
+#define AB_VM_PORT_PANIC     0xab2 /* guest-detected error; value = reason */
+#define AB_VM_SYNC_OFF(port) (((port)-AB_VM_PORT_DONE) * 8u)
+/* arm64: the exception vectors store the vector index here (not a sync
+ * point: the host reports the exception, like an x86 triple fault). */
+#define AB_VM_SYNC_EXCEPTION_OFF 0x100u
 
 /* Panic reasons. */
 #define AB_VM_PANIC_BADCMD 1
@@ -55,7 +62,8 @@ struct ab_vm_ctl {
 	uint64_t ro_start; /* startup: read-fault these */
 	uint64_t ro_end;
 	uint64_t flush_tlb; /* CPL 0 guests: reload CR3 before the command and each pass */
-	uint64_t pad0[15];
+	uint64_t sync_gva;  /* arm64: the sync MMIO page (see AB_VM_SYNC_OFF); x86: 0 */
+	uint64_t pad0[14];
 	/* host -> guest, any time */
 	volatile uint64_t stop;
 	uint64_t pad1[7];

@@ -1,34 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * guest.c - the program the abvm vCPUs run (freestanding, 64-bit long mode,
- * identity mapped, no interrupts, no IDT: any exception is a triple fault
- * the host reports as KVM_EXIT_SHUTDOWN).
+ * guest.c - the program the abvm vCPUs run (freestanding, identity mapped,
+ * no interrupts). x86-64: 64-bit long mode, no IDT: any exception is a
+ * triple fault the host reports as KVM_EXIT_SHUTDOWN. What differs per
+ * architecture (sync points, cycle counter, TLB flush) is in
+ * vm/<arch>/guest_arch.h.
  *
  * Built by CMake with its own flags (no libc, no SSE, no red zone), linked
  * at AB_VM_CODE_GPA by guest.ld, objcopy'd to a flat image and embedded in
- * libabvm (guest_blob.c). The host enters guest_main(ctl) with RSP at the
- * top of this vCPU's stack and RDI = this vCPU's control block.
+ * libabvm (guest_blob.c). The host enters guest_main(ctl) with the stack
+ * pointer at the top of this vCPU's stack and the first argument register
+ * = this vCPU's control block.
  *
- * Protocol: the guest does what ctl->cmd says, then writes AB_VM_PORT_DONE;
+ * Protocol: the guest does what ctl->cmd says, then signals AB_VM_PORT_DONE;
  * the host parks the vCPU thread until the next command, writes the new
- * command into ctl and resumes the guest right after that `out`.
+ * command into ctl and resumes the guest right after that sync point.
  */
 #include "ab_vm_guest.h"
+#include "guest_arch.h"
 
 #define STOP_CHECK_MASK 63 /* poll ctl->stop and publish counters every 64 */
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port) : "memory");
-}
-
-static inline uint64_t rdtsc_ordered(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi) : : "memory");
-	return ((uint64_t)hi << 32) | lo;
-}
 
 struct walk {
 	volatile struct ab_vm_ctl *ctl;
@@ -46,13 +37,13 @@ static inline void access_page(struct walk *w, uint64_t p)
 	uint64_t t0 = 0;
 
 	if (w->lat)
-		t0 = rdtsc_ordered();
+		t0 = guest_cycles();
 	if (w->op == 0)
 		*a = AB_VM_WRITE_MARK(p);
 	else
 		w->sum += *a;
 	if (w->lat) {
-		uint64_t d = rdtsc_ordered() - t0;
+		uint64_t d = guest_cycles() - t0;
 
 		w->lat[p] = d >= 0xfffffffeull ? 0xffffffffu : (uint32_t)d + 1;
 	}
@@ -151,7 +142,7 @@ static void prefault(volatile struct ab_vm_ctl *ctl)
 	uint64_t a;
 
 	for (a = ctl->rw_start; a < ctl->rw_end; a += 4096)
-		__asm__ volatile("lock addq $0, (%0)" : : "r"(a) : "memory");
+		guest_touch_rw(a);
 	for (a = ctl->ro_start; a < ctl->ro_end; a += 4096)
 		(void)*(volatile uint64_t *)a;
 }
@@ -163,7 +154,7 @@ guest_main(volatile struct ab_vm_ctl *ctl)
 	for (;;) {
 		struct walk w;
 
-		outl(AB_VM_PORT_DONE, 0);
+		guest_sync(ctl, AB_VM_PORT_DONE, 0);
 		w.ctl = ctl;
 		w.region = (uint8_t *)ctl->region_gva;
 		w.lat = (uint32_t *)ctl->lat_gva;
@@ -174,9 +165,7 @@ guest_main(volatile struct ab_vm_ctl *ctl)
 			/* flush this vCPU's TLB (combined GVA->HPA translations too)
 			 * so that accessed bits cleared by aging without a flush are
 			 * set again by the next access */
-			uint64_t cr3;
-
-			__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+			guest_flush_tlb();
 		}
 		if (ctl->cmd == AB_VM_CMD_PASSES) {
 			uint64_t pass;
@@ -187,12 +176,7 @@ guest_main(volatile struct ab_vm_ctl *ctl)
 				if (ctl->flush_tlb && pass) {
 					/* every pass of a looping command starts with an
 					 * empty TLB too (accuracy while vCPUs run) */
-					uint64_t cr3;
-
-					__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3"
-							 : "=r"(cr3)
-							 :
-							 : "memory");
+					guest_flush_tlb();
 				}
 				stopped = do_pass(&w, pass);
 
@@ -201,7 +185,7 @@ guest_main(volatile struct ab_vm_ctl *ctl)
 					break;
 				ctl->cmd_passes = pass + 1;
 				ctl->passes_done++;
-				outl(AB_VM_PORT_PASS, (uint32_t)pass);
+				guest_sync(ctl, AB_VM_PORT_PASS, (uint32_t)pass);
 				if (ctl->stop)
 					break;
 			}
@@ -209,7 +193,7 @@ guest_main(volatile struct ab_vm_ctl *ctl)
 			do_touch(&w);
 			publish(&w);
 		} else if (ctl->cmd != AB_VM_CMD_NONE) {
-			outl(AB_VM_PORT_PANIC, AB_VM_PANIC_BADCMD);
+			guest_sync(ctl, AB_VM_PORT_PANIC, AB_VM_PANIC_BADCMD);
 		}
 	}
 }

@@ -46,31 +46,10 @@ static inline void ab_relax(unsigned *spins)
 	if (++*spins < 256) {
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
+#elif defined(__aarch64__)
+		__asm__ volatile("yield" ::: "memory"); /* arm64's cpu_relax() */
 #else
 		__asm__ volatile("" ::: "memory");
-		/*
-		 * Lock and return the time spent waiting: a trylock first, and the clock is
-		 * read only when it fails (as the kernel's lock statistics do), so an
-		 * uncontended acquisition costs every walker the same: no clock read.
-		 */
-		static inline uint64_t mmu_read_lock_timed(struct ab_mmu_lock * l)
-		{
-			if (l->kind ? !pthread_rwlock_tryrdlock(&l->pt) : qrw_read_trylock(&l->q))
-				return 0;
-			uint64_t t0 = ab_now_ns();
-			mmu_read_lock(l);
-			return ab_now_ns() - t0;
-		}
-
-		static inline uint64_t mmu_write_lock_timed(struct ab_mmu_lock * l)
-		{
-			if (l->kind ? !pthread_rwlock_trywrlock(&l->pt) : qrw_write_trylock(&l->q))
-				return 0;
-			uint64_t t0 = ab_now_ns();
-			mmu_write_lock(l);
-			return ab_now_ns() - t0;
-		}
-
 #endif
 	} else {
 		*spins = 0;

@@ -26,6 +26,7 @@ static const struct {
     {"teardown", "RUN DIR", 2, test_teardown, "nothing left after a run, a signal, destroy"},
     {"checkskip", "CHECK", 1, test_checkskip, "agevm-check skips (77 + reason) or passes"},
     {"modes", "", 0, test_modes, "the mmu_age_mode accessor and the schema's mode names"},
+    {"af", "", 0, test_af, "aged pages turn young again on access; hardware or fault AF"},
 };
 
 static int usage(void)

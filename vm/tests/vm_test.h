@@ -88,5 +88,6 @@ int test_errors(int argc, char **argv);
 int test_teardown(int argc, char **argv);
 int test_checkskip(int argc, char **argv);
 int test_modes(int argc, char **argv);
+int test_af(int argc, char **argv);
 
 #endif
