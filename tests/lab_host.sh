@@ -96,5 +96,53 @@ bound 0/12 0.221 0/11 0.238 2/4 0.902
 WANT
 diff "$tmp/want" "$tmp/v" >"$tmp/diff" && echo "ok: stress verdicts and bounds" || { fail "stress verdicts:"; cat "$tmp/diff"; }
 
+# aa-compare's verdict on synthetic boots (known answers): identical counts
+# in every boot; pass times drawn so that the paired ratio series/stock is
+# what the case names. The verdict must follow the 5% slowdown bound, not
+# "the CI contains x1".
+aa_case() { # aa_case NAME SERIES_FACTOR [COUNT_OF_BOOT3_SERIES]
+	local d=$tmp/aa-$1 f=$2 c3=${3:-4096} b k n t
+	mkdir -p "$d"
+	: >"$d/order.txt"
+	for b in 1 2 3 4 5 6; do
+		for k in stock series; do
+			mkdir -p "$d/boot$b-$k"
+			n=4096
+			[[ $b == 3 && $k == series ]] && n=$c3
+			printf 'kvm_age_gfn %s\nkvm_tdp_mmu_age_gfn_range %s\nkvm_tdp_mmu_age_gfn_range_shared %s\n' \
+				"$n" "$n" "$([[ $k == series ]] && echo 0 || echo absent)" >"$d/boot$b-$k/aa_counts.txt"
+			echo "boot$b-$k" >>"$d/order.txt"
+			: >"$d/boot$b-$k/aa_times.txt"
+			for t in 1 2 3 4 5 6 7 8 9; do
+				# a boot level that varies by pair (host load), a per-pass spread of +-8%
+				awk -v b="$b" -v t="$t" -v k="$k" -v f="$f" 'BEGIN {
+					lvl = 40e6 * (1 + 0.1 * (b % 3)); sp = 1 + 0.08 * ((t * 7 + b) % 5 - 2) / 2
+					if (k == "series") lvl *= f
+					printf "%d %d %d\n", t, lvl * sp * 0.4, lvl * sp * 0.6 }' >>"$d/boot$b-$k/aa_times.txt"
+			done
+		done
+	done
+	python3 "$repo/kernel/scripts/aa-compare" "$d" >"$d/out" 2>&1
+	echo $?
+}
+aa_want() { # aa_want NAME RC PATTERN
+	if [[ $(cat "$tmp/aa-$1.rc") != "$2" ]] || ! grep -q -- "$3" "$tmp/aa-$1/out"; then
+		fail "aa-compare $1: exit $(cat "$tmp/aa-$1.rc"), want $2 with '$3':"
+		cat "$tmp/aa-$1/out"
+	else
+		echo "ok: aa-compare $1 -> $2"
+	fi
+}
+for c in "same 1.00" "faster 0.86" "slower 1.10" "slight 1.03"; do
+	read -r name factor <<<"$c"
+	aa_case "$name" "$factor" >"$tmp/aa-$name.rc"
+done
+aa_case counts 1.00 4095 >"$tmp/aa-counts.rc"
+aa_want same 0 "A/A: PASS"
+aa_want faster 0 "A/A: PASS"
+aa_want slight 0 "A/A: PASS"
+aa_want slower 1 "may be 5% or more above stock"
+aa_want counts 1 "hit counts differ between boots"
+
 ((fails)) && { echo "lab_host: $fails failure(s)"; exit 1; }
 echo "lab_host: pass"
