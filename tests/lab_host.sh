@@ -36,6 +36,7 @@ usage2 "no lab for 'riscv'" test --arch riscv
 usage2 "--runs, --seconds and --per-boot" stress --runs 0
 usage2 "--stress-args" stress --stress-args 'x;reboot'
 usage2 "--boots must be" aa --boots x
+usage2 "--reruns must be" aa --reruns x
 usage2 "only valid with 'test'" build --only foo
 usage2 "--jobs must be" build -j x
 usage2 "unknown option" answer --frobnicate
@@ -96,12 +97,37 @@ bound 0/12 0.221 0/11 0.238 2/4 0.902
 WANT
 diff "$tmp/want" "$tmp/v" >"$tmp/diff" && echo "ok: stress verdicts and bounds" || { fail "stress verdicts:"; cat "$tmp/diff"; }
 
+# lab-qemu hostwatch on a stand-in for QEMU: a process that spins for 1.5 s
+# (always runnable: its CPU time plus its run delay is its wall time), its
+# pid file written after a delay, as QEMU writes it after it starts
+(trap - EXIT; sleep 0.3; exec python3 -c 'import os, sys, time
+open(sys.argv[1], "w").write("%d\n" % os.getpid())
+end = time.monotonic() + 1.5
+while time.monotonic() < end:
+    pass' "$tmp/hw.pid") &
+"$repo/kernel/scripts/lab-qemu" hostwatch "$tmp/hw.pid" "$tmp/hw.json" 2>"$tmp/hw.err"
+wait
+if python3 -c 'import json, sys
+h = json.load(open(sys.argv[1]))
+assert h["wall_s"] > 0.5, h
+busy = h["qemu_cpu_s"] + h["qemu_run_delay_s"]
+assert h["qemu_cpu_s"] > 0 and 0.5 * h["wall_s"] < busy <= 1.1 * h["wall_s"] + 0.2, h
+assert 0 <= h["qemu_wait_frac"] < 1 and 0 <= h["host_steal_frac"] < 1, h' "$tmp/hw.json"; then
+	echo "ok: lab-qemu hostwatch: wall, CPU time and wait of the watched process"
+else
+	fail "lab-qemu hostwatch: $(cat "$tmp/hw.json" "$tmp/hw.err" 2>&1)"
+fi
+"$repo/kernel/scripts/lab-qemu" hostwatch "$tmp/hw.pid" >/dev/null 2>&1
+[[ $? == 2 ]] && echo "ok: lab-qemu hostwatch without OUT -> 2" || fail "lab-qemu hostwatch usage: not 2"
+
 # aa-compare's verdict on synthetic boots (known answers): identical counts
 # in every boot; pass times drawn so that the paired ratio series/stock is
 # what the case names. The verdict must follow the 5% slowdown bound, not
 # "the CI contains x1".
+# With DISTURB=<boot>-<kernel> that boot runs 30% slow and its host figures
+# say QEMU waited for a CPU 25% of the time; DISTURB=all: every boot waited.
 aa_case() { # aa_case NAME SERIES_FACTOR [COUNT_OF_BOOT3_SERIES]
-	local d=$tmp/aa-$1 f=$2 c3=${3:-4096} b k n t
+	local d=$tmp/aa-$1 f=$2 c3=${3:-4096} b k n t w slow
 	mkdir -p "$d"
 	: >"$d/order.txt"
 	for b in 1 2 3 4 5 6; do
@@ -113,12 +139,16 @@ aa_case() { # aa_case NAME SERIES_FACTOR [COUNT_OF_BOOT3_SERIES]
 				"$n" "$n" "$([[ $k == series ]] && echo 0 || echo absent)" >"$d/boot$b-$k/aa_counts.txt"
 			echo "boot$b-$k" >>"$d/order.txt"
 			: >"$d/boot$b-$k/aa_times.txt"
+			w=0.004 slow=1
+			[[ ${DISTURB:-} == all ]] && w=0.3
+			[[ ${DISTURB:-} == "$b-$k" ]] && w=0.25 slow=1.3
+			printf '{"qemu_wait_frac": %s, "host_steal_frac": 0.0}\n' "$w" >"$d/boot$b-$k/host.json"
 			for t in 1 2 3 4 5 6 7 8 9; do
 				# a boot level that varies by pair (host load), a per-pass spread of +-8%
-				awk -v b="$b" -v t="$t" -v k="$k" -v f="$f" 'BEGIN {
-					lvl = 40e6 * (1 + 0.1 * (b % 3)); sp = 1 + 0.08 * ((t * 7 + b) % 5 - 2) / 2
+				awk -v b="$b" -v t="$t" -v k="$k" -v f="$f" -v slow="$slow" 'BEGIN {
+					lvl = 40e6 * (1 + 0.1 * (b % 3)) * slow; sp = 1 + 0.08 * ((t * 7 + b) % 5 - 2) / 2
 					if (k == "series") lvl *= f
-					printf "%d %d %d\n", t, lvl * sp * 0.4, lvl * sp * 0.6 }' >>"$d/boot$b-$k/aa_times.txt"
+					printf "%d %d %d %d\n", t % 3, t / 3, lvl * sp * 0.4, lvl * sp * 0.6 }' >>"$d/boot$b-$k/aa_times.txt"
 			done
 		done
 	done
@@ -138,11 +168,21 @@ for c in "same 1.00" "faster 0.86" "slower 1.10" "slight 1.03"; do
 	aa_case "$name" "$factor" >"$tmp/aa-$name.rc"
 done
 aa_case counts 1.00 4095 >"$tmp/aa-counts.rc"
+DISTURB=2-series aa_case disturbed 1.00 >"$tmp/aa-disturbed.rc"
+DISTURB=all aa_case busy 1.00 >"$tmp/aa-busy.rc"
+DISTURB=all aa_case busy-counts 1.00 4095 >"$tmp/aa-busy-counts.rc"
 aa_want same 0 "A/A: PASS"
 aa_want faster 0 "A/A: PASS"
 aa_want slight 0 "A/A: PASS"
 aa_want slower 1 "may be 5% or more above stock"
 aa_want counts 1 "hit counts differ between boots"
+aa_want disturbed 0 "boot2 (.*DISTURBED: left out"
+aa_want disturbed 0 "paired (5 undisturbed boot pairs)"
+aa_want busy 77 "no time verdict: 0 undisturbed boot pairs"
+aa_want busy-counts 1 "A/A: FAIL"
+# the rerun decision in agebench-kernel aa
+[[ $(python3 "$repo/kernel/scripts/aa-compare" --clean-pairs "$tmp/aa-disturbed") == 5 ]] &&
+	echo "ok: aa-compare --clean-pairs counts 5 of 6" || fail "aa-compare --clean-pairs: not 5"
 
 ((fails)) && { echo "lab_host: $fails failure(s)"; exit 1; }
 echo "lab_host: pass"

@@ -13,7 +13,11 @@
  *      VM is populated ("-": no MGLRU pass);
  *   2. page_idle: marks every page of guest memory idle through
  *      /sys/kernel/mm/page_idle/bitmap (rmap walk + clear_young per page).
- * Prints one line: "AA pages=<n> lru_gen_ns=<ns> page_idle_ns=<ns>".
+ * Prints "AA pass=<p> pages=<n> lru_gen_ns=<ns> page_idle_ns=<ns>". With
+ * [passes] > 1 it repeats the pass in the same VM that many times, the
+ * vCPU re-touching every page before each repeat (so every pass starts
+ * from the same state: every page young, every page mapped): passes that
+ * cost no VM creation and no population, p = 0, 1, ...
  *
  * With "hook" instead of a memcg id it instead times the age_bench debugfs
  * hook of the series: for every mode of /ab/modes and batch 1, 64 and the
@@ -173,9 +177,51 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* 1. MGLRU: one forced aging walk of memcg @id on node 0; its ns */
+static uint64_t lru_gen_pass(int id)
+{
+	char cmd[96];
+	uint64_t t0, t;
+	int fd;
+
+	snprintf(cmd, sizeof(cmd), "+ %d 0 %llu 1 1\n", id, lru_gen_max_seq(id));
+	fd = open("/sys/kernel/debug/lru_gen", O_WRONLY);
+	if (fd < 0)
+		die("/sys/kernel/debug/lru_gen");
+	t0 = now_ns();
+	if (write(fd, cmd, strlen(cmd)) < 0)
+		die("write lru_gen");
+	t = now_ns() - t0;
+	close(fd);
+	return t;
+}
+
+/* 2. page_idle: mark the @n pages of @pfns idle, one word per 64 PFNs; its ns */
+static uint64_t page_idle_pass(const uint64_t *pfns, uint64_t n)
+{
+	uint64_t i, t0, t;
+	int fd = open("/sys/kernel/mm/page_idle/bitmap", O_WRONLY);
+
+	if (fd < 0)
+		die("/sys/kernel/mm/page_idle/bitmap");
+	t0 = now_ns();
+	for (i = 0; i < n;) {
+		uint64_t word = pfns[i] / 64, bits = 0;
+
+		while (i < n && pfns[i] / 64 == word)
+			bits |= 1ull << (pfns[i++] % 64);
+		if (pwrite(fd, &bits, 8, (off_t)(word * 8)) != 8)
+			die("page_idle write");
+	}
+	t = now_ns() - t0;
+	close(fd);
+	return t;
+}
+
 int main(int argc, char **argv)
 {
-	uint64_t mib, size, npages, i, n, t0, t_lru = 0, t_idle;
+	uint64_t mib, size, npages, i, n, t_lru, t_idle;
+	unsigned int p, passes = 1;
 	struct kvm_userspace_memory_region region;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -185,9 +231,19 @@ int main(int argc, char **argv)
 	uint8_t *mem;
 	long mmap_size;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: aa-workload <MiB> <memcg id|->\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: aa-workload <MiB> <memcg id|-|hook> [passes]\n");
 		return 1;
+	}
+	if (argc == 4) {
+		char *end;
+		unsigned long v = strtoul(argv[3], &end, 10);
+
+		if (*end || v < 1 || v > 1000) {
+			fprintf(stderr, "aa-workload: passes must be 1..1000, not '%s'\n", argv[3]);
+			return 1;
+		}
+		passes = (unsigned int)v;
 	}
 	mib = strtoull(argv[1], NULL, 0);
 	size = mib << 20;
@@ -287,39 +343,14 @@ int main(int argc, char **argv)
 	close(fd);
 	qsort(pfns, n, sizeof(*pfns), cmp_u64);
 
-	/* 1. MGLRU aging walk of this memcg */
-	if (strcmp(argv[2], "-")) {
-		int id = atoi(argv[2]);
-		char cmd[96];
-
-		snprintf(cmd, sizeof(cmd), "+ %d 0 %llu 1 1\n", id, lru_gen_max_seq(id));
-		fd = open("/sys/kernel/debug/lru_gen", O_WRONLY);
-		if (fd < 0)
-			die("/sys/kernel/debug/lru_gen");
-		t0 = now_ns();
-		if (write(fd, cmd, strlen(cmd)) < 0)
-			die("write lru_gen");
-		t_lru = now_ns() - t0;
-		close(fd);
+	for (p = 0; p < passes; p++) {
+		if (p)
+			run_vcpu(vcpu, run, &regs); /* every page young again */
+		t_lru = strcmp(argv[2], "-") ? lru_gen_pass(atoi(argv[2])) : 0;
+		t_idle = page_idle_pass(pfns, n);
+		printf("AA pass=%u pages=%llu lru_gen_ns=%llu page_idle_ns=%llu\n", p,
+		       (unsigned long long)n, (unsigned long long)t_lru,
+		       (unsigned long long)t_idle);
 	}
-
-	/* 2. page_idle: mark every guest page idle, one word per 64 PFNs */
-	fd = open("/sys/kernel/mm/page_idle/bitmap", O_WRONLY);
-	if (fd < 0)
-		die("/sys/kernel/mm/page_idle/bitmap");
-	t0 = now_ns();
-	for (i = 0; i < n;) {
-		uint64_t word = pfns[i] / 64, bits = 0;
-
-		while (i < n && pfns[i] / 64 == word)
-			bits |= 1ull << (pfns[i++] % 64);
-		if (pwrite(fd, &bits, 8, (off_t)(word * 8)) != 8)
-			die("page_idle write");
-	}
-	t_idle = now_ns() - t0;
-	close(fd);
-
-	printf("AA pages=%llu lru_gen_ns=%llu page_idle_ns=%llu\n", (unsigned long long)n,
-	       (unsigned long long)t_lru, (unsigned long long)t_idle);
 	return 0;
 }

@@ -142,7 +142,7 @@ cmd_test() {
     # vCPU thread ids; with one host thread per vCPU each is pinned to a PU
     local qmpdir pus="" pinner=""
     qmpdir=$(mktemp -d /tmp/agebench-qmp.XXXXXX)
-    rm -f "$RUN/vcpu-pinning.json"
+    rm -f "$RUN/vcpu-pinning.json" "$RUN/host.json"
     if [ "$ACCEL_KIND" != tcg-single ] && [ "$PIN_VCPUS" = 1 ]; then
         pus=$(pin_pus "$LAB_SMP")
         [ -n "$pus" ] || log "note: fewer host PUs than the guest's $LAB_SMP vCPUs: vCPU threads not pinned"
@@ -150,6 +150,9 @@ cmd_test() {
     local load0; load0=$(cut -d' ' -f1-3 /proc/loadavg)
     local t0 qrc=0; t0=$(now)
     set +o errexit +o pipefail
+    # what the host did to this boot (QEMU's run delay, steal, CPU pressure)
+    "$SCRIPT_DIR/lab-qemu" hostwatch "$qmpdir/qemu.pid" "$RUN/host.json" 2>"$RUN/host.err" &
+    local watcher=$!
     if [ -n "$pus" ]; then
         "$SCRIPT_DIR/lab-qemu" pin "$qmpdir/qmp.sock" "$pus" "$RUN/vcpu-pinning.json" \
             2>"$RUN/vcpu-pinning.err" &
@@ -158,7 +161,7 @@ cmd_test() {
     timeout -k 10 "$TIMEOUT" "$QEMU" "${QEMU_DATA[@]}" "${QEMU_ACCEL[@]}" "${LAB_MACHINE[@]}" \
         -smp "$LAB_SMP" -m 2G -nographic -no-reboot \
         -kernel "$BZ" -initrd "$RUN/initramfs.cpio.gz" -append "$cmdline" \
-        -qmp "unix:$qmpdir/qmp.sock,server=on,wait=off" \
+        -qmp "unix:$qmpdir/qmp.sock,server=on,wait=off" -pidfile "$qmpdir/qemu.pid" \
         -serial mon:stdio -serial "file:$RUN/ttyS1.raw" < /dev/null 2>&1 |
         tee "$CONSOLE" | sed -u -n -e '/^AB-/p' -e '/\] \(BUG\|WARNING\|Kernel panic\|Oops\|KASAN\|INFO:\)/p' |
         progress_lines "$(expected_tests "$modes")"
@@ -168,6 +171,7 @@ cmd_test() {
         if wait "$pinner"; then pinned="vCPU threads pinned to host PUs $pus"
         else pinned="pinning failed: $(tail -n 1 "$RUN/vcpu-pinning.err")"; log "WARNING: $pinned"; fi
     fi
+    wait "$watcher" || log "WARNING: no host figures for this boot: $(tail -n 1 "$RUN/host.err")"
     rm -rf "$qmpdir"
     set -o errexit -o pipefail
     local elapsed=$(( $(now) - t0 ))
