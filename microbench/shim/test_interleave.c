@@ -265,8 +265,8 @@ static void check_rounds(const struct run *r, const char *what)
 		json_t *il = json_object_get(json_object_get(r->root, "agebench"), "interleave");
 		const char *d = json_string_value(json_object_get(il, "design"));
 
-		CHECK(d && !strcmp(d, "rounds"), "%s: agebench.interleave.design is %s, want rounds",
-		      what, d ? d : "absent");
+		CHECK(d && !strcmp(d, "rounds"),
+		      "%s: agebench.interleave.design is %s, want rounds", what, d ? d : "absent");
 	}
 }
 
