@@ -509,14 +509,22 @@ int ab_bimodal(const double *v, size_t n, size_t *nlow)
 			at = i;
 		}
 	spread = 0;
-	if (at) {
-		spread = fmax(s[at - 1] - s[0], s[n - 1] - s[at]);
+	if (at) { /* the pooled standard deviation within the two sides */
+		double m1 = 0, m2 = 0, ss = 0;
+
+		for (size_t i = 0; i < at; i++)
+			m1 += s[i] / at;
+		for (size_t i = at; i < n; i++)
+			m2 += s[i] / (n - at);
+		for (size_t i = 0; i < n; i++)
+			ss += (s[i] - (i < at ? m1 : m2)) * (s[i] - (i < at ? m1 : m2));
+		spread = sqrt(ss / (n - 2));
 		if (nlow)
 			*nlow = at;
 	}
-	/* two regimes: the gap is AB_BIMODAL_GAP times the spread within
-	 * either, and the two differ by AB_BIMODAL_MIN (a ratio on the log
-	 * scale, else a fraction of the larger magnitude) */
+	/* two regimes: the gap is AB_BIMODAL_GAP times the pooled standard
+	 * deviation within the sides, and the sample spans AB_BIMODAL_MIN (a
+	 * ratio on the log scale, else a fraction of the larger magnitude) */
 	double span = s[n - 1] - s[0], mag = fmax(fabs(s[0]), fabs(s[n - 1]));
 	bool wide = logs ? span > log1p(AB_BIMODAL_MIN) : span > AB_BIMODAL_MIN * mag;
 	int r = at && wide && gap > AB_BIMODAL_GAP * spread;

@@ -101,11 +101,12 @@ int ab_hl_ratio(const double *x, size_t nx, const double *y, size_t ny, double c
  * Two regimes in one sample of @n >= 4 (e.g. repetitions before and after
  * the host's load changed): sorted (on the log scale when every value is
  * > 0), the widest gap leaving >= 2 values on each side exceeds
- * AB_BIMODAL_GAP times the range within either side and the sample spans
+ * AB_BIMODAL_GAP times the pooled standard deviation within the two sides
+ * and the sample spans
  * more than AB_BIMODAL_MIN (x1.25 on the log scale). Returns 1 and the size
  * of the lower group in @nlow (optional), else 0.
  */
-#define AB_BIMODAL_GAP 3.0
+#define AB_BIMODAL_GAP 4.0
 #define AB_BIMODAL_MIN 0.25
 int ab_bimodal(const double *v, size_t n, size_t *nlow);
 
