@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ab_answers.c - the answer page: the four reviewer questions answered from
- * controlled comparisons (see ab_answers.h), as text and as answers.json.
+ * ab_answers.c - the answer page's questions: each a few fixed comparisons
+ * declared as data (cmp_defs[]), evaluated on the results at hand, Holm's
+ * correction over the primaries, then the verdicts (see ab_answers.h).
+ * The page's text, answers.json and the Q3 figure: ab_answers_out.c.
  */
 #include "ab_answers.h"
 
@@ -13,10 +15,6 @@
 
 #include "ab_common.h"
 #include "ab_stats.h"
-
-#define ALPHA 0.05
-
-static void pct_str(double v, char *buf, size_t len);
 
 /* ---- inputs ---------------------------------------------------------------- */
 
@@ -88,38 +86,6 @@ static bool oversubscribed(const struct ab_results *r, const char *name)
 			return true;
 	}
 	return false;
-}
-
-/* ---- effects ---------------------------------------------------------------- */
-
-struct ab_effect ab_answers_effect(const struct ab_bench_res *bb, const struct ab_bench_res *nb,
-				   const char *metric)
-{
-	const struct ab_metric *x = bb ? ab_bench_metric(bb, metric) : NULL;
-	const struct ab_metric *y = nb ? ab_bench_metric(nb, metric) : NULL;
-	struct ab_effect e = {.pct = NAN, .lo = NAN, .hi = NAN, .p = NAN};
-	double sh, lo, hi;
-
-	if (!x || !y || !x->n || !y->n)
-		return e;
-	e.ok = true;
-	e.n_base = x->n;
-	e.n_new = y->n;
-	e.base_med = ab_median(x->v, x->n);
-	e.p = ab_mann_whitney(x->v, x->n, y->v, y->n, NULL, NULL);
-	if (ab_hodges_lehmann(x->v, x->n, y->v, y->n, 1 - ALPHA, &sh, &lo, &hi) && isnan(sh))
-		return e;
-	ab_shift_feasible(x->v, x->n, y->v, y->n, &lo);
-	if (e.base_med != 0) {
-		double s = 100 / fabs(e.base_med);
-
-		e.pct = sh * s;
-		e.lo = lo * s;
-		e.hi = hi * s;
-	}
-	e.significant = e.p < ALPHA && isfinite(e.lo) && isfinite(e.hi) &&
-			(e.lo > AB_ANS_MIN_EFFECT || e.hi < -AB_ANS_MIN_EFFECT);
-	return e;
 }
 
 /* ---- configurations ---------------------------------------------------------- */
@@ -209,23 +175,6 @@ static void config_str(const struct ab_name *n, char *buf, size_t len)
 		o += (size_t)snprintf(buf + o, len - o, " %s:%s", n->arg[i].key, n->arg[i].val);
 }
 
-/* Add a row: @metric of @mode against @base in configuration @n. */
-static struct ab_ans_row *add_row(struct ab_answer *a, const struct ab_results *r,
-				  const struct ab_name *n, const char *base, const char *mode,
-				  const char *metric, const char *label)
-{
-	struct ab_ans_row *row;
-
-	if (a->nrows == AB_ANS_MAXROWS)
-		return NULL;
-	row = &a->rows[a->nrows++];
-	snprintf(row->label, sizeof(row->label), "%s", label);
-	snprintf(row->metric, sizeof(row->metric), "%s", metric);
-	config_str(n, row->config, sizeof(row->config));
-	row->e = ab_answers_effect(partner(r, n, base), partner(r, n, mode), metric);
-	return row;
-}
-
 static void setf(char *dst, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void setf(char *dst, size_t len, const char *fmt, ...)
 {
@@ -310,14 +259,122 @@ static const struct ab_ans_input *macro_input(const struct ab_ans_input *in, int
 	return NULL;
 }
 
-/* ---- the questions ----------------------------------------------------------- */
+/* ---- the comparisons, as data -------------------------------------------------- */
 
-/* The macro metrics Q1 and Q3 read, in order of preference (first present wins). */
-/* reclaim CPU: kswapd + PSI stall; without PSI (the lab's guest) the VM
- * processes' system time, where memcg-limit (direct) reclaim runs; kswapd
- * alone last (limit reclaim rarely wakes it) */
+/* Which configuration a comparison reads. */
+enum cfg_kind {
+	CFG_MICRO,  /* no shadow ranges, per-PTE calls (batch 1) where measured */
+	CFG_SHADOW, /* shadow ranges (where fast_only declines), batch 1 where measured */
+	CFG_MACRO,  /* the macrobenchmark: fast_only and fast_or_locked (Q1) */
+	CFG_MACRO3, /* the macrobenchmark: the waterfall's modes (Q3) */
+	CFG_N
+};
+
+struct cmp_term {
+	const char *mode;
+	long batch; /* 0: the configuration's own call size */
+	int coef;   /* contrast coefficient on log(value) (or value) */
+};
+
+struct cmp_def {
+	int q; /* 0..3: Q1..Q4 */
+	bool primary;
+	enum cfg_kind cfg;
+	const char *label;
+	const char *metrics; /* '|'-separated: the first one measured */
+	int nt;
+	struct cmp_term t[AB_EFF_MAXTERMS];
+};
+
+/* @nw at call size @nb against @base at @bb */
+#define VS(nw, base, nb, bb)                                                                       \
+	{                                                                                          \
+		{(base), (bb), -1},                                                                \
+		{                                                                                  \
+			(nw), (nb), +1                                                             \
+		}                                                                                  \
+	}
+
+/*
+ * The fixed comparisons (docs/reporting.md "The answer page"): the
+ * primaries first, before any data is read; Holm over every primary the
+ * results measure. The Q3 steps at batch 1, the bitmap step from
+ * fast_only@1 to bitmap@64 (what a look-around caller runs without and with
+ * the bitmap); the step differences are the ratios of two steps' ratios
+ * (below x1: the first step lowers the cost more).
+ */
+static const struct cmp_def cmp_defs[] = {
+    /* Q1: total behaviour (macro) where fast_only declines */
+    {0, true, CFG_MACRO, "fast_or_locked vs fast_only", "reclaim_cpu_s|vm_sys_cpu_s|kswapd_cpu_s",
+     2, VS("fast_or_locked", "fast_only", 0, 0)},
+    {0, true, CFG_MACRO, "fast_or_locked vs fast_only", "refault_pages", 2,
+     VS("fast_or_locked", "fast_only", 0, 0)},
+    {0, false, CFG_SHADOW, "fast_or_locked vs fast_only", "false_old", 2,
+     VS("fast_or_locked", "fast_only", 0, 0)},
+    {0, false, CFG_SHADOW, "fast_or_locked vs fast_only", "ns_per_page_answered", 2,
+     VS("fast_or_locked", "fast_only", 0, 0)},
+    {0, false, CFG_SHADOW, "fast_only vs locked", "ns_per_page", 2,
+     VS("fast_only", "locked", 0, 0)},
+    /* Q2: each mode vs locked at the callers' granularity: cost, vCPU blocked */
+    {1, true, CFG_MICRO, "read_locked", "ns_per_page", 2, VS("read_locked", "locked", 1, 1)},
+    {1, true, CFG_MICRO, "read_locked", "vcpu_blocked_frac|vcpu_lock_wait_ns", 2,
+     VS("read_locked", "locked", 1, 1)},
+    {1, true, CFG_MICRO, "fast_only", "ns_per_page", 2, VS("fast_only", "locked", 1, 1)},
+    {1, true, CFG_MICRO, "fast_only", "vcpu_blocked_frac|vcpu_lock_wait_ns", 2,
+     VS("fast_only", "locked", 1, 1)},
+    {1, true, CFG_MICRO, "fast_or_locked", "ns_per_page", 2, VS("fast_or_locked", "locked", 1, 1)},
+    {1, true, CFG_MICRO, "fast_or_locked", "vcpu_blocked_frac|vcpu_lock_wait_ns", 2,
+     VS("fast_or_locked", "locked", 1, 1)},
+    {1, true, CFG_MICRO, "bitmap", "ns_per_page", 2, VS("bitmap", "locked", 1, 1)},
+    {1, true, CFG_MICRO, "bitmap", "vcpu_blocked_frac|vcpu_lock_wait_ns", 2,
+     VS("bitmap", "locked", 1, 1)},
+    /* Q3: the steps (secondary), then the steps against each other (primary) */
+    {2, false, CFG_MICRO, "locked -> read_locked", "ns_per_page", 2,
+     VS("read_locked", "locked", 1, 1)},
+    {2, false, CFG_MICRO, "read_locked -> fast_only", "ns_per_page", 2,
+     VS("fast_only", "read_locked", 1, 1)},
+    {2, false, CFG_MICRO, "fast_only@1 -> bitmap@64", "ns_per_page", 2,
+     VS("bitmap", "fast_only", 64, 1)},
+    {2,
+     true,
+     CFG_MICRO,
+     "lock type step / no lock",
+     "ns_per_page",
+     4,
+     {{"read_locked", 1, +1}, {"locked", 1, -1}, {"fast_only", 1, -1}, {"read_locked", 1, +1}}},
+    {2,
+     true,
+     CFG_MICRO,
+     "lock type step / bitmap",
+     "ns_per_page",
+     4,
+     {{"read_locked", 1, +1}, {"locked", 1, -1}, {"bitmap", 64, -1}, {"fast_only", 1, +1}}},
+    {2,
+     true,
+     CFG_MICRO,
+     "no lock step / bitmap",
+     "ns_per_page",
+     4,
+     {{"fast_only", 1, +1}, {"read_locked", 1, -1}, {"bitmap", 64, -1}, {"fast_only", 1, +1}}},
+    {2, false, CFG_MACRO3, "macro locked -> read_locked", "refault_pages", 2,
+     VS("read_locked", "locked", 0, 0)},
+    {2, false, CFG_MACRO3, "macro read_locked -> fast_only", "refault_pages", 2,
+     VS("fast_only", "read_locked", 0, 0)},
+    {2, false, CFG_MACRO3, "macro fast_only -> bitmap", "refault_pages", 2,
+     VS("bitmap", "fast_only", 0, 0)},
+    /* Q4: the bitmap's caller against the per-PTE caller; same call size beside */
+    {3, true, CFG_MICRO, "bitmap@64 vs fast_only@1", "ns_per_page", 2,
+     VS("bitmap", "fast_only", 64, 1)},
+    {3, false, CFG_MICRO, "bitmap@64 vs fast_only@64", "ns_per_page", 2,
+     VS("bitmap", "fast_only", 64, 64)},
+};
+#define NDEFS (int)(sizeof(cmp_defs) / sizeof(cmp_defs[0]))
+#undef VS
+
+/* The macro metrics of reclaim cost, in order of preference (first present wins):
+ * kswapd + PSI stall; without PSI (the lab's guest) the VM processes' system
+ * time, where memcg-limit (direct) reclaim runs; kswapd alone last. */
 static const char *const macro_cost[] = {"reclaim_cpu_s", "vm_sys_cpu_s", "kswapd_cpu_s", NULL};
-static const char *const macro_outcome[] = {"refault_pages", NULL};
 
 static const char *first_metric(const struct ab_results *r, const char *const *names)
 {
@@ -327,314 +384,374 @@ static const char *first_metric(const struct ab_results *r, const char *const *n
 	return NULL;
 }
 
-static void q1(struct ab_answer *a, const struct ab_ans_input *const *o, int no,
-	       const struct ab_ans_input *mac)
+/* The page's words for each question's primaries and rule (fixed, as the table). */
+static const char *const rules[AB_ANS_N] = {
+    "primary: macro reclaim CPU and refaults; micro rows secondary",
+    "primary: ns_per_page and vcpu_blocked_frac (vCPU time in mmu_lock waits)",
+    "primary: the steps against each other; a largest step only when "
+    "significantly larger than both others",
+    "comparator fixed (the lockless walk the bitmap batches); sizable = the whole "
+    "95% CI beyond x0.90",
+};
+
+/* ---- evaluating them --------------------------------------------------------------- */
+
+/* The benchmark of @mode at call size @batch (0: @like's own) in @like's configuration. */
+static const struct ab_bench_res *bench_at(const struct ab_results *r, const struct ab_name *like,
+					   const char *mode, long batch)
 {
-	static const char *const modes[] = {"fast_only", "fast_or_locked", "locked"};
-	struct want w = {.backend = NULL, .shadow = 1, .batch = -1};
+	struct ab_name n = *like;
+	char b[24];
+
+	if (batch > 0) {
+		snprintf(b, sizeof(b), "%ld", batch);
+		if (ab_name_set(&n, "batch", b))
+			return NULL;
+	}
+	return partner(r, &n, mode);
+}
+
+struct source {
+	const struct ab_results *r; /* NULL: no such configuration */
+	const struct ab_ans_input *in;
 	struct ab_name n;
-	const struct ab_ans_input *src = NULL;
+};
 
-	/* shadow ranges (the model: where fast_only declines), else any
-	 * configuration with accuracy (the lab: no shadow pages, no declines) */
-	for (int pass = 0; pass < 2 && !src; pass++, w.shadow = -1)
-		for (int i = 0; i < no && !src; i++)
-			if (pick_config(o[i]->r, modes, 3, "false_old", &w, &n))
-				src = o[i];
-	setf(a->basis, sizeof(a->basis),
-	     "fast_or_locked (takes the write lock) vs fast_only (declines) where KVM "
-	     "cannot be lockless");
-	if (src) {
-		add_row(a, src->r, &n, "fast_only", "fast_or_locked", "false_old",
-			"fast_or_locked vs fast_only");
-		add_row(a, src->r, &n, "fast_only", "fast_or_locked", "ns_per_page",
-			"fast_or_locked vs fast_only");
-		add_row(a, src->r, &n, "locked", "fast_only", "ns_per_page", "fast_only vs locked");
-		setf(a->source, sizeof(a->source), "micro: %s", ab_answers_trust(src->r));
+/* The best input's configuration of each kind. */
+static void find_sources(const struct ab_ans_input *const *o, int no,
+			 const struct ab_ans_input *mac, struct source s[CFG_N])
+{
+	static const char *const locked[] = {"locked"};
+	static const char *const q1m[] = {"fast_only", "fast_or_locked"};
+
+	memset(s, 0, sizeof(struct source) * CFG_N);
+	for (int pass = 0; pass < 2 && !s[CFG_MICRO].r; pass++) {
+		struct want w = {.shadow = 0, .batch = pass ? -1 : 1};
+
+		for (int i = 0; i < no && !s[CFG_MICRO].r; i++)
+			if (pick_config(o[i]->r, locked, 1, "ns_per_page", &w, &s[CFG_MICRO].n)) {
+				s[CFG_MICRO].r = o[i]->r;
+				s[CFG_MICRO].in = o[i];
+			}
 	}
-	const char *cost = mac ? first_metric(mac->r, macro_cost) : NULL;
-	const char *out = mac ? first_metric(mac->r, macro_outcome) : NULL;
-	struct ab_name mn;
+	/* shadow ranges at batch 1, at any batch, else any configuration with
+	 * accuracy (the lab: no shadow pages, no declines) */
+	for (int pass = 0; pass < 3 && !s[CFG_SHADOW].r; pass++) {
+		struct want w = {.shadow = pass < 2 ? 1 : -1, .batch = pass ? -1 : 1};
+
+		for (int i = 0; i < no && !s[CFG_SHADOW].r; i++)
+			if (pick_config(o[i]->r, q1m, 2, "false_old", &w, &s[CFG_SHADOW].n)) {
+				s[CFG_SHADOW].r = o[i]->r;
+				s[CFG_SHADOW].in = o[i];
+			}
+	}
 	struct want any = {.shadow = -1, .batch = -1};
-
-	if (cost && out && pick_config(mac->r, modes, 2, cost, &any, &mn)) {
-		struct ab_ans_row *rc = add_row(a, mac->r, &mn, "fast_only", "fast_or_locked", cost,
-						"macro: fast_or_locked vs fast_only");
-		struct ab_ans_row *ro = add_row(a, mac->r, &mn, "fast_only", "fast_or_locked", out,
-						"macro: fast_or_locked vs fast_only");
-		/* an answer needs both effects with a confidence interval */
-		a->answered = rc && ro && rc->e.ok && ro->e.ok && isfinite(ro->e.lo) &&
-			      (isfinite(rc->e.lo) || rc->e.base_med == 0);
-		a->headline = a->nrows - 1;
-		if (a->answered) {
-			bool better_outcome = ro->e.significant && ro->e.pct < 0;
-			bool costlier = rc->e.significant && rc->e.pct > 0;
-
-			setf(a->verdict, sizeof(a->verdict), "%s",
-			     better_outcome && !costlier
-				 ? "yes: fewer refaults at no significant cost"
-			     : better_outcome ? "a trade: fewer refaults for more reclaim CPU"
-			     : costlier	      ? "no: more reclaim CPU, no fewer refaults"
-					      : "no significant difference in total behaviour");
-			setf(a->command, sizeof(a->command), "%s", reproduce(mac));
-			setf(a->source + strlen(a->source), sizeof(a->source) - strlen(a->source),
-			     "%smacro: %s", a->source[0] ? "; " : "", ab_answers_trust(mac->r));
-			return;
-		}
+	const char *cost = mac ? first_metric(mac->r, macro_cost) : NULL;
+	if (cost && pick_config(mac->r, q1m, 2, cost, &any, &s[CFG_MACRO].n)) {
+		s[CFG_MACRO].r = mac->r;
+		s[CFG_MACRO].in = mac;
 	}
-	bool few = false;
+	static const char *const steps[] = {"locked", "read_locked", "fast_only", "bitmap"};
+	if (mac && ab_rep_any_metric(mac->r, "refault_pages") &&
+	    pick_config(mac->r, steps, 4, "refault_pages", &any, &s[CFG_MACRO3].n)) {
+		s[CFG_MACRO3].r = mac->r;
+		s[CFG_MACRO3].in = mac;
+	}
+}
+
+/* The first of @d's metrics that @r measured. */
+static const char *def_metric(const struct cmp_def *d, const struct ab_results *r, char *buf,
+			      size_t len)
+{
+	const char *p = d->metrics;
+
+	while (*p) {
+		size_t l = strcspn(p, "|");
+
+		snprintf(buf, len, "%.*s", (int)l, p);
+		if (ab_rep_any_metric(r, buf))
+			return buf;
+		p += l + (p[l] == '|');
+	}
+	snprintf(buf, len, "%.*s", (int)strcspn(d->metrics, "|"), d->metrics);
+	return NULL;
+}
+
+static void eval_def(struct ab_answer *a, const struct cmp_def *d, const struct source *s)
+{
+	struct ab_term t[AB_EFF_MAXTERMS];
+	char metric[32];
+	struct ab_ans_row *row;
+
+	if (!s->r || a->nrows == AB_ANS_MAXROWS)
+		return;
+	/* a secondary row of a metric the run does not have is left out */
+	if (!def_metric(d, s->r, metric, sizeof(metric)) && !d->primary)
+		return;
+	row = &a->rows[a->nrows++];
+	memset(row, 0, sizeof(*row));
+	snprintf(row->label, sizeof(row->label), "%s", d->label);
+	snprintf(row->metric, sizeof(row->metric), "%s", metric);
+	config_str(&s->n, row->config, sizeof(row->config));
+	row->primary = d->primary;
+	for (int k = 0; k < d->nt; k++) {
+		t[k].b = bench_at(s->r, &s->n, d->t[k].mode, d->t[k].batch);
+		t[k].coef = d->t[k].coef;
+	}
+	row->e = ab_effect_contrast(t, d->nt, metric, s->r->rounds);
+	const struct ab_metric *m = t[0].b ? ab_bench_metric(t[0].b, metric) : NULL;
+	snprintf(row->unit, sizeof(row->unit), "%s", m && m->unit ? m->unit : "");
+}
+
+/* Holm over every measured primary of every question; then each row's decision. */
+static void holm_primaries(struct ab_answer a[AB_ANS_N])
+{
+	double p[AB_ANS_N * AB_ANS_MAXROWS], adj[AB_ANS_N * AB_ANS_MAXROWS];
+	struct ab_ans_row *rows[AB_ANS_N * AB_ANS_MAXROWS];
+	size_t n = 0;
+
+	for (int q = 0; q < AB_ANS_N; q++)
+		for (int i = 0; i < a[q].nrows; i++)
+			if (a[q].rows[i].primary && a[q].rows[i].e.ok && !isnan(a[q].rows[i].e.p)) {
+				rows[n] = &a[q].rows[i];
+				p[n++] = a[q].rows[i].e.p;
+			}
+	ab_holm(p, n, adj);
+	for (size_t i = 0; i < n; i++) {
+		rows[i]->e.p_adj = adj[i];
+		ab_effect_decide(&rows[i]->e);
+	}
+}
+
+int ab_answers_nprimary(const struct ab_answer a[AB_ANS_N])
+{
+	int n = 0;
+
+	for (int q = 0; q < AB_ANS_N; q++)
+		for (int i = 0; i < a[q].nrows; i++)
+			n += a[q].rows[i].primary && !isnan(a[q].rows[i].e.p_adj);
+	return n;
+}
+
+static struct ab_ans_row *row_of(struct ab_answer *a, const char *label, const char *metric)
+{
 	for (int i = 0; i < a->nrows; i++)
-		few |= !strncmp(a->rows[i].label, "macro:", 6) && a->rows[i].e.ok &&
-		       !isfinite(a->rows[i].e.lo) && a->rows[i].e.base_med != 0;
+		if (!strcmp(a->rows[i].label, label) &&
+		    (!metric || !strncmp(a->rows[i].metric, metric, strlen(metric))))
+			return &a->rows[i];
+	return NULL;
+}
+
+static bool lower(const struct ab_ans_row *r)
+{
+	return r && r->e.ok && r->e.significant && r->e.pct < 0;
+}
+
+/* ---- the verdicts ---------------------------------------------------------------- */
+
+static void v1(struct ab_answer *a, const struct source *s, bool mac)
+{
+	struct ab_ans_row *rc = NULL, *ro = NULL;
+
+	setf(a->basis, sizeof(a->basis),
+	     "fast_or_locked (takes the write lock) vs fast_only (declines)");
+	if (s[CFG_SHADOW].r)
+		setf(a->source, sizeof(a->source), "micro: %s", ab_answers_trust(s[CFG_SHADOW].r));
+	for (int i = 0; i < a->nrows; i++)
+		if (a->rows[i].primary) { /* Q1's primaries are the macro rows */
+			if (!strcmp(a->rows[i].metric, "refault_pages"))
+				ro = &a->rows[i];
+			else
+				rc = &a->rows[i];
+		}
+	a->answered = rc && ro && rc->e.ok && ro->e.ok && isfinite(ro->e.hi) &&
+		      (isfinite(rc->e.hi) || rc->e.base_med == 0);
+	a->headline = ro ? (int)(ro - a->rows) : (a->nrows ? 0 : -1);
+	if (a->answered) {
+		bool better_outcome = lower(ro);
+		bool costlier = rc->e.significant && rc->e.pct > 0;
+
+		setf(a->verdict, sizeof(a->verdict), "%s",
+		     better_outcome && !costlier ? "yes: fewer refaults at no significant cost"
+		     : better_outcome		 ? "a trade: fewer refaults for more reclaim CPU"
+		     : costlier			 ? "no: more reclaim CPU, no fewer refaults"
+						 : "no significant difference in total behaviour");
+		setf(a->command, sizeof(a->command), "%s", reproduce(s[CFG_MACRO].in));
+		setf(a->source + strlen(a->source), sizeof(a->source) - strlen(a->source),
+		     "%smacro: %s", a->source[0] ? "; " : "", ab_answers_trust(s[CFG_MACRO].r));
+		return;
+	}
+	bool few =
+	    (rc && rc->e.ok && !isfinite(rc->e.hi)) || (ro && ro->e.ok && !isfinite(ro->e.hi));
+	/* the macro rows that could not be measured say nothing: drop them */
+	if (!few)
+		for (int i = a->nrows - 1; i >= 0; i--)
+			if (a->rows[i].primary && !a->rows[i].e.ok) {
+				memmove(&a->rows[i], &a->rows[i + 1],
+					sizeof(a->rows[0]) * (size_t)(a->nrows - i - 1));
+				a->nrows--;
+			}
+	a->headline = a->nrows ? 0 : -1;
 	not_answered(a,
 		     few   ? "the macro results have too few repetitions for a confidence interval"
 		     : mac ? "the macro results lack fast_only/fast_or_locked reclaim CPU and "
 			     "refaults"
 			   : "total behaviour needs macro results (reclaim CPU, refaults)",
-		     few ? "agebench macro --mode all --reps 5"
+		     few ? "agebench macro --mode all --reps 9"
 			 : "agebench macro --quick --mode all");
-	a->headline = src ? 0 : -1;
 }
 
-/*
- * Q2's row of the contended phase's mmu_lock wait of @mode against locked,
- * where both report it (a lock-free walker of the model has no such
- * counter). A mode that waited 0 in every repetition while locked waited
- * goes into @zero, one note line for all of them, not a row of -100% each.
- */
-static void q2_lock_wait(struct ab_answer *a, const struct ab_results *r, const struct ab_name *n,
-			 const struct ab_metric *mb, const char *mode, char *zero, size_t zlen)
+static void v2(struct ab_answer *a, const struct source *s)
 {
-	const struct ab_bench_res *pm = partner(r, n, mode);
-	const struct ab_metric *mm = pm ? ab_bench_metric(pm, "lock_wait_ns") : NULL;
-	bool all_zero = mm && mm->n;
+	static const char *const modes[] = {"read_locked", "fast_only", "fast_or_locked", "bitmap"};
+	int nmodes = 0, cheaper = 0, freer = 0, nblocked = 0;
 
-	if (!mb || !mm)
-		return;
-	for (size_t i = 0; all_zero && i < mm->n; i++)
-		all_zero = mm->v[i] == 0;
-	if (all_zero && ab_median(mb->v, mb->n) > 0) {
-		size_t o = strlen(zero);
-
-		snprintf(zero + o, zlen - o, "%s%s", o ? ", " : "", mode);
-		return;
-	}
-	add_row(a, r, n, "locked", mode, "lock_wait_ns", mode);
-}
-
-static void q2(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
-{
-	char zero[160] = "";
-	struct want w = {.shadow = 0, .batch = 1};
-	const char *const base[] = {"locked"};
-	struct ab_name n;
-	const struct ab_ans_input *src = NULL;
-
-	for (int pass = 0; pass < 2 && !src; pass++, w.batch = -1)
-		for (int i = 0; i < no && !src; i++)
-			if (pick_config(o[i]->r, base, 1, "ns_per_page", &w, &n))
-				src = o[i];
-	if (!src) {
+	if (!s[CFG_MICRO].r) {
+		a->nrows = 0;
 		not_answered(a, "no results with locked and another mode", "agebench run --quick");
 		return;
 	}
-	/* locked's lock wait, the base of every mode's (NULL: not reported) */
-	const struct ab_bench_res *lb = partner(src->r, &n, "locked");
-	const struct ab_metric *lw = lb ? ab_bench_metric(lb, "lock_wait_ns") : NULL;
-	for (int m = 0; m < AB_MODE_NR; m++) {
-		const struct ab_mode *md = &ab_mode_table[m];
+	/* modes the run does not have are not rows */
+	for (int i = a->nrows - 1; i >= 0; i--)
+		if (!a->rows[i].e.ok && !strcmp(a->rows[i].e.why, "benchmark not in the results")) {
+			memmove(&a->rows[i], &a->rows[i + 1],
+				sizeof(a->rows[0]) * (size_t)(a->nrows - i - 1));
+			a->nrows--;
+		}
+	for (int m = 0; m < 4; m++) {
+		struct ab_ans_row *c = row_of(a, modes[m], "ns_per_page");
+		struct ab_ans_row *b = row_of(a, modes[m], "vcpu_");
 
-		if (md->id == AB_MODE_LOCKED || !(md->where & AB_IN_KERNEL) ||
-		    !partner(src->r, &n, md->name))
-			continue;
-		add_row(a, src->r, &n, "locked", md->name, "ns_per_page", md->name);
-		add_row(a, src->r, &n, "locked", md->name, "vcpu_rel", md->name);
-		q2_lock_wait(a, src->r, &n, lw, md->name, zero, sizeof(zero));
+		nmodes += c != NULL;
+		cheaper += lower(c);
+		nblocked += b && b->e.ok;
+		freer += lower(b);
 	}
-	if (zero[0]) { /* only where locked has the counter (q2_lock_wait) */
-		double med = ab_median(lw->v, lw->n);
-
-		setf(a->note, sizeof(a->note),
-		     "lock_wait_ns 0 in every rep of %s (locked: median %.3g %s)", zero,
-		     med >= 1e6	  ? med / 1e6
-		     : med >= 1e3 ? med / 1e3
-				  : med,
-		     med >= 1e6	  ? "ms"
-		     : med >= 1e3 ? "us"
-				  : "ns");
-	}
-	if (!a->nrows) {
+	if (!nmodes) {
 		not_answered(a, "no mode besides locked in the same configuration",
 			     "agebench run --quick");
 		return;
 	}
 	a->answered = true;
 	a->headline = 0;
-	setf(a->basis, sizeof(a->basis), "each mode vs locked, one variable at a time");
+	setf(a->basis, sizeof(a->basis),
+	     "each mode vs locked at batch 1 (per PTE, as 6.12's callers)");
 	setf(a->source, sizeof(a->source), "%s; locked = 6.12 needs the lab's A/A test",
-	     ab_answers_trust(src->r));
-	int nmodes = 0, better = 0;
-	for (int i = 0; i < a->nrows; i++) {
-		if (strcmp(a->rows[i].metric, "ns_per_page"))
-			continue;
-		nmodes++;
-		better += a->rows[i].e.significant && a->rows[i].e.pct < 0;
-	}
-	setf(a->verdict, sizeof(a->verdict),
-	     "%d of %d modes cost significantly less per page than locked", better, nmodes);
-	setf(a->command, sizeof(a->command), "%s", reproduce(src));
+	     ab_answers_trust(s[CFG_MICRO].r));
+	if (nblocked)
+		setf(a->verdict, sizeof(a->verdict),
+		     "%d of %d modes cost significantly less per page than locked; %d of %d "
+		     "block the vCPUs significantly less",
+		     cheaper, nmodes, freer, nblocked);
+	else
+		setf(a->verdict, sizeof(a->verdict),
+		     "%d of %d modes cost significantly less per page than locked (no vCPU "
+		     "blocked time in these results)",
+		     cheaper, nmodes);
+	setf(a->command, sizeof(a->command), "%s", reproduce(s[CFG_MICRO].in));
 }
 
-/* Q3's waterfall on the macro outcome (refaults), under its own "at: macro"
- * line: the same step labels, metric refault_pages. */
-static bool q3_macro(struct ab_answer *a, const struct ab_ans_input *mac, const char *const *steps)
+static void v3(struct ab_answer *a, const struct source *s)
 {
-	const char *out = mac ? first_metric(mac->r, macro_outcome) : NULL;
-	struct want any = {.shadow = -1, .batch = -1};
-	struct ab_name mn;
+	static const char *const step[] = {"lock type", "no lock", "bitmap"};
+	struct ab_ans_row *d[3] = {row_of(a, "lock type step / no lock", NULL),
+				   row_of(a, "lock type step / bitmap", NULL),
+				   row_of(a, "no lock step / bitmap", NULL)};
+	struct ab_ans_row *s1 = row_of(a, "locked -> read_locked", NULL);
+	int largest = -1, nsteps = 0;
 
-	if (!out || !pick_config(mac->r, steps, 4, out, &any, &mn))
-		return false;
-	for (int s = 1; s < 4; s++) {
-		char lab[48];
-
-		snprintf(lab, sizeof(lab), "%s -> %s", steps[s - 1], steps[s]);
-		add_row(a, mac->r, &mn, steps[s - 1], steps[s], out, lab);
-	}
-	return true;
-}
-
-static void q3(struct ab_answer *a, const struct ab_ans_input *const *o, int no,
-	       const struct ab_ans_input *mac)
-{
-	static const char *const steps[] = {"locked", "read_locked", "fast_only", "bitmap"};
-	static const long batches[] = {1, 64, -1};
-	const struct ab_ans_input *src = NULL;
-
-	for (int b = 0; b < 3; b++) {
-		struct want w = {.shadow = 0, .batch = batches[b]};
-		struct ab_name n;
-
-		if (b == 2 && a->nrows)
-			break; /* batch 1/64 found: no whole-range fallback */
-		for (int i = 0; i < no; i++) {
-			if (!pick_config(o[i]->r, steps, 4, "ns_per_page", &w, &n))
-				continue;
-			for (int s = 1; s < 4; s++) {
-				char lab[40];
-
-				snprintf(lab, sizeof(lab), "%s -> %s", steps[s - 1], steps[s]);
-				add_row(a, o[i]->r, &n, steps[s - 1], steps[s], "ns_per_page", lab);
-			}
-			src = src ? src : o[i];
-			break;
-		}
-	}
-	if (!src) {
+	for (int i = 0; i < a->nrows; i++)
+		nsteps += !a->rows[i].primary && a->rows[i].e.ok &&
+			  !strcmp(a->rows[i].metric, "ns_per_page");
+	if (!s[CFG_MICRO].r || !s1 || !s1->e.ok) {
+		a->nrows = 0;
 		not_answered(a, "no configuration with locked, read_locked, fast_only and bitmap",
 			     "agebench run --quick");
 		return;
 	}
 	a->answered = true;
-	a->headline = 0;
 	setf(a->basis, sizeof(a->basis),
-	     "waterfall locked -> read_locked (lock type) -> fast_only (no lock) -> bitmap "
-	     "(batching), ns_per_page, each step against the previous");
-	int nmicro = a->nrows;
-	if (q3_macro(a, mac, steps))
-		setf(a->source, sizeof(a->source), "micro: %s; macro: %s", ab_answers_trust(src->r),
-		     ab_answers_trust(mac->r));
+	     "locked@1 -> read_locked@1 (lock type) -> fast_only@1 (no lock) -> bitmap@64, "
+	     "ns_per_page");
+	if (s[CFG_MACRO3].r && row_of(a, "macro fast_only -> bitmap", "refault_pages"))
+		setf(a->source, sizeof(a->source), "micro: %s; macro: %s",
+		     ab_answers_trust(s[CFG_MICRO].r), ab_answers_trust(s[CFG_MACRO3].r));
 	else
 		setf(a->source, sizeof(a->source), "%s; macro outcome: not in these results",
-		     ab_answers_trust(src->r));
-	/* the verdict names the largest micro step; the macro rows stand beside it */
-	double best = 0;
-	int bi = 0;
-	for (int i = 0; i < nmicro; i++)
-		if (a->rows[i].e.significant && a->rows[i].e.pct < best) {
-			best = a->rows[i].e.pct;
-			bi = i;
+		     ab_answers_trust(s[CFG_MICRO].r));
+	/* step k is the largest when it is significantly below both others
+	 * (d[i] = step a / step b: below x1 when a lowers the cost more) */
+	bool sig_lt[3][3] = {{false}};
+	static const int pa[3] = {0, 0, 1}, pb[3] = {1, 2, 2};
+	for (int i = 0; i < 3; i++)
+		if (d[i] && d[i]->e.significant) {
+			if (d[i]->e.est < 1)
+				sig_lt[pa[i]][pb[i]] = true;
+			else
+				sig_lt[pb[i]][pa[i]] = true;
 		}
-	a->headline = bi;
-	if (best < 0)
-		setf(a->verdict, sizeof(a->verdict), "the largest step is %s (%+.1f%%, %s)",
-		     a->rows[bi].label, best, a->rows[bi].config);
+	for (int k = 0; k < 3; k++) {
+		int wins = 0;
+
+		for (int j = 0; j < 3; j++)
+			wins += j != k && sig_lt[k][j];
+		if (wins == 2)
+			largest = k;
+	}
+	a->headline = largest >= 0 ? (int)(row_of(a,
+						  largest == 0	 ? "locked -> read_locked"
+						  : largest == 1 ? "read_locked -> fast_only"
+								 : "fast_only@1 -> bitmap@64",
+						  NULL) -
+					   a->rows)
+				   : 0;
+	if (largest >= 0)
+		setf(a->verdict, sizeof(a->verdict),
+		     "the largest step is %s (x%.3g), significantly larger than each other step",
+		     step[largest], a->rows[a->headline].e.est);
 	else
-		setf(a->verdict, sizeof(a->verdict), "no step lowers the cost significantly");
-	setf(a->command, sizeof(a->command), "%s", reproduce(src));
+		setf(a->verdict, sizeof(a->verdict),
+		     "no step is significantly larger than both others (%d steps measured)",
+		     nsteps);
+	setf(a->command, sizeof(a->command), "%s", reproduce(s[CFG_MICRO].in));
 }
 
-static void q4(struct ab_answer *a, const struct ab_ans_input *const *o, int no)
+static void v4(struct ab_answer *a, const struct source *s)
 {
-	const struct ab_ans_input *src = NULL;
-	struct ab_name n;
+	struct ab_ans_row *row = row_of(a, "bitmap@64 vs fast_only@1", NULL);
+	const struct ab_effect *e = row ? &row->e : NULL;
+	double t = 1 - AB_ANS_SIZABLE / 100;
 
-	for (int b = 0; b < 2 && !src; b++) {
-		struct want w = {.shadow = 0, .batch = b ? -1 : 64};
-
-		for (int i = 0; i < no && !src; i++) {
-			const char *need[] = {"bitmap", "locked"};
-
-			if (pick_config(o[i]->r, need, 2, "ns_per_page", &w, &n))
-				src = o[i];
-		}
-	}
-	if (!src) {
-		not_answered(a, "no configuration with bitmap and locked", "agebench run --quick");
+	setf(a->basis, sizeof(a->basis),
+	     "bitmap@64 (one call per look-around window) vs fast_only@1 (one call per PTE: "
+	     "the caller without the bitmap), ns_per_page");
+	if (!s[CFG_MICRO].r || !e || !e->ok) {
+		a->nrows = 0;
+		not_answered(a, "no configuration with bitmap at batch 64 and fast_only at batch 1",
+			     "agebench run --quick --batch 1,64");
 		return;
 	}
-	/* the best non-bitmap mode (a kernel mode of the table that answers whole
-	 * calls, not windows): lowest median ns_per_page in this configuration */
-	const char *best = NULL;
-	double bm = INFINITY;
-	for (int i = 0; i < AB_MODE_NR; i++) {
-		const struct ab_mode *md = &ab_mode_table[i];
-		const struct ab_bench_res *b;
-		const struct ab_metric *m;
-
-		if (!(md->where & AB_IN_KERNEL) || md->decline == AB_DECLINE_WINDOW)
-			continue;
-		b = partner(src->r, &n, md->name);
-		m = b ? ab_bench_metric(b, "ns_per_page") : NULL;
-		double med = m && m->n ? ab_median(m->v, m->n) : INFINITY;
-
-		if (med < bm) {
-			bm = med;
-			best = md->name;
-		}
-	}
-	char lab[40];
-	snprintf(lab, sizeof(lab), "bitmap vs %s", best);
-	struct ab_ans_row *row = add_row(a, src->r, &n, best, "bitmap", "ns_per_page", lab);
-	a->headline = 0;
-	a->answered = row && row->e.ok && isfinite(row->e.lo);
-	setf(a->basis, sizeof(a->basis),
-	     "bitmap vs the best non-bitmap mode (%s), ns_per_page; sizable = an improvement of "
-	     "at least %.0f%%, the whole 95%% CI beyond it",
-	     best, AB_ANS_SIZABLE);
-	setf(a->source, sizeof(a->source), "%s", ab_answers_trust(src->r));
-	setf(a->command, sizeof(a->command), "%s", reproduce(src));
-	if (!a->answered) {
+	a->headline = (int)(row - a->rows);
+	setf(a->source, sizeof(a->source), "%s", ab_answers_trust(s[CFG_MICRO].r));
+	setf(a->command, sizeof(a->command), "%s", reproduce(s[CFG_MICRO].in));
+	if (!isfinite(e->hi) || e->lo <= 0) {
 		not_answered(a, "too few repetitions for a confidence interval",
 			     "agebench run --quick --reps 9");
 		return;
 	}
-	const struct ab_effect *e = &row->e;
-	char p[16], lo[16], hi[16];
-	pct_str(e->pct, p, sizeof(p));
-	pct_str(e->lo, lo, sizeof(lo));
-	pct_str(e->hi, hi, sizeof(hi));
-	if (e->hi <= -AB_ANS_SIZABLE)
-		setf(a->verdict, sizeof(a->verdict), "sizable: %s%% (CI %s..%s%%), beyond -%.0f%%",
-		     p, lo, hi, AB_ANS_SIZABLE);
-	else if (e->lo > -AB_ANS_SIZABLE)
+	a->answered = true;
+	if (e->significant && e->hi <= t)
 		setf(a->verdict, sizeof(a->verdict),
-		     "not sizable: %s%% (CI %s..%s%%) does not reach -%.0f%%", p, lo, hi,
-		     AB_ANS_SIZABLE);
+		     "sizable: x%.3g [x%.3g, x%.3g], the whole CI beyond x%.2f", e->est, e->lo,
+		     e->hi, t);
+	else if (e->lo > t)
+		setf(a->verdict, sizeof(a->verdict),
+		     "not sizable: x%.3g [x%.3g, x%.3g] does not reach x%.2f", e->est, e->lo, e->hi,
+		     t);
 	else
 		setf(a->verdict, sizeof(a->verdict),
-		     "undecided: CI %s..%s%% straddles -%.0f%% (more --reps)", lo, hi,
-		     AB_ANS_SIZABLE);
+		     "undecided: x%.3g, CI [x%.3g, x%.3g] straddles x%.2f (more --reps)", e->est,
+		     e->lo, e->hi, t);
 }
 
 void ab_answers_compute(const struct ab_ans_input *in, int nin, struct ab_answer a[AB_ANS_N])
@@ -649,6 +766,7 @@ void ab_answers_compute(const struct ab_ans_input *in, int nin, struct ab_answer
 	    "Does the bitmap give a sizable win?"};
 	const struct ab_ans_input **o = calloc(nin + 1, sizeof(*o));
 	int no = order_inputs(in, nin, o);
+	struct source s[CFG_N];
 
 	memset(a, 0, sizeof(*a) * AB_ANS_N);
 	for (int q = 0; q < AB_ANS_N; q++) {
@@ -656,232 +774,15 @@ void ab_answers_compute(const struct ab_ans_input *in, int nin, struct ab_answer
 		a[q].who = who[q];
 		a[q].question = qs[q];
 		a[q].headline = -1;
+		setf(a[q].rule, sizeof(a[q].rule), "%s", rules[q]);
 	}
-	q1(&a[0], o, no, macro_input(in, nin));
-	q2(&a[1], o, no);
-	q3(&a[2], o, no, macro_input(in, nin));
-	q4(&a[3], o, no);
+	find_sources(o, no, macro_input(in, nin), s);
+	for (int i = 0; i < NDEFS; i++)
+		eval_def(&a[cmp_defs[i].q], &cmp_defs[i], &s[cmp_defs[i].cfg]);
+	holm_primaries(a);
+	v1(&a[0], s, macro_input(in, nin) != NULL);
+	v2(&a[1], s);
+	v3(&a[2], s);
+	v4(&a[3], s);
 	free(o);
-}
-
-/* ---- text ------------------------------------------------------------------- */
-
-/* "@label@text" wrapped at @width, continuation lines indented to the label. */
-static void wrap(struct ab_sb *b, int width, const char *label, const char *text)
-{
-	int ind = (int)strlen(label), col = ind;
-	const char *p = text;
-
-	ab_sb_printf(b, "%s", label);
-	while (*p) {
-		const char *e = p;
-
-		while (*e && *e != ' ')
-			e++;
-		int wl = (int)(e - p);
-		if (col > ind && col + 1 + wl > width) {
-			ab_sb_printf(b, "\n%*s", ind, "");
-			col = ind;
-		}
-		ab_sb_printf(b, "%s%.*s", col > ind ? " " : "", wl, p);
-		col += (col > ind ? 1 : 0) + wl;
-		p = *e ? e + 1 : e;
-	}
-	ab_sb_printf(b, "\n");
-}
-
-/* A percentage in at most 7 characters: +12.3, -100, >+9999. */
-static void pct_str(double v, char *buf, size_t len)
-{
-	if (v > 9999)
-		snprintf(buf, len, ">+9999");
-	else if (v < -9999)
-		snprintf(buf, len, "<-9999");
-	else if (fabs(v) >= 100)
-		snprintf(buf, len, "%+.0f", v);
-	else
-		snprintf(buf, len, "%+.1f", v);
-}
-
-static void effect_str(const struct ab_effect *e, char *buf, size_t len)
-{
-	char p[16], lo[16], hi[16];
-
-	pct_str(e->pct, p, sizeof(p));
-	pct_str(e->lo, lo, sizeof(lo));
-	pct_str(e->hi, hi, sizeof(hi));
-	if (!e->ok)
-		snprintf(buf, len, "n/a");
-	else if (isnan(e->pct))
-		snprintf(buf, len, "base median 0");
-	else if (!isfinite(e->lo))
-		snprintf(buf, len, "%s%% (CI n/a, %zu/%zu reps)", p, e->n_base, e->n_new);
-	else
-		snprintf(buf, len, "%s%% [%s, %s]%s", p, lo, hi, e->significant ? " *" : "");
-}
-
-/* Q@q's command, or "as Qn" when an earlier answer ran the same (the
- * page's length: the lab's commands take three lines each). */
-static const char *run_line(const struct ab_answer a[AB_ANS_N], int q, char *buf, size_t len)
-{
-	for (int p = 0; p < q; p++)
-		if (!strcmp(a[p].command, a[q].command)) {
-			snprintf(buf, len, "as %s", a[p].id);
-			return buf;
-		}
-	return a[q].command;
-}
-
-void ab_answers_text(struct ab_sb *b, const struct ab_answer a[AB_ANS_N], int width)
-{
-	ab_sb_printf(b, "Answers to the reviewers' questions\n");
-	for (int i = 0; i < width; i++)
-		ab_sb_printf(b, "-");
-	ab_sb_printf(b, "\n");
-	wrap(b, width, "",
-	     "Effects: Hodges-Lehmann shift, % of the baseline's median, [95% CI]; "
-	     "* = significant (Mann-Whitney p < 0.05 and the CI excludes +-2%).");
-	for (int q = 0; q < AB_ANS_N; q++) {
-		const struct ab_answer *x = &a[q];
-		char line[300];
-
-		snprintf(line, sizeof(line), "%s (%s) %s", x->id, x->who, x->question);
-		ab_sb_printf(b, "\n");
-		wrap(b, width, "", line);
-		if (x->basis[0])
-			wrap(b, width, "  basis:   ", x->basis);
-		if (x->source[0])
-			wrap(b, width, "  source:  ", x->source);
-		for (int r = 0; r < x->nrows; r++) {
-			char eff[96];
-
-			/* the configuration, each time it changes (Q3: batch 1, then 64) */
-			if (!r || strcmp(x->rows[r].config, x->rows[r - 1].config))
-				wrap(b, width, "  at:      ", x->rows[r].config);
-			effect_str(&x->rows[r].e, eff, sizeof(eff));
-			snprintf(line, sizeof(line), "%-30s %-12s %s", x->rows[r].label,
-				 x->rows[r].metric, eff);
-			wrap(b, width, "    ", line);
-		}
-		if (x->note[0])
-			wrap(b, width, "  note:    ", x->note);
-		wrap(b, width, "  verdict: ", x->verdict);
-		if (x->command[0])
-			wrap(b, width, "  run:     ", run_line(a, q, line, sizeof(line)));
-	}
-	ab_sb_printf(b, "\n");
-}
-
-/* ---- json ------------------------------------------------------------------- */
-
-static json_t *num_or_null(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *effect_json(const struct ab_ans_row *r)
-{
-	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:[o, o], s:o, s:b, s:I, s:I}", "label",
-			 r->label, "metric", r->metric, "config", r->config, "measured", r->e.ok,
-			 "shift_pct", num_or_null(r->e.pct), "ci_pct", num_or_null(r->e.lo),
-			 num_or_null(r->e.hi), "p", num_or_null(r->e.p), "significant",
-			 r->e.significant, "reps_base", (json_int_t)r->e.n_base, "reps_new",
-			 (json_int_t)r->e.n_new);
-}
-
-json_t *ab_answers_json(const struct ab_answer a[AB_ANS_N])
-{
-	json_t *o = json_object();
-
-	for (int q = 0; q < AB_ANS_N; q++) {
-		const struct ab_answer *x = &a[q];
-		json_t *rows = json_array();
-
-		for (int r = 0; r < x->nrows; r++)
-			json_array_append_new(rows, effect_json(&x->rows[r]));
-		json_object_set_new(
-		    o, x->id,
-		    json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "who",
-			      x->who, "question", x->question, "answered", x->answered, "verdict",
-			      x->verdict, "note", x->note, "basis", x->basis, "source", x->source,
-			      "missing", x->missing, "command", x->command, "headline",
-			      x->headline >= 0 && x->headline < x->nrows
-				  ? effect_json(&x->rows[x->headline])
-				  : json_null(),
-			      "rows", rows));
-	}
-	return o;
-}
-
-/* ---- the Q3 waterfall figure -------------------------------------------------- */
-
-void ab_answers_waterfall(struct ab_figs *f, const struct ab_answer a[AB_ANS_N])
-{
-	static const char *const bar_colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"};
-	const struct ab_answer *q = &a[2];
-	const char *file = "figures/answers_q3_waterfall.png";
-	const char *what = "Q3 waterfall: what each step buys in ns_per_page";
-	struct ab_sb d = {0}, vars = {0}, blocks = {0}, colours = {0};
-	char data[4400], why[512] = "";
-	int nb = 0;
-
-	if (!q->answered || q->nrows < 3) {
-		ab_fig_note(f, file, what, "Q3 not answered: %s", q->missing);
-		return;
-	}
-	/* three rows (steps) per configuration, in order; the figure is the
-	 * micro cost (the macro outcome's rows have their own metric) */
-	for (int i = 0; i + 2 < q->nrows && nb < 4; i += 3, nb++) {
-		double cum = 0;
-		const char *batch = "whole";
-
-		if (strcmp(q->rows[i].metric, "ns_per_page")) {
-			nb--;
-			continue;
-		}
-		if (strstr(q->rows[i].config, "batch:"))
-			batch = strstr(q->rows[i].config, "batch:");
-		ab_sb_printf(&d, "%s# batch %.20s: step label pct lo hi cumulative\n",
-			     nb ? "\n\n" : "", batch);
-		for (int s = 0; s < 3; s++) {
-			const struct ab_effect *e = &q->rows[i + s].e;
-			double p = isfinite(e->pct) ? e->pct : 0;
-
-			cum = ((1 + cum / 100) * (1 + p / 100) - 1) * 100;
-			ab_sb_printf(&d, "%d \"%s\" %.4f %.4f %.4f %.4f\n", s + 1,
-				     q->rows[i + s].label, p, isfinite(e->lo) ? e->lo : p,
-				     isfinite(e->hi) ? e->hi : p, cum);
-		}
-		char w[40];
-		snprintf(w, sizeof(w), "%.20s", batch);
-		for (char *c = w; *c; c++)
-			if (*c == ' ')
-				*c = '_';
-		ab_sb_printf(&blocks, "%s%s", nb ? " " : "", w);
-		ab_sb_printf(&colours, "%s%s", nb ? " " : "", bar_colours[nb]);
-	}
-	snprintf(data, sizeof(data), "%s/data/answers_q3_waterfall.dat", f->dir);
-	if (ab_write_atomic(data, d.s, d.len)) {
-		ab_fig_note(f, file, what, "cannot write %.400s", data);
-	} else {
-		ab_gp_var(&vars, "fig_title",
-			  "Q3: what each step buys (ns_per_page, shift vs the previous mode)");
-		ab_gp_var(&vars, "fig_xlabel", "step");
-		ab_gp_var(&vars, "fig_ylabel", "% change of ns per page (lower is better)");
-		ab_gp_var(&vars, "subtitle", q->source);
-		ab_gp_var(&vars, "blocks", blocks.s);
-		ab_gp_var(&vars, "colours", colours.s);
-		ab_gp_var(&vars, "modes", "");
-		ab_gp_var(&vars, "points", "");
-		ab_gp_var(&vars, "dashes", "");
-		if (ab_gnuplot_run(f, "waterfall", "answers_q3_waterfall", data, &vars, why,
-				   sizeof(why)))
-			ab_fig_note(f, file, what, "%s", why);
-		else
-			ab_fig_note(f, file, what, NULL);
-	}
-	free(d.s);
-	free(vars.s);
-	free(blocks.s);
-	free(colours.s);
 }

@@ -8,11 +8,14 @@
  *   Q3 (Matlack) what does each step buy? locked -> read_locked -> fast_only
  *                -> bitmap
  *   Q4 (Oliver)  does the bitmap give a sizable win?
- * Effects are Hodges-Lehmann shifts as % of the baseline's median with their
- * 95% confidence interval; significant = Mann-Whitney p < 0.05 and the
- * interval excludes +-2% (each answer is one comparison chosen before the
- * data is seen, so no multiplicity correction). Oversubscribed points are
- * never used.
+ * Each question has fixed primary comparisons, declared as data in
+ * ab_answers.c (ab_primaries[]) before any result is read and printed on
+ * the page; Holm's correction runs over every primary the results can
+ * measure; every other row is secondary (exploratory, raw p). Effects are
+ * ratios on the log scale (or differences in the metric's unit for
+ * quantities that reach 0) with 95% CIs, paired within blocked rounds
+ * where the run has them (ab_effect.h). Oversubscribed points are never
+ * used. docs/reporting.md "The answer page" is the same text.
  */
 #ifndef AB_ANSWERS_H
 #define AB_ANSWERS_H
@@ -23,10 +26,11 @@
 #include "ab_report_priv.h"
 #include "ab_results.h"
 
-#define AB_ANS_N	  4
-#define AB_ANS_MAXROWS	  16
-#define AB_ANS_SIZABLE	  10.0 /* % improvement Q4 calls sizable (docs/reporting.md: why) */
-#define AB_ANS_MIN_EFFECT 2.0
+#include "ab_effect.h"
+
+#define AB_ANS_N       4
+#define AB_ANS_MAXROWS 16
+#define AB_ANS_SIZABLE 10.0 /* % improvement Q4 calls sizable (docs/reporting.md: why) */
 
 /* One results file offered to the answers, with how far it can be trusted. */
 struct ab_ans_input {
@@ -34,19 +38,12 @@ struct ab_ans_input {
 	const char *path;
 };
 
-struct ab_effect {
-	bool ok;	      /* both sides had the metric */
-	double pct, lo, hi;   /* shift and its CI, % of the base median */
-	double base_med;      /* the base's median (unit of the metric) */
-	double p;	      /* Mann-Whitney, two-sided */
-	bool significant;     /* p < 0.05 and [lo, hi] excludes +-AB_ANS_MIN_EFFECT */
-	size_t n_base, n_new; /* repetitions */
-};
-
 struct ab_ans_row {
-	char label[40];	 /* "read_locked", "locked -> read_locked", ... */
+	char label[48];	 /* "read_locked", "locked -> read_locked", ... */
 	char metric[32]; /* "ns_per_page" */
+	char unit[16];	 /* the metric's unit (a difference is printed in it) */
 	char config[96]; /* the benchmark configuration, e.g. "4K batch:1 vcpus:1" */
+	bool primary;	 /* one of the question's fixed primaries (Holm) */
 	struct ab_effect e;
 };
 
@@ -54,6 +51,7 @@ struct ab_answer {
 	const char *id, *who, *question;
 	bool answered;
 	char basis[240];   /* the controlled comparison: modes, workload, backend */
+	char rule[240];	   /* the fixed primaries and the verdict's rule */
 	char source[200];  /* data source and trust level */
 	char verdict[240]; /* one line */
 	char note[240];	   /* what the rows leave out, e.g. a metric 0 in every repetition */
@@ -72,9 +70,8 @@ void ab_answers_text(struct ab_sb *b, const struct ab_answer a[AB_ANS_N], int wi
 json_t *ab_answers_json(const struct ab_answer a[AB_ANS_N]);
 /* Trust level of a results file: "model (mechanism only)", "kvm in the TCG lab ...", ... */
 const char *ab_answers_trust(const struct ab_results *r);
-/* The effect of @metric of benchmark @nb against @bb (samples of repetitions). */
-struct ab_effect ab_answers_effect(const struct ab_bench_res *bb, const struct ab_bench_res *nb,
-				   const char *metric);
+/* Primaries tested (Holm's m) by the last ab_answers_compute(), and over how many rounds. */
+int ab_answers_nprimary(const struct ab_answer a[AB_ANS_N]);
 
 /* The Q3 waterfall figure (DIR/figures/answers_q3_waterfall.{png,svg}). */
 void ab_answers_waterfall(struct ab_figs *f, const struct ab_answer a[AB_ANS_N]);

@@ -112,12 +112,14 @@ static struct ab_metric *get_metric(struct ab_bench_res *b, const char *name)
 	return m;
 }
 
-static void push(struct ab_metric *m, double v)
+static void push(struct ab_metric *m, double v, long round)
 {
 	if (m->n == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 8;
 		m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
+		m->round = xrealloc(m->round, m->cap * sizeof(*m->round));
 	}
+	m->round[m->n] = round;
 	m->v[m->n++] = v;
 }
 
@@ -218,7 +220,7 @@ static int num(json_t *v, double *out)
 
 /* The user counters of one iteration row into @b. */
 static int row_counters(struct ab_results *r, json_t *row, const char *name, struct ab_bench_res *b,
-			char *err, size_t errlen)
+			long round, char *err, size_t errlen)
 {
 	const char *ck;
 	json_t *cv;
@@ -238,7 +240,7 @@ static int row_counters(struct ab_results *r, json_t *row, const char *name, str
 		m = get_metric(b, ck);
 		if (m->n == 0 && counter_meta(r, ck, m, err, errlen))
 			return -1;
-		push(m, v);
+		push(m, v, round);
 	}
 	return 0;
 }
@@ -313,17 +315,19 @@ static int parse_rows(struct ab_results *r, char *err, size_t errlen)
 			return -1;
 		}
 		b->nreps++;
+		json_t *ri = json_object_get(row, "repetition_index");
+		long round = json_is_integer(ri) ? (long)json_integer_value(ri) : -1;
 		struct ab_metric *m = get_metric(b, "real_time");
 
 		if (!m->declared)
 			set_meta(m, unit, AB_BETTER_LOWER);
-		push(m, rt);
+		push(m, rt, round);
 		m = get_metric(b, "cpu_time");
 		if (!m->declared)
 			set_meta(m, unit, AB_BETTER_LOWER);
-		push(m, ct);
+		push(m, ct, round);
 
-		if (row_counters(r, row, name, b, err, errlen))
+		if (row_counters(r, row, name, b, round, err, errlen))
 			return -1;
 	}
 	return 0;
@@ -339,6 +343,9 @@ static int finish_load(struct ab_results *r, json_t *root, const char *label, ch
 		ab_results_free(r);
 		return -1;
 	}
+	json_t *il = json_object_get(json_object_get(root, "agebench"), "interleave");
+	const char *design = json_string_value(json_object_get(il, "design"));
+	r->rounds = design && !strcmp(design, "rounds");
 	return 0;
 }
 
@@ -415,6 +422,7 @@ void ab_results_free(struct ab_results *r)
 			free(b->m[j].name);
 			free(b->m[j].unit);
 			free(b->m[j].v);
+			free(b->m[j].round);
 		}
 		free(b->m);
 		free(b->name);

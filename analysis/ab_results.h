@@ -27,6 +27,7 @@ struct ab_metric {
 	enum ab_better better; /* AB_BETTER_LOWER: lower is better */
 	bool declared;	       /* unit/direction known (times, builtins, agebench.counters) */
 	double *v;	       /* one value per repetition */
+	long *round;	       /* its repetition_index (-1: none), the round in a blocked design */
 	size_t n, cap;
 };
 
@@ -43,6 +44,7 @@ struct ab_results {
 	json_t *root; /* whole document (context, agebench, ...) */
 	struct ab_bench_res *b;
 	size_t nb, capb;
+	bool rounds;	       /* agebench.interleave.design "rounds": pair by repetition_index */
 	size_t skipped_errors; /* rows with error_occurred */
 	size_t aggregates;     /* aggregate rows ignored (we use the raw repetitions) */
 	/* Cross-check against common/ab_counters.def (messages, malloc'd). */

@@ -315,3 +315,220 @@ void ab_shift_feasible(const double *x, size_t nx, const double *y, size_t ny, d
 	if (nx && ny && m > 0 && nonneg(x, nx) && nonneg(y, ny) && *lo < -m)
 		*lo = -m;
 }
+
+/* ---- paired (one-sample) statistics, ratios, bimodality ------------------------ */
+
+/*
+ * Null distribution of the doubled signed-rank sum: counts[s] of the 2^n
+ * sign assignments of the doubled ranks @r2[0..n) with doubled positive sum
+ * s, s in [0, smax].
+ */
+static double *signed_rank_counts(const long *r2, size_t n, long smax)
+{
+	double *c = calloc((size_t)smax + 1, sizeof(double));
+
+	if (!c)
+		abort();
+	c[0] = 1;
+	for (size_t i = 0; i < n; i++)
+		for (long s = smax; s >= r2[i]; s--)
+			c[s] += c[s - r2[i]];
+	return c;
+}
+
+static int cmp_abs(const void *a, const void *b)
+{
+	double x = fabs(*(const double *)a), y = fabs(*(const double *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+double ab_signed_rank(const double *d, size_t n, size_t *nused)
+{
+	double *a = malloc((n ? n : 1) * sizeof(*a)), p;
+	long *r2 = malloc((n ? n : 1) * sizeof(*r2)), w2 = 0, smax;
+	size_t m = 0;
+
+	if (!a || !r2)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (d[i] != 0 && !isnan(d[i]))
+			a[m++] = d[i];
+	if (nused)
+		*nused = m;
+	if (!m) {
+		free(a);
+		free(r2);
+		return 1;
+	}
+	qsort(a, m, sizeof(*a), cmp_abs);
+	for (size_t i = 0; i < m;) { /* doubled midranks of |d| */
+		size_t j = i + 1;
+
+		while (j < m && fabs(a[j]) == fabs(a[i]))
+			j++;
+		for (size_t k = i; k < j; k++)
+			r2[k] = (long)(i + 1 + j);
+		i = j;
+	}
+	smax = (long)m * (long)(m + 1);
+	for (size_t i = 0; i < m; i++)
+		if (a[i] > 0)
+			w2 += r2[i];
+	if (m <= AB_SR_EXACT_MAX) {
+		double *c = signed_rank_counts(r2, m, smax), total = 0, hit = 0;
+		long dev = labs(2 * w2 - smax); /* |W+ - W-|, doubled */
+
+		for (long s = 0; s <= smax; s++) {
+			total += c[s];
+			if (labs(2 * s - smax) >= dev)
+				hit += c[s];
+		}
+		free(c);
+		p = hit / total;
+	} else {
+		double mu = smax / 4.0, var = 0, z;
+
+		for (size_t i = 0; i < m; i++)
+			var += (r2[i] / 2.0) * (r2[i] / 2.0);
+		var /= 4;
+		z = (fabs(w2 / 2.0 - mu) - 0.5) / sqrt(var);
+		p = z <= 0 ? 1 : 2 * gsl_cdf_ugaussian_Q(z);
+	}
+	free(a);
+	free(r2);
+	return p > 1 ? 1 : p;
+}
+
+int ab_walsh_hl(const double *d, size_t n, double conf, double *est, double *lo, double *hi)
+{
+	size_t nw = n * (n + 1) / 2, k = 0, o = 0;
+	double tail = (1 - conf) / 2, *w;
+
+	*est = NAN;
+	*lo = -INFINITY;
+	*hi = INFINITY;
+	if (!n)
+		return -1;
+	w = malloc(nw * sizeof(*w));
+	if (!w)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i; j < n; j++)
+			w[o++] = (d[i] + d[j]) / 2;
+	qsort(w, nw, sizeof(*w), cmp_dbl);
+	*est = nw % 2 ? w[nw / 2] : (w[nw / 2 - 1] + w[nw / 2]) / 2;
+	if (n <= AB_SR_EXACT_MAX) {
+		/* k - 1 = the largest w0 with P(W+ <= w0) <= tail (no ties) */
+		long *r2 = malloc(n * sizeof(*r2)), smax = (long)n * (long)(n + 1);
+		double *c, total = 0, cum = 0;
+
+		if (!r2)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			r2[i] = 2 * (long)(i + 1);
+		c = signed_rank_counts(r2, n, smax);
+		for (long s = 0; s <= smax; s++)
+			total += c[s];
+		for (long s = 0; s <= smax; s += 2) {
+			cum += c[s];
+			if (cum / total > tail)
+				break;
+			k = (size_t)(s / 2) + 1;
+		}
+		free(c);
+		free(r2);
+	} else {
+		double z = gsl_cdf_ugaussian_Pinv(1 - tail);
+		double kk = floor(nw / 2.0 - z * sqrt(n * (n + 1.0) * (2 * n + 1.0) / 24.0));
+
+		k = kk < 1 ? 0 : (size_t)kk;
+	}
+	if (k >= 1 && k <= nw / 2) {
+		*lo = w[k - 1];
+		*hi = w[nw - k];
+	}
+	free(w);
+	return k >= 1 && k <= nw / 2 ? 0 : -1;
+}
+
+static bool all_positive(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] > 0) || !isfinite(v[i]))
+			return false;
+	return n > 0;
+}
+
+int ab_hl_ratio(const double *x, size_t nx, const double *y, size_t ny, double conf, double *ratio,
+		double *lo, double *hi)
+{
+	double *lx, *ly, s, l, h;
+	int rc;
+
+	*ratio = NAN;
+	*lo = 0;
+	*hi = INFINITY;
+	if (!all_positive(x, nx) || !all_positive(y, ny))
+		return -2;
+	lx = malloc(nx * sizeof(*lx));
+	ly = malloc(ny * sizeof(*ly));
+	if (!lx || !ly)
+		abort();
+	for (size_t i = 0; i < nx; i++)
+		lx[i] = log(x[i]);
+	for (size_t i = 0; i < ny; i++)
+		ly[i] = log(y[i]);
+	rc = ab_hodges_lehmann(lx, nx, ly, ny, conf, &s, &l, &h);
+	free(lx);
+	free(ly);
+	*ratio = exp(s);
+	*lo = exp(l);
+	*hi = exp(h);
+	return rc;
+}
+
+int ab_bimodal(const double *v, size_t n, size_t *nlow)
+{
+	double *s, gap = 0, spread;
+	size_t at = 0;
+	bool logs = all_positive(v, n);
+
+	if (nlow)
+		*nlow = 0;
+	if (n < 4)
+		return 0;
+	s = sorted_copy(v, n);
+	if (logs)
+		for (size_t i = 0; i < n; i++)
+			s[i] = log(s[i]);
+	/* the widest gap that leaves at least two values on each side */
+	for (size_t i = 2; i + 2 <= n; i++)
+		if (s[i] - s[i - 1] > gap) {
+			gap = s[i] - s[i - 1];
+			at = i;
+		}
+	spread = 0;
+	if (at) { /* the pooled standard deviation within the two sides */
+		double m1 = 0, m2 = 0, ss = 0;
+
+		for (size_t i = 0; i < at; i++)
+			m1 += s[i] / at;
+		for (size_t i = at; i < n; i++)
+			m2 += s[i] / (n - at);
+		for (size_t i = 0; i < n; i++)
+			ss += (s[i] - (i < at ? m1 : m2)) * (s[i] - (i < at ? m1 : m2));
+		spread = sqrt(ss / (n - 2));
+		if (nlow)
+			*nlow = at;
+	}
+	/* two regimes: the gap is AB_BIMODAL_GAP times the pooled standard
+	 * deviation within the sides, and the sample spans AB_BIMODAL_MIN (a
+	 * ratio on the log scale, else a fraction of the larger magnitude) */
+	double span = s[n - 1] - s[0], mag = fmax(fabs(s[0]), fabs(s[n - 1]));
+	bool wide = logs ? span > log1p(AB_BIMODAL_MIN) : span > AB_BIMODAL_MIN * mag;
+	int r = at && wide && gap > AB_BIMODAL_GAP * spread;
+
+	free(s);
+	return r;
+}

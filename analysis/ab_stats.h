@@ -70,4 +70,44 @@ void ab_holm(const double *p, size_t n, double *adj);
  */
 void ab_bh(const double *p, size_t n, double *adj);
 
+/* Paired samples up to this size use the exact signed-rank distribution. */
+#define AB_SR_EXACT_MAX 40
+
+/*
+ * Two-sided Wilcoxon signed-rank test of @d[0..n) (paired differences, e.g.
+ * per-round log ratios) against a centre of 0. Zeros are dropped (Wilcoxon's
+ * rule; @nused gets how many remain), ties get midranks; exact permutation
+ * distribution of the signs up to AB_SR_EXACT_MAX, else the normal
+ * approximation with tie and continuity correction. 1 when nothing remains.
+ */
+double ab_signed_rank(const double *d, size_t n, size_t *nused);
+/*
+ * One-sample Hodges-Lehmann estimate of the centre of @d[0..n): the median
+ * of the n(n+1)/2 Walsh averages, in @est; [@lo, @hi] its distribution-free
+ * CI at @conf from the signed-rank null (k-th smallest and largest Walsh
+ * average). Returns 0, or -1 (lo -inf, hi +inf) when n is too small for the
+ * level (n < 6 at 0.95); -1 with @est NAN when n is 0.
+ */
+int ab_walsh_hl(const double *d, size_t n, double conf, double *est, double *lo, double *hi);
+/*
+ * Ratio of @y to @x on the log scale: exp() of the Hodges-Lehmann shift of
+ * log y against log x, its CI exp()'d (never truncated, never below 0).
+ * Returns as ab_hodges_lehmann(), or -2 (ratio NAN) when a value is not > 0.
+ */
+int ab_hl_ratio(const double *x, size_t nx, const double *y, size_t ny, double conf, double *ratio,
+		double *lo, double *hi);
+
+/*
+ * Two regimes in one sample of @n >= 4 (e.g. repetitions before and after
+ * the host's load changed): sorted (on the log scale when every value is
+ * > 0), the widest gap leaving >= 2 values on each side exceeds
+ * AB_BIMODAL_GAP times the pooled standard deviation within the two sides
+ * and the sample spans
+ * more than AB_BIMODAL_MIN (x1.25 on the log scale). Returns 1 and the size
+ * of the lower group in @nlow (optional), else 0.
+ */
+#define AB_BIMODAL_GAP 4.0
+#define AB_BIMODAL_MIN 0.25
+int ab_bimodal(const double *v, size_t n, size_t *nlow);
+
 #endif /* AB_STATS_H */

@@ -14,9 +14,23 @@
  *   --macro      write a macro.json-style file (macro/<mode>/... names)
  *   --no-decl    no agebench.counters (counters of unknown unit/direction)
  *   --mode-rel MODE=OTHER:PCT  MODE's ns_per_page is OTHER's times (1 + PCT/100)
- *                (a known answer for the answer page's Q3/Q4)
+ *                (a known answer for the answer page's Q3/Q4; up to 4 times)
+ *   --batch-factor N:F  ns_per_page at batch:N is F times the others' (call
+ *                size: a per-PTE call costs more per page than a window)
  *   --extra NAME one more counter NAME (= 1.0, declared "count", lower), e.g.
  *                one that common/ab_counters.def does not know
+ *   --batches L  names carry batch:N for each N of the comma list (the answer
+ *                page's batch-1 and batch-64 comparisons); the values do
+ *                not depend on it
+ *   --rounds     the repetitions are blocked rounds (agebench.interleave
+ *                .design "rounds": the answers pair within rounds)
+ *   --drift R:F  from round R on, every value F times worse (the host's load
+ *                changed between rounds; every mode alike)
+ *   --bimodal M  mode M's repetitions from the middle on x1.7 worse (two
+ *                regimes in one mode only)
+ *   --noise CV   multiplicative Gaussian noise of CV (e.g. 0.03) per value
+ *                instead of the fixed pattern, from --seed S (default 1)
+ *   --blocked F  vcpu_blocked_frac: locked F (read_locked F/10, others 0)
  */
 #include <jansson.h>
 #include <math.h>
@@ -58,17 +72,12 @@ struct ctr {
 	const char *name, *unit, *better;
 };
 static const struct ctr ctrs[] = {
-    {"ns_per_page", "ns", "lower"},
-    {"pages_per_s", "pages/s", "higher"},
-    {"young", "pages", "none"},
-    {"lock_wait_ns", "ns", "lower"},
-    {"declines", "per call", "lower"},
-    {"fault_p50_ns", "ns", "lower"},
-    {"fault_p99_ns", "ns", "lower"},
-    {"fault_max_ns", "ns", "lower"},
-    {"vcpu_accesses_per_s", "accesses/s", "higher"},
-    {"vcpu_rel", "ratio", "higher"},
-    {"false_old", "pages/call", "lower"},
+    {"ns_per_page", "ns", "lower"},	     {"vcpu_blocked_frac", "fraction", "lower"},
+    {"pages_per_s", "pages/s", "higher"},    {"young", "pages", "none"},
+    {"lock_wait_ns", "ns", "lower"},	     {"declines", "per call", "lower"},
+    {"fault_p50_ns", "ns", "lower"},	     {"fault_p99_ns", "ns", "lower"},
+    {"fault_max_ns", "ns", "lower"},	     {"vcpu_accesses_per_s", "accesses/s", "higher"},
+    {"vcpu_rel", "ratio", "higher"},	     {"false_old", "pages/call", "lower"},
     {"walker_scan_ratio", "ratio", "lower"},
 };
 static const struct ctr mctrs[] = {
@@ -85,14 +94,32 @@ static const double m_false_old[] = {0.0, 0.0, 3.5, 1.2, 0.0};
 static const double m_decl[] = {0, 0, 0.02, 0.015, 0};
 static const double m_p50[] = {2100, 1500, 1300, 1280, 1250};
 
+/* A standard normal deviate from the 64-bit LCG @s (Box-Muller). */
+static double gauss(unsigned long long *s)
+{
+	double u[2];
+
+	for (int i = 0; i < 2; i++) {
+		*s = *s * 6364136223846793005ull + 1442695040888963407ull;
+		u[i] = ((*s >> 11) + 0.5) / 9007199254740992.0;
+	}
+	return sqrt(-2 * log(u[0])) * cos(2 * M_PI * u[1]);
+}
+
 int main(int argc, char **argv)
 {
 	int reps = 9, perm = 0, macro = 0, only_locked = 0, no_cdf = 0, no_decl = 0;
 	double shift = 0;
-	const char *mode_rel = NULL;
+	const char *mode_rel[4] = {NULL};
+	int nrel = 0, bf_batch = -1;
+	double bf = 1;
 	const char *out = NULL, *unit = "ns", *drop = NULL, *backend = "model";
 	const char *ctr_override = NULL, *extra = NULL;
 	int vcpus[8] = {1, 2, 4, 8}, nv = 4;
+	int batches[4] = {0}, nbt = 1, rounds = 0, drift_round = -1;
+	double drift = 1, cv = 0, blocked = 0.012;
+	unsigned long long seed = 1;
+	const char *bimodal = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--reps") && i + 1 < argc)
@@ -107,12 +134,32 @@ int main(int argc, char **argv)
 			drop = argv[++i];
 		else if (!strcmp(argv[i], "--backend") && i + 1 < argc)
 			backend = argv[++i];
-		else if (!strcmp(argv[i], "--mode-rel") && i + 1 < argc)
-			mode_rel = argv[++i];
+		else if (!strcmp(argv[i], "--mode-rel") && i + 1 < argc && nrel < 4)
+			mode_rel[nrel++] = argv[++i];
+		else if (!strcmp(argv[i], "--batch-factor") && i + 1 < argc)
+			sscanf(argv[++i], "%d:%lf", &bf_batch, &bf);
 		else if (!strcmp(argv[i], "--extra") && i + 1 < argc)
 			extra = argv[++i];
 		else if (!strcmp(argv[i], "--ctr-unit") && i + 1 < argc)
 			ctr_override = argv[++i];
+		else if (!strcmp(argv[i], "--batches") && i + 1 < argc) {
+			char *t = argv[++i], *tok;
+
+			nbt = 0;
+			for (tok = strtok(t, ","); tok && nbt < 4; tok = strtok(NULL, ","))
+				batches[nbt++] = atoi(tok);
+		} else if (!strcmp(argv[i], "--rounds"))
+			rounds = 1;
+		else if (!strcmp(argv[i], "--drift") && i + 1 < argc)
+			sscanf(argv[++i], "%d:%lf", &drift_round, &drift);
+		else if (!strcmp(argv[i], "--bimodal") && i + 1 < argc)
+			bimodal = argv[++i];
+		else if (!strcmp(argv[i], "--noise") && i + 1 < argc)
+			cv = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			seed = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--blocked") && i + 1 < argc)
+			blocked = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--vcpus") && i + 1 < argc) {
 			char *s = argv[++i], *tok;
 
@@ -183,22 +230,27 @@ int main(int argc, char **argv)
 	for (int m = 0; m < NMODES; m++) {
 		if (only_locked && m)
 			break;
-		for (int vi = 0; vi < nv; vi++) {
+		for (int vb = 0; vb < nv * nbt; vb++) {
+			int vi = vb % nv, bt = batches[vb / nv];
 			int v = vcpus[vi];
-			char name[160], vs[16];
+			char name[160], vs[16], bs[16];
 			double ns = m_ns[m] * (1 + m_slope[m] * (v - 1));
 			char rm[32], ro[32];
 			double rp;
 
-			if (mode_rel && sscanf(mode_rel, "%31[^=]=%31[^:]:%lf", rm, ro, &rp) == 3 &&
-			    !strcmp(rm, modes[m]))
-				for (int o = 0; o < NMODES; o++)
-					if (!strcmp(modes[o], ro))
-						ns = m_ns[o] * (1 + m_slope[o] * (v - 1)) *
-						     (1 + rp / 100);
+			for (int k = 0; k < nrel; k++)
+				if (sscanf(mode_rel[k], "%31[^=]=%31[^:]:%lf", rm, ro, &rp) == 3 &&
+				    !strcmp(rm, modes[m]))
+					for (int o = 0; o < NMODES; o++)
+						if (!strcmp(modes[o], ro))
+							ns = m_ns[o] * (1 + m_slope[o] * (v - 1)) *
+							     (1 + rp / 100);
+			if (bt == bf_batch)
+				ns *= bf;
 			double rel = 1 - m_rel[m] * v;
 
 			snprintf(vs, sizeof(vs), "%d", v);
+			snprintf(bs, sizeof(bs), "%d", bt);
 			if (macro)
 				bench_name(name, sizeof(name), "macro", modes[m], "memcached",
 					   (const char *const[]){"vcpus", vs, "mem_mib", "1024"},
@@ -206,13 +258,23 @@ int main(int argc, char **argv)
 			else
 				bench_name(name, sizeof(name), backend, modes[m], "4K",
 					   (const char *const[]){"pages", "16384", "vcpus", vs,
-								 "inval", "0"},
-					   6);
+								 "inval", "0", "batch", bs},
+					   bt > 0 ? 8 : 6);
 			if (drop && !strcmp(drop, name))
 				continue;
 			for (int r = 0; r < reps; r++) {
-				double e = 1 + noise[(r + perm) % NNOISE];
+				double e = cv > 0 ? exp(cv * gauss(&seed))
+						  : 1 + noise[(r + perm) % NNOISE];
 				double lower = f * e, higher = e / f;
+
+				if (drift_round >= 0 && r >= drift_round) {
+					lower *= drift;
+					higher /= drift;
+				}
+				if (bimodal && !strcmp(bimodal, modes[m]) && r >= reps / 2) {
+					lower *= 1.7;
+					higher /= 1.7;
+				}
 				json_t *row = json_object();
 				char rn[200];
 
@@ -220,7 +282,7 @@ int main(int argc, char **argv)
 				json_object_set_new(row, "name", json_string(rn));
 				json_object_set_new(row, "family_index", json_integer(m));
 				json_object_set_new(row, "per_family_instance_index",
-						    json_integer(vi));
+						    json_integer(vb));
 				json_object_set_new(row, "run_name", json_string(rn));
 				json_object_set_new(row, "run_type", json_string("iteration"));
 				json_object_set_new(row, "repetitions", json_integer(reps));
@@ -248,6 +310,11 @@ int main(int argc, char **argv)
 					json_object_set_new(row, "time_unit", json_string(unit));
 					json_object_set_new(row, "ns_per_page",
 							    json_real(ns * lower));
+					json_object_set_new(row, "vcpu_blocked_frac",
+							    json_real(m == 0 ? blocked * lower
+								      : m == 1
+									  ? blocked / 10 * lower
+									  : 0));
 					json_object_set_new(row, "pages_per_s",
 							    json_real(1e9 / ns * higher));
 					json_object_set_new(row, "young", json_real(4096));
@@ -330,6 +397,10 @@ int main(int argc, char **argv)
 	else
 		json_object_set_new(ab, "counters", cd);
 	json_object_set_new(ab, "cdf", cdf);
+	if (rounds)
+		json_object_set_new(ab, "interleave",
+				    json_pack("{s:I, s:s, s:[]}", "seed", (json_int_t)seed,
+					      "design", "rounds", "order"));
 	json_object_set_new(root, "agebench", ab);
 	if (json_dump_file(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER)) {
 		fprintf(stderr, "ab_synth: cannot write %s\n", out);

@@ -68,6 +68,45 @@ static double brute_p(const double *x, int nx, const double *y, int ny)
 	return hit / tot;
 }
 
+/* Two-sided signed-rank p by enumerating the 2^n signs of the midranks of |d| (zeros dropped). */
+static double brute_sr(const double *d, int n)
+{
+	double a[24], r[24], obs = 0, tot = 0, hit = 0, t = 0;
+	int m = 0;
+
+	for (int i = 0; i < n; i++)
+		if (d[i] != 0)
+			a[m++] = d[i];
+	for (int i = 0; i < m; i++) {
+		int lt = 0, eq = 0;
+
+		for (int j = 0; j < m; j++) {
+			lt += fabs(a[j]) < fabs(a[i]);
+			eq += fabs(a[j]) == fabs(a[i]);
+		}
+		r[i] = 1 + lt + (eq - 1) / 2.0;
+		t += r[i];
+		obs += a[i] > 0 ? r[i] : 0;
+	}
+	for (unsigned long s = 0; s < (1ul << m); s++) {
+		double w = 0;
+
+		for (int i = 0; i < m; i++)
+			if (s >> i & 1)
+				w += r[i];
+		tot++;
+		hit += fabs(2 * w - t) >= fabs(2 * obs - t) - 1e-9;
+	}
+	return hit / tot;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int main(void)
 {
 	bool exact;
@@ -278,6 +317,69 @@ int main(void)
 		ab_bh((double[]){0.04, 0.045, NAN}, 3, b);
 		CHECK(fabs(b[0] - 0.045) < 1e-12 && fabs(b[1] - 0.045) < 1e-12 && isnan(b[2]),
 		      "bh step-up: %g %g %g", b[0], b[1], b[2]);
+	}
+	/*
+	 * Signed-rank: all 9 of 9 the same sign -> 2/2^9; against brute force
+	 * with ties and zeros; the Walsh-average CI at n = 9 is the 6th
+	 * smallest and largest of 45 (critical W = 5 in the published table),
+	 * at n = 5 there is none (P(W = 0) = 1/32 > 0.025).
+	 */
+	{
+		double all[9] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+		double mixed[] = {1.5, -0.5, 2.0, 2.0, -2.0, 0, 3.1, 0.7, -0.1, 1.2, 4.0};
+		size_t used;
+
+		CHECK(close_to(ab_signed_rank(all, 9, &used), 2.0 / 512, 1e-12) && used == 9,
+		      "signed rank 9/9 positive: %g", ab_signed_rank(all, 9, NULL));
+		double p = ab_signed_rank(mixed, 11, &used), b = brute_sr(mixed, 11);
+		CHECK(close_to(p, b, 1e-9) && used == 10, "signed rank ties/zero: %g, brute %g", p,
+		      b);
+		CHECK(ab_signed_rank((double[]){0, 0}, 2, &used) == 1 && used == 0,
+		      "signed rank all zero");
+		double w[45], est, lo, hi;
+		int o = 0;
+		for (int i = 0; i < 9; i++)
+			for (int j = i; j < 9; j++)
+				w[o++] = (mixed[i] + mixed[j]) / 2;
+		qsort(w, 45, sizeof(w[0]), cmp_d);
+		CHECK(!ab_walsh_hl(mixed, 9, 0.95, &est, &lo, &hi) && est == w[22] && lo == w[5] &&
+			  hi == w[39],
+		      "walsh 9: %g [%g, %g], want %g [%g, %g]", est, lo, hi, w[22], w[5], w[39]);
+		CHECK(ab_walsh_hl(mixed, 5, 0.95, &est, &lo, &hi) == -1 && isinf(lo) && isinf(hi),
+		      "walsh 5: a CI at 0.95");
+		CHECK(!ab_walsh_hl(mixed, 6, 0.95, &est, &lo, &hi), "walsh 6: no CI");
+	}
+	/* Ratios on the log scale: y = 2x -> x2, its CI around it, on both sides
+	 * of 2 as the unpaired differences spread; a zero -> -2. */
+	{
+		double x[] = {10, 11, 12, 13, 14}, y[] = {20, 22, 24, 26, 28}, r, lo, hi;
+
+		CHECK(!ab_hl_ratio(x, 5, y, 5, 0.95, &r, &lo, &hi) && close_to(r, 2, 1e-12) &&
+			  lo > 1.5 && lo < 2 && hi > 2 && hi < 2.6 && close_to(lo * hi, 4, 0.01),
+		      "ratio x2: %g [%g, %g]", r, lo, hi);
+		/* the review's x241 (0.51 vs 0.0021 ns/page) is a ratio, not ">+9999%" */
+		double a[] = {0.50, 0.51, 0.52, 0.51, 0.50},
+		       b[] = {0.0021, 0.0020, 0.0022, 0.0021, 0.0021};
+		CHECK(!ab_hl_ratio(b, 5, a, 5, 0.95, &r, &lo, &hi) && r > 230 && r < 255 &&
+			  lo > 200 && hi < 270,
+		      "ratio x241: %g [%g, %g]", r, lo, hi);
+		y[2] = 0;
+		CHECK(ab_hl_ratio(x, 5, y, 5, 0.95, &r, &lo, &hi) == -2 && isnan(r),
+		      "ratio with a zero");
+	}
+	/* Bimodality: the review's locked reps 57, 60, 55, 99, 97 are two regimes
+	 * (3 low); 55..60 is one; so is a 10%-CV sample of 9. */
+	{
+		size_t nl;
+
+		CHECK(ab_bimodal((double[]){57, 60, 55, 99, 97}, 5, &nl) == 1 && nl == 3,
+		      "bimodal 57..99: not flagged (nlow %zu)", nl);
+		CHECK(!ab_bimodal((double[]){57, 58, 55, 60, 59}, 5, NULL), "55..60 flagged");
+		CHECK(!ab_bimodal((double[]){100, 91, 108, 97, 112, 85, 103, 95, 118}, 9, NULL),
+		      "a 10%% CV sample flagged");
+		CHECK(!ab_bimodal((double[]){1, 100, 1}, 3, NULL), "n = 3 flagged");
+		CHECK(ab_bimodal((double[]){0, 0, 0, 5, 5, 5}, 6, &nl) == 1 && nl == 3,
+		      "bimodal with zeros (raw scale)");
 	}
 	if (failures) {
 		printf("test_stats: %d failure(s)\n", failures);

@@ -294,7 +294,8 @@ int rewrite_interleaved(json_t *root, json_t *ab)
 		json_array_append_new(order,
 				      json_string((p.name + "#" + std::to_string(p.rep)).c_str()));
 	json_object_set_new(ab, "interleave",
-			    json_pack("{s:o, s:o}", "seed", u64_json(g_il.seed), "order", order));
+			    json_pack("{s:o, s:s, s:o}", "seed", u64_json(g_il.seed), "design",
+				      "rounds", "order", order));
 	json_t *ctx = json_object_get(root, "context");
 	if (json_is_object(ctx))
 		json_object_set_new(ctx, "interleave_seed",
@@ -510,19 +511,30 @@ uint64_t fresh_seed()
 }
 
 /*
- * Shuffle g_il.order with g_il.seed (Fisher-Yates with ab_rng_next, as
- * macrobench orders its repetitions), then number each instance's
- * repetitions in the order they will run.
+ * Blocked rounds: round r runs repetition r of every instance that has more
+ * than r repetitions, each round in its own order, shuffled with g_il.seed
+ * (Fisher-Yates with ab_rng_next, as macrobench orders its repetitions).
+ * A change of the host's load between rounds then hits every mode of a
+ * round alike, and the analysis pairs the modes within a round
+ * (repetition_index = round; docs/reporting.md "Design").
  */
 void shuffle_order()
 {
 	uint64_t rng = g_il.seed;
 	std::map<std::pair<const ab_bench *, size_t>, int> seen;
 
-	for (size_t i = g_il.order.size(); i > 1; i--)
-		std::swap(g_il.order[i - 1], g_il.order[ab_rng_next(&rng) % (uint64_t)i]);
 	for (auto &p : g_il.order)
 		p.rep = seen[{p.b, p.inst}]++;
+	std::stable_sort(g_il.order.begin(), g_il.order.end(),
+			 [](const ab_rep &x, const ab_rep &y) { return x.rep < y.rep; });
+	for (size_t lo = 0, hi; lo < g_il.order.size(); lo = hi) {
+		for (hi = lo; hi < g_il.order.size() && g_il.order[hi].rep == g_il.order[lo].rep;
+		     hi++)
+			;
+		for (size_t i = hi - lo; i > 1; i--)
+			std::swap(g_il.order[lo + i - 1],
+				  g_il.order[lo + ab_rng_next(&rng) % (uint64_t)i]);
+	}
 }
 
 /*

@@ -9,7 +9,10 @@
  * another; every (instance, repetition) runs once; results.json has the seed,
  * the order (the one the functions saw), per name repetition_index 0..R-1 and
  * the names and family indices of a run without interleaving; each name's
- * CDF is the merge of its own repetitions only; without interleave the
+ * CDF is the merge of its own repetitions only; the order is blocked rounds
+ * (round r runs repetition r of every instance with more than r, so A1..A3
+ * and B1, B2 once each in each of the first two rounds, then A1..A3), recorded
+ * as agebench.interleave.design "rounds"; without interleave the
  * repetitions run back to back; --list prints one line per instance.
  *
  * Google Benchmark keeps its flags from one Initialize() to the next, so
@@ -236,6 +239,37 @@ static void check_repetitions(const struct run *r)
 	}
 }
 
+/* Blocked rounds: each round holds every instance with that many repetitions once. */
+static void check_rounds(const struct run *r, const char *what)
+{
+	static const int round_len[] = {NA + NB, NA + NB, NA};
+	int pos = 0;
+
+	for (int k = 0; k < 3; k++) {
+		int cnt[2][4] = {{0}};
+
+		for (int i = 0; i < round_len[k] && pos < r->n; i++, pos++) {
+			int w = r->order[pos][0] - 'A', n = atoi(r->order[pos] + 1);
+
+			if (w >= 0 && w < 2 && n >= 1 && n <= 3)
+				cnt[w][n]++;
+		}
+		for (int n = 1; n <= NA; n++)
+			CHECK(cnt[0][n] == 1, "%s: round %d runs A%d %d times, want once", what, k,
+			      n, cnt[0][n]);
+		for (int n = 1; n <= NB; n++)
+			CHECK(cnt[1][n] == (k < REPS_B), "%s: round %d runs B%d %d times, want %d",
+			      what, k, n, cnt[1][n], k < REPS_B);
+	}
+	if (r->root) {
+		json_t *il = json_object_get(json_object_get(r->root, "agebench"), "interleave");
+		const char *d = json_string_value(json_object_get(il, "design"));
+
+		CHECK(d && !strcmp(d, "rounds"),
+		      "%s: agebench.interleave.design is %s, want rounds", what, d ? d : "absent");
+	}
+}
+
 /* The names, family indices and repetitions of @a's rows equal @b's (as sets). */
 static void check_same_rows(const struct run *a, const struct run *b)
 {
@@ -327,6 +361,8 @@ int main(void)
 	CHECK(same_order(&s42, &s42b), "seed 42 twice: different orders");
 	run_child(43, true, false, &s43);
 	check_counts(&s43, "seed 43");
+	check_rounds(&s42, "seed 42");
+	check_rounds(&s43, "seed 43");
 	CHECK(!same_order(&s42, &s43), "seeds 42 and 43: the same order");
 	run_child(0, false, false, &plain);
 	CHECK(plain.rc == NA + NB, "ab_run (no interleave) returned %d", plain.rc);
