@@ -32,7 +32,7 @@ extern unsigned int mode_mask;
 extern const char *check_modes[AB_MODE_NR];
 extern int ncheck_modes;
 /* stress --without: stressors left out (to find which one a failure needs) */
-enum { ST_HOOK, ST_IDLE, ST_SWITCH, ST_ZAPPER, ST_SLOTS, ST_VMS, ST_NR };
+enum { ST_HOOK, ST_IDLE, ST_SWITCH, ST_ZAPPER, ST_SLOTS, ST_VMS, ST_NESTED, ST_NR };
 extern const char *const stressor_names[ST_NR];
 extern unsigned int stress_off;
 extern _Atomic int nfail; /* fail() calls so far */

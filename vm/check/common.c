@@ -21,7 +21,8 @@ const char *prog = "agevm-check";
 bool verbose;
 bool stock;
 unsigned int mode_mask = ~0u; /* bits: enum ab_mode_id */
-const char *const stressor_names[ST_NR] = {"hook", "idle", "switch", "zapper", "slots", "vms"};
+const char *const stressor_names[ST_NR] = {"hook",  "idle", "switch", "zapper",
+					   "slots", "vms",  "nested"};
 unsigned int stress_off;
 _Atomic int nfail;
 

@@ -50,7 +50,7 @@ _Noreturn void usage(const char *fmt, ...)
 	    "       %s nested [--pct P] [--mem SIZE] [--modes M1,M2,...]\n"
 	    "  modes: the kernel modes of common/ab_modes.def (agebench list modes) this kernel\n"
 	    "  accepts; common: --vcpus N --verbose\n"
-	    "  stressors (--without): hook idle switch zapper slots vms\n"
+	    "  stressors (--without): hook idle switch zapper slots vms nested\n"
 	    "  --stock: check an unpatched kernel (no mode parameter, no age_* stats; exact "
 	    "page_idle, lru_gen)\n",
 	    prog, prog, prog, prog, prog);
@@ -86,9 +86,9 @@ static unsigned int parse_stressors(const char *list)
 		while (si < ST_NR && strcmp(tok, stressor_names[si]))
 			si++;
 		if (si == ST_NR)
-			usage(
-			    "--without: unknown stressor '%s' (hook idle switch zapper slots vms)",
-			    tok);
+			usage("--without: unknown stressor '%s' (hook idle switch zapper slots vms "
+			      "nested)",
+			      tok);
 		mask |= 1u << si;
 	}
 	free(dup);
