@@ -80,8 +80,8 @@ static inline int guest_nested_run(volatile struct ab_vm_ctl *ctl, uint64_t cmd,
 				   uint64_t first, uint64_t n)
 {
 	(void)cmd, (void)pass, (void)first, (void)n;
-	for (;;)
-		guest_sync(ctl, AB_VM_PORT_PANIC, AB_VM_PANIC_NESTED);
+	guest_sync(ctl, AB_VM_PORT_PANIC, AB_VM_PANIC_NESTED); /* the host fails the vCPU */
+	return 0;
 }
 static inline __attribute__((noreturn)) void guest_l3_end(void)
 {
