@@ -236,6 +236,9 @@ static void record_context(const int *order)
 		       mopt.hot_pct, mopt.cold_every,
 		       mopt.backing == AB_VM_BACKING_FILE ? "read" : "write",
 		       mopt.ops ? "ops-bound" : "time-bound");
+	if (mopt.nested_pct)
+		ctx_kv("macro_nested", "%d%% of each VM's pages touched by its L3 (shadow MMU)",
+		       mopt.nested_pct);
 	ctx_kv("macro_phase", "%s",
 	       mopt.ops ? "ops" : (snprintf(buf, sizeof(buf), "%g s", mopt.seconds), buf));
 	ctx_kv(
@@ -354,7 +357,7 @@ int ab_macro_main(int argc, char **argv)
 	int rc;
 
 	/* usage first (exit 2), then the machine */
-	if ((rc = mac_parse(argc, argv)) || (rc = mac_check_paths()))
+	if ((rc = mac_parse(argc, argv)) || (rc = mac_check_paths()) || (rc = mac_check_nested()))
 		return rc;
 	mac_probe_modes();
 	if ((rc = mac_select_modes(mopt.mode_arg)))

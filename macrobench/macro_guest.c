@@ -125,6 +125,7 @@ __attribute__((noreturn)) void mac_child_synthetic(int vm, int rfd, int wfd)
 	cfg.backing = (enum ab_vm_backing)mopt.backing;
 	cfg.file_dir = mopt.file_dir;
 	cfg.latency = true;
+	cfg.nested_pct = (uint32_t)mopt.nested_pct;
 	int rc = ab_vm_create(&cfg, &v, err, sizeof(err));
 
 	if (rc)

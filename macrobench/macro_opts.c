@@ -5,6 +5,7 @@
  * anything looks at the machine (exit 2).
  */
 #define _GNU_SOURCE
+#include "ab_vm_nested.h"
 #include "macro_priv.h"
 
 #include <getopt.h>
@@ -46,6 +47,9 @@ void mac_usage(FILE *f)
 	    "  --reclaim-loop MS also write memory.reclaim every MS ms (cgroup v2)\n"
 	    "  --mgmt PATH       max_guest_memory_test binary (default: the build's)\n"
 	    "  --seed N          seed of the repetition order and the hot set\n"
+	    "  --nested PCT      PCT%% of each VM's pages are touched by the guest's own guest\n"
+	    "                    (L3), which KVM maps through its shadow MMU (needs nested SVM;\n"
+	    "                    synthetic workload; docs/nested.md)\n"
 	    "  --quick           small and short (1 VM, 64 MiB, 2 s, 3 reps)\n"
 	    "  --out DIR         output directory (default results/macro-<timestamp>)\n"
 	    "  --assert-pipeline exit 1 unless every repetition reclaimed, refaulted, ran\n"
@@ -190,6 +194,11 @@ static int parse_num_opt(int c, const char *arg)
 			return AB_EXIT_USAGE;
 		mopt.zram_mib = (int)v;
 		break;
+	case 'N':
+		if (num("--nested", arg, 0, 100, &v))
+			return AB_EXIT_USAGE;
+		mopt.nested_pct = (int)v;
+		break;
 	case 'R':
 		if (num("--reclaim-loop", arg, 1, 60000, &v))
 			return AB_EXIT_USAGE;
@@ -286,6 +295,7 @@ int mac_parse(int argc, char **argv)
 					   {"reclaim-loop", required_argument, NULL, 'R'},
 					   {"mgmt", required_argument, NULL, 'g'},
 					   {"seed", required_argument, NULL, 'S'},
+					   {"nested", required_argument, NULL, 'N'},
 					   {"quick", no_argument, NULL, 'Q'},
 					   {"out", required_argument, NULL, 'o'},
 					   {"assert-pipeline", no_argument, NULL, 'A'},
@@ -366,5 +376,27 @@ int mac_check_paths(void)
 		return mac_bad("--file-dir", mopt.file_dir, strerror(ENOTDIR));
 	if (mopt.mgmt && access(mopt.mgmt, X_OK))
 		return mac_bad("--mgmt", mopt.mgmt, strerror(errno));
+	return 0;
+}
+
+/* --nested: only our guest has an L3, and only where KVM offers its guests
+ * nested SVM; checked before anything on the machine changes. */
+int mac_check_nested(void)
+{
+	char why[512], arg[16];
+	int kind;
+
+	if (!mopt.nested_pct)
+		return 0;
+	snprintf(arg, sizeof(arg), "%d", mopt.nested_pct);
+	if (mopt.wl != WL_SYNTH)
+		return mac_bad(
+		    "--nested", arg,
+		    "applies to --workload synthetic (agebench's own guest runs the L3)");
+	kind = ab_vm_nested_probe(NULL, why, sizeof(why));
+	if (kind < 0)
+		return 0; /* no usable KVM: the preflight says so (77) */
+	if (kind != AB_VM_NESTED_SVM)
+		return mac_bad("--nested", arg, why);
 	return 0;
 }

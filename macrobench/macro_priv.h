@@ -48,6 +48,7 @@ struct macro_opts {
 	enum workload wl;
 	const char *mode_arg;
 	int vms, vcpus, reps, limit_pct, hot_pct, cold_every, zram_mib, reclaim_ms;
+	int nested_pct; /* --nested: % of each VM's pages its L3 touches (docs/nested.md) */
 	uint64_t mib, ops;
 	double seconds;
 	uint64_t seed;
@@ -110,7 +111,8 @@ int mac_parse(int argc, char **argv);
 void mac_probe_modes(void);
 int mac_select_modes(const char *arg);
 void mac_size_defaults(void);
-int mac_check_paths(void); /* usage errors in --out, --file-dir, --mgmt (2) */
+int mac_check_paths(void);  /* usage errors in --out, --file-dir, --mgmt (2) */
+int mac_check_nested(void); /* --nested where it cannot apply or run (2) */
 
 /* macro_guest.c */
 int mac_write_full(int fd, const void *buf, size_t n);

@@ -60,6 +60,8 @@ const char *ab_vm_strerr(int code)
 		return "ETIMEDOUT";
 	case AB_VM_EBUSY:
 		return "EBUSY";
+	case AB_VM_ENESTED:
+		return "ENESTED";
 	}
 	return "E?";
 }
@@ -75,6 +77,7 @@ int ab_vm_exit_code(int code)
 		return AB_EXIT_SKIP;
 	case AB_VM_EINVAL:
 	case AB_VM_ENOMEM:
+	case AB_VM_ENESTED:
 		return AB_EXIT_USAGE;
 	default:
 		return AB_EXIT_FAIL;
@@ -254,6 +257,10 @@ static int check_config(const struct ab_vm_config *cfg, char *err, size_t errlen
 		return ab_errf(err, errlen, AB_VM_EINVAL, "fewer pages than vCPUs");
 	if ((int)cfg->backing < AB_VM_BACKING_ANON || cfg->backing > AB_VM_BACKING_FILE)
 		return ab_errf(err, errlen, AB_VM_EINVAL, "unknown backing %d", (int)cfg->backing);
+	if (cfg->nested_pct > 100)
+		return ab_errf(err, errlen, AB_VM_EINVAL,
+			       "nested %u%%: not a percentage of the guest's memory (0..100)",
+			       cfg->nested_pct);
 	if (cfg->gpa_base % AB_VM_HUGE_SIZE)
 		return ab_errf(err, errlen, AB_VM_EINVAL, "gpa_base 0x%llx not 2 MiB aligned",
 			       (unsigned long long)cfg->gpa_base);
@@ -268,6 +275,8 @@ static struct abvm *vm_alloc(const struct ab_vm_config *cfg)
 	if (!vm)
 		return NULL;
 	vm->cfg = *cfg;
+	if (cfg->nested_pct) /* SVM instructions need ring 0 */
+		vm->cfg.cpl0 = true;
 	vm->kvm_fd = vm->vm_fd = vm->file_fd = vm->file_td = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cmd_cond, NULL);
@@ -303,6 +312,7 @@ static int plan_layout(struct abvm *vm, char *err, size_t errlen)
 		vm->lat_bytes = (vm->npages * 4 + 4095) & ~4095ull;
 		off += vm->lat_bytes;
 	}
+	off = ab_vm_nested_plan(vm, off);
 	sys = (off + AB_VM_HUGE_SIZE - 1) & ~(AB_VM_HUGE_SIZE - 1);
 	vm->sys_bytes = sys;
 	vm->gpa_base = vm->cfg.gpa_base ? vm->cfg.gpa_base : 4 * GIB;
@@ -324,6 +334,8 @@ static int check_fits(struct abvm *vm, char *err, size_t errlen)
 	uint64_t need = vm->bytes + vm->sys_bytes, avail = ab_vm_mem_available();
 	int r = ab_vm_arch_check_fits(vm, err, errlen);
 
+	if (!r && vm->cfg.nested_pct)
+		r = ab_vm_arch_nested_check(vm, err, errlen);
 	if (r)
 		return r;
 	if (!vm->cfg.no_mem_check && avail && need > avail / 10 * 9)
@@ -342,6 +354,7 @@ static int check_fits(struct abvm *vm, char *err, size_t errlen)
 static int create_vm_and_system(struct abvm *vm, char *err, size_t errlen)
 {
 	uint64_t sys = vm->sys_bytes;
+	int r;
 
 	vm->creator_tid = (pid_t)syscall(SYS_gettid);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, ab_vm_arch_vm_type(vm));
@@ -360,7 +373,10 @@ static int create_vm_and_system(struct abvm *vm, char *err, size_t errlen)
 		return ab_errf(err, errlen, AB_VM_ESYS, "guest image too large (%zu bytes)",
 			       ab_vm_guest_image_len);
 	memcpy(vm->sys + AB_VM_CODE_GPA, ab_vm_guest_image, ab_vm_guest_image_len);
-	return ab_vm_arch_setup_system(vm, err, errlen);
+	r = ab_vm_arch_setup_system(vm, err, errlen);
+	if (!r && vm->cfg.nested_pct)
+		r = ab_vm_nested_setup(vm, err, errlen);
+	return r;
 }
 
 static int set_slots(struct abvm *vm, char *err, size_t errlen)
@@ -411,6 +427,8 @@ static int create_vcpu(struct abvm *vm, int i, char *err, size_t errlen)
 		return r;
 	ctl->region_gva = vm->gpa_base;
 	ctl->bitmap_gva = vm->bitmap_gpa;
+	if (vm->cfg.nested_pct)
+		ab_vm_nested_vcpu_ctl(vm, c);
 	/* harness pages: each vCPU write-faults its ctl page + stack; vCPU 0
 	 * also the latency buffer (on top of its own area) and read-faults the
 	 * rest of the system slot. */

@@ -67,12 +67,14 @@ enum ab_vm_err {
 	AB_VM_EGUEST = -7,    /* guest crashed / unexpected exit */
 	AB_VM_ETIMEDOUT = -8, /* ab_vm_wait*() timeout */
 	AB_VM_EBUSY = -9,     /* vCPU still running a command */
+	AB_VM_ENESTED = -10,  /* nested mode asked for, KVM offers its guests none: 2 */
 };
 /* Short name of an error code ("ENODEV", ...). */
 const char *ab_vm_strerr(int code);
 /* agebench exit code for an error: ENODEV/EPERM/EBACKING -> 77 (skip:
- * this machine cannot), EINVAL/ENOMEM -> 2 (bad input: e.g. more guest
- * memory than the machine has, no such file_dir), others -> 1. */
+ * this machine cannot), EINVAL/ENOMEM/ENESTED -> 2 (bad input: e.g. more
+ * guest memory than the machine has, no such file_dir, nested guests on a
+ * host without nested virtualisation), others -> 1. */
 int ab_vm_exit_code(int code);
 
 /* Where the test region's memory comes from. */
@@ -117,6 +119,10 @@ struct ab_vm_config {
 	bool cpl0;
 	/* Skip the MemAvailable / free-space check. */
 	bool no_mem_check;
+	/* Nested mode (ab_vm_nested.h, docs/nested.md): 0 off, 1..100 the
+	 * percentage of each vCPU's partition that the guest's own guest (L3)
+	 * touches instead of the guest program. Implies cpl0. */
+	uint32_t nested_pct;
 	/* Called first thing in each vCPU thread (e.g. ab_vm_pin_vcpu_hook to
 	 * pin vCPU i with ab_pin_self(1 + i)). May be NULL. */
 	void (*vcpu_thread_init)(int vcpu, void *arg);
@@ -266,6 +272,10 @@ struct ab_vm_vcpu_stats {
 	uint64_t run_ns;      /* host wall time spent in commands, cumulative */
 	uint64_t last_cmd_ns; /* wall time of the last completed command */
 	uint64_t read_sum;    /* sum of the u64 values read by READ accesses */
+	/* nested mode (guest-written): entries into the L3 and the page
+	 * accesses it made (included in accesses) */
+	uint64_t l3_runs;
+	uint64_t l3_accesses;
 };
 void ab_vm_vcpu_stats(const struct abvm *vm, int vcpu, struct ab_vm_vcpu_stats *st);
 /* Sum over vCPUs (last_cmd_ns: the max). */

@@ -33,6 +33,8 @@
 
 /* Panic reasons. */
 #define AB_VM_PANIC_BADCMD 1
+#define AB_VM_PANIC_L3EXIT 2 /* the nested guest exited other than by its end-of-slice call */
+#define AB_VM_PANIC_NESTED 3 /* nested mode asked for where the guest cannot run it */
 
 /* Commands. */
 #define AB_VM_CMD_NONE	 0
@@ -63,7 +65,13 @@ struct ab_vm_ctl {
 	uint64_t ro_end;
 	uint64_t flush_tlb; /* CPL 0 guests: reload CR3 before the command and each pass */
 	uint64_t sync_gva;  /* arm64: the sync MMIO page (see AB_VM_SYNC_OFF); x86: 0 */
-	uint64_t pad0[14];
+	/* nested mode (docs/nested.md), 0 = off: the pages set in this bitmap
+	 * (bit per region page) are touched by the nested guest (L3) only */
+	uint64_t nested_bm_gva;
+	uint64_t l3_block_gva; /* struct ab_vm_l3 of this vCPU */
+	uint64_t l3_stack_top; /* the L3's stack (16-byte aligned) */
+	uint64_t l3_arch[4];   /* x86 SVM: VMCB, host save area; see x86/guest_nested_svm.h */
+	uint64_t pad0[7];
 	/* host -> guest, any time */
 	volatile uint64_t stop;
 	uint64_t pad1[7];
@@ -72,6 +80,24 @@ struct ab_vm_ctl {
 	volatile uint64_t accesses;    /* cumulative */
 	volatile uint64_t read_sum;    /* cumulative sum of values read */
 	volatile uint64_t cmd_passes;  /* passes done in the current command */
+	/* guest -> host, nested mode */
+	volatile uint64_t l3_runs;     /* entries into the L3 (VMRUN), cumulative */
+	volatile uint64_t l3_accesses; /* page accesses made by the L3 (in accesses too) */
+	volatile uint64_t l3_exit[4];  /* AB_VM_PANIC_L3EXIT: exit code, info 1, info 2, L3 rip */
+};
+
+/*
+ * Per-vCPU block the L2 guest hands its L3 (nested mode): one slice of a
+ * command. The L3 runs the same page walk over the nested pages of
+ * [first, first + npages) and ends the slice (x86: VMMCALL).
+ */
+struct ab_vm_l3 {
+	uint64_t cmd;	/* AB_VM_CMD_PASSES (one pass) or AB_VM_CMD_TOUCH */
+	uint64_t pass;	/* pass index within the command */
+	uint64_t first; /* region page range */
+	uint64_t npages;
+	uint64_t ctl_gva; /* the vCPU's control block (mapped for the L3 too) */
+	uint64_t stopped; /* L3 -> L2: saw ctl->stop */
 };
 
 static inline uint64_t ab_vm_mix64(uint64_t x)

@@ -82,6 +82,14 @@ struct abvm {
 	char file_path[256];
 	uint64_t tsc_khz; /* the guest's cycle counter (x86 TSC, arm64 CNTVCT) */
 	struct ab_vm_arch arch;
+	/* nested mode (ab_vm_nested.c), cfg.nested_pct > 0 */
+	struct {
+		uint64_t bm_gpa, bm_bytes;     /* bitmap of the L3's pages */
+		uint64_t l3_gpa;	       /* per vCPU: L3 block page + L3 stack */
+		uint64_t arch_gpa, arch_bytes; /* the architecture's part */
+		uint64_t npages;	       /* pages in the bitmap */
+		uint64_t *bm;		       /* = vm->sys + bm_gpa */
+	} nested;
 	struct extra_slot extra[MAX_EXTRA];
 	uint64_t extra_gpa_next;
 	/* vCPUs */
@@ -117,6 +125,17 @@ int ab_vm_set_slot(struct abvm *vm, int slot, uint64_t gpa, uint64_t bytes, void
 int ab_vm_map_2m(struct abvm *vm, uint64_t start, uint64_t end, uint64_t *next, uint64_t pt_end,
 		 uint64_t table, uint64_t leaf);
 
+/* ab_vm_nested.c: nested mode (cfg.nested_pct), see ab_vm_nested.h */
+#define AB_VM_L3_AREA (4096 + STACK_BYTES) /* per vCPU: struct ab_vm_l3 page + L3 stack */
+/* Reserve the nested part of the system slot from @off; returns the new end. */
+uint64_t ab_vm_nested_plan(struct abvm *vm, uint64_t off);
+/* The system slot exists: the bitmap of nested pages, then the arch's part. */
+int ab_vm_nested_setup(struct abvm *vm, char *err, size_t errlen);
+/* vCPU @c's control block: the nested fields. */
+void ab_vm_nested_vcpu_ctl(struct abvm *vm, struct vcpu *c);
+/* One line for an AB_VM_PANIC_L3EXIT / AB_VM_PANIC_NESTED report of vCPU @c. */
+void ab_vm_nested_describe_panic(struct vcpu *c, uint32_t reason, char *buf, size_t len);
+
 /* ---- per architecture: vm/<arch>/ab_vm_<arch>.c ---- */
 
 /* After the layout is planned: can the guest address the region (x86:
@@ -141,5 +160,20 @@ void ab_vm_arch_describe_exit(struct vcpu *c, char *buf, size_t len);
 uint64_t ab_vm_arch_counter_khz(struct abvm *vm);
 /* Free what ab_vm_arch_* allocated (vm->arch). */
 void ab_vm_arch_destroy(struct abvm *vm);
+/* Nested mode (x86: ab_vm_nested_svm.c, ab_vm_nested_vmx.c): */
+/* bytes of the architecture's nested part (plan time: layout known but the
+ * system slot's size), */
+uint64_t ab_vm_arch_nested_bytes(const struct abvm *vm, uint64_t sys_end);
+/* does KVM offer this VM's guest nested virtualisation (AB_VM_ENESTED
+ * naming what is missing), */
+int ab_vm_arch_nested_check(struct abvm *vm, char *err, size_t errlen);
+/* build it in [vm->nested.arch_gpa, + arch_bytes) (nested bitmap filled), */
+int ab_vm_arch_nested_setup(struct abvm *vm, char *err, size_t errlen);
+/* vCPU @c's ctl->l3_arch[], */
+void ab_vm_arch_nested_vcpu_ctl(struct abvm *vm, struct vcpu *c);
+/* describe the L3 exit in c->ctl->l3_exit[] (AB_VM_PANIC_L3EXIT), */
+void ab_vm_arch_nested_describe_exit(struct vcpu *c, char *buf, size_t len);
+/* kind offered, from KVM_GET_SUPPORTED_CPUID etc. (why: when not SVM) */
+int ab_vm_arch_nested_probe(int kvm_fd, char *why, size_t len);
 
 #endif /* AB_VM_PRIV_H */

@@ -63,7 +63,15 @@ static int run_until_done(struct vcpu *c)
 					drain_latency(c);
 				continue;
 			case AB_VM_PORT_PANIC:
-				ab_vm_fail(c->vm, "vCPU %d: guest panic, reason %u", c->idx, val);
+				if (val == AB_VM_PANIC_L3EXIT || val == AB_VM_PANIC_NESTED) {
+					char buf[256];
+
+					ab_vm_nested_describe_panic(c, val, buf, sizeof(buf));
+					ab_vm_fail(c->vm, "vCPU %d: %s", c->idx, buf);
+				} else {
+					ab_vm_fail(c->vm, "vCPU %d: guest panic, reason %u", c->idx,
+						   val);
+				}
 				return -1;
 			}
 		}
@@ -405,6 +413,8 @@ void ab_vm_vcpu_stats(const struct abvm *vm, int v, struct ab_vm_vcpu_stats *st)
 	st->passes = c->ctl->passes_done;
 	st->accesses = c->ctl->accesses;
 	st->read_sum = c->ctl->read_sum;
+	st->l3_runs = c->ctl->l3_runs;
+	st->l3_accesses = c->ctl->l3_accesses;
 	st->exits_io = atomic_load_explicit(&c->exits_io, memory_order_relaxed);
 	st->exits_other = atomic_load_explicit(&c->exits_other, memory_order_relaxed);
 	st->commands = atomic_load_explicit(&c->commands, memory_order_relaxed);
@@ -424,6 +434,8 @@ void ab_vm_stats_total(const struct abvm *vm, struct ab_vm_vcpu_stats *st)
 		st->passes += s.passes;
 		st->accesses += s.accesses;
 		st->read_sum += s.read_sum;
+		st->l3_runs += s.l3_runs;
+		st->l3_accesses += s.l3_accesses;
 		st->exits_io += s.exits_io;
 		st->exits_other += s.exits_other;
 		st->commands += s.commands;

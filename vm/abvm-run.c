@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "ab_vm.h"
+#include "ab_vm_nested.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@ static void usage(FILE *f)
 		"  --latency           record per-access latency in the first pass\n"
 		"  --pin               pin vCPU i to role 1+i (ab_pin_self)\n"
 		"  --cpl0              guest in ring 0 with a TLB flush per command\n"
+		"  --nested PCT        PCT%% of each vCPU's pages touched by a nested guest (L3)\n"
 		"  --cgroup DIR        create cgroup v2 DIR, run in it, remove it at exit/signal\n"
 		"  --prefault P        host | kvm | both: ab_vm_prefault() before the first pass\n"
 		"  --repeat N          create/run/destroy N times (default 1)\n"
@@ -169,7 +171,7 @@ static bool parse_work_opt(int c, const char *arg, struct run_opts *o)
 	return false;
 }
 
-/* The VM: --mem --vcpus --backing --file-dir --named-file --latency --pin --cpl0 */
+/* The VM: --mem --vcpus --backing --file-dir --named-file --latency --pin --cpl0 --nested */
 static bool parse_vm_opt(int c, const char *arg, struct run_opts *o)
 {
 	int b;
@@ -203,6 +205,9 @@ static bool parse_vm_opt(int c, const char *arg, struct run_opts *o)
 		return true;
 	case '0':
 		o->cfg.cpl0 = true;
+		return true;
+	case 'n':
+		o->cfg.nested_pct = (uint32_t)num("nested", arg, 0, 100);
 		return true;
 	}
 	return false;
@@ -238,27 +243,17 @@ static bool parse_run_opt(int c, const char *arg, struct run_opts *o)
 static void parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
-	    {"mem", required_argument, 0, 'm'},
-	    {"vcpus", required_argument, 0, 'v'},
-	    {"backing", required_argument, 0, 'b'},
-	    {"file-dir", required_argument, 0, 'd'},
-	    {"named-file", no_argument, 0, 'N'},
-	    {"op", required_argument, 0, 'o'},
-	    {"order", required_argument, 0, 'O'},
-	    {"passes", required_argument, 0, 'p'},
-	    {"hot-pct", required_argument, 0, 'h'},
-	    {"cold-every", required_argument, 0, 'c'},
-	    {"seed", required_argument, 0, 's'},
-	    {"latency", no_argument, 0, 'l'},
-	    {"pin", no_argument, 0, 'P'},
-	    {"repeat", required_argument, 0, 'r'},
-	    {"hold", no_argument, 0, 'H'},
-	    {"hold-after-destroy", no_argument, 0, 'D'},
-	    {"cpl0", no_argument, 0, '0'},
-	    {"cgroup", required_argument, 0, 'g'},
-	    {"prefault", required_argument, 0, 'f'},
-	    {"help", no_argument, 0, '?'},
-	    {0, 0, 0, 0},
+	    {"mem", required_argument, 0, 'm'},	    {"vcpus", required_argument, 0, 'v'},
+	    {"backing", required_argument, 0, 'b'}, {"file-dir", required_argument, 0, 'd'},
+	    {"named-file", no_argument, 0, 'N'},    {"op", required_argument, 0, 'o'},
+	    {"order", required_argument, 0, 'O'},   {"passes", required_argument, 0, 'p'},
+	    {"hot-pct", required_argument, 0, 'h'}, {"cold-every", required_argument, 0, 'c'},
+	    {"seed", required_argument, 0, 's'},    {"latency", no_argument, 0, 'l'},
+	    {"pin", no_argument, 0, 'P'},	    {"repeat", required_argument, 0, 'r'},
+	    {"hold", no_argument, 0, 'H'},	    {"hold-after-destroy", no_argument, 0, 'D'},
+	    {"cpl0", no_argument, 0, '0'},	    {"nested", required_argument, 0, 'n'},
+	    {"cgroup", required_argument, 0, 'g'},  {"prefault", required_argument, 0, 'f'},
+	    {"help", no_argument, 0, '?'},	    {0, 0, 0, 0},
 	};
 	int c;
 
@@ -360,6 +355,22 @@ static int run_passes(struct abvm *vm, const struct run_opts *o)
 	       " exits)\n",
 	       o->passes, t / 1e6, (double)(st.accesses - acc0) / (t / 1e3), st.accesses - acc0,
 	       st.exits_io);
+	if (o->cfg.nested_pct) {
+		struct ab_vm_shadow sh;
+		char err[256];
+
+		printf("nested: %u%%, %" PRIu64 " of %" PRIu64 " pages; L3 entries %" PRIu64
+		       ", L3 accesses %" PRIu64 "\n",
+		       o->cfg.nested_pct, ab_vm_nested_npages(vm), ab_vm_npages(vm), st.l3_runs,
+		       st.l3_accesses);
+		if (ab_vm_shadow_read(vm, &sh, err, sizeof(err)))
+			printf("shadow MMU: %s\n", err);
+		else
+			printf("shadow MMU: mmu_cache_miss %" PRIu64 ", mmu_shadow_zapped %" PRIu64
+			       ", frames with shadow mappings 4K %" PRId64 " 2M %" PRId64 "\n",
+			       sh.mmu_cache_miss, sh.mmu_shadow_zapped, sh.rmap_gfns_4k,
+			       sh.rmap_gfns_2m);
+	}
 	return 0;
 }
 

@@ -287,3 +287,44 @@ int ab_vm_hw_access_flag(const struct abvm *vm)
 void ab_vm_arch_destroy(struct abvm *vm)
 {
 }
+
+/* ---- nested mode: not implemented on arm64 (docs/nested.md) ---- */
+
+#define ARM64_NESTED_WHY                                                                           \
+	"agebench's nested mode is implemented for x86 AMD SVM only; on arm64 it would run an "    \
+	"L3 at EL1 under the guest's own stage 2 (FEAT_NV2), docs/nested.md"
+
+int ab_vm_arch_nested_probe(int kvm_fd, char *why, size_t len)
+{
+	(void)kvm_fd;
+	ab_errf(why, len, 0, "%s", ARM64_NESTED_WHY);
+	return 0; /* AB_VM_NESTED_NONE */
+}
+
+int ab_vm_arch_nested_check(struct abvm *vm, char *err, size_t errlen)
+{
+	return ab_errf(err, errlen, AB_VM_ENESTED, "nested %u%%: %s", vm->cfg.nested_pct,
+		       ARM64_NESTED_WHY);
+}
+
+uint64_t ab_vm_arch_nested_bytes(const struct abvm *vm, uint64_t sys_end)
+{
+	(void)vm, (void)sys_end;
+	return 0;
+}
+
+int ab_vm_arch_nested_setup(struct abvm *vm, char *err, size_t errlen)
+{
+	return ab_vm_arch_nested_check(vm, err, errlen);
+}
+
+void ab_vm_arch_nested_vcpu_ctl(struct abvm *vm, struct vcpu *c)
+{
+	(void)vm, (void)c;
+}
+
+void ab_vm_arch_nested_describe_exit(struct vcpu *c, char *buf, size_t len)
+{
+	(void)c;
+	snprintf(buf, len, "nested guest exit on arm64 (not implemented)");
+}

@@ -67,4 +67,26 @@ __attribute__((noreturn, used)) void guest_exception(uint64_t vec)
 		__asm__ volatile("wfi");
 }
 
+/* Nested mode is not implemented on arm64 (docs/nested.md): the host
+ * library refuses it (AB_VM_ENESTED) before a guest runs, so these are
+ * never reached; guest_nested_init fails for safety. */
+__attribute__((noreturn)) void guest_l3_main(volatile struct ab_vm_l3 *b);
+static inline int guest_nested_init(volatile struct ab_vm_ctl *ctl)
+{
+	(void)ctl;
+	return -1;
+}
+static inline int guest_nested_run(volatile struct ab_vm_ctl *ctl, uint64_t cmd, uint64_t pass,
+				   uint64_t first, uint64_t n)
+{
+	(void)cmd, (void)pass, (void)first, (void)n;
+	guest_sync(ctl, AB_VM_PORT_PANIC, AB_VM_PANIC_NESTED); /* the host fails the vCPU */
+	return 0;
+}
+static inline __attribute__((noreturn)) void guest_l3_end(void)
+{
+	for (;;)
+		__asm__ volatile("wfi");
+}
+
 #endif /* AB_VM_GUEST_ARCH_H */

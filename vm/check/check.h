@@ -32,7 +32,7 @@ extern unsigned int mode_mask;
 extern const char *check_modes[AB_MODE_NR];
 extern int ncheck_modes;
 /* stress --without: stressors left out (to find which one a failure needs) */
-enum { ST_HOOK, ST_IDLE, ST_SWITCH, ST_ZAPPER, ST_SLOTS, ST_VMS, ST_NR };
+enum { ST_HOOK, ST_IDLE, ST_SWITCH, ST_ZAPPER, ST_SLOTS, ST_VMS, ST_NESTED, ST_NR };
 extern const char *const stressor_names[ST_NR];
 extern unsigned int stress_off;
 extern _Atomic int nfail; /* fail() calls so far */
@@ -46,6 +46,7 @@ struct opts {
 	uint64_t seed;
 	uint64_t seconds;
 	bool no_aging_ok;
+	uint32_t nested_pct; /* nested --pct */
 };
 
 /* ---- verdict ---- */
@@ -61,6 +62,9 @@ void set_mode_or_die(const char *mode);	       /* skip if this kernel does not o
 bool mode_never_declines(const char *mode);    /* common/ab_modes.def: decline NEVER */
 bool mode_may_miss(const char *mode);	       /* decline WINDOW: may miss a young page */
 struct abvm *make_vm(uint64_t mem, int vcpus); /* anon, ring 0: exact per-page answers */
+/* The same with cfg.nested_pct = @pct (ab_vm_nested.h); skips where KVM
+ * offers no nested virtualisation. */
+struct abvm *make_vm_nested(uint64_t mem, int vcpus, uint32_t pct);
 void run_or_die(struct abvm *vm, const struct ab_vm_work *w, const char *what);
 void populate(struct abvm *vm);
 /* Until the running command made @passes more passes (in all), or FAIL after 30 s. */
@@ -103,5 +107,6 @@ int cmd_exact(struct opts *o);
 int cmd_lru_gen(struct opts *o);
 int cmd_switch(struct opts *o);
 int cmd_stress(struct opts *o);
+int cmd_nested(struct opts *o);
 
 #endif

@@ -21,7 +21,8 @@ const char *prog = "agevm-check";
 bool verbose;
 bool stock;
 unsigned int mode_mask = ~0u; /* bits: enum ab_mode_id */
-const char *const stressor_names[ST_NR] = {"hook", "idle", "switch", "zapper", "slots", "vms"};
+const char *const stressor_names[ST_NR] = {"hook",  "idle", "switch", "zapper",
+					   "slots", "vms",  "nested"};
 unsigned int stress_off;
 _Atomic int nfail;
 
@@ -156,6 +157,11 @@ void set_mode_or_die(const char *mode)
 
 struct abvm *make_vm(uint64_t mem, int vcpus)
 {
+	return make_vm_nested(mem, vcpus, 0);
+}
+
+struct abvm *make_vm_nested(uint64_t mem, int vcpus, uint32_t pct)
+{
 	struct ab_vm_config cfg;
 	struct abvm *vm;
 	char err[512];
@@ -168,9 +174,10 @@ struct abvm *make_vm(uint64_t mem, int vcpus)
 	/* ring 0 + a TLB flush before every touch: aging clears accessed bits
 	 * without flushing, and a cached translation would not set them again */
 	cfg.cpl0 = true;
+	cfg.nested_pct = pct;
 	r = ab_vm_create(&cfg, &vm, err, sizeof(err));
 	if (r) {
-		if (ab_vm_exit_code(r) == AB_EXIT_SKIP)
+		if (ab_vm_exit_code(r) == AB_EXIT_SKIP || r == AB_VM_ENESTED)
 			skip("%s", err);
 		printf("FAIL: cannot create the VM: %s\n", err);
 		exit(ab_vm_exit_code(r) == AB_EXIT_USAGE ? AB_EXIT_USAGE : AB_EXIT_FAIL);

@@ -7,6 +7,7 @@
  *   agevm-check lru_gen --mode M [--mem 64M]
  *   agevm-check switch [--seconds N]
  *   agevm-check stress --seconds N [--no-aging-ok]
+ *   agevm-check nested [--pct P] [--mem 64M] [--vcpus N]
  *
  * Exit: 0 pass, 1 fail (what differed is printed), 77 skip (the last line
  * says why), 2 usage. See docs/vm.md for what each check asserts.
@@ -46,12 +47,13 @@ _Noreturn void usage(const char *fmt, ...)
 	    "       %s lru_gen --mode M [--mem SIZE]\n"
 	    "       %s switch [--seconds N]\n"
 	    "       %s stress --seconds N [--no-aging-ok] [--modes M1,M2,...] [--without S1,...]\n"
+	    "       %s nested [--pct P] [--mem SIZE] [--modes M1,M2,...]\n"
 	    "  modes: the kernel modes of common/ab_modes.def (agebench list modes) this kernel\n"
 	    "  accepts; common: --vcpus N --verbose\n"
-	    "  stressors (--without): hook idle switch zapper slots vms\n"
+	    "  stressors (--without): hook idle switch zapper slots vms nested\n"
 	    "  --stock: check an unpatched kernel (no mode parameter, no age_* stats; exact "
 	    "page_idle, lru_gen)\n",
-	    prog, prog, prog, prog);
+	    prog, prog, prog, prog, prog);
 	exit(AB_EXIT_USAGE);
 }
 
@@ -84,9 +86,9 @@ static unsigned int parse_stressors(const char *list)
 		while (si < ST_NR && strcmp(tok, stressor_names[si]))
 			si++;
 		if (si == ST_NR)
-			usage(
-			    "--without: unknown stressor '%s' (hook idle switch zapper slots vms)",
-			    tok);
+			usage("--without: unknown stressor '%s' (hook idle switch zapper slots vms "
+			      "nested)",
+			      tok);
 		mask |= 1u << si;
 	}
 	free(dup);
@@ -96,13 +98,21 @@ static unsigned int parse_stressors(const char *list)
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-	    {"driver", required_argument, 0, 'd'},  {"mode", required_argument, 0, 'm'},
-	    {"mem", required_argument, 0, 'M'},	    {"vcpus", required_argument, 0, 'v'},
-	    {"rounds", required_argument, 0, 'r'},  {"seed", required_argument, 0, 's'},
-	    {"seconds", required_argument, 0, 'S'}, {"no-aging-ok", no_argument, 0, 'n'},
-	    {"modes", required_argument, 0, 'L'},   {"without", required_argument, 0, 'W'},
-	    {"verbose", no_argument, 0, 'V'},	    {"stock", no_argument, 0, 'k'},
-	    {"help", no_argument, 0, 'h'},	    {0, 0, 0, 0},
+	    {"driver", required_argument, 0, 'd'},
+	    {"mode", required_argument, 0, 'm'},
+	    {"mem", required_argument, 0, 'M'},
+	    {"vcpus", required_argument, 0, 'v'},
+	    {"rounds", required_argument, 0, 'r'},
+	    {"seed", required_argument, 0, 's'},
+	    {"seconds", required_argument, 0, 'S'},
+	    {"no-aging-ok", no_argument, 0, 'n'},
+	    {"modes", required_argument, 0, 'L'},
+	    {"without", required_argument, 0, 'W'},
+	    {"verbose", no_argument, 0, 'V'},
+	    {"stock", no_argument, 0, 'k'},
+	    {"pct", required_argument, 0, 'p'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	int c;
 	uint64_t v;
@@ -158,6 +168,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'k':
 			stock = true;
 			break;
+		case 'p':
+			if (ab_parse_size(optarg, &v) || v < 1 || v > 100)
+				usage("--pct: '%s' not in 1..100", optarg);
+			o->nested_pct = (uint32_t)v;
+			break;
 		default:
 			usage(NULL);
 		}
@@ -188,5 +203,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "stress"))
 		return cmd_stress(&o);
+	if (!strcmp(cmd, "nested"))
+		return cmd_nested(&o);
 	usage("unknown subcommand '%s'", cmd);
 }

@@ -2,6 +2,7 @@
 /* stress.c - agevm-check stress: every aging path and KVM invalidation
  * source at once, then the VM must still answer exactly. */
 #define _GNU_SOURCE
+#include "ab_vm_nested.h"
 #include "check.h"
 
 #include <errno.h>
@@ -24,6 +25,8 @@ struct stress {
 	_Atomic bool stop;
 	bool hook_on, idle_on, param_on;
 	_Atomic uint64_t age_calls, checked_calls, zaps, slot_ops, vm_cycles, switches;
+	_Atomic uint64_t nested_cycles, nested_l3_accesses;
+	bool nested_on; /* KVM offers the VMs nested SVM: a nested VM churns too */
 	/*
 	 * age_bench keeps one result per VM, so a write+read pair is only
 	 * consistent if no other write comes in between: plain walks (write
@@ -177,6 +180,67 @@ static void *stress_vms(void *arg)
 	return NULL;
 }
 
+/*
+ * A nested VM (ab_vm_nested.h: an L3 writes half its memory in random
+ * order, which this kernel's KVM maps through its shadow MMU) aged by
+ * checked hook calls in every mode, with 2 MiB zaps of its memory (shadow
+ * invalidations, L3 refaults), created and destroyed in a loop.
+ */
+static void *stress_nested(void *arg)
+{
+	struct stress *s = arg;
+	uint64_t seed = 99, n = 4096;
+	struct ab_vm_hook_result res = {.bitmap = bm_alloc(n), .words = n / 64};
+
+	while (!atomic_load(&s->stop)) {
+		struct ab_vm_config cfg;
+		struct ab_vm_vcpu_stats st;
+		struct abvm *vm;
+		struct ab_vm_work w;
+		char err[512];
+
+		ab_vm_config_init(&cfg);
+		cfg.mem_bytes = n * AB_VM_PAGE_SIZE;
+		cfg.nested_pct = 50;
+		if (ab_vm_create(&cfg, &vm, err, sizeof(err))) {
+			fail("nested VM: create: %s", err);
+			break;
+		}
+		ab_vm_work_init(&w);
+		w.order = AB_VM_ORDER_RANDOM;
+		w.passes = 0;
+		if (ab_vm_start(vm, &w))
+			fail("nested VM: start: %s", ab_vm_last_error(vm));
+		for (int i = 0; i < 64 && !atomic_load(&s->stop) && !atomic_load(&nfail); i++) {
+			bool clear = ab_vm_mix64(seed++) & 1;
+
+			if (s->hook_on && ncheck_modes) {
+				const char *m =
+				    check_modes[ab_vm_mix64(seed++) % (uint64_t)ncheck_modes];
+
+				if (ab_vm_hook_call(vm, m, ab_vm_gfn_base(vm), n, clear, &res, err,
+						    sizeof(err)))
+					fail("nested VM: hook: %s", err);
+				atomic_fetch_add(&s->age_calls, 1);
+			}
+			if (i % 8 == 7 &&
+			    madvise((uint8_t *)ab_vm_hva(vm) +
+					ab_vm_mix64(seed++) % (n / 512) * AB_VM_HUGE_SIZE,
+				    AB_VM_HUGE_SIZE, MADV_DONTNEED))
+				fail("nested VM: madvise: %s", strerror(errno));
+			usleep(2000);
+		}
+		if (ab_vm_stop(vm))
+			fail("nested VM: %s", ab_vm_last_error(vm));
+		ab_vm_stats_total(vm, &st);
+		atomic_fetch_add(&s->nested_l3_accesses, st.l3_accesses);
+		ab_vm_destroy(vm);
+		atomic_fetch_add(&s->nested_cycles, 1);
+	}
+	free(res.bitmap);
+	return NULL;
+}
+
 static void *stress_switch(void *arg)
 {
 	struct stress *s = arg;
@@ -203,6 +267,13 @@ static void choose_stressors(struct stress *s, const struct opts *o)
 	s->idle_on = access(AB_VM_PAGE_IDLE_PATH, F_OK) == 0 && !(stress_off & 1u << ST_IDLE);
 	if (s->param_on && (stress_off & 1u << ST_SWITCH))
 		s->param_on = false; /* no mode switches (the mode stays as it is) */
+	if (!(stress_off & 1u << ST_NESTED)) {
+		char why[400];
+
+		s->nested_on = ab_vm_nested_probe(NULL, why, sizeof(why)) == AB_VM_NESTED_SVM;
+		if (!s->nested_on)
+			info("  (no nested VM: %s)", why);
+	}
 	if (!s->hook_on && !s->idle_on && !o->no_aging_ok)
 		skip("nothing ages the VM: %s and %s are absent or left out (--without)", path,
 		     AB_VM_PAGE_IDLE_PATH);
@@ -211,9 +282,9 @@ static void choose_stressors(struct stress *s, const struct opts *o)
 			snprintf(off + strlen(off), sizeof(off) - strlen(off), "%s%s",
 				 off[0] ? "," : "; left out: ", stressor_names[si]);
 	info("stress: %" PRIu64 " s, %" PRIu64
-	     " MiB, %d vCPUs; aging via%s%s%s; mode switches %s%s",
-	     o->seconds, o->mem >> 20, o->vcpus, s->hook_on ? " hook (all modes)" : "",
-	     s->idle_on ? " page_idle" : "",
+	     " MiB, %d vCPUs%s; aging via%s%s%s; mode switches %s%s",
+	     o->seconds, o->mem >> 20, o->vcpus, s->nested_on ? ", a nested VM" : "",
+	     s->hook_on ? " hook (all modes)" : "", s->idle_on ? " page_idle" : "",
 	     !s->hook_on && !s->idle_on ? " nothing (--no-aging-ok)" : "",
 	     s->param_on ? "on" : "off", off);
 }
@@ -238,6 +309,8 @@ static int start_stressors(struct stress *s, struct ager ag[AB_MODE_NR], pthread
 		pthread_create(&th[nth++], NULL, stress_slots, s);
 	if (!(stress_off & 1u << ST_VMS))
 		pthread_create(&th[nth++], NULL, stress_vms, s);
+	if (s->nested_on)
+		pthread_create(&th[nth++], NULL, stress_nested, s);
 	return nth;
 }
 
@@ -303,6 +376,11 @@ int cmd_stress(struct opts *o)
 	     v1.accesses - v0.accesses, v1.passes - v0.passes, atomic_load(&s.age_calls),
 	     atomic_load(&s.checked_calls), atomic_load(&s.zaps), atomic_load(&s.slot_ops),
 	     atomic_load(&s.vm_cycles), s.param_on ? atomic_load(&s.switches) : 0);
+	if (s.nested_on)
+		info("  nested VM create/run/destroy %" PRIu64 ", L3 accesses %" PRIu64,
+		     atomic_load(&s.nested_cycles), atomic_load(&s.nested_l3_accesses));
+	if (s.nested_on && !atomic_load(&nfail) && !atomic_load(&s.nested_l3_accesses))
+		fail("the nested VMs' L3s made no access");
 	if (v1.passes <= v0.passes)
 		fail("vCPUs completed no pass under stress");
 	if (!atomic_load(&nfail) && ((!(stress_off & 1u << ST_VMS) && !atomic_load(&s.vm_cycles)) ||

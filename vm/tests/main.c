@@ -27,6 +27,8 @@ static const struct {
     {"checkskip", "CHECK", 1, test_checkskip, "agevm-check skips (77 + reason) or passes"},
     {"modes", "", 0, test_modes, "the mmu_age_mode accessor and the schema's mode names"},
     {"af", "", 0, test_af, "aged pages turn young again on access; hardware or fault AF"},
+    {"nested-errors", "RUN", 1, test_nested_errors, "nested mode: bad input, no nested SVM"},
+    {"nested", "", 0, test_nested, "an L3 touches exactly the nested pages (needs nested SVM)"},
 };
 
 static int usage(void)

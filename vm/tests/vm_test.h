@@ -89,5 +89,7 @@ int test_teardown(int argc, char **argv);
 int test_checkskip(int argc, char **argv);
 int test_modes(int argc, char **argv);
 int test_af(int argc, char **argv);
+int test_nested_errors(int argc, char **argv);
+int test_nested(int argc, char **argv);
 
 #endif

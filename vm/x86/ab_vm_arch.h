@@ -16,4 +16,10 @@ struct ab_vm_arch {
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, set on every vCPU */
 };
 
+/* KVM_GET_SUPPORTED_CPUID of @kvm_fd, malloc'd; NULL on failure. */
+struct kvm_cpuid2 *ab_vm_x86_supported_cpuid(int kvm_fd);
+/* Nested VMX (ab_vm_nested_vmx.c): not implemented; the reason, for
+ * AB_VM_ENESTED. */
+const char *ab_vm_x86_vmx_why(void);
+
 #endif /* AB_VM_ARCH_H */

@@ -52,7 +52,7 @@ static void build_gdt(struct abvm *vm)
 /* ---- vCPUs ---- */
 
 /* KVM_GET_SUPPORTED_CPUID, malloc'd; NULL on failure. */
-static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
+struct kvm_cpuid2 *ab_vm_x86_supported_cpuid(int kvm_fd)
 {
 	int nent = 128;
 
@@ -190,7 +190,7 @@ int ab_vm_arch_check_fits(struct abvm *vm, char *err, size_t errlen)
 {
 	int pb;
 
-	vm->arch.cpuid = supported_cpuid(vm->kvm_fd);
+	vm->arch.cpuid = ab_vm_x86_supported_cpuid(vm->kvm_fd);
 	if (!vm->arch.cpuid)
 		return ab_errf(err, errlen, AB_VM_ESYS, "KVM_GET_SUPPORTED_CPUID: %s",
 			       strerror(errno));

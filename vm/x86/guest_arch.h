@@ -41,4 +41,7 @@ static inline void guest_touch_rw(uint64_t a)
 	__asm__ volatile("lock addq $0, (%0)" : : "r"(a) : "memory");
 }
 
+/* Nested mode: AMD SVM (guest_nested_svm.h). VMX would go beside it. */
+#include "guest_nested_svm.h"
+
 #endif /* AB_VM_GUEST_ARCH_H */
