@@ -161,7 +161,11 @@ static void open_loop(void)
 	ab_hist_init(&h[1]);
 	t0 = ab_now_ns();
 	pthread_create(&t, NULL, ab_vcpu_thread, &v);
-	usleep(100000);
+	/* at least 100 ms and 20 faults (a loaded host may starve the thread) */
+	while ((ab_now_ns() - t0 < 100000000ull ||
+		__atomic_load_n(&v.faults, __ATOMIC_RELAXED) < 20) &&
+	       ab_now_ns() - t0 < 10000000000ull)
+		usleep(2000);
 	stop = 1;
 	pthread_join(t, NULL);
 	el = ab_now_ns() - t0;
