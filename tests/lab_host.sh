@@ -145,10 +145,17 @@ aa_case() { # aa_case NAME SERIES_FACTOR [COUNT_OF_BOOT3_SERIES]
 			printf '{"qemu_wait_frac": %s, "host_steal_frac": 0.0}\n' "$w" >"$d/boot$b-$k/host.json"
 			for t in 1 2 3 4 5 6 7 8 9; do
 				# a boot level that varies by pair (host load), a per-pass spread of +-8%
-				awk -v b="$b" -v t="$t" -v k="$k" -v f="$f" -v slow="$slow" 'BEGIN {
+				awk -v b="$b" -v t="$t" -v k="$k" -v f="$f" -v slow="$slow" -v sf="${STATS_F:-}" 'BEGIN {
 					lvl = 40e6 * (1 + 0.1 * (b % 3)) * slow; sp = 1 + 0.08 * ((t * 7 + b) % 5 - 2) / 2
 					if (k == "series") lvl *= f
-					printf "%d %d %d %d\n", t % 3, t / 3, lvl * sp * 0.4, lvl * sp * 0.6 }' >>"$d/boot$b-$k/aa_times.txt"
+					if (sf == "" || k == "stock") {
+						printf "%d %d - - %d %d\n", t % 3, t / 3, lvl * sp * 0.4, lvl * sp * 0.6; exit }
+					# the series with kvm.age_stats alternating: pairs of passes (off, on)
+					for (st = 0; st <= 1; st++) {
+						x = st ? lvl * sf : lvl
+						printf "%d %d locked %d %d %d\n", t % 3, 2 * t + st, st, x * sp * 0.4, x * sp * 0.6
+						if (t == 1) printf "9 %d fast_only %d %d %d\n", st, st, x * 0.4, x * 0.6 * (st ? 1.5 : 1)
+					} }' >>"$d/boot$b-$k/aa_times.txt"
 			done
 		done
 	done
@@ -170,6 +177,8 @@ done
 aa_case counts 1.00 4095 >"$tmp/aa-counts.rc"
 DISTURB=2-series aa_case disturbed 1.00 >"$tmp/aa-disturbed.rc"
 DISTURB=all aa_case busy 1.00 >"$tmp/aa-busy.rc"
+STATS_F=1.01 aa_case stats-cheap 1.00 >"$tmp/aa-stats-cheap.rc"
+STATS_F=1.12 aa_case stats-dear 1.00 >"$tmp/aa-stats-dear.rc"
 DISTURB=all aa_case busy-counts 1.00 4095 >"$tmp/aa-busy-counts.rc"
 aa_want same 0 "A/A: PASS"
 aa_want faster 0 "A/A: PASS"
@@ -180,6 +189,9 @@ aa_want disturbed 0 "boot2 (.*DISTURBED: left out"
 aa_want disturbed 0 "paired (5 undisturbed boot pairs)"
 aa_want busy 77 "no time verdict: 0 undisturbed boot pairs"
 aa_want busy-counts 1 "A/A: FAIL"
+aa_want stats-cheap 0 "(locked, kvm.age_stats on)/stock: x1.010"
+aa_want stats-cheap 0 "locked x1.010 \[x1.010, x1.010\] (18 VMs); fast_only x1.313"
+aa_want stats-dear 1 "FAIL: with kvm.age_stats on the series' pass time may be 5% or more above"
 # the rerun decision in agebench-kernel aa
 [[ $(python3 "$repo/kernel/scripts/aa-compare" --clean-pairs "$tmp/aa-disturbed") == 5 ]] &&
 	echo "ok: aa-compare --clean-pairs counts 5 of 6" || fail "aa-compare --clean-pairs: not 5"

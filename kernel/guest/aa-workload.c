@@ -13,11 +13,14 @@
  *      VM is populated ("-": no MGLRU pass);
  *   2. page_idle: marks every page of guest memory idle through
  *      /sys/kernel/mm/page_idle/bitmap (rmap walk + clear_young per page).
- * Prints "AA pass=<p> pages=<n> lru_gen_ns=<ns> page_idle_ns=<ns>". With
- * [passes] > 1 it repeats the pass in the same VM that many times, the
+ * Prints "AA pass=<p> stats=<s> pages=<n> lru_gen_ns=<ns> page_idle_ns=<ns>".
+ * With [passes] > 1 it repeats the pass in the same VM that many times, the
  * vCPU re-touching every page before each repeat (so every pass starts
  * from the same state: every page young, every page mapped): passes that
- * cost no VM creation and no population, p = 0, 1, ...
+ * cost no VM creation and no population, p = 0, 1, ... With "alt-stats"
+ * (a kernel with the series) it sets kvm.age_stats to 0 before even passes
+ * and to 1 before odd ones (stats=0|1; "-": left as it is), and to 0 at the
+ * end: the instrumentation's cost measured within one VM.
  *
  * With "hook" instead of a memcg id it instead times the age_bench debugfs
  * hook of the series: for every mode of /ab/modes and batch 1, 64 and the
@@ -177,6 +180,18 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* kvm.age_stats (the series' instrumentation switch: a static key) */
+static void set_age_stats(const char *v)
+{
+	int fd = open("/sys/module/kvm/parameters/age_stats", O_WRONLY);
+
+	if (fd < 0)
+		die("/sys/module/kvm/parameters/age_stats");
+	if (write(fd, v, 1) != 1)
+		die("write age_stats");
+	close(fd);
+}
+
 /* 1. MGLRU: one forced aging walk of memcg @id on node 0; its ns */
 static uint64_t lru_gen_pass(int id)
 {
@@ -231,11 +246,11 @@ int main(int argc, char **argv)
 	uint8_t *mem;
 	long mmap_size;
 
-	if (argc != 3 && argc != 4) {
-		fprintf(stderr, "usage: aa-workload <MiB> <memcg id|-|hook> [passes]\n");
+	if (argc < 3 || argc > 5 || (argc == 5 && strcmp(argv[4], "alt-stats"))) {
+		fprintf(stderr, "usage: aa-workload <MiB> <memcg id|-|hook> [passes [alt-stats]]\n");
 		return 1;
 	}
-	if (argc == 4) {
+	if (argc >= 4) {
 		char *end;
 		unsigned long v = strtoul(argv[3], &end, 10);
 
@@ -344,13 +359,21 @@ int main(int argc, char **argv)
 	qsort(pfns, n, sizeof(*pfns), cmp_u64);
 
 	for (p = 0; p < passes; p++) {
+		const char *stats = "-";
+
 		if (p)
 			run_vcpu(vcpu, run, &regs); /* every page young again */
+		if (argc == 5) {
+			stats = p % 2 ? "1" : "0";
+			set_age_stats(stats);
+		}
 		t_lru = strcmp(argv[2], "-") ? lru_gen_pass(atoi(argv[2])) : 0;
 		t_idle = page_idle_pass(pfns, n);
-		printf("AA pass=%u pages=%llu lru_gen_ns=%llu page_idle_ns=%llu\n", p,
-		       (unsigned long long)n, (unsigned long long)t_lru,
+		printf("AA pass=%u stats=%s pages=%llu lru_gen_ns=%llu page_idle_ns=%llu\n", p,
+		       stats, (unsigned long long)n, (unsigned long long)t_lru,
 		       (unsigned long long)t_idle);
 	}
+	if (argc == 5)
+		set_age_stats("0");
 	return 0;
 }
