@@ -29,11 +29,11 @@ static void test_modes(void)
 	}
 	CHECK(ab_mode_table[0].id == AB_MODE_LOCKED && !strcmp(ab_mode_table[0].name, "locked"),
 	      "locked (the baseline) must come first");
-	CHECK(kernel == 5, "%d kernel modes, expected 5", kernel);
+	CHECK(kernel == 7, "%d kernel modes, expected 7", kernel);
 	CHECK(!ab_mode_find("Locked") && !ab_mode_find("") && !ab_mode_find(NULL),
 	      "lookup is exact");
 	CHECK(!strcmp(ab_mode_list(AB_IN_KERNEL), "locked, read_locked, fast_only, fast_or_locked, "
-						  "bitmap"),
+						  "bitmap, fast_only_v5, merged"),
 	      "kernel list: %s", ab_mode_list(AB_IN_KERNEL));
 	CHECK(!strcmp(ab_mode_list(AB_IN_FLOOR), "scan"), "floor: %s", ab_mode_list(AB_IN_FLOOR));
 	CHECK(!strcmp(ab_mode_name(AB_MODE_NR), "?"), "out of range name");

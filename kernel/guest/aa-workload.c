@@ -23,10 +23,11 @@
  * end: the instrumentation's cost measured within one VM.
  *
  * With "hook" instead of a memcg id it instead times the age_bench debugfs
- * hook of the series: for every mode of /ab/modes and batch 1, 64 and the
- * whole range, one "clear" over all guest pages after a re-touch by the
- * vCPU, printing "HOOK mode=<m> batch=<b> pages=<n> calls=<c> young=<y>
- * declines=<d> ns=<ns> ns_per_page=<x>".
+ * hook of the series: for every mode of /ab/modes and batch 1 and 64 (the
+ * call sizes of MGLRU's per-PTE calls and of a look-around window), one
+ * "clear" over all guest pages after a re-touch by the vCPU, interleaved
+ * (3 rounds of every batch and mode), printing "HOOK mode=<m> batch=<b>
+ * pages=<n> calls=<c> young=<y> declines=<d> ns=<ns> ns_per_page=<x>".
  *
  * Built by kernel/scripts/agebench-kernel (gcc -static) and packed into
  * the lab's initramfs as /ab/bin/aa-workload. Exit 0 ok, 1 failure.
@@ -116,60 +117,64 @@ static void run_vcpu(int vcpu, struct kvm_run *run, struct kvm_regs *regs)
 	}
 }
 
-/* The age_bench hook for every mode and batch 1, 64, all (see above). */
+/* The age_bench hook for every mode and batch 1 and 64 (see above). */
 static int hook_bench(int vm, int vcpu, struct kvm_run *run, struct kvm_regs *regs,
 		      uint64_t npages)
 {
-	static const char *const batches[] = {"1", "64", "all"};
-	char path[128], line[256], buf[4096], mode[32];
+	static const char *const batches[] = {"1", "64"};
+	char path[128], line[256], buf[4096], mode[16][32];
 	FILE *modes = fopen("/ab/modes", "r");
-	unsigned int b;
+	unsigned int b, m, nmodes = 0, round;
 	int fd;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/age_bench", (int)getpid(), vm);
 	if (!modes)
 		die("/ab/modes");
-	while (fgets(line, sizeof(line), modes)) {
-		if (sscanf(line, "%31[a-z_]", mode) != 1)
-			continue;
-		for (b = 0; b < 3; b++) {
-			unsigned long long ns = 0, pages = 0, calls = 0, young = 0, dec = 0;
-			ssize_t n;
-			char *p;
+	while (nmodes < 16 && fgets(line, sizeof(line), modes))
+		if (sscanf(line, "%31[a-z_0-9]", mode[nmodes]) == 1)
+			nmodes++;
+	fclose(modes);
+	for (round = 0; round < 3; round++) {
+		for (b = 0; b < 2; b++) {
+			for (m = 0; m < nmodes; m++) {
+				unsigned long long ns = 0, pages = 0, calls = 0, young = 0, dec = 0;
+				ssize_t n;
+				char *p;
 
-			run_vcpu(vcpu, run, regs);	/* every page young again */
-			fd = open(path, O_RDWR);
-			if (fd < 0)
-				die(path);
-			n = snprintf(buf, sizeof(buf), "%s 0 %llu clear %s\n", mode,
-				     (unsigned long long)npages, batches[b]);
-			if (write(fd, buf, (size_t)n) != n)
-				die("write age_bench");
-			n = read(fd, buf, sizeof(buf) - 1);
-			close(fd);
-			if (n <= 0)
-				die("read age_bench");
-			buf[n] = 0;
-			p = strstr(buf, " pages=");
-			pages = p ? strtoull(p + 7, NULL, 10) : 0;
-			p = strstr(buf, " young=");
-			young = p ? strtoull(p + 7, NULL, 10) : 0;
-			p = strstr(buf, " ns=");
-			ns = p ? strtoull(p + 4, NULL, 10) : 0;
-			p = strstr(buf, " calls=");
-			calls = p ? strtoull(p + 7, NULL, 10) : 0;
-			p = strstr(buf, " declines=");
-			dec = p ? strtoull(p + 10, NULL, 10) : 0;
-			if (strncmp(buf, "mode=", 5)) {
-				fprintf(stderr, "aa-workload: age_bench: '%.80s'\n", buf);
-				return 1;
+				run_vcpu(vcpu, run, regs); /* every page young again */
+				fd = open(path, O_RDWR);
+				if (fd < 0)
+					die(path);
+				n = snprintf(buf, sizeof(buf), "%s 0 %llu clear %s\n", mode[m],
+					     (unsigned long long)npages, batches[b]);
+				if (write(fd, buf, (size_t)n) != n)
+					die("write age_bench");
+				n = read(fd, buf, sizeof(buf) - 1);
+				close(fd);
+				if (n <= 0)
+					die("read age_bench");
+				buf[n] = 0;
+				if (strncmp(buf, "mode=", 5)) {
+					fprintf(stderr, "aa-workload: age_bench: '%.80s'\n", buf);
+					return 1;
+				}
+				p = strstr(buf, " pages=");
+				pages = p ? strtoull(p + 7, NULL, 10) : 0;
+				p = strstr(buf, " young=");
+				young = p ? strtoull(p + 7, NULL, 10) : 0;
+				p = strstr(buf, " ns=");
+				ns = p ? strtoull(p + 4, NULL, 10) : 0;
+				p = strstr(buf, " calls=");
+				calls = p ? strtoull(p + 7, NULL, 10) : 0;
+				p = strstr(buf, " declines=");
+				dec = p ? strtoull(p + 10, NULL, 10) : 0;
+				printf("HOOK mode=%s batch=%s pages=%llu calls=%llu young=%llu "
+				       "declines=%llu ns=%llu ns_per_page=%.1f\n",
+				       mode[m], batches[b], pages, calls, young, dec, ns,
+				       pages ? (double)ns / (double)pages : 0.0);
 			}
-			printf("HOOK mode=%s batch=%s pages=%llu calls=%llu young=%llu declines=%llu ns=%llu ns_per_page=%.1f\n",
-			       mode, batches[b], pages, calls, young, dec, ns,
-			       pages ? (double)ns / (double)pages : 0.0);
 		}
 	}
-	fclose(modes);
 	return 0;
 }
 

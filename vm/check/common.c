@@ -380,7 +380,7 @@ uint64_t trace_end(const char *mode)
 			continue;
 		recs++;
 		m = strstr(line, "mode=");
-		if (m && sscanf(m + 5, "%31[a-z_]", name) == 1 && ab_vm_age_mode_known(name)) {
+		if (m && sscanf(m + 5, "%31[a-z0-9_]", name) == 1 && ab_vm_age_mode_known(name)) {
 			named++;
 			if (strcmp(name, mode) && !other++)
 				fail("tracepoint kvm_age_walk reports mode=%s while mmu_age_mode "
