@@ -748,6 +748,11 @@ static void v4(struct ab_answer *a, const struct source *s)
 		setf(a->verdict, sizeof(a->verdict),
 		     "not sizable: x%.3g [x%.3g, x%.3g] does not reach x%.2f", e->est, e->lo, e->hi,
 		     t);
+	else if (e->hi <= t)
+		setf(a->verdict, sizeof(a->verdict),
+		     "undecided: x%.3g [x%.3g, x%.3g] is beyond x%.2f but not significant after "
+		     "Holm (p %.2g, %zu %s; more --reps)",
+		     e->est, e->lo, e->hi, t, e->p_adj, e->n, e->paired ? "pairs" : "reps");
 	else
 		setf(a->verdict, sizeof(a->verdict),
 		     "undecided: x%.3g, CI [x%.3g, x%.3g] straddles x%.2f (more --reps)", e->est,

@@ -206,6 +206,11 @@ static const char *const metric_order[] = {
     "ns_per_page",
     "lock_wait_ns",
     "declines",
+    "ns_per_page_answered",
+    "vcpu_blocked_frac",
+    "vcpu_lock_wait_ns",
+    "access_rel",
+    "populate_rel",
     "vcpu_rel",
     "vcpu_accesses_per_s",
     "fault_p50_ns",
@@ -232,7 +237,12 @@ static const char *metric_title(const char *m)
 	    {"ns_per_page", "aging cost per page"},
 	    {"lock_wait_ns", "mmu_lock wait per aging call"},
 	    {"declines", "declined aging calls (per call)"},
-	    {"vcpu_rel", "vCPU throughput with aging / without"},
+	    {"ns_per_page_answered", "aging cost per page answered (declines excluded)"},
+	    {"vcpu_blocked_frac", "share of vCPU time blocked on mmu_lock"},
+	    {"vcpu_lock_wait_ns", "vCPU mmu_lock wait per fault"},
+	    {"access_rel", "vCPU accesses/s with aging / without (not mmu_lock)"},
+	    {"populate_rel", "populate wall time without aging / with"},
+	    {"vcpu_rel", "vCPU speed with aging / without (old name)"},
 	    {"vcpu_accesses_per_s", "vCPU accesses per second"},
 	    {"fault_p50_ns", "vCPU fault latency, median"},
 	    {"fault_p99_ns", "vCPU fault latency, 99th percentile"},
@@ -536,8 +546,8 @@ static void summary_row(struct ab_sb *b, const struct ab_cmp *cmp, const struct 
 void ab_rep_summary(struct ab_sb *b, const struct ab_results *r, const struct ab_cmp *cmp,
 		    const struct ab_rep_modes *ms)
 {
-	static const char *const want[] = {"ns_per_page", "vcpu_rel",	  "fault_p99_ns",
-					   "false_old",	  "lock_wait_ns", "declines"};
+	static const char *const want[] = {"ns_per_page", "vcpu_blocked_frac", "fault_p99_ns",
+					   "false_old",	  "lock_wait_ns",      "declines"};
 	char be[AB_REP_MAXBE][AB_NAME_TOKEN];
 	int nbe = ab_rep_backends(r, be);
 
@@ -568,8 +578,10 @@ void ab_rep_summary(struct ab_sb *b, const struct ab_results *r, const struct ab
 		ab_sb_rule(b, '-');
 		ab_sb_wrap(b, "", "", head);
 		ab_sb_printf(b, "  %-14s", "mode");
-		for (int j = 0; j < nmet; j++)
-			ab_sb_printf(b, "%16.16s", met[j]);
+		for (int j = 0; j < nmet; j++) /* 15 columns and a space */
+			ab_sb_printf(b, " %15.15s",
+				     !strcmp(met[j], "vcpu_blocked_frac") ? "vcpu_blocked"
+									  : met[j]);
 		ab_sb_printf(b, "\n");
 		for (int mi = 0; mi < ms->n; mi++)
 			if (bench[mi])

@@ -899,7 +899,7 @@ static void kc_counters_contended(struct kcase *c)
 	ab_counter(st, "populate_ns", (double)c->wall_ns / nw, AB_CTR_DEFAULT);
 	ab_counter(st, "base_populate_ns", (double)c->base_wall_ns / nw, AB_CTR_DEFAULT);
 	if (c->wall_ns)
-		ab_counter(st, "vcpu_rel", (double)c->base_wall_ns / (double)c->wall_ns,
+		ab_counter(st, "populate_rel", (double)c->base_wall_ns / (double)c->wall_ns,
 			   AB_CTR_DEFAULT);
 	quantiles(st, &c->hfa, (const char *[3]){"fault_p50_ns", "fault_p99_ns", "fault_max_ns"});
 	quantiles(st, &c->hfb, (const char *[3]){NULL, "base_fault_p99_ns", NULL});

@@ -63,7 +63,7 @@ for b in bs:
     v = int(parts[4].split(":")[1])
     # contended phase (populate under aging), its unaged twin, the quiet first touch
     for c in ("ns_per_page", "pages_per_s", "calls_per_s", "age_pass_ns", "populate_ns",
-              "base_populate_ns", "vcpu_rel", "fault_p50_ns", "fault_p99_ns", "fault_max_ns",
+              "base_populate_ns", "populate_rel", "fault_p50_ns", "fault_p99_ns", "fault_max_ns",
               "base_fault_p99_ns", "first_touch_p50_ns", "first_touch_p99_ns",
               "first_touch_pages_per_s", "window_ns", "window_calls", "window_faults",
               "refault_vcpu_rel", "refault_faults",
@@ -91,11 +91,11 @@ for m in bad:
     print("FAIL:", m)
 for b in bs:
     print("%s: pass %.1f ms (%.0f ns/page), %.0f calls and %.0f faults in the %.0f ms window, "
-          "populate %.0f / %.0f ms without / with aging (vcpu_rel %.3f), fault p99 %.0f / %.0f ns"
+          "populate %.0f / %.0f ms without / with aging (populate_rel %.3f), fault p99 %.0f / %.0f ns"
           % (b["name"], b.get("age_pass_ns", 0) / 1e6, b.get("ns_per_page", 0),
              b.get("window_calls", 0), b.get("window_faults", 0), b.get("window_ns", 0) / 1e6,
              b.get("base_populate_ns", 0) / 1e6, b.get("populate_ns", 0) / 1e6,
-             b.get("vcpu_rel", 0), b.get("base_fault_p99_ns", 0), b.get("fault_p99_ns", 0)))
+             b.get("populate_rel", 0), b.get("base_fault_p99_ns", 0), b.get("fault_p99_ns", 0)))
 sys.exit(1 if bad else 0)
 PY
 
@@ -134,7 +134,7 @@ for b in d["benchmarks"]:
 if len(seen) < 10:
     bad.append("only %d counters seen: %s" % (len(seen), sorted(seen)))
 # the headline counters name the phase they come from
-for k in ("ns_per_page", "lock_wait_ns", "vcpu_rel", "fault_p99_ns"):
+for k in ("ns_per_page", "lock_wait_ns", "populate_rel", "fault_p99_ns"):
     m = schema.get(k, {}).get("meaning", "")
     if "contended" not in m and "while aging" not in m:
         bad.append("counter %s: meaning does not name its phase: %r" % (k, m))
