@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include "abmodel.h"
+#include "bench_host.h"
 
 #include <ab_bench_config.h>
 #include <ab_common.h>
@@ -187,6 +188,9 @@ struct mb_case {
 	bool placeholders;
 	/* floor and baseline */
 	double ratio, rate_aging, rate_base;
+	/* the host over the aging window (bench_host.h) */
+	struct mb_host_snap h0, h1;
+	int *tids;
 };
 
 static bool mb_fail(struct mb_case *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -400,6 +404,10 @@ static void mb_timed_loop(struct mb_case *c)
 	__atomic_store_n(&c->phase, 1, __ATOMIC_RELAXED);
 	uint64_t acc0 = sum_accesses(c->v, c->nv), f0 = sum_faults(c->v, c->nv);
 	uint64_t lw0 = sum_lock_wait(c->v, c->nv), d0 = sum_dropped(c->v, c->nv);
+	c->tids = calloc((size_t)c->nv + 1, sizeof(int));
+	for (int i = 0; c->tids && i < c->nv; i++)
+		c->tids[i] = c->v[i].tid;
+	mb_host_snap(&c->h0, c->tids, c->tids ? c->nv : 0);
 	uint64_t w0 = ab_now_ns();
 	while (ab_keep_running(c->st)) {
 		memset(&res, 0, sizeof(res));
@@ -439,6 +447,7 @@ static void mb_timed_loop(struct mb_case *c)
 		memset(&res, 0, sizeof(res));
 		ab_model_age_batch(c->m, c->mode->id, 0, c->pages, c->batch, true, NULL, &res);
 	}
+	mb_host_snap(&c->h1, c->tids, c->tids ? c->nv : 0);
 	c->win_ns = ab_now_ns() - w0 - cnt_ns;
 	c->win_acc = sum_accesses(c->v, c->nv) - acc0 - cnt_acc;
 	c->win_f = sum_faults(c->v, c->nv) - f0 - cnt_f;
@@ -550,6 +559,7 @@ static void mb_counters_aging(struct mb_case *c)
 		ab_counter(st, "false_old", (double)c->false_old / n, AB_CTR_DEFAULT);
 	if (tree)
 		ab_counter(st, "walker_scan_ratio", c->ratio, AB_CTR_DEFAULT);
+	mb_host_counters(st, &c->h0, &c->h1, c->nv);
 }
 
 static void mb_counters_vcpus(struct mb_case *c)
@@ -584,6 +594,17 @@ static void mb_counters_vcpus(struct mb_case *c)
 		ab_record_cdf(st, "base_fault", &h);
 	}
 	ab_counter(st, "vcpu_faults_per_s", (double)c->win_f / ((double)c->win_ns * 1e-9), 0);
+	/* stalls: faults served over AB_STALL_NS late (a descheduled vCPU), per
+	 * fault recorded, with aging and in the baseline window */
+	uint64_t st1 = 0, st0 = 0, n1 = 0, n0 = 0;
+	for (int i = 0; i < c->nv; i++) {
+		st1 += c->v[i].stalls[1];
+		st0 += c->v[i].stalls[0];
+		n1 += c->hist[2 * i + 1].count;
+		n0 += c->hist[2 * i].count;
+	}
+	ab_counter(st, "fault_stall_frac", (double)st1 / (double)(n1 ? n1 : 1), 0);
+	ab_counter(st, "base_fault_stall_frac", (double)st0 / (double)(n0 ? n0 : 1), 0);
 	ab_counter(st, "vcpu_accesses_per_s", c->rate_aging, 0);
 	ab_counter(st, "pool_waits", (double)ab_model_pool_waits(c->m), 0);
 	if (c->rate_base > 0 || c->err[0])
@@ -608,6 +629,9 @@ static void mb_free(struct mb_case *c)
 	free(c->v);
 	free(c->hist);
 	free(c->vt);
+	free(c->tids);
+	mb_host_free(&c->h0);
+	mb_host_free(&c->h1);
 	if (c->m)
 		ab_model_destroy(c->m);
 }

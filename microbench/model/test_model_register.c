@@ -328,6 +328,26 @@ int main(void)
 		CHECK(!json_object_get(b, "access_rel") || num(b, "access_rel") > 0,
 		      "%s: access_rel", name);
 		CHECK(num(b, "walker_scan_ratio") > 0, "%s: walker_scan_ratio", name);
+		/* the lock's share of vCPU time: a fraction, 0 for the lockless
+		 * fast_only at shadow:0 (it never takes mmu_lock) */
+		double bf = num(b, "vcpu_blocked_frac");
+		CHECK(bf >= 0 && bf <= 1, "%s: vcpu_blocked_frac %g", name, bf);
+		CHECK(!fast || bf == 0, "%s: fast_only blocked the vCPU (%g)", name, bf);
+		/* the host: fractions of the window; marked iff a thread was off-CPU
+		 * for more than 2% of it (schedstat missing: null, never marked) */
+		double wo = num(b, "walker_offcpu_frac"), vo = num(b, "vcpu_offcpu_frac");
+		double hi = num(b, "host_interfered");
+		if (json_is_number(json_object_get(b, "walker_offcpu_frac"))) {
+			CHECK(wo >= 0 && wo <= 1.05 && vo >= 0 && vo <= 1.05,
+			      "%s: off-CPU fractions %g %g", name, wo, vo);
+			CHECK(hi == (wo > 0.02 || vo > 0.02), "%s: host_interfered %g, off-CPU %g %g",
+			      name, hi, wo, vo);
+		} else {
+			CHECK(hi == 0, "%s: marked without schedstat", name);
+		}
+		double sf = num(b, "fault_stall_frac"), bs = num(b, "base_fault_stall_frac");
+		CHECK(sf >= 0 && sf <= 1 && bs >= 0 && bs <= 1, "%s: stall fractions %g %g", name,
+		      sf, bs);
 		CHECK(num(b, "vcpu_faults_per_s") > 0, "%s: vCPUs did not fault", name);
 		CHECK(fast == (json_object_get(b, "lock_wait_ns") == NULL),
 		      "%s: lock_wait_ns present iff the walker takes mmu_lock", name);
