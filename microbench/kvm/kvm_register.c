@@ -184,7 +184,7 @@ static int pick_modes(const struct ab_bench_config *cfg, struct kmodes *km, char
 	return 0;
 }
 
-/* Guest memory the kvm_chosen driver can age: anonymous and THP unless it needs
+/* Guest memory the chosen driver can age: anonymous and THP unless it needs
  * files, then file-backed. */
 static int pick_backings(enum ab_vm_backing *backings)
 {
@@ -244,7 +244,10 @@ static int set_params(const struct ab_bench_config *cfg)
 
 	kvm_params.pin = cfg->pin;
 	kvm_params.preset = cfg->preset != NULL;
+	/* the preset's aged populate ends with the population (no minimum
+	 * window: passes after it would not be contended) */
 	kvm_params.min_age_ms = cfg->min_age_ms > 0 ? (uint64_t)cfg->min_age_ms
+				: cfg->preset	    ? 0
 				: cfg->quick	    ? 200
 						    : 1000;
 	kvm_params.zap_mib_s = cfg->zap_mib_s;

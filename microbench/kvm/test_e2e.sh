@@ -87,9 +87,21 @@ for b in bs:
     need(b.get("oversubscribed") == (1 if v + 1 > pus else 0),
          "%s: oversubscribed %r with %d PUs" % (n, b.get("oversubscribed"), pus))
     need(b.get("iterations") == 2, n + ": 2 contended windows (iterations)")
+    # the passes are split by whether they overlapped the vCPUs' faults: the
+    # window of --min-age-ms 150 outlasts a 64 MiB populate, so some are quiet
+    ov = b.get("overlap_frac", -1)
+    need(0 < ov <= 1, "%s: overlap_frac %r in (0, 1]" % (n, ov))
+    need(b.get("contended_calls", 0) >= 1, n + ": at least one contended pass per window")
+    need(abs(b.get("contended_calls", 0) + b.get("quiet_calls", 0) - b.get("window_calls", -1)) < 1e-6,
+         n + ": contended + quiet passes = window_calls")
+    need(b.get("quiet_calls", 0) == 0 or b.get("quiet_ns_per_page", 0) > 0,
+         n + ": quiet passes have their own cost")
 for m in bad:
     print("FAIL:", m)
 for b in bs:
+    print("%s: overlap_frac %.2f (%.1f contended, %.1f quiet passes, quiet %.0f ns/page)"
+          % (b["name"], b.get("overlap_frac", 0), b.get("contended_calls", 0),
+             b.get("quiet_calls", 0), b.get("quiet_ns_per_page") or 0))
     print("%s: pass %.1f ms (%.0f ns/page), %.0f calls and %.0f faults in the %.0f ms window, "
           "populate %.0f / %.0f ms without / with aging (populate_rel %.3f), fault p99 %.0f / %.0f ns"
           % (b["name"], b.get("age_pass_ns", 0) / 1e6, b.get("ns_per_page", 0),
