@@ -298,6 +298,7 @@ struct kcase {
 	uint64_t base_wall_ns, wall_ns, win_ns, win_faults, win_calls, nwin;
 	struct ager ag; /* sums over the contended windows */
 	uint64_t k_lw, k_dc, k_calls, k_walk;
+	uint64_t k_win_calls; /* ager calls of the counters window (0: the timed ones) */
 	/* steady refaults */
 	bool has_rf_phase;
 	struct ab_hist hrb, hra;
@@ -528,6 +529,19 @@ static void ager_add(struct ager *sum, const struct ager *a)
 	sum->wall_ns += a->wall_ns;
 }
 
+/* The kernel's aging stats of window @wa into the case's sums. */
+static void kc_add_kstats(struct kcase *c, const struct win *wa)
+{
+	if (wa->kok) {
+		c->k_lw += wa->k1[0] - wa->k0[0];
+		c->k_dc += wa->k1[1] - wa->k0[1];
+		c->k_calls += wa->k1[2] - wa->k0[2];
+		c->k_walk += wa->k1[3] - wa->k0[3];
+	} else {
+		c->has_k = false;
+	}
+}
+
 /*
  * The contended phase (workload a, access_tracking_perf_test's benchmark
  * mode): the vCPUs populate their zapped memory (anon: freed pages, so a
@@ -579,14 +593,43 @@ static bool kc_contended(struct kcase *c)
 	c->win_calls += a.calls;
 	c->nwin++;
 	ager_add(&c->ag, &a);
-	if (wa.kok) {
-		c->k_lw += wa.k1[0] - wa.k0[0];
-		c->k_dc += wa.k1[1] - wa.k0[1];
-		c->k_calls += wa.k1[2] - wa.k0[2];
-		c->k_walk += wa.k1[3] - wa.k0[3];
-	} else {
-		c->has_k = false;
-	}
+	/* with kvm.age_stats switchable the counts come from the counters
+	 * window (kc_counters_window), not from the timed ones */
+	if (!c->p->stats_ctl)
+		kc_add_kstats(c, &wa);
+	return true;
+}
+
+/*
+ * One more aged populate with kvm.age_stats on, after the timed windows: the
+ * counts the stats give (lock wait, declines, notifier calls, walk time),
+ * none of its times in the headline. Only where the stats can be switched,
+ * and not for the hook (it answers lock wait, declines and calls itself).
+ */
+static bool kc_counters_window(struct kcase *c)
+{
+	struct ab_vm_work w;
+	struct win wa;
+	struct ager a;
+	bool ok;
+
+	if (!c->p->stats_ctl || c->kb->drv->per_mode) /* the hook counts its own calls */
+		return true;
+	ab_vm_work_init(&w);
+	w.op = c->op;
+	c->d.budget = c->kb->drv == &ab_kvm_drv_reclaim ? c->npages / 16 : 0;
+	if (!kc_zap(c))
+		return false;
+	ager_init(c, &a);
+	kvm_age_stats_set(true);
+	ok = kc_window(c, &w, false, c->p->min_age_ms * 1000000ull, &a, &wa);
+	kvm_age_stats_set(false);
+	ager_free(&a);
+	c->d.budget = 0;
+	if (!ok)
+		return false;
+	kc_add_kstats(c, &wa);
+	c->k_win_calls += a.calls;
 	return true;
 }
 
@@ -710,18 +753,25 @@ static void kc_counters_contended(struct kcase *c)
 	ab_counter(st, "age_pass_ns", (double)a->ns / n, AB_CTR_DEFAULT);
 	if (a->has_young)
 		ab_counter(st, "young", (double)a->young / n, AB_CTR_DEFAULT);
-	/* the hook's own answer, else the kernel's stats over the window */
+	/* the hook's own answer, else the kernel's stats over the counters
+	 * window (stats switchable: kc_counters_window) or the timed ones,
+	 * per pass of that window */
+	double kn = c->k_win_calls ? (double)c->k_win_calls : n;
 	if (a->has_lw)
 		ab_counter(st, "lock_wait_ns", (double)a->lw / n, AB_CTR_DEFAULT);
 	else if (c->has_k)
-		ab_counter(st, "lock_wait_ns", (double)c->k_lw / n, AB_CTR_DEFAULT);
+		ab_counter(st, "lock_wait_ns", (double)c->k_lw / kn, AB_CTR_DEFAULT);
 	if (a->has_dc)
 		ab_counter(st, "declines", (double)a->dc / n, AB_CTR_DEFAULT);
 	else if (c->has_k)
-		ab_counter(st, "declines", (double)c->k_dc / n, AB_CTR_DEFAULT);
+		ab_counter(st, "declines", (double)c->k_dc / kn, AB_CTR_DEFAULT);
+	/* whether the timed windows ran instrumented: the stats on (could not
+	 * be switched off) or the hook (it instruments its own calls) */
+	ab_counter(st, "age_stats_timed", c->p->stats_on || c->kb->drv->per_mode ? 1 : 0,
+		   AB_CTR_DEFAULT);
 	if (c->has_k && !c->kb->drv->per_mode) {
-		ab_counter(st, "kvm_calls", (double)c->k_calls / n, AB_CTR_DEFAULT);
-		ab_counter(st, "kvm_walk_ns", (double)c->k_walk / n, AB_CTR_DEFAULT);
+		ab_counter(st, "kvm_calls", (double)c->k_calls / kn, AB_CTR_DEFAULT);
+		ab_counter(st, "kvm_walk_ns", (double)c->k_walk / kn, AB_CTR_DEFAULT);
 	} else if (a->has_nc) {
 		/* the hook's own count: notifier calls of batch:N pages per pass */
 		ab_counter(st, "kvm_calls", (double)a->nc / n, AB_CTR_DEFAULT);
@@ -836,6 +886,7 @@ void kvm_bench_fn(ab_state *st, void *arg)
 	while (ok && ab_keep_running(st))
 		ok = kc_contended(&c);
 	c.timed_loop_ran = true;
+	ok = ok && kc_counters_window(&c);
 	ok = ok && (c.p->preset || (kc_refaults(&c) && kc_accuracy(&c)));
 	if (ok) {
 		kc_counters_contended(&c);

@@ -27,6 +27,12 @@ struct kparams {
 	int pus;	     /* processing units (oversubscribed: vCPUs + 1 > pus) */
 	bool pin;
 	bool preset; /* houghton-v4: first touch + the contended phase only */
+	/*
+	 * kvm.age_stats: off in the timed windows, on in one counters window
+	 * per repetition (stats_ctl: the parameter can be written); stats_on:
+	 * on in the timed windows (it was on and cannot be turned off).
+	 */
+	bool stats_ctl, stats_on;
 };
 
 struct kbench {
@@ -42,6 +48,9 @@ extern const struct ab_kvm_driver *kvm_chosen;
 
 /* One repetition of one benchmark (Google Benchmark's function; @arg a struct kbench). */
 void kvm_bench_fn(ab_state *st, void *arg);
+
+/* kvm.age_stats on (1) or off (0), when kvm_params.stats_ctl. */
+void kvm_age_stats_set(bool on);
 
 /* Helpers (kvm_bench.c). */
 void kvm_sleep_ns(uint64_t ns);

@@ -31,15 +31,28 @@ static const char *backing_tag(enum ab_vm_backing b)
 /* ---- registration ---------------------------------------------------- */
 
 /*
- * The series' aging stats (lock wait, walk time, declines) are off by default
- * (kvm.age_stats, a static key): turn them on for the run; the cleanup
+ * The series' aging stats (lock wait, walk time, declines: kvm.age_stats, a
+ * static key) cost time inside the write lock of the locking modes, so the
+ * timed windows run with them off and one extra window per repetition with
+ * them on gives the counts (kvm_bench.c, kc_counters_window); the cleanup
  * registry writes the old value back at exit, also after a signal.
  */
-static void enable_age_stats(void)
+static const char age_stats_path[] = "/sys/module/kvm/parameters/age_stats";
+
+void kvm_age_stats_set(bool on)
 {
-	static const char p[] = "/sys/module/kvm/parameters/age_stats";
+	FILE *f;
+
+	if (!kvm_params.stats_ctl || !(f = fopen(age_stats_path, "we")))
+		return;
+	fputs(on ? "1" : "0", f);
+	fclose(f);
+}
+
+static void age_stats_init(void)
+{
 	char cur[16] = "";
-	FILE *f = fopen(p, "re");
+	FILE *f = fopen(age_stats_path, "re");
 
 	if (!f)
 		return;
@@ -47,16 +60,22 @@ static void enable_age_stats(void)
 		cur[0] = 0;
 	fclose(f);
 	cur[strcspn(cur, "\n")] = 0;
-	if (!strcmp(cur, "Y") || !strcmp(cur, "1")) {
-		ab_add_context("kvm_age_stats", "on (already)");
+	kvm_params.stats_on = !strcmp(cur, "Y") || !strcmp(cur, "1");
+	if (!cur[0] || ab_cleanup_add(AB_CLEANUP_WRITE, age_stats_path, cur) < 0 ||
+	    !(f = fopen(age_stats_path, "we"))) {
+		ab_add_context("kvm_age_stats", kvm_params.stats_on
+						    ? "on in every window (cannot be switched)"
+						    : "off (cannot be turned on)");
 		return;
 	}
-	if (!cur[0] || ab_cleanup_add(AB_CLEANUP_WRITE, p, cur) < 0 || !(f = fopen(p, "we"))) {
-		ab_add_context("kvm_age_stats", "off (cannot be turned on)");
-		return;
-	}
-	fputs("1", f);
-	ab_add_context("kvm_age_stats", fclose(f) ? "off (write failed)" : "on (for this run)");
+	kvm_params.stats_ctl = fputs("0", f) >= 0;
+	kvm_params.stats_ctl &= fclose(f) == 0;
+	kvm_params.stats_on = !kvm_params.stats_ctl && kvm_params.stats_on;
+	ab_add_context("kvm_age_stats",
+		       kvm_params.stats_ctl
+			   ? "off in the timed windows, on in one counters window per repetition "
+			     "(the age_bench hook instruments its own calls whatever the setting)"
+			   : "write failed");
 }
 
 /*
@@ -166,7 +185,7 @@ static int pick_modes(const struct ab_bench_config *cfg, struct kmodes *km, char
 		if (kernel_modes(cfg->mode, km->modes, &km->nmodes, km->missing,
 				 sizeof(km->missing), err, errlen))
 			return -1;
-		enable_age_stats();
+		age_stats_init();
 	} else {
 		if (cfg->mode && strcmp(cfg->mode, "native")) {
 			snprintf(err, errlen,
