@@ -503,6 +503,38 @@ static void eval_def(struct ab_answer *a, const struct cmp_def *d, const struct 
 	snprintf(row->unit, sizeof(row->unit), "%s", m && m->unit ? m->unit : "");
 }
 
+/* "N of M repetitions marked ..." for @r (nothing when it does not record host_interfered). */
+static void host_line(const struct ab_results *r, char *buf, size_t len)
+{
+	size_t marked = 0, reps = 0, nl = 0;
+	double *load = NULL;
+
+	buf[0] = 0;
+	for (size_t i = 0; r && i < r->nb; i++) {
+		const struct ab_metric *m = ab_bench_metric(&r->b[i], "host_interfered");
+		const struct ab_metric *l = ab_bench_metric(&r->b[i], "loadavg_1m");
+
+		for (size_t k = 0; m && k < m->n; k++) {
+			marked += m->v[k] > 0;
+			reps++;
+		}
+		if (l && l->n) {
+			load = realloc(load, (nl + l->n) * sizeof(*load));
+			if (!load)
+				abort();
+			memcpy(load + nl, l->v, l->n * sizeof(*load));
+			nl += l->n;
+		}
+	}
+	if (reps)
+		snprintf(buf, len,
+			 "%zu of %zu repetitions marked host_interfered (a measured thread "
+			 "off-CPU > 2%% of its window)%s%.2g",
+			 marked, reps, nl ? "; load average median " : "",
+			 nl ? ab_median(load, nl) : 0.0);
+	free(load);
+}
+
 /* Holm over every measured primary of every question; then each row's decision. */
 static void holm_primaries(struct ab_answer a[AB_ANS_N])
 {
@@ -748,6 +780,11 @@ static void v4(struct ab_answer *a, const struct source *s)
 		setf(a->verdict, sizeof(a->verdict),
 		     "not sizable: x%.3g [x%.3g, x%.3g] does not reach x%.2f", e->est, e->lo, e->hi,
 		     t);
+	else if (e->hi <= t)
+		setf(a->verdict, sizeof(a->verdict),
+		     "undecided: x%.3g [x%.3g, x%.3g] is beyond x%.2f but not significant after "
+		     "Holm (p %.2g, %zu %s; more --reps)",
+		     e->est, e->lo, e->hi, t, e->p_adj, e->n, e->paired ? "pairs" : "reps");
 	else
 		setf(a->verdict, sizeof(a->verdict),
 		     "undecided: x%.3g, CI [x%.3g, x%.3g] straddles x%.2f (more --reps)", e->est,
@@ -780,6 +817,11 @@ void ab_answers_compute(const struct ab_ans_input *in, int nin, struct ab_answer
 	for (int i = 0; i < NDEFS; i++)
 		eval_def(&a[cmp_defs[i].q], &cmp_defs[i], &s[cmp_defs[i].cfg]);
 	holm_primaries(a);
+	for (int q = 0; q < AB_ANS_N; q++) {
+		enum cfg_kind k = q == 0 ? (s[CFG_MACRO].r ? CFG_MACRO : CFG_SHADOW) : CFG_MICRO;
+
+		host_line(s[k].r, a[q].host, sizeof(a[q].host));
+	}
 	v1(&a[0], s, macro_input(in, nin) != NULL);
 	v2(&a[1], s);
 	v3(&a[2], s);

@@ -53,6 +53,7 @@ struct ab_answer {
 	char basis[240];   /* the controlled comparison: modes, workload, backend */
 	char rule[240];	   /* the fixed primaries and the verdict's rule */
 	char source[200];  /* data source and trust level */
+	char host[200];	   /* repetitions the host interfered with, in that source */
 	char verdict[240]; /* one line */
 	char note[240];	   /* what the rows leave out, e.g. a metric 0 in every repetition */
 	char missing[240]; /* what is missing (answered = false) */

@@ -77,6 +77,13 @@ void ab_answers_text(struct ab_sb *b, const struct ab_answer a[AB_ANS_N], int wi
 			wrap(b, width, "  rule:    ", x->rule);
 		if (x->source[0])
 			wrap(b, width, "  source:  ", x->source);
+		if (x->host[0]) { /* once per page when the sources are the same */
+			bool seen = false;
+
+			for (int p = 0; p < q && !seen; p++)
+				seen = !strcmp(a[p].host, x->host);
+			wrap(b, width, "  host:    ", seen ? "as above" : x->host);
+		}
 		for (int r = 0; r < x->nrows; r++) {
 			const struct ab_ans_row *row = &x->rows[r];
 			char eff[128];
@@ -90,8 +97,8 @@ void ab_answers_text(struct ab_sb *b, const struct ab_answer a[AB_ANS_N], int wi
 			if ((int)strlen(line) + 2 <= width) { /* the columns, as they are */
 				ab_sb_printf(b, "  %s\n", line);
 			} else { /* the effect on a line of its own */
-				snprintf(line, sizeof(line), "%s %-28s %s", row->primary ? "P" : " ",
-					 row->label, row->metric);
+				snprintf(line, sizeof(line), "%s %-28s %s",
+					 row->primary ? "P" : " ", row->label, row->metric);
 				ab_sb_printf(b, "  %s\n", line);
 				wrap(b, width, "        ", eff);
 			}
@@ -142,11 +149,11 @@ json_t *ab_answers_json(const struct ab_answer a[AB_ANS_N])
 			json_array_append_new(rows, effect_json(&x->rows[r]));
 		json_object_set_new(
 		    o, x->id,
-		    json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "who",
-			      x->who, "question", x->question, "answered", x->answered, "verdict",
-			      x->verdict, "note", x->note, "basis", x->basis, "rule", x->rule,
-			      "source", x->source, "missing", x->missing, "command", x->command,
-			      "headline",
+		    json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
+			      "who", x->who, "question", x->question, "answered", x->answered,
+			      "verdict", x->verdict, "note", x->note, "basis", x->basis, "rule",
+			      x->rule, "host", x->host, "source", x->source, "missing", x->missing,
+			      "command", x->command, "headline",
 			      x->headline >= 0 && x->headline < x->nrows
 				  ? effect_json(&x->rows[x->headline])
 				  : json_null(),

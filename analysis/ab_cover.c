@@ -111,6 +111,10 @@ static void sources(struct ab_sb *b, const struct ab_results *r, int nr, char pa
 		ab_sb_printf(b, "  [%d] %s\n", i + 1, ab_answers_trust(&r[i]));
 		ab_sb_printf(b, "      kernel %.58s\n", ctxs(&r[i], "kernel_release"));
 		ab_sb_printf(b, "      %.66s\n", ctxs(&r[i], "hwloc_topology"));
+		/* the lab's accelerator and QEMU: what the timings are timings of */
+		if (ab_results_context(&r[i], "lab_accel") || ab_results_context(&r[i], "lab_qemu"))
+			ab_sb_printf(b, "      accelerator %.30s, QEMU %.26s\n",
+				     ctxs(&r[i], "lab_accel"), ctxs(&r[i], "lab_qemu"));
 		wrap_command(b, cmd ? cmd : "?");
 		free(cmd);
 		(void)paths;

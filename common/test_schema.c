@@ -59,7 +59,9 @@ static void test_counters(void)
 		  !ab_gbench_field("ns_per_page"),
 	      "Google Benchmark fields are not counters");
 	CHECK(ab_counter_find("ns_per_page")->better == AB_BETTER_LOWER, "ns_per_page lower");
-	CHECK(ab_counter_find("vcpu_rel")->better == AB_BETTER_HIGHER, "vcpu_rel higher");
+	CHECK(ab_counter_find("access_rel")->better == AB_BETTER_HIGHER, "access_rel higher");
+	CHECK(ab_counter_find("vcpu_blocked_frac")->better == AB_BETTER_LOWER,
+	      "vcpu_blocked_frac lower");
 	CHECK(ab_better_parse("sideways") == -1, "bad direction rejected");
 }
 

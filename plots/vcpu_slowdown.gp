@@ -1,6 +1,6 @@
-# vCPU slowdown under aging: vcpu_rel = vCPU accesses/s with aging / without
+# vCPU slowdown under aging: access_rel = vCPU accesses/s with aging / without
 # (1.0 = no slowdown), per mode, vs vCPU threads (median, bars: quartiles).
-# Data blocks: vcpus  median_vcpu_rel  q1  q3
+# Data blocks: vcpus  median_access_rel  q1  q3
 load gpdir.'/common.gp'
 set title fig_title."\n".subtitle
 set xlabel fig_xlabel

@@ -204,7 +204,7 @@ static void agg_add(struct agg *a, json_t *b)
 		a->log_ratio += log(v);
 		a->n_ratio++;
 	}
-	v = num(b, "vcpu_rel", &ok);
+	v = num(b, "vcpu_blocked_frac", &ok);
 	if (ok) {
 		a->rel_sum += v;
 		a->n_rel++;
@@ -281,8 +281,9 @@ static json_t *summary_row(const struct agg *a, FILE *out)
 		json_object_set_new(row, "walker_scan_ratio_geomean", json_real(g));
 	}
 	if (a->n_rel) {
-		snprintf(c[2], 32, "%.3f", a->rel_sum / a->n_rel);
-		json_object_set_new(row, "vcpu_rel_mean", json_real(a->rel_sum / a->n_rel));
+		snprintf(c[2], 32, "%.2f%%", 100 * a->rel_sum / a->n_rel);
+		json_object_set_new(row, "vcpu_blocked_frac_mean",
+				    json_real(a->rel_sum / a->n_rel));
 	}
 	if (a->n_p99) {
 		snprintf(c[3], 32, "%.0f ns", a->p99_max);
@@ -309,12 +310,12 @@ static json_t *summarise(json_t *root, FILE *out)
 	json_t *arr = json_array();
 
 	fprintf(out, "%-14s %5s %6s %8s %11s %8s %11s %8s %9s\n", "walker", "vcpus", "shadow",
-		"ns/page", "walker/scan", "vcpu_rel", "fault_p99", "declines", "false_old");
+		"ns/page", "walker/scan", "vcpu_blkd", "fault_p99", "declines", "false_old");
 	for (int k = 0; k < naggs; k++)
 		json_array_append_new(arr, summary_row(&aggs[k], out));
 	fprintf(out, "(per walker, vCPU threads and %% of the range needing the lock: geometric "
-		     "mean over\n page sizes, ranges and invalidation rates; fault_p99: worst; "
-		     "declines, false_old: per call)\n");
+		     "mean over\n page sizes, ranges and invalidation rates; vcpu_blkd: vCPU time "
+		     "blocked on mmu_lock;\n fault_p99: worst; declines, false_old: per call)\n");
 	return arr;
 }
 

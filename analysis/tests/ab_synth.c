@@ -77,7 +77,7 @@ static const struct ctr ctrs[] = {
     {"lock_wait_ns", "ns", "lower"},	     {"declines", "per call", "lower"},
     {"fault_p50_ns", "ns", "lower"},	     {"fault_p99_ns", "ns", "lower"},
     {"fault_max_ns", "ns", "lower"},	     {"vcpu_accesses_per_s", "accesses/s", "higher"},
-    {"vcpu_rel", "ratio", "higher"},	     {"false_old", "pages/call", "lower"},
+    {"access_rel", "ratio", "higher"},	     {"false_old", "pages/call", "lower"},
     {"walker_scan_ratio", "ratio", "lower"},
 };
 static const struct ctr mctrs[] = {
@@ -338,7 +338,7 @@ int main(int argc, char **argv)
 						      lower));
 					json_object_set_new(row, "vcpu_accesses_per_s",
 							    json_real(2e7 * rel * higher));
-					json_object_set_new(row, "vcpu_rel",
+					json_object_set_new(row, "access_rel",
 							    json_real(rel * higher));
 					json_object_set_new(
 					    row, "false_old",

@@ -190,6 +190,16 @@ if awk 'length > 72 { bad = 1 } END { exit bad }' "$tmp/cover"; then ok; else ba
 if [[ $(grep -Eo '^Q[1-4] ' "$tmp/cover" | tr -d ' \n') == Q1Q2Q3Q4 ]]; then ok; else bad "cover letter lacks Q1..Q4"; fi
 has "$tmp/cover" '^Data \(each answer names its source\):'
 has "$tmp/cover" '^  \[3\] '
+# a lab run's accelerator and QEMU go under its source
+python3 - "$tmp/small/results.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["context"].update(lab_accel="tcg (single-threaded)", lab_qemu="10.0.2")
+json.dump(d, open(sys.argv[1], "w"))
+PY
+"$tool" report --cover-letter "$tmp/small" >"$tmp/cover3" 2>&1 || bad "cover letter lab: exit $?"
+has "$tmp/cover3" '^      accelerator tcg \(single-threaded\), QEMU 10\.0\.2$'
+if grep -q '^      accelerator' "$tmp/cover"; then bad "an accelerator line without lab context"; else ok; fi
 "$tool" report --cover-letter "$tmp/nonexistent" >/dev/null 2>"$tmp/cover2.err"
 if [[ $? == 2 ]] && grep -q 'no results.json there' "$tmp/cover2.err"; then ok; else bad "cover letter of a missing dir: not exit 2 with a reason"; fi
 

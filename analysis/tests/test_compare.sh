@@ -79,13 +79,13 @@ has worse10 out 'geometric mean'
 run worse10_json 1 --format json "$tmp/base.json" "$tmp/worse10.json"
 verdict worse10_json "$B" ns_per_page worse
 verdict worse10_json "$B" pages_per_s worse
-verdict worse10_json "$B" vcpu_rel worse
+verdict worse10_json "$B" access_rel worse
 verdict worse10_json "$B" young same
 has worse10_json out '"regression": true'
 # the same shift the other way: improvement, exit 0
 run better10 0 --format json "$tmp/base.json" "$tmp/better10.json"
 verdict better10 "$B" ns_per_page better
-verdict better10 "$B" vcpu_rel better
+verdict better10 "$B" access_rel better
 has better10 out '"worse": 0'
 # a 1% shift: significant p, but below the 2% minimum effect
 run worse1 0 --format json "$tmp/base.json" "$tmp/worse1.json"

@@ -74,8 +74,9 @@ has "$r" '^  agebench +0\.1\.0-synthetic'
 has "$r" "^  \\$ agebench run --backend model --reps 9 --out 'results/synthetic run'"
 has "$r" '^  modes +locked read_locked fast_only bitmap scan'
 has "$r" '^Summary$'
-has "$r" '^model 4K pages:16384 inval:0, 8 vCPUs: mean, then the shift'
-has "$r" '^  fast_only +7\.5020 +-89%\+ +0\.9200 \+156%\+'
+has "$r" '^model 4K pages:16384 inval:0, 8 vCPUs: median, then the shift'
+has "$r" '^  mode +ns_per_page +vcpu_blocked +false_old +lock_wait_ns'
+has "$r" '^  fast_only +7\.5020 +-89%\+ +0 -100%\+'
 has "$r" '^ns_per_page: aging cost per page \[ns, lower is better\]'
 has "$r" '^  fixed: model 4K pages:16384 inval:0'
 # locked absolute, others relative with significance marks (synthetic: fast_only -55.7% at 1 vCPU)

@@ -244,8 +244,12 @@ struct ab_vcpu {
 	uint64_t lock_wait_ns;	 /* time blocked on mmu_lock so far */
 	uint64_t dropped;	 /* open loop: arrivals dropped, over 1 ms overdue */
 	int pinned_pu;		 /* PU it was bound to (pin_role >= 0), -1 if binding failed */
+	int tid;		 /* its thread id (gettid), set when it starts */
 	struct ab_hist *hist[2]; /* caller-allocated, may be NULL */
+	/* open loop: faults over AB_STALL_NS late, phase 2 into [0], phase 1 into [1] */
+	uint64_t stalls[2];
 };
+#define AB_STALL_NS 100000ull	  /* a fault this late is a stall (a host descheduling) */
 void *ab_vcpu_thread(void *vcpu); /* pthread entry */
 
 /* Invalidation thread: zaps one range of @zap_pages at a random aligned

@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Uniform in [0, n). */
 static inline uint64_t rng_below(uint64_t *s, uint64_t n)
@@ -102,8 +104,11 @@ static void vcpu_open_loop(struct ab_vcpu *v, uint64_t s)
 				ab_model_fault(m, page, draw_write(v, r));
 				now = ab_now_ns();
 				struct ab_hist *h = phase_hist(v);
-				if (h)
+				if (h) {
 					ab_hist_record(h, now - next);
+					if (now - next > AB_STALL_NS)
+						v->stalls[h == v->hist[1]]++;
+				}
 				faults++;
 				next += period;
 				publish(v, acc, faults, 0);
@@ -130,6 +135,7 @@ void *ab_vcpu_thread(void *arg)
 	uint64_t hot = v->n / 10 ? v->n / 10 : 1;
 	unsigned cnt = 0;
 
+	v->tid = (int)syscall(SYS_gettid);
 	v->pinned_pu = v->pin_role >= 0 ? ab_pin_self(v->pin_role) : -1;
 	ab_model_thread_register();
 	if (v->fault_rate) {

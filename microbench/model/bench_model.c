@@ -19,16 +19,20 @@
  * call per `batch` pages, back to back.
  * After the timed loop, in the same run: scan passes over the same table
  * (walker_scan_ratio) and a window of equal length without aging
- * (vcpu_rel = vCPU accesses/s with aging / without).
+ * (access_rel = vCPU accesses/s with aging / without: Accessed-bit line
+ * traffic and CPU sharing, not mmu_lock; vcpu_blocked_frac = the vCPUs'
+ * mmu_lock wait / their time in the aging window is the lock's share).
  */
 #define _GNU_SOURCE
 #include "abmodel.h"
+#include "bench_host.h"
 
 #include <ab_bench_config.h>
 #include <ab_common.h>
 #include <ab_shim.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -184,6 +188,9 @@ struct mb_case {
 	bool placeholders;
 	/* floor and baseline */
 	double ratio, rate_aging, rate_base;
+	/* the host over the aging window (bench_host.h) */
+	struct mb_host_snap h0, h1;
+	int *tids;
 };
 
 static bool mb_fail(struct mb_case *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -397,6 +404,10 @@ static void mb_timed_loop(struct mb_case *c)
 	__atomic_store_n(&c->phase, 1, __ATOMIC_RELAXED);
 	uint64_t acc0 = sum_accesses(c->v, c->nv), f0 = sum_faults(c->v, c->nv);
 	uint64_t lw0 = sum_lock_wait(c->v, c->nv), d0 = sum_dropped(c->v, c->nv);
+	c->tids = calloc((size_t)c->nv + 1, sizeof(int));
+	for (int i = 0; c->tids && i < c->nv; i++)
+		c->tids[i] = c->v[i].tid;
+	mb_host_snap(&c->h0, c->tids, c->tids ? c->nv : 0);
 	uint64_t w0 = ab_now_ns();
 	while (ab_keep_running(c->st)) {
 		memset(&res, 0, sizeof(res));
@@ -436,6 +447,7 @@ static void mb_timed_loop(struct mb_case *c)
 		memset(&res, 0, sizeof(res));
 		ab_model_age_batch(c->m, c->mode->id, 0, c->pages, c->batch, true, NULL, &res);
 	}
+	mb_host_snap(&c->h1, c->tids, c->tids ? c->nv : 0);
 	c->win_ns = ab_now_ns() - w0 - cnt_ns;
 	c->win_acc = sum_accesses(c->v, c->nv) - acc0 - cnt_acc;
 	c->win_f = sum_faults(c->v, c->nv) - f0 - cnt_f;
@@ -514,6 +526,17 @@ static void mb_counters_aging(struct mb_case *c)
 	 * ns_per_page = wall time of the calls, lock waits included, / pages
 	 * asked about; lock_wait_ns per call beside it. */
 	ab_counter(st, "ns_per_page", per_call / (double)c->pages, AB_CTR_DEFAULT);
+	/* per page answered: a declined span costs little and answers nothing
+	 * (NAN, "not measured", when every page was declined) */
+	if (md->decline != AB_DECLINE_NEVER || c->shadow) {
+		uint64_t declined = 0;
+
+		for (size_t w = 0; c->decl_mask && w < c->words; w++)
+			declined += (uint64_t)__builtin_popcountll(c->decl_mask[w]);
+		uint64_t answered = declined < c->pages ? c->pages - declined : 0;
+		ab_counter(st, "ns_per_page_answered", answered ? per_call / (double)answered : NAN,
+			   AB_CTR_DEFAULT);
+	}
 	ab_counter(st, "pages_per_s", (double)c->pages * 1e9 / per_call, AB_CTR_DEFAULT);
 	ab_counter(st, "pages", (double)(c->batch < c->pages ? c->batch : c->pages),
 		   AB_CTR_DEFAULT);
@@ -536,6 +559,7 @@ static void mb_counters_aging(struct mb_case *c)
 		ab_counter(st, "false_old", (double)c->false_old / n, AB_CTR_DEFAULT);
 	if (tree)
 		ab_counter(st, "walker_scan_ratio", c->ratio, AB_CTR_DEFAULT);
+	mb_host_counters(st, &c->h0, &c->h1, c->nv);
 }
 
 static void mb_counters_vcpus(struct mb_case *c)
@@ -554,6 +578,10 @@ static void mb_counters_vcpus(struct mb_case *c)
 	}
 	ab_counter(st, "vcpu_lock_wait_ns", (double)c->win_wait / (double)(c->win_f ? c->win_f : 1),
 		   0);
+	/* the share of the vCPUs' time spent waiting for mmu_lock (Q2's
+	 * contention column): their summed wait / (window x vCPUs) */
+	ab_counter(st, "vcpu_blocked_frac",
+		   (double)c->win_wait / ((double)c->win_ns * (c->nv ? c->nv : 1)), 0);
 	ab_counter(st, "fault_drop_frac",
 		   (double)c->win_drop /
 		       ((double)MB_FAULT_RATE * c->nv * ((double)c->win_ns * 1e-9) + 1e-9),
@@ -566,10 +594,22 @@ static void mb_counters_vcpus(struct mb_case *c)
 		ab_record_cdf(st, "base_fault", &h);
 	}
 	ab_counter(st, "vcpu_faults_per_s", (double)c->win_f / ((double)c->win_ns * 1e-9), 0);
+	/* stalls: faults served over AB_STALL_NS late (a descheduled vCPU), per
+	 * fault recorded, with aging and in the baseline window */
+	uint64_t st1 = 0, st0 = 0, n1 = 0, n0 = 0;
+	for (int i = 0; i < c->nv; i++) {
+		st1 += c->v[i].stalls[1];
+		st0 += c->v[i].stalls[0];
+		n1 += c->hist[2 * i + 1].count;
+		n0 += c->hist[2 * i].count;
+	}
+	ab_counter(st, "fault_stall_frac", (double)st1 / (double)(n1 ? n1 : 1), 0);
+	ab_counter(st, "base_fault_stall_frac", (double)st0 / (double)(n0 ? n0 : 1), 0);
 	ab_counter(st, "vcpu_accesses_per_s", c->rate_aging, 0);
 	ab_counter(st, "pool_waits", (double)ab_model_pool_waits(c->m), 0);
 	if (c->rate_base > 0 || c->err[0])
-		ab_counter(st, "vcpu_rel", c->rate_base > 0 ? c->rate_aging / c->rate_base : 0, 0);
+		ab_counter(st, "access_rel", c->rate_base > 0 ? c->rate_aging / c->rate_base : 0,
+			   0);
 }
 
 /* Faults recorded in the aging (1) or baseline (0) window. */
@@ -589,6 +629,9 @@ static void mb_free(struct mb_case *c)
 	free(c->v);
 	free(c->hist);
 	free(c->vt);
+	free(c->tids);
+	mb_host_free(&c->h0);
+	mb_host_free(&c->h1);
 	if (c->m)
 		ab_model_destroy(c->m);
 }
@@ -819,8 +862,10 @@ static int register_family(const struct ab_bench_config *cfg, const struct mb_gr
 			ab_bench_args(b, args, 5);
 		}
 	/* Shadow ranges (what declining costs in accuracy): 4K, one vCPU, no
-	 * invalidations, whole-range calls; quick 10 %, full 10 % and 50 %. */
-	for (int k = 0; !p && whole && g->maxv >= 1 && k < (cfg->quick ? 1 : 2); k++) {
+	 * invalidations, at every call size (a per-PTE caller meets a shadow
+	 * table on 10 % of its calls, a whole-range one on every call); quick
+	 * 10 %, full 10 % and 50 %. */
+	for (int k = 0; !p && g->maxv >= 1 && k < (cfg->quick ? 1 : 2); k++) {
 		int64_t args[5] = {g->pg[i], 1, 0, k ? 50 : 10, batch};
 		ab_bench_args(b, args, 5);
 	}

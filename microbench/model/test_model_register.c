@@ -56,9 +56,9 @@ static int nwalkers(char *alt, size_t len)
 
 /* The names listed for the quick grid with max_vcpus=1: per walker, 4K only,
  * at batch 1 and 64 (vcpus 0, 1; no invalidations) and 16384 (the whole
- * range: vcpus 0, 1 and 1 with inval:1000), and a shadow:10 point at the
- * whole range: 8. */
-#define PER_WALKER 8
+ * range: vcpus 0, 1 and 1 with inval:1000), and a shadow:10 point (vcpus:1)
+ * at each of the three call sizes: 10. */
+#define PER_WALKER 10
 static void check_names(const char *list)
 {
 	regex_t re;
@@ -99,8 +99,7 @@ static void check_names(const char *list)
 		CHECK(whole || !inv, "%s: invalidations only with whole-range calls", line);
 		if (sh) {
 			shadow++;
-			CHECK(k4 && v1 && !inv && whole,
-			      "shadow point %s: want 4K, vcpus:1, inval:0, batch:16384", line);
+			CHECK(k4 && v1 && !inv, "shadow point %s: want 4K, vcpus:1, inval:0", line);
 		}
 		CHECK(v1 || !inv, "%s: vcpus:0 with invalidations", line);
 	}
@@ -110,13 +109,15 @@ static void check_names(const char *list)
 	CHECK(bad == 0, "%d names do not match", bad);
 	CHECK(n == nw * PER_WALKER, "quick grid with max_vcpus=1 has %d benchmarks, want %d", n,
 	      nw * PER_WALKER);
-	CHECK(b1 == nw * 2 && b64 == nw * 2, "batch:1 %d, batch:64 %d points", b1, b64);
-	CHECK(shadow == nw, "%d shadow:10 points, want one per walker", shadow);
+	CHECK(b1 == nw * 3 && b64 == nw * 3, "batch:1 %d, batch:64 %d points", b1, b64);
+	CHECK(shadow == nw * 3, "%d shadow:10 points, want three per walker", shadow);
 }
 
 /* shadow:10: fast_only declines every whole-range call (a marked table is
- * in the range) and leaves the young pages of the range unanswered; locked
- * walks the marked tables normally. */
+ * in the range) and leaves the young pages of the range unanswered, so it
+ * answers no page (ns_per_page_answered null); at batch:1 it declines the
+ * calls in marked tables only (10% of the pages) and answers the others;
+ * locked walks the marked tables normally. */
 static void check_shadow(json_t *root)
 {
 	json_t *benches = json_object_get(root, "benchmarks"), *b;
@@ -135,9 +136,26 @@ static void check_shadow(json_t *root)
 			continue;
 		}
 		CHECK(!em, "%s: %s", name, em);
-		if (strstr(name, "/fast_only/")) {
+		/* no zaps, no lock taken: fast_only never blocks a vCPU */
+		CHECK(!strstr(name, "/fast_only/") || num(b, "vcpu_blocked_frac") == 0,
+		      "%s: fast_only blocked the vCPU (%g) without invalidations", name,
+		      num(b, "vcpu_blocked_frac"));
+		if (strstr(name, "/fast_only/") && strstr(name, "/batch:1/")) {
+			double d = num(b, "declines"), a = num(b, "ns_per_page_answered");
+
+			CHECK(d > 16384 * 0.05 && d < 16384 * 0.2,
+			      "%s: %g declined calls per pass, want about 10%% of 16384", name, d);
+			CHECK(num(b, "false_old") > 0 && num(b, "false_old") <= d,
+			      "%s: false_old %g, want young pages of declined calls", name,
+			      num(b, "false_old"));
+			CHECK(a > num(b, "ns_per_page"),
+			      "%s: ns_per_page_answered %g <= ns_per_page %g", name, a,
+			      num(b, "ns_per_page"));
+		} else if (strstr(name, "/fast_only/")) {
 			CHECK(num(b, "declines") == 1, "%s: declines %g, want 1 per call", name,
 			      num(b, "declines"));
+			CHECK(json_is_null(json_object_get(b, "ns_per_page_answered")),
+			      "%s: ns_per_page_answered not null with every page declined", name);
 			CHECK(num(b, "young") == 0, "%s: declined calls reported %g young", name,
 			      num(b, "young"));
 			CHECK(num(b, "false_old") > 0 && num(b, "false_old") <= 16384,
@@ -151,7 +169,7 @@ static void check_shadow(json_t *root)
 			CHECK(num(b, "young") > 0, "%s: locked young %g", name, num(b, "young"));
 		}
 	}
-	CHECK(seen == 2, "shadow: %d iteration rows, want 2", seen);
+	CHECK(seen == 3, "shadow: %d iteration rows, want 3", seen);
 }
 
 /*
@@ -250,9 +268,11 @@ int main(void)
 
 	/* One ab_run per process (Google Benchmark is initialised once): the
 	 * counter ab_check_total (vcpus:1, inval:1000) and the shadow:10 ab_check_total. */
-	json_t *root = run_json("^model/(locked|fast_only)/4K/pages:16384/vcpus:1/"
-				"(inval:1000/shadow:0|inval:0/shadow:10)/batch:16384/",
-				path, 4);
+	json_t *root =
+	    run_json("^model/(locked|fast_only)/4K/pages:16384/vcpus:1/"
+		     "(inval:1000/shadow:0|inval:0/shadow:10)/batch:16384/|"
+		     "^model/fast_only/4K/pages:16384/vcpus:1/inval:0/shadow:10/batch:1/",
+		     path, 5);
 	if (!root)
 		goto out;
 	static const char *const want[] = {"ns_per_page",
@@ -307,11 +327,30 @@ int main(void)
 		CHECK(num(b, "fault_p50_ns") <= num(b, "fault_p99_ns") &&
 			  num(b, "fault_p99_ns") <= num(b, "fault_max_ns"),
 		      "%s: fault percentiles out of order", name);
-		/* vcpu_rel is omitted when the baseline window saw no access
+		/* access_rel is omitted when the baseline window saw no access
 		 * (a starved vCPU thread); present, it is positive. */
-		CHECK(!json_object_get(b, "vcpu_rel") || num(b, "vcpu_rel") > 0, "%s: vcpu_rel",
-		      name);
+		CHECK(!json_object_get(b, "access_rel") || num(b, "access_rel") > 0,
+		      "%s: access_rel", name);
 		CHECK(num(b, "walker_scan_ratio") > 0, "%s: walker_scan_ratio", name);
+		/* the lock's share of vCPU time: a fraction (here with inval:1000
+		 * the zaps' write lock blocks the vCPU under every walker) */
+		double bf = num(b, "vcpu_blocked_frac");
+		CHECK(bf >= 0 && bf <= 1, "%s: vcpu_blocked_frac %g", name, bf);
+		/* the host: fractions of the window; marked iff a thread was off-CPU
+		 * for more than 2% of it (schedstat missing: null, never marked) */
+		double wo = num(b, "walker_offcpu_frac"), vo = num(b, "vcpu_offcpu_frac");
+		double hi = num(b, "host_interfered");
+		if (json_is_number(json_object_get(b, "walker_offcpu_frac"))) {
+			CHECK(wo >= 0 && wo <= 1.05 && vo >= 0 && vo <= 1.05,
+			      "%s: off-CPU fractions %g %g", name, wo, vo);
+			CHECK(hi == (wo > 0.02 || vo > 0.02), "%s: host_interfered %g, off-CPU %g %g",
+			      name, hi, wo, vo);
+		} else {
+			CHECK(hi == 0, "%s: marked without schedstat", name);
+		}
+		double sf = num(b, "fault_stall_frac"), bs = num(b, "base_fault_stall_frac");
+		CHECK(sf >= 0 && sf <= 1 && bs >= 0 && bs <= 1, "%s: stall fractions %g %g", name,
+		      sf, bs);
 		CHECK(num(b, "vcpu_faults_per_s") > 0, "%s: vCPUs did not fault", name);
 		CHECK(fast == (json_object_get(b, "lock_wait_ns") == NULL),
 		      "%s: lock_wait_ns present iff the walker takes mmu_lock", name);
