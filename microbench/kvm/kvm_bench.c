@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "ab_kvm.h"
+#include "ab_vm_nested.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -48,7 +49,8 @@ struct kparams {
 	int acc_rounds;	     /* accuracy rounds */
 	int pus;	     /* processing units (oversubscribed: vCPUs + 1 > pus) */
 	bool pin;
-	bool preset; /* houghton-v4: first touch + the contended phase only */
+	bool preset;	     /* houghton-v4: first touch + the contended phase only */
+	uint32_t nested_pct; /* --nested: the VMs' L3s touch this % (ab_vm_nested.h) */
 };
 
 struct kbench {
@@ -545,6 +547,7 @@ static bool kc_setup(struct kcase *c)
 	/* exact accuracy needs a TLB flush before every measured pass: ring 0
 	 * (kvm_pvm emulates ring 0, but has no exact driver anyway) */
 	cfg.cpl0 = kb->drv->per_page && kb->drv != &ab_kvm_drv_reclaim && !c->p->preset;
+	cfg.nested_pct = c->p->nested_pct; /* implies cpl0 */
 	if (c->p->pin)
 		cfg.vcpu_thread_init = ab_vm_pin_vcpu_hook;
 	if (ab_vm_create(&cfg, &c->vm, c->msg, sizeof(c->msg)))
@@ -1451,6 +1454,7 @@ static int set_params(const struct ab_bench_config *cfg)
 			    : cfg->quick	? 200
 						: 1000;
 	params.zap_mib_s = cfg->zap_mib_s;
+	params.nested_pct = (uint32_t)cfg->nested_pct;
 	params.acc_rounds = cfg->quick ? 2 : 4;
 	params.iters = 1;
 	ab_pin_enable(cfg->pin);
@@ -1670,6 +1674,18 @@ static void register_grid(const struct ab_bench_config *cfg, const struct kmodes
 	}
 }
 
+/* --nested where KVM offers its guests no nested SVM: bad input (2), why. */
+static int nested_check(int pct, char *err, size_t errlen)
+{
+	char why[400];
+	int kind = ab_vm_nested_probe(NULL, why, sizeof(why));
+
+	if (kind == AB_VM_NESTED_SVM)
+		return 0;
+	snprintf(err, errlen, "--nested %d: %s", pct, why);
+	return -1;
+}
+
 int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 {
 	struct kmodes km = {.nmodes = 0};
@@ -1684,6 +1700,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 		return -1;
 	if (grid_batches(cfg, &g, err, errlen)) /* bad input: before any setting changes */
 		return AB_REGISTER_USAGE;
+	if (cfg->nested_pct && nested_check(cfg->nested_pct, err, errlen))
+		return AB_REGISTER_USAGE;
 	if (pick_modes(cfg, &km, err, errlen))
 		return -1;
 	nback = pick_backings(backings);
@@ -1693,6 +1711,13 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	register_grid(cfg, &km, backings, nback, &g);
 	if (cfg->preset)
 		ab_add_context("preset", preset_note);
+	if (cfg->nested_pct) {
+		char b[96];
+
+		snprintf(b, sizeof(b), "%d%% of each VM's pages touched by its L3 (shadow MMU)",
+			 cfg->nested_pct);
+		ab_add_context("kvm_nested", b);
+	}
 	/* the bar: populate at least as fast as the kernel's demand_paging_test */
 	if (!getenv("AGEBENCH_KVM_NO_DPT") && !cfg->preset)
 		dpt_compare(maxv, cfg->quick ? (32ull << 20) : (128ull << 20));
