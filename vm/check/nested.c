@@ -20,7 +20,9 @@
  * (TDP MMU) page unless it declined; locked must find the nested ones too.
  * What the mode did with the nested pages (found them all: exact; none:
  * tdp_only; declined) is printed with its lock wait as a `nested-result`
- * line: the per-mode expectation table of docs/nested.md. A clear in the
+ * line: the per-mode expectation table of docs/nested.md; the same test in
+ * notifier calls of 1 and 64 pages gives `nested-batch` lines (calls,
+ * declines, what was missed). A clear in the
  * mode follows, and a locked test shows what that clear left young. Then
  * each mode again while the guest runs and nested memory is dropped and
  * refaulted (`nested-contended` lines: declines and mmu_lock wait).
@@ -185,6 +187,43 @@ static void check_mode(struct abvm *vm, const char *m, uint64_t seed)
 	       m, ab_vm_nested_pct(vm), kind, touched.nested, touched.direct, found.nested,
 	       found.direct, touched.nested - found.nested, touched.direct - found.direct,
 	       res.declined, res.ns, res.lock_wait_ns);
+	/* the same test in notifier calls of 1 and 64 pages (a per-PTE caller,
+	 * a look-around window): which calls decline, what they miss */
+	for (int bi = 0; bi < 2; bi++) {
+		uint64_t batch = bi ? 64 : 1, extra = 0;
+		char err[512];
+		struct split f;
+
+		if (ab_vm_hook_call_batch(vm, m, ab_vm_gfn_base(vm), n, false, batch, &res, err,
+					  sizeof(err))) {
+			fail("mode %s batch %" PRIu64 ": %s", m, batch, err);
+			continue;
+		}
+		for (uint64_t w = 0; w < (n + 63) / 64; w++) {
+			extra += (uint64_t)__builtin_popcountll(res.bitmap[w] & ~set[w]);
+			res.bitmap[w] &= set[w];
+		}
+		f = count_split(vm, res.bitmap, n);
+		if (extra)
+			fail("mode %s batch %" PRIu64 ": %" PRIu64
+			     " untouched pages reported young",
+			     m, batch, extra);
+		if (!strcmp(m, "locked") &&
+		    (f.nested != touched.nested || f.direct != touched.direct))
+			fail("mode locked batch %" PRIu64 ": found %" PRIu64 "+%" PRIu64
+			     " of %" PRIu64 "+%" PRIu64 " touched pages",
+			     batch, f.nested, f.direct, touched.nested, touched.direct);
+		if (mode_never_declines(m) && res.declines)
+			fail("mode %s batch %" PRIu64 ": %" PRIu64 " calls declined", m, batch,
+			     res.declines);
+		printf("nested-batch mode=%s pct=%u batch=%" PRIu64 " calls=%" PRIu64
+		       " declines=%" PRIu64 " young_nested=%" PRIu64 " young_direct=%" PRIu64
+		       " false_old_nested=%" PRIu64 " false_old_direct=%" PRIu64 " ns=%" PRIu64
+		       " lock_wait_ns=%" PRIu64 "\n",
+		       m, ab_vm_nested_pct(vm), batch, res.calls, res.declines, f.nested, f.direct,
+		       touched.nested - f.nested, touched.direct - f.direct, res.ns,
+		       res.lock_wait_ns);
+	}
 	/* the clear in the mode, then what it left young (a locked test) */
 	hook(vm, m, true, &res, &t);
 	hook(vm, "locked", false, &res, &t);
