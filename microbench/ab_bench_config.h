@@ -25,6 +25,7 @@ struct ab_bench_config {
 	int min_age_ms;	      /* --min-age-ms: shortest aging window (0 = default) */
 	int zap_mib_s;	      /* --zap-rate: refault workload, MiB zapped per s (0 = default) */
 	const char *preset;   /* --preset NAME ("houghton-v4"), NULL = none */
+	int nested_pct;	      /* --nested PCT: each VM's L3 touches PCT% (docs/nested.md; 0 off) */
 };
 
 /*

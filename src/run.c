@@ -51,6 +51,9 @@ static void run_usage(FILE *f)
 		"                   also the steady-refault windows' length)\n"
 		"  --zap-rate R     kvm: steady refaults, MiB zapped per second (default: the\n"
 		"                   whole guest once per second)\n"
+		"  --nested PCT     kvm: PCT%% (1..100) of each VM's pages are touched by the\n"
+		"                   guest's own guest (L3), which KVM maps through its shadow\n"
+		"                   MMU; needs nested SVM (docs/nested.md)\n"
 		"  --preset NAME    a published experiment on the kvm backend: houghton-v4\n"
 		"                   (docs/kvm-backend.md)\n"
 		"  --iterations N   force N iterations per benchmark (CI gate)\n"
@@ -364,6 +367,7 @@ static const struct option run_opts[] = {
     {"min-age-ms", required_argument, NULL, 'A'},
     {"zap-rate", required_argument, NULL, 'Z'},
     {"preset", required_argument, NULL, 'E'},
+    {"nested", required_argument, NULL, 'X'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -497,6 +501,13 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case 'Z':
 			cfg->zap_mib_s = (int)parse_pos("--zap-rate", optarg);
 			break;
+		case 'X':
+			cfg->nested_pct = (int)parse_pos("--nested", optarg);
+			if (cfg->nested_pct > 100) {
+				ab_warn("--nested: %s is not a percentage (1..100)", optarg);
+				return AB_EXIT_USAGE;
+			}
+			break;
 		case 'E':
 			if (check_preset(optarg))
 				return AB_EXIT_USAGE;
@@ -545,6 +556,10 @@ static int check_args(struct run_args *a)
 	}
 	if (!strcmp(a->backend, "model") && (cfg->driver || cfg->mode)) {
 		ab_warn("--driver and --mode apply to --backend kvm only");
+		return AB_EXIT_USAGE;
+	}
+	if (!strcmp(a->backend, "model") && cfg->nested_pct) {
+		ab_warn("--nested applies to --backend kvm only (the model has no nested guests)");
 		return AB_EXIT_USAGE;
 	}
 	if (strcmp(a->backend, "model") && cfg->pages) {

@@ -39,6 +39,12 @@ expect 2 "apply to --backend kvm only" -- "$ab" run --driver hook
 expect 2 "--batch: '0' is not a page count" -- "$ab" run --batch 0 --list
 expect 2 "--pages: 'x' is not a page count" -- "$ab" run --pages x --list
 expect 2 "--pages applies to --backend model only" -- "$ab" run --backend kvm --pages 10 --list
+# nested guests (docs/nested.md): a percentage, the kvm backend, a KVM with nested SVM
+expect 2 "--nested applies to --backend kvm only" -- "$ab" run --nested 10 --list
+expect 2 "--nested: 101 is not a percentage" -- "$ab" run --backend kvm --nested 101 --list
+if [[ -e /dev/kvm ]] && ! grep -qw svm /proc/cpuinfo; then
+	expect 2 "--nested 10: KVM offers its guests no nested" -- "$ab" run --backend kvm --nested 10 --list
+fi
 # only the hook has a call size; a real caller decides its own
 if "$ab" run --backend kvm --list >/dev/null 2>&1 && ! "$ab" run --backend kvm --driver hook --list >/dev/null 2>&1; then
 	expect 2 "only --driver hook takes --batch" -- "$ab" run --backend kvm --batch 1 --list

@@ -359,6 +359,7 @@ static bool kc_setup(struct kcase *c)
 	/* exact accuracy needs a TLB flush before every measured pass: ring 0
 	 * (kvm_pvm emulates ring 0, but has no exact driver anyway) */
 	cfg.cpl0 = kb->drv->per_page && kb->drv != &ab_kvm_drv_reclaim && !c->p->preset;
+	cfg.nested_pct = c->p->nested_pct; /* implies cpl0 */
 	if (c->p->pin)
 		cfg.vcpu_thread_init = ab_vm_pin_vcpu_hook;
 	if (ab_vm_create(&cfg, &c->vm, c->msg, sizeof(c->msg)))

@@ -18,6 +18,7 @@
 #include "ab_shim.h"
 #include "ab_vm.h"
 #include "ab_vm_age.h"
+#include "ab_vm_nested.h"
 
 struct kparams {
 	uint64_t min_age_ms; /* shortest aging window; the refault windows' length */
@@ -26,7 +27,8 @@ struct kparams {
 	int acc_rounds;	     /* accuracy rounds */
 	int pus;	     /* processing units (oversubscribed: vCPUs + 1 > pus) */
 	bool pin;
-	bool preset; /* houghton-v4: first touch + the contended phase only */
+	bool preset;	     /* houghton-v4: first touch + the contended phase only */
+	uint32_t nested_pct; /* --nested: the VMs' L3s touch this % (ab_vm_nested.h) */
 	/*
 	 * kvm.age_stats: off in the timed windows, on in one counters window
 	 * per repetition (stats_ctl: the parameter can be written); stats_on:

@@ -270,6 +270,7 @@ static int set_params(const struct ab_bench_config *cfg)
 				: cfg->quick	    ? 200
 						    : 1000;
 	kvm_params.zap_mib_s = cfg->zap_mib_s;
+	kvm_params.nested_pct = (uint32_t)cfg->nested_pct;
 	kvm_params.acc_rounds = cfg->quick ? 2 : 4;
 	kvm_params.iters = 1;
 	ab_pin_enable(cfg->pin);
@@ -491,6 +492,18 @@ static void register_grid(const struct ab_bench_config *cfg, const struct kmodes
 	}
 }
 
+/* --nested where KVM offers its guests no nested SVM: bad input (2), why. */
+static int nested_check(int pct, char *err, size_t errlen)
+{
+	char why[400];
+	int kind = ab_vm_nested_probe(NULL, why, sizeof(why));
+
+	if (kind == AB_VM_NESTED_SVM)
+		return 0;
+	snprintf(err, errlen, "--nested %d: %s", pct, why);
+	return -1;
+}
+
 int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 {
 	struct kmodes km = {.nmodes = 0};
@@ -505,6 +518,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 		return -1;
 	if (grid_batches(cfg, &g, err, errlen)) /* bad input: before any setting changes */
 		return AB_REGISTER_USAGE;
+	if (cfg->nested_pct && nested_check(cfg->nested_pct, err, errlen))
+		return AB_REGISTER_USAGE;
 	if (pick_modes(cfg, &km, err, errlen))
 		return -1;
 	nback = pick_backings(backings);
@@ -514,6 +529,13 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	register_grid(cfg, &km, backings, nback, &g);
 	if (cfg->preset)
 		ab_add_context("preset", kvm_preset_note);
+	if (cfg->nested_pct) {
+		char b[96];
+
+		snprintf(b, sizeof(b), "%d%% of each VM's pages touched by its L3 (shadow MMU)",
+			 cfg->nested_pct);
+		ab_add_context("kvm_nested", b);
+	}
 	/* the bar: populate at least as fast as the kernel's demand_paging_test */
 	if (!getenv("AGEBENCH_KVM_NO_DPT") && !cfg->preset)
 		kvm_dpt_compare(maxv, cfg->quick ? (32ull << 20) : (128ull << 20));

@@ -206,7 +206,9 @@ static void *stress_nested(void *arg)
 			fail("nested VM: create: %s", err);
 			break;
 		}
-		ab_vm_work_init(&w);
+		ab_vm_work_init(&w); /* one full pass first: both levels ran */
+		if (ab_vm_start_wait(vm, &w))
+			fail("nested VM: first pass: %s", ab_vm_last_error(vm));
 		w.order = AB_VM_ORDER_RANDOM;
 		w.passes = 0;
 		if (ab_vm_start(vm, &w))
