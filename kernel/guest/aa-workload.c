@@ -17,10 +17,12 @@
  * With [passes] > 1 it repeats the pass in the same VM that many times, the
  * vCPU re-touching every page before each repeat (so every pass starts
  * from the same state: every page young, every page mapped): passes that
- * cost no VM creation and no population, p = 0, 1, ... With "alt-stats"
- * (a kernel with the series) it sets kvm.age_stats to 0 before even passes
- * and to 1 before odd ones (stats=0|1; "-": left as it is), and to 0 at the
- * end: the instrumentation's cost measured within one VM.
+ * cost no VM creation and no population, p = 0, 1, ... On a kernel with
+ * the series, "stats=0" or "stats=1" sets kvm.age_stats once, before the VM
+ * is created; "alt-stats" sets it to 0 before even passes and to 1 before
+ * odd ones, and to 0 at the end (stats=<s> in the AA lines; "-": left as it
+ * is). Under TCG a switch costs the next pass the retranslation of the
+ * patched code (a static key): see kernel/guest/t-aa.
  *
  * With "hook" instead of a memcg id it instead times the age_bench debugfs
  * hook of the series: for every mode of /ab/modes and batch 1 and 64 (the
@@ -34,6 +36,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -242,6 +245,8 @@ int main(int argc, char **argv)
 {
 	uint64_t mib, size, npages, i, n, t_lru, t_idle;
 	unsigned int p, passes = 1;
+	const char *fixed_stats = "-";
+	bool alt;
 	struct kvm_userspace_memory_region region;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -251,9 +256,17 @@ int main(int argc, char **argv)
 	uint8_t *mem;
 	long mmap_size;
 
-	if (argc < 3 || argc > 5 || (argc == 5 && strcmp(argv[4], "alt-stats"))) {
-		fprintf(stderr, "usage: aa-workload <MiB> <memcg id|-|hook> [passes [alt-stats]]\n");
+	if (argc < 3 || argc > 5 ||
+	    (argc == 5 && strcmp(argv[4], "alt-stats") && strcmp(argv[4], "stats=0") &&
+	     strcmp(argv[4], "stats=1"))) {
+		fprintf(stderr,
+			"usage: aa-workload <MiB> <memcg id|-|hook> [passes [alt-stats|stats=0|stats=1]]\n");
 		return 1;
+	}
+	alt = argc == 5 && !strcmp(argv[4], "alt-stats");
+	if (argc == 5 && !alt) {
+		fixed_stats = argv[4] + 6;
+		set_age_stats(fixed_stats); /* before the VM exists */
 	}
 	if (argc >= 4) {
 		char *end;
@@ -364,11 +377,11 @@ int main(int argc, char **argv)
 	qsort(pfns, n, sizeof(*pfns), cmp_u64);
 
 	for (p = 0; p < passes; p++) {
-		const char *stats = "-";
+		const char *stats = fixed_stats;
 
 		if (p)
 			run_vcpu(vcpu, run, &regs); /* every page young again */
-		if (argc == 5) {
+		if (alt) {
 			stats = p % 2 ? "1" : "0";
 			set_age_stats(stats);
 		}
