@@ -387,11 +387,9 @@ static const char *first_metric(const struct ab_results *r, const char *const *n
 /* The page's words for each question's primaries and rule (fixed, as the table). */
 static const char *const rules[AB_ANS_N] = {
     "primary: macro reclaim CPU and refaults; micro rows secondary",
-    "primary: ns_per_page and vcpu_blocked_frac (vCPU time in mmu_lock waits)",
-    "primary: the steps against each other; a largest step only when "
-    "significantly larger than both others",
-    "comparator fixed (the lockless walk the bitmap batches); sizable = the whole "
-    "95% CI beyond x0.90",
+    "primary: ns_per_page, vcpu_blocked_frac (vCPU time waiting for mmu_lock)",
+    "primary: the steps against each other; the largest only if beyond both",
+    "comparator fixed by rule; sizable = the whole 95% CI beyond x0.90",
 };
 
 /* ---- evaluating them --------------------------------------------------------------- */
