@@ -284,6 +284,7 @@ struct cmp_def {
 	const char *metrics; /* '|'-separated: the first one measured */
 	int nt;
 	struct cmp_term t[AB_EFF_MAXTERMS];
+	const char *unless; /* left out when the run measures this metric */
 };
 
 /* @nw at call size @nb against @base at @bb */
@@ -306,74 +307,71 @@ struct cmp_def {
 static const struct cmp_def cmp_defs[] = {
     /* Q1: total behaviour (macro) where fast_only declines */
     {0, true, CFG_MACRO, "fast_or_locked vs fast_only", "reclaim_cpu_s|vm_sys_cpu_s|kswapd_cpu_s",
-     2, VS("fast_or_locked", "fast_only", 0, 0)},
+     2, VS("fast_or_locked", "fast_only", 0, 0), NULL},
     {0, true, CFG_MACRO, "fast_or_locked vs fast_only", "refault_pages", 2,
-     VS("fast_or_locked", "fast_only", 0, 0)},
+     VS("fast_or_locked", "fast_only", 0, 0), NULL},
     {0, false, CFG_SHADOW, "fast_or_locked vs fast_only", "false_old", 2,
-     VS("fast_or_locked", "fast_only", 0, 0)},
+     VS("fast_or_locked", "fast_only", 0, 0), NULL},
     {0, false, CFG_SHADOW, "fast_or_locked vs fast_only", "ns_per_page_answered", 2,
-     VS("fast_or_locked", "fast_only", 0, 0)},
-    {0, false, CFG_SHADOW, "fast_only vs locked", "ns_per_page", 2,
-     VS("fast_only", "locked", 0, 0)},
+     VS("fast_or_locked", "fast_only", 0, 0), NULL},
+    {0, false, CFG_SHADOW, "fast_only vs locked", "ns_per_page", 2, VS("fast_only", "locked", 0, 0),
+     NULL},
     /* Q2: each mode vs locked at the callers' granularity: cost, vCPU blocked */
-    {1, true, CFG_MICRO, "read_locked", "ns_per_page", 2, VS("read_locked", "locked", 1, 1)},
+    {1, true, CFG_MICRO, "read_locked", "ns_per_page", 2, VS("read_locked", "locked", 1, 1), NULL},
     {1, true, CFG_MICRO, "read_locked", "vcpu_blocked_frac|vcpu_lock_wait_ns", 2,
-     VS("read_locked", "locked", 1, 1)},
-    {1, true, CFG_MICRO, "fast_only", "ns_per_page", 2, VS("fast_only", "locked", 1, 1)},
+     VS("read_locked", "locked", 1, 1), NULL},
+    {1, true, CFG_MICRO, "fast_only", "ns_per_page", 2, VS("fast_only", "locked", 1, 1), NULL},
     {1, true, CFG_MICRO, "fast_only", "vcpu_blocked_frac|vcpu_lock_wait_ns", 2,
-     VS("fast_only", "locked", 1, 1)},
-    {1, true, CFG_MICRO, "fast_or_locked", "ns_per_page", 2, VS("fast_or_locked", "locked", 1, 1)},
+     VS("fast_only", "locked", 1, 1), NULL},
+    {1, true, CFG_MICRO, "fast_or_locked", "ns_per_page", 2, VS("fast_or_locked", "locked", 1, 1),
+     NULL},
     {1, true, CFG_MICRO, "fast_or_locked", "vcpu_blocked_frac|vcpu_lock_wait_ns", 2,
-     VS("fast_or_locked", "locked", 1, 1)},
-    {1, true, CFG_MICRO, "bitmap", "ns_per_page", 2, VS("bitmap", "locked", 1, 1)},
+     VS("fast_or_locked", "locked", 1, 1), NULL},
+    {1, true, CFG_MICRO, "bitmap", "ns_per_page", 2, VS("bitmap", "locked", 1, 1), NULL},
     {1, true, CFG_MICRO, "bitmap", "vcpu_blocked_frac|vcpu_lock_wait_ns", 2,
-     VS("bitmap", "locked", 1, 1)},
-    /* Q2 secondary: the ager's own mmu_lock wait per call (the kvm backend's
-     * contention figure; a lock-free model walker has none) */
-    {1, false, CFG_MICRO, "read_locked", "lock_wait_ns", 2, VS("read_locked", "locked", 1, 1)},
-    {1, false, CFG_MICRO, "fast_only", "lock_wait_ns", 2, VS("fast_only", "locked", 1, 1)},
-    {1, false, CFG_MICRO, "fast_or_locked", "lock_wait_ns", 2,
-     VS("fast_or_locked", "locked", 1, 1)},
-    {1, false, CFG_MICRO, "bitmap", "lock_wait_ns", 2, VS("bitmap", "locked", 1, 1)},
+     VS("bitmap", "locked", 1, 1), NULL},
     /* Q3: the steps (secondary), then the steps against each other (primary) */
     {2, false, CFG_MICRO, "locked -> read_locked", "ns_per_page", 2,
-     VS("read_locked", "locked", 1, 1)},
+     VS("read_locked", "locked", 1, 1), NULL},
     {2, false, CFG_MICRO, "read_locked -> fast_only", "ns_per_page", 2,
-     VS("fast_only", "read_locked", 1, 1)},
+     VS("fast_only", "read_locked", 1, 1), NULL},
     {2, false, CFG_MICRO, "fast_only@1 -> bitmap@64", "ns_per_page", 2,
-     VS("bitmap", "fast_only", 64, 1)},
+     VS("bitmap", "fast_only", 64, 1), NULL},
     {2,
      true,
      CFG_MICRO,
      "lock type step / no lock",
      "ns_per_page",
      4,
-     {{"read_locked", 1, +1}, {"locked", 1, -1}, {"fast_only", 1, -1}, {"read_locked", 1, +1}}},
+     {{"read_locked", 1, +1}, {"locked", 1, -1}, {"fast_only", 1, -1}, {"read_locked", 1, +1}},
+     NULL},
     {2,
      true,
      CFG_MICRO,
      "lock type step / bitmap",
      "ns_per_page",
      4,
-     {{"read_locked", 1, +1}, {"locked", 1, -1}, {"bitmap", 64, -1}, {"fast_only", 1, +1}}},
+     {{"read_locked", 1, +1}, {"locked", 1, -1}, {"bitmap", 64, -1}, {"fast_only", 1, +1}},
+     NULL},
     {2,
      true,
      CFG_MICRO,
      "no lock step / bitmap",
      "ns_per_page",
      4,
-     {{"fast_only", 1, +1}, {"read_locked", 1, -1}, {"bitmap", 64, -1}, {"fast_only", 1, +1}}},
+     {{"fast_only", 1, +1}, {"read_locked", 1, -1}, {"bitmap", 64, -1}, {"fast_only", 1, +1}},
+     NULL},
     {2, false, CFG_MACRO3, "macro locked -> read_locked", "refault_pages", 2,
-     VS("read_locked", "locked", 0, 0)},
+     VS("read_locked", "locked", 0, 0), NULL},
     {2, false, CFG_MACRO3, "macro read_locked -> fast_only", "refault_pages", 2,
-     VS("fast_only", "read_locked", 0, 0)},
+     VS("fast_only", "read_locked", 0, 0), NULL},
     {2, false, CFG_MACRO3, "macro fast_only -> bitmap", "refault_pages", 2,
-     VS("bitmap", "fast_only", 0, 0)},
+     VS("bitmap", "fast_only", 0, 0), NULL},
     /* Q4: the bitmap's caller against the per-PTE caller; same call size beside */
     {3, true, CFG_MICRO, "bitmap@64 vs fast_only@1", "ns_per_page", 2,
-     VS("bitmap", "fast_only", 64, 1)},
+     VS("bitmap", "fast_only", 64, 1), NULL},
     {3, false, CFG_MICRO, "bitmap@64 vs fast_only@64", "ns_per_page", 2,
-     VS("bitmap", "fast_only", 64, 64)},
+     VS("bitmap", "fast_only", 64, 64), NULL},
 };
 #define NDEFS (int)(sizeof(cmp_defs) / sizeof(cmp_defs[0]))
 #undef VS
@@ -394,11 +392,9 @@ static const char *first_metric(const struct ab_results *r, const char *const *n
 /* The page's words for each question's primaries and rule (fixed, as the table). */
 static const char *const rules[AB_ANS_N] = {
     "primary: macro reclaim CPU and refaults; micro rows secondary",
-    "primary: ns_per_page and vcpu_blocked_frac (vCPU time in mmu_lock waits)",
-    "primary: the steps against each other; a largest step only when "
-    "significantly larger than both others",
-    "comparator fixed (the lockless walk the bitmap batches); sizable = the whole "
-    "95% CI beyond x0.90",
+    "primary: ns_per_page, vcpu_blocked_frac (vCPU mmu_lock wait)",
+    "primary: the steps against each other; the largest only if beyond both",
+    "comparator fixed by rule; sizable = the whole 95% CI beyond x0.90",
 };
 
 /* ---- evaluating them --------------------------------------------------------------- */
@@ -490,7 +486,8 @@ static void eval_def(struct ab_answer *a, const struct cmp_def *d, const struct 
 	char metric[32];
 	struct ab_ans_row *row;
 
-	if (!s->r || a->nrows == AB_ANS_MAXROWS)
+	if (!s->r || a->nrows == AB_ANS_MAXROWS ||
+	    (d->unless && ab_rep_any_metric(s->r, d->unless)))
 		return;
 	/* a secondary row of a metric the run does not have is left out */
 	if (!def_metric(d, s->r, metric, sizeof(metric)) && !d->primary)
@@ -506,10 +503,6 @@ static void eval_def(struct ab_answer *a, const struct cmp_def *d, const struct 
 		t[k].coef = d->t[k].coef;
 	}
 	row->e = ab_effect_contrast(t, d->nt, metric, s->r->rounds);
-	if (!d->primary && !row->e.ok) { /* a secondary that cannot be measured here */
-		a->nrows--;
-		return;
-	}
 	const struct ab_metric *m = t[0].b ? ab_bench_metric(t[0].b, metric) : NULL;
 	snprintf(row->unit, sizeof(row->unit), "%s", m && m->unit ? m->unit : "");
 }
@@ -539,10 +532,8 @@ static void host_line(const struct ab_results *r, char *buf, size_t len)
 	}
 	if (reps)
 		snprintf(buf, len,
-			 "%zu of %zu repetitions marked host_interfered (a measured thread "
-			 "off-CPU > 2%% of its window)%s%.2g",
-			 marked, reps, nl ? "; load average median " : "",
-			 nl ? ab_median(load, nl) : 0.0);
+			 "%zu/%zu repetitions host_interfered (a thread off-CPU > 2%%)%s%.2g",
+			 marked, reps, nl ? ", median load " : "", nl ? ab_median(load, nl) : 0.0);
 	free(load);
 }
 
@@ -679,7 +670,7 @@ static void v2(struct ab_answer *a, const struct source *s)
 	a->headline = 0;
 	setf(a->basis, sizeof(a->basis),
 	     "each mode vs locked at batch 1 (per PTE, as 6.12's callers)");
-	setf(a->source, sizeof(a->source), "%s; locked = 6.12 needs the lab's A/A test",
+	setf(a->source, sizeof(a->source), "%s; locked = 6.12: the lab's A/A",
 	     ab_answers_trust(s[CFG_MICRO].r));
 	if (nblocked)
 		setf(a->verdict, sizeof(a->verdict),
@@ -720,7 +711,7 @@ static void v3(struct ab_answer *a, const struct source *s)
 		setf(a->source, sizeof(a->source), "micro: %s; macro: %s",
 		     ab_answers_trust(s[CFG_MICRO].r), ab_answers_trust(s[CFG_MACRO3].r));
 	else
-		setf(a->source, sizeof(a->source), "%s; macro outcome: not in these results",
+		setf(a->source, sizeof(a->source), "%s; no macro results",
 		     ab_answers_trust(s[CFG_MICRO].r));
 	/* step k is the largest when it is significantly below both others
 	 * (d[i] = step a / step b: below x1 when a lowers the cost more) */

@@ -59,9 +59,8 @@ void ab_answers_text(struct ab_sb *b, const struct ab_answer a[AB_ANS_N], int wi
 		ab_sb_printf(b, "-");
 	ab_sb_printf(b, "\n");
 	snprintf(head, sizeof(head),
-		 "Effects: ratio new/base (log scale) or difference [95%% CI], paired in "
-		 "rounds (~ unpaired); P = one of %d fixed primaries, * = significant (Holm, "
-		 "CI beyond +-2%%); others exploratory; ! = two regimes.",
+		 "Effects: ratio new/base or difference [95%% CI], paired in rounds (~ not); "
+		 "P = primary (Holm over %d), * = significant; ! = two regimes.",
 		 ab_answers_nprimary(a));
 	wrap(b, width, "", head);
 	for (int q = 0; q < AB_ANS_N; q++) {
@@ -82,7 +81,8 @@ void ab_answers_text(struct ab_sb *b, const struct ab_answer a[AB_ANS_N], int wi
 
 			for (int p = 0; p < q && !seen; p++)
 				seen = !strcmp(a[p].host, x->host);
-			wrap(b, width, "  host:    ", seen ? "as above" : x->host);
+			if (!seen)
+				wrap(b, width, "  host:    ", x->host);
 		}
 		for (int r = 0; r < x->nrows; r++) {
 			const struct ab_ans_row *row = &x->rows[r];

@@ -190,7 +190,7 @@ struct ab_effect ab_effect_contrast(const struct ab_term *t, int nt, const char 
 	regimes(nw, rounds, &e.bimodal_new, &dummy);
 	if (!(rounds && paired(&e, t, m, nt))) {
 		if (nt != 2) {
-			fail(&e, "needs >= 6 blocked rounds");
+			fail(&e, "< 6 rounds");
 			return e;
 		}
 		unpaired(&e, base, nw);

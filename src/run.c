@@ -29,7 +29,7 @@ static void run_usage(FILE *f)
 		"  --walker LIST    comma list of walkers to run (default all); 'agebench list\n"
 		"                   modes' shows them: model walkers, kernel modes, native\n"
 		"  --filter REGEX   only benchmarks whose name matches REGEX\n"
-		"  --reps N         repetitions of each benchmark (default: 10 quick, 12 full)\n"
+		"  --reps N         repetitions of each benchmark (default: 12)\n"
 		"  --quick          the small grid (under 3 minutes on 2 cores)\n"
 		"  --out DIR        output directory (default results/<timestamp>)\n"
 		"  --max-vcpus N    vCPU threads, at most (default: as many as fit beside the\n"
@@ -681,10 +681,11 @@ int ab_run_main(int argc, char **argv)
 	 * Repetitions = blocked rounds: the answer page pairs the modes within
 	 * a round (signed-rank test), whose smallest two-sided p is 2/2^n, and
 	 * Holm over its ~12 primaries needs p below 0.05/12: n = 10 gives
-	 * 0.002 (docs/reporting.md "Design": the power at the default).
+	 * 0.002; quick runs 12 so that two repetitions a loaded host starves
+	 * leave 10 (docs/reporting.md "Design": the power at the default).
 	 */
 	if (!cfg->reps)
-		cfg->reps = cfg->preset ? 3 : cfg->quick ? 10 : 12;
+		cfg->reps = cfg->preset ? 3 : 12;
 	add_run_context(&a);
 
 	rc = !strcmp(a.backend, "model") ? ab_model_register(cfg, err, sizeof(err))

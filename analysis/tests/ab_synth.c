@@ -31,6 +31,7 @@
  *   --noise CV   multiplicative Gaussian noise of CV (e.g. 0.03) per value
  *                instead of the fixed pattern, from --seed S (default 1)
  *   --blocked F  vcpu_blocked_frac: locked F (read_locked F/10, others 0)
+ *   --no-blocked no vcpu_blocked_frac (the kvm backend has none)
  */
 #include <jansson.h>
 #include <math.h>
@@ -160,6 +161,8 @@ int main(int argc, char **argv)
 			seed = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--blocked") && i + 1 < argc)
 			blocked = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--no-blocked"))
+			blocked = -1;
 		else if (!strcmp(argv[i], "--vcpus") && i + 1 < argc) {
 			char *s = argv[++i], *tok;
 

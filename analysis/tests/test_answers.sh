@@ -84,7 +84,7 @@ json "$tmp/sizable/answers.json" '[r["primary"] for r in a["Q3"]["rows"]] == [Fa
 # Holm over every primary: p_holm >= p, the page says how many
 json "$tmp/sizable/answers.json" 'all(r["p_holm"] >= r["p"] for q in a.values() for r in q["rows"] if r["primary"] and r["measured"])'
 json "$tmp/sizable/answers.json" 'all(r["p_holm"] is None for q in a.values() for r in q["rows"] if not r["primary"])'
-has "$tmp/sizable/report.txt" 'P = one of 10 fixed primaries'
+has "$tmp/sizable/report.txt" 'primary \(Holm over 10\)'
 # ratios are never truncated or printed as ">+9999%"
 if grep -q '9999' "$tmp/sizable/report.txt"; then bad "a truncated effect on the page"; else ok; fi
 
