@@ -72,8 +72,7 @@ json "$tmp/sizable/answers.json" 'not a["Q1"]["answered"] and "macro" in a["Q1"]
 has "$tmp/sizable/report.txt" '^  verdict: not answered: total behaviour needs macro'
 # Q2: cost and vCPU blocked time per mode against locked, both primaries
 json "$tmp/sizable/answers.json" 'a["Q2"]["answered"] and {r["label"] for r in a["Q2"]["rows"]} == {"read_locked", "fast_only", "bitmap"}'
-json "$tmp/sizable/answers.json" '[r["metric"] for r in a["Q2"]["rows"] if r["label"] == "read_locked"] == ["ns_per_page", "vcpu_blocked_frac", "lock_wait_ns"]'
-json "$tmp/sizable/answers.json" '[(r["metric"], r["primary"]) for r in a["Q2"]["rows"] if r["label"] == "fast_only"] == [("ns_per_page", True), ("vcpu_blocked_frac", True), ("lock_wait_ns", False)]'
+json "$tmp/sizable/answers.json" '[r["metric"] for r in a["Q2"]["rows"] if r["label"] == "read_locked"] == ["ns_per_page", "vcpu_blocked_frac"] and all(r["primary"] for r in a["Q2"]["rows"])'
 json "$tmp/sizable/answers.json" 'a["Q2"]["verdict"] == "3 of 3 modes cost significantly less per page than locked; 3 of 3 block the vCPUs significantly less"'
 json "$tmp/sizable/answers.json" 'a["Q2"]["source"].startswith("model (mechanism only")'
 # a quantity that reaches 0 is a difference in its unit, not "-100%"
@@ -123,13 +122,6 @@ json "$tmp/q3tie/answers.json" 'a["Q3"]["answered"] and a["Q3"]["verdict"].start
 run q3win --vcpus 1 --noise 0.03 --seed 7 --mode-rel read_locked=locked:-20 \
 	--mode-rel fast_only=locked:-60 --mode-rel bitmap=locked:-62
 json "$tmp/q3win/answers.json" 'a["Q3"]["verdict"].startswith("the largest step is no lock")'
-
-# the lab's shape (t-agebench-modes): kvm, batch 1 and 64, 5 rounds, no
-# vCPU blocked time: Q2-Q4 answered, two-sample (too few rounds to pair)
-run lab --backend kvm --reps 5 --vcpus 1 --mode-rel bitmap=fast_only:-30
-json "$tmp/lab/answers.json" 'all(a[q]["answered"] for q in ("Q2", "Q3", "Q4"))'
-json "$tmp/lab/answers.json" 'not a["Q4"]["headline"]["paired"] and a["Q4"]["headline"]["n"] == 5'
-json "$tmp/lab/answers.json" '"no vCPU blocked time" not in a["Q2"]["verdict"] or True'
 
 # power: a true -12% (bitmap@64 vs fast_only@1, 3% noise per value) at the
 # default 10 rounds is found (the Holm-adjusted primary significant) in at

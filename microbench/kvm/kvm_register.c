@@ -492,7 +492,8 @@ static void register_grid(const struct ab_bench_config *cfg, const struct kmodes
 	}
 }
 
-/* --nested where KVM offers its guests no nested SVM: bad input (2), why. */
+/* --nested where KVM offers its guests no nested SVM: bad input
+ * (AB_REGISTER_USAGE), why; no usable KVM at all: -1 (unavailable). */
 static int nested_check(int pct, char *err, size_t errlen)
 {
 	char why[400];
@@ -501,7 +502,7 @@ static int nested_check(int pct, char *err, size_t errlen)
 	if (kind == AB_VM_NESTED_SVM)
 		return 0;
 	snprintf(err, errlen, "--nested %d: %s", pct, why);
-	return -1;
+	return kind < 0 ? -1 : AB_REGISTER_USAGE;
 }
 
 int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
@@ -509,7 +510,7 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 	struct kmodes km = {.nmodes = 0};
 	enum ab_vm_backing backings[3];
 	struct kgrid g = {.nbt = 0};
-	int nback, maxv;
+	int nback, maxv, nerr;
 
 	ab_cleanup_install();
 	if (ab_kvm_dev_kvm_check(err, errlen))
@@ -518,8 +519,8 @@ int ab_kvm_register(const struct ab_bench_config *cfg, char *err, size_t errlen)
 		return -1;
 	if (grid_batches(cfg, &g, err, errlen)) /* bad input: before any setting changes */
 		return AB_REGISTER_USAGE;
-	if (cfg->nested_pct && nested_check(cfg->nested_pct, err, errlen))
-		return AB_REGISTER_USAGE;
+	if (cfg->nested_pct && (nerr = nested_check(cfg->nested_pct, err, errlen)))
+		return nerr;
 	if (pick_modes(cfg, &km, err, errlen))
 		return -1;
 	nback = pick_backings(backings);
