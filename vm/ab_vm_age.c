@@ -129,7 +129,7 @@ static int hook_request(int fd, const char *path, const char *mode, uint64_t sta
 	char cmd[128], bs[24] = "";
 	int n;
 
-	/* batch > npages is EINVAL: clamp; 0 sends no field (the v1 form) */
+	/* batch > npages is EINVAL: clamp; 0 sends no field (the hook then uses 64) */
 	if (batch)
 		snprintf(bs, sizeof(bs), " %" PRIu64, batch < npages ? batch : npages);
 	n = snprintf(cmd, sizeof(cmd), "%s %" PRIu64 " %" PRIu64 " %s%s\n", mode, start_gfn, npages,

@@ -64,7 +64,8 @@ int ab_vm_hook_call(const struct abvm *vm, const char *mode, uint64_t start_gfn,
 		    bool clear, struct ab_vm_hook_result *res, char *err, size_t errlen);
 /*
  * The same in notifier calls of @batch pages ("... <test|clear> <batch>",
- * the v2 hook; 0: no batch field, the whole range). @batch is clamped to
+ * the v2 hook; 0: no batch field: the hook's default, 64 pages since series v3, the
+ * whole range before). @batch is clamped to
  * @npages (the hook rejects batch > npages). The answer must carry the v2
  * fields and echo the batch.
  */
