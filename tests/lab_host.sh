@@ -145,9 +145,9 @@ aa_case() { # aa_case NAME SERIES_FACTOR [COUNT_OF_BOOT3_SERIES]
 			printf '{"qemu_wait_frac": %s, "host_steal_frac": 0.0}\n' "$w" >"$d/boot$b-$k/host.json"
 			for t in 1 2 3 4 5 6 7 8 9; do
 				# a boot level that varies by pair (host load), a per-pass spread of +-8%
-				awk -v b="$b" -v t="$t" -v k="$k" -v f="$f" -v slow="$slow" -v sf="${STATS_F:-}" 'BEGIN {
+				awk -v b="$b" -v t="$t" -v k="$k" -v f="$f" -v slow="$slow" -v sf="${STATS_F:-}" -v sp_pair="${SPREAD:-0}" 'BEGIN {
 					lvl = 40e6 * (1 + 0.1 * (b % 3)) * slow; sp = 1 + 0.08 * ((t * 7 + b) % 5 - 2) / 2
-					if (k == "series") lvl *= f
+					if (k == "series") lvl *= f * (1 + sp_pair * ((b % 3) - 1))
 					if (sf == "" || k == "stock") {
 						printf "%d %d - - %d %d\n", t % 3, t / 3, lvl * sp * 0.4, lvl * sp * 0.6; exit }
 					# the series with kvm.age_stats alternating: pairs of passes (off, on)
@@ -177,6 +177,11 @@ done
 aa_case counts 1.00 4095 >"$tmp/aa-counts.rc"
 DISTURB=2-series aa_case disturbed 1.00 >"$tmp/aa-disturbed.rc"
 DISTURB=all aa_case busy 1.00 >"$tmp/aa-busy.rc"
+# x1.04 with a boot-level spread: not shown equivalent within 5% (the
+# equivalence verdict fails), not shown 5% slower (the regression one passes)
+AA_VERDICT=equivalence aa_case slight-equiv-ok 1.03 >"$tmp/aa-slight-equiv-ok.rc"
+AA_VERDICT=equivalence SPREAD=0.06 aa_case slight-equiv 1.04 >"$tmp/aa-slight-equiv.rc"
+SPREAD=0.06 aa_case slight-noisy 1.04 >"$tmp/aa-slight-noisy.rc"
 STATS_F=1.01 aa_case stats-cheap 1.00 >"$tmp/aa-stats-cheap.rc"
 STATS_F=1.12 aa_case stats-dear 1.00 >"$tmp/aa-stats-dear.rc"
 STATS_F=1.12 AA_STATS_SLOWDOWN=0.05 aa_case stats-dear-judged 1.00 >"$tmp/aa-stats-dear-judged.rc"
@@ -184,16 +189,20 @@ DISTURB=all aa_case busy-counts 1.00 4095 >"$tmp/aa-busy-counts.rc"
 aa_want same 0 "A/A: PASS"
 aa_want faster 0 "A/A: PASS"
 aa_want slight 0 "A/A: PASS"
-aa_want slower 1 "may be 5% or more above stock"
+aa_want slower 1 "pass time is 5% or more above stock's (lower bound x1.100)"
 aa_want counts 1 "hit counts differ between boots"
 aa_want disturbed 0 "boot2 (.*DISTURBED: left out"
 aa_want disturbed 0 "paired (5 undisturbed boot pairs)"
+aa_want slight-noisy 0 "equivalence within 5% not shown"
 aa_want busy 77 "no time verdict: 0 undisturbed boot pairs"
 aa_want busy-counts 1 "A/A: FAIL"
 aa_want stats-cheap 0 "(locked, kvm.age_stats on)/stock: x1.010"
 aa_want stats-cheap 0 "locked x1.010 \[x1.010, x1.010\]; fast_only x1.313"
 aa_want stats-dear 0 "(locked, kvm.age_stats on)/stock: x1.120, one-sided 95% upper bound x1.120 (t, df 5) -- information"
-aa_want stats-dear-judged 1 "FAIL: with kvm.age_stats on the series' pass time may be 5% or more above"
+aa_want stats-dear-judged 1 "FAIL: with kvm.age_stats on the series' pass time is 5% or more above"
+aa_want slight 0 "equivalence within 5% shown"
+aa_want slight-equiv 1 "FAIL: with kvm.age_stats off the series' pass time may be 5% or more above"
+aa_want slight-equiv-ok 0 "the verdict (equivalence): the upper bound must be below x1.05"
 # the rerun decision in agebench-kernel aa
 [[ $(python3 "$repo/kernel/scripts/aa-compare" --clean-pairs "$tmp/aa-disturbed") == 5 ]] &&
 	echo "ok: aa-compare --clean-pairs counts 5 of 6" || fail "aa-compare --clean-pairs: not 5"

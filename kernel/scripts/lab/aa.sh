@@ -11,7 +11,7 @@
 # passes aa.list asks for). Passes only if (1) the hit counts of every aging
 # entry point are identical in every boot of both kernels (functions only
 # the series has: 0 hits), and (2) the paired pass-time ratio series/stock
-# excludes a 5% slowdown (one-sided 95% bound; kernel/scripts/aa-compare
+# does not show a 5% slowdown (one-sided 95% bound; kernel/scripts/aa-compare
 # says why pairs, medians and the alternating order). A pair in which the
 # host took more than AA_HOST_MAX of either boot's time from QEMU (run
 # delay or steal, lab-qemu hostwatch) is left out of (2) and one more pair
